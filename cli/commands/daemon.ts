@@ -1,0 +1,73 @@
+/** kgentctl status / doctor / request. */
+import { Doctor, RequestSubmit, Status, type DoctorCheck } from '../../daemon/protocol/methods.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { printJson, type CliIO } from '../io.js';
+import { actor, type CommandContext } from './programs.js';
+
+export async function statusCommand(ctx: CommandContext): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const s = await client.call(Status, {});
+    if (ctx.json) printJson(ctx.io, s);
+    else {
+      ctx.io.stdout.write(
+        [
+          `kgentd ${s.version} running (pid ${s.pid}, up ${formatDuration(s.uptimeSeconds)})`,
+          `  socket:    ${s.socketPath}`,
+          `  state dir: ${s.stateDir}`,
+          `  kernel:    ${s.kernelRelease}`,
+          `  bpftrace:  ${s.bpftrace.path}${s.bpftrace.version ? ` ${s.bpftrace.version}` : ' (not usable: see kgentctl doctor)'}`,
+          `  programs:  ${s.programs.running} running, ${s.programs.failed} failed, ${s.programs.total} total`,
+        ].join('\n') + '\n',
+      );
+    }
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+export async function doctorCommand(ctx: CommandContext): Promise<number> {
+  let checks: DoctorCheck[];
+  try {
+    const client = await ctx.connect();
+    try {
+      checks = [{ name: 'kgentd', status: 'ok', detail: 'reachable' }, ...(await client.call(Doctor, {})).checks];
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    checks = [{ name: 'kgentd', status: 'fail', detail: err.message, fix: 'sudo systemd/install.sh, or systemctl start kgentd' }];
+  }
+  if (ctx.json) printJson(ctx.io, { checks });
+  else printChecks(ctx.io, checks);
+  return checks.some((c) => c.status === 'fail') ? ExitCode.Failed : ExitCode.Ok;
+}
+
+function printChecks(io: CliIO, checks: readonly DoctorCheck[]): void {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  for (const c of checks) {
+    io.stdout.write(`${c.status.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}\n`);
+    if (c.fix && c.status !== 'ok') io.stdout.write(`${' '.repeat(6 + width)}  fix: ${c.fix}\n`);
+  }
+}
+
+export async function requestCommand(ctx: CommandContext, text: string | undefined): Promise<number> {
+  if (!text) throw new CliError(ExitCode.Usage, 'kgentctl request: missing the request text, e.g. kgentctl request "trace tcp connects"');
+  const client = await ctx.connect();
+  try {
+    const res = await client.call(RequestSubmit, { text, submittedBy: actor() });
+    if (ctx.json) printJson(ctx.io, res);
+    else ctx.io.stdout.write(`request ${res.requestId}: ${res.status}: ${res.message}\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+function formatDuration(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}

@@ -1,0 +1,227 @@
+/** kgentctl run / check / list / show / approve / stop / logs. */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { formatDiagnostic, type Diagnostic } from '../../daemon/protocol/diagnostic.js';
+import {
+  Notifications,
+  ProgramsApprove,
+  ProgramsCheck,
+  ProgramsList,
+  ProgramsLogs,
+  ProgramsRun,
+  ProgramsShow,
+  ProgramsStop,
+  type LogEntry,
+  type ProgramInfo,
+  type ProgramLogNotification,
+} from '../../daemon/protocol/methods.js';
+import type { KgentClient } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { printJson, table, type CliIO } from '../io.js';
+
+export interface CommandContext {
+  readonly io: CliIO;
+  readonly json: boolean;
+  readonly connect: () => Promise<KgentClient>;
+}
+
+/** Who is asking, as recorded in the audit trail (the socket has no peer credentials in Node). */
+export function actor(): string {
+  const user = os.userInfo();
+  const sudo = process.env.SUDO_USER;
+  return sudo && sudo !== user.username ? `${user.username} (sudo by ${sudo})` : `${user.username} (uid ${user.uid})`;
+}
+
+export function parseId(value: string | undefined, command: string): number {
+  if (value === undefined) throw new CliError(ExitCode.Usage, `kgentctl ${command}: missing program ID (see kgentctl list)`);
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id < 1) throw new CliError(ExitCode.Usage, `kgentctl ${command}: "${value}" is not a program ID`);
+  return id;
+}
+
+async function readProgram(file: string | undefined, command: string): Promise<string> {
+  if (!file) throw new CliError(ExitCode.Usage, `kgentctl ${command}: missing FILE.bt`);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError(ExitCode.Usage, `kgentctl ${command}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function renderDiagnostics(io: CliIO, diags: readonly Diagnostic[], file: string, source: string): void {
+  for (const d of diags) io.stderr.write(`${formatDiagnostic(d, file, source)}\n`);
+}
+
+export async function runCommand(ctx: CommandContext, args: { file?: string; name?: string; approve: boolean }): Promise<number> {
+  const source = await readProgram(args.file, 'run');
+  const client = await ctx.connect();
+  try {
+    const res = await client.call(ProgramsRun, {
+      source,
+      name: args.name ?? path.basename(args.file!),
+      submittedBy: actor(),
+      approve: args.approve,
+    });
+    if (ctx.json) printJson(ctx.io, res);
+    else {
+      renderDiagnostics(ctx.io, res.check.diagnostics, args.file!, source);
+      const p = res.program;
+      if (!res.check.ok) {
+        ctx.io.stderr.write(`kgentctl run: program ${p.id} rejected by the kernel check; nothing was attached\n`);
+      } else if (p.status === 'running') {
+        ctx.io.stdout.write(`program ${p.id} running (pid ${p.pid}), ${p.probes.length} attach point(s); follow it: kgentctl logs ${p.id} -f\n`);
+      } else if (p.status === 'pending-approval') {
+        ctx.io.stdout.write(`program ${p.id} passed the kernel check and waits for approval: kgentctl approve ${p.id}\n`);
+      } else {
+        ctx.io.stderr.write(`kgentctl run: program ${p.id} is ${p.status}${p.lastError ? `: ${lastLine(p.lastError)}` : ''}\n`);
+      }
+    }
+    const ok = res.check.ok && (res.program.status === 'running' || res.program.status === 'exited' || res.program.status === 'pending-approval');
+    return ok ? ExitCode.Ok : ExitCode.Failed;
+  } finally {
+    client.close();
+  }
+}
+
+export async function checkCommand(ctx: CommandContext, file: string | undefined): Promise<number> {
+  const source = await readProgram(file, 'check');
+  const client = await ctx.connect();
+  try {
+    const res = await client.call(ProgramsCheck, { source });
+    if (ctx.json) printJson(ctx.io, res);
+    else {
+      renderDiagnostics(ctx.io, res.diagnostics, file!, source);
+      ctx.io.stdout.write(
+        res.ok
+          ? `${file}: accepted by the kernel's eBPF verifier (${Math.round(res.durationMs)} ms; ${res.method}); nothing left attached\n`
+          : `${file}: rejected (${res.method})\n`,
+      );
+    }
+    return res.ok ? ExitCode.Ok : ExitCode.Failed;
+  } finally {
+    client.close();
+  }
+}
+
+export async function listCommand(ctx: CommandContext, all: boolean): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const { programs } = await client.call(ProgramsList, { all });
+    if (ctx.json) printJson(ctx.io, { programs });
+    else if (programs.length === 0) ctx.io.stdout.write('no programs; start one with kgentctl run FILE.bt\n');
+    else {
+      const rows = [['ID', 'STATUS', 'PID', 'RESTARTS', 'SUBMITTED BY', 'NAME']];
+      for (const p of programs) {
+        rows.push([String(p.id), p.status, p.pid ? String(p.pid) : '-', String(p.restarts), p.submittedBy, p.name]);
+      }
+      ctx.io.stdout.write(`${table(rows)}\n`);
+    }
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+export async function showCommand(ctx: CommandContext, id: number): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const res = await client.call(ProgramsShow, { id });
+    if (ctx.json) {
+      printJson(ctx.io, res);
+      return ExitCode.Ok;
+    }
+    const p = res.program;
+    const lines = [
+      `program ${p.id}: ${p.name}`,
+      `  status:       ${p.status}${p.pid ? ` (pid ${p.pid})` : ''}${p.exitCode !== undefined ? `, last exit ${p.exitCode}` : ''}${p.exitSignal ? `, signal ${p.exitSignal}` : ''}`,
+      `  submitted:    ${p.submittedAt} by ${p.submittedBy}`,
+      `  approved:     ${p.approvedBy ? `${p.approvedAt} by ${p.approvedBy}` : 'no'}`,
+      `  attach points: ${p.probes.join(', ')}`,
+      `  restarts:     ${p.restarts}`,
+      `  log:          ${p.logPath}`,
+      ...(p.lastError ? [`  last error:   ${p.lastError.split('\n').join('\n                ')}`] : []),
+      '',
+      '  source:',
+      ...res.source.trimEnd().split('\n').map((l) => `    ${l}`),
+      '',
+      '  runs:',
+      ...res.runs.map(
+        (r) => `    #${r.id} ${r.startedAt} -> ${r.endedAt ?? 'running'}${r.pid ? ` pid ${r.pid}` : ''}${r.reason ? ` (${r.reason}${r.exitCode !== undefined ? `, exit ${r.exitCode}` : ''}${r.exitSignal ? `, ${r.exitSignal}` : ''})` : ''}`,
+      ),
+      '',
+      '  audit:',
+      ...res.audit.map((a) => `    ${a.at} ${a.action} by ${a.actor}${a.detail ? `: ${a.detail}` : ''}`),
+    ];
+    ctx.io.stdout.write(`${lines.join('\n')}\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+export async function approveCommand(ctx: CommandContext, id: number): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const { program } = await client.call(ProgramsApprove, { id, approvedBy: actor() });
+    if (ctx.json) printJson(ctx.io, { program });
+    else ctx.io.stdout.write(`program ${program.id} approved and ${program.status}\n`);
+    return program.status === 'running' || program.status === 'exited' ? ExitCode.Ok : ExitCode.Failed;
+  } finally {
+    client.close();
+  }
+}
+
+export async function stopCommand(ctx: CommandContext, id: number): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const { program } = await client.call(ProgramsStop, { id, stoppedBy: actor() });
+    if (ctx.json) printJson(ctx.io, { program });
+    else ctx.io.stdout.write(`program ${program.id} ${program.status}\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+export async function logsCommand(ctx: CommandContext, id: number, follow: boolean, tail: number): Promise<number> {
+  const client = await ctx.connect();
+  const print = (e: LogEntry): void => {
+    ctx.io.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${formatEntry(e)}\n`);
+  };
+  let ended: (reason: string) => void = () => undefined;
+  const done = new Promise<string>((resolve) => (ended = resolve));
+  client.onNotification((n) => {
+    if (n.method === Notifications.ProgramLog) {
+      const { id: nid, entry } = n.params as ProgramLogNotification;
+      if (nid === id) print(entry);
+    } else if (n.method === Notifications.ProgramLogEnd) ended((n.params as { reason: string }).reason);
+  });
+  try {
+    const res = await client.call(ProgramsLogs, { id, tail, follow });
+    for (const e of res.entries) print(e);
+    if (follow && res.following) {
+      const stopOnSignal = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+      const reason = await Promise.race([done, stopOnSignal]);
+      if (!ctx.json && reason !== 'interrupted') ctx.io.stderr.write(`-- program ${id} ${reason} --\n`);
+    } else if (follow && !ctx.json) {
+      ctx.io.stderr.write(`-- program ${id} is not running; nothing to follow --\n`);
+    }
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+/** One log entry as a human reads it: printf text as is, maps and others as compact JSON. */
+export function formatEntry(e: LogEntry): string {
+  const t = e.time.slice(11, 23);
+  if (e.type === 'printf' && typeof e.data === 'string') return `${t} ${e.data.replace(/\n$/, '')}`;
+  if (e.type === 'stderr' || e.type === 'text') return `${t} [${e.type}] ${String(e.data)}`;
+  return `${t} [${e.type}] ${JSON.stringify(e.data)}`;
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').pop() ?? s;
+}
+

@@ -1,0 +1,27 @@
+/** kgentctl's exit statuses (also printed by `kgentctl --help`). `verify` has its own, see there. */
+export const ExitCode = {
+  Ok: 0,
+  /** The operation ran and failed: program rejected, attach failed, a doctor check failed. */
+  Failed: 1,
+  Usage: 2,
+  /** kgentd not running or the socket not accessible. */
+  Unreachable: 3,
+  NotFound: 4,
+  /** Refused by policy, needs approval, or not available (e.g. no LLM reachable). */
+  Refused: 5,
+  /** Anything else the daemon reported. */
+  DaemonError: 6,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error that ends kgentctl with one clear line on stderr and a documented exit status. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Programs as the daemon manages them: check in the kernel, store, approve, attach, stop, logs, and
+ * the restore after a daemon restart. Policy lives here: nothing is attached without an approval,
+ * and unsafe builtins are refused unless the configuration allows them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { KgentConfig } from '../config.js';
+import { KgentError } from '../errors.js';
+import { kernelCheck } from '../kernel/kernel-check.js';
+import type { Logger } from '../log.js';
+import { hasErrors, type Diagnostic } from '../protocol/diagnostic.js';
+import type {
+  CheckResult,
+  LogEntry,
+  LogsResult,
+  ProgramInfo,
+  RunResult,
+  ShowResult,
+} from '../protocol/methods.js';
+import type { BpftraceCli } from '../runner/bpftrace-cli.js';
+import { logPath, readLogTail } from '../runner/program-log.js';
+import type { Supervisor } from '../runner/supervisor.js';
+import type { ProgramStore, StoredProgram } from '../store/program-store.js';
+import { analyzeProgram, type ProbeAvailability } from './program-analysis.js';
+
+export interface ProgramServiceOptions {
+  readonly config: KgentConfig;
+  readonly store: ProgramStore;
+  readonly supervisor: Supervisor;
+  readonly cli: BpftraceCli;
+  readonly probes: ProbeAvailability;
+  readonly logger: Logger;
+  readonly deathSignalWrapper?: readonly string[];
+}
+
+export interface Submission {
+  readonly source: string;
+  readonly name?: string;
+  readonly submittedBy: string;
+  /** An admin's own `kgentctl run` approves its program; a request without approval waits. */
+  readonly approve: boolean;
+  readonly origin: 'file' | 'request';
+}
+
+export class ProgramService {
+  constructor(private readonly o: ProgramServiceOptions) {}
+
+  /** Static checks (syntax, probe availability, policy), then the kernel's verifier through bpftrace. */
+  async check(source: string, fileName: string): Promise<CheckResult & { probes: string[] }> {
+    const started = performance.now();
+    if (Buffer.byteLength(source) > this.o.config.maxProgramBytes) {
+      throw new KgentError(
+        'bad-request',
+        `program is ${Buffer.byteLength(source)} bytes, over the limit of ${this.o.config.maxProgramBytes}; split it or raise maxProgramBytes`,
+      );
+    }
+    const analysis = analyzeProgram(source, fileName, this.o.probes, { allowUnsafe: this.o.config.allowUnsafe });
+    if (hasErrors(analysis.diagnostics)) {
+      return {
+        ok: false,
+        diagnostics: analysis.diagnostics,
+        durationMs: performance.now() - started,
+        method: 'static checks before loading (nothing was loaded)',
+        probes: analysis.probes,
+      };
+    }
+    const result = await kernelCheck(
+      this.o.cli,
+      {
+        source,
+        fileName,
+        unsafe: this.o.config.allowUnsafe,
+        ...(analysis.beginBodyOffset !== undefined ? { beginBodyOffset: analysis.beginBodyOffset } : {}),
+      },
+      {
+        timeoutMs: this.o.config.kernelCheckTimeoutMs,
+        ...(this.o.deathSignalWrapper ? { deathSignalWrapper: this.o.deathSignalWrapper } : {}),
+      },
+    );
+    return { ...result, diagnostics: [...analysis.diagnostics, ...result.diagnostics], probes: analysis.probes };
+  }
+
+  async run(sub: Submission): Promise<RunResult> {
+    const name = sub.name ?? defaultName(sub.source);
+    const check = await this.check(sub.source, name);
+    const { probes, ...checkResult } = check;
+    if (!check.ok) {
+      const stored = this.o.store.create({
+        name,
+        source: sub.source,
+        probes,
+        origin: sub.origin,
+        submittedBy: sub.submittedBy,
+        status: 'rejected',
+        desired: 'stop',
+      });
+      const first = check.diagnostics.find((d) => d.severity === 'error');
+      this.o.store.update(stored.info.id, { lastError: first?.message ?? 'rejected' });
+      this.o.store.recordKernelCheck(stored.info.id, false, check.durationMs, check.diagnostics);
+      this.o.store.audit('refuse', sub.submittedBy, stored.info.id, first?.message);
+      return { program: this.info(stored.info.id), check: checkResult };
+    }
+    const stored = this.o.store.create({
+      name,
+      source: sub.source,
+      probes,
+      origin: sub.origin,
+      submittedBy: sub.submittedBy,
+      status: 'pending-approval',
+      desired: 'stop',
+    });
+    const id = stored.info.id;
+    this.o.store.recordKernelCheck(id, true, check.durationMs, check.diagnostics);
+    this.o.store.audit('submit', sub.submittedBy, id, `${probes.length} attach point(s)`);
+    if (sub.approve) {
+      this.o.store.approve(id, sub.submittedBy, 'submitter');
+      this.o.store.audit('approve', sub.submittedBy, id, 'submitter approves their own program');
+      await this.attach(id, sub.submittedBy);
+    }
+    return { program: this.info(id), check: checkResult };
+  }
+
+  async approve(id: number, approvedBy: string): Promise<ProgramInfo> {
+    const p = this.get(id);
+    if (p.info.status !== 'pending-approval') {
+      throw new KgentError('conflict', `program ${id} is ${p.info.status}, not waiting for approval`, { id });
+    }
+    this.o.store.approve(id, approvedBy, 'explicit');
+    this.o.store.audit('approve', approvedBy, id);
+    await this.attach(id, approvedBy);
+    return this.info(id);
+  }
+
+  /** Starts an approved program; a start failure is recorded on the program, not thrown. */
+  private async attach(id: number, actor: string): Promise<void> {
+    if (!this.o.store.isApproved(id)) {
+      this.o.store.audit('refuse', actor, id, 'attach without approval');
+      throw new KgentError('refused', `program ${id} is not approved; approve it first (kgentctl approve ${id})`, { id });
+    }
+    try {
+      await this.o.supervisor.start(this.get(id), actor);
+    } catch (err) {
+      this.o.logger.warn({ programId: id, err: (err as Error).message }, 'attach failed');
+    }
+  }
+
+  list(all: boolean): ProgramInfo[] {
+    const programs = this.o.store.list().map((p) => p.info);
+    return all ? programs : programs.filter((p) => p.status !== 'rejected' || isRecent(p.submittedAt));
+  }
+
+  show(id: number): ShowResult {
+    const p = this.get(id);
+    return { program: p.info, source: p.source, runs: this.o.store.runs(id), audit: this.o.store.auditTrail(id) };
+  }
+
+  async stop(id: number, actor: string): Promise<ProgramInfo> {
+    const p = this.get(id);
+    if (!this.o.supervisor.isRunning(id) && p.info.status !== 'restarting') {
+      if (p.desired === 'run') this.o.store.update(id, { desired: 'stop', status: 'stopped' });
+      else throw new KgentError('conflict', `program ${id} is not running (${p.info.status})`, { id });
+      this.o.store.audit('stop', actor, id, `was ${p.info.status}`);
+      return this.info(id);
+    }
+    await this.o.supervisor.stop(id, actor);
+    return this.info(id);
+  }
+
+  async logs(
+    id: number,
+    tail: number,
+    follow: boolean,
+    sink?: { send: (e: LogEntry) => boolean; end: (reason: string) => void; onClose: (fn: () => void) => void },
+  ): Promise<LogsResult> {
+    this.get(id);
+    const entries = await readLogTail(logPath(this.o.supervisor.logDir, id), tail);
+    const live = this.o.supervisor.isRunning(id) || this.get(id).info.status === 'restarting';
+    if (!follow || !sink || !live) return { entries, following: false };
+    const unsubscribe = this.o.supervisor.follow(
+      id,
+      (e) => {
+        if (!sink.send(e)) unsubscribe();
+      },
+      (reason) => {
+        if (reason !== 'restarting') {
+          unsubscribe();
+          sink.end(reason);
+        }
+      },
+    );
+    sink.onClose(unsubscribe);
+    return { entries, following: true };
+  }
+
+  /**
+   * After a daemon restart: children of a killed daemon are stopped (they may have outlived it
+   * where setpriv is missing), then every program that should run is attached again.
+   */
+  async restore(): Promise<{ reattached: number; failed: number }> {
+    const closed = this.o.store.closeDanglingRuns('daemon stopped without stopping this run');
+    if (closed > 0) this.o.logger.warn({ closed }, 'closed runs left open by a previous kgentd');
+    let reattached = 0;
+    let failed = 0;
+    for (const p of this.o.store.listDesiredRunning()) {
+      killOrphan(p, this.o.supervisor.programFile(p.info.id), this.o.logger);
+      try {
+        await this.o.supervisor.start(p, 'kgentd');
+        this.o.store.audit('reattach', 'kgentd', p.info.id, 'after daemon restart');
+        reattached++;
+      } catch (err) {
+        failed++;
+        this.o.logger.warn({ programId: p.info.id, err: (err as Error).message }, 're-attach failed');
+      }
+    }
+    return { reattached, failed };
+  }
+
+  counts(): { total: number; running: number; failed: number } {
+    const all = this.o.store.list();
+    return {
+      total: all.length,
+      running: all.filter((p) => p.info.status === 'running').length,
+      failed: all.filter((p) => p.info.status === 'failed').length,
+    };
+  }
+
+  private get(id: number): StoredProgram {
+    const p = this.o.store.get(id);
+    if (!p) throw new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
+    return p;
+  }
+
+  private info(id: number): ProgramInfo {
+    return this.get(id).info;
+  }
+}
+
+function defaultName(source: string): string {
+  const comment = /^\s*(?:\/\/|\/\*|\*)\s*(.{3,80}?)\s*(?:\*\/)?$/m.exec(source)?.[1];
+  if (comment && !comment.startsWith('!')) return comment;
+  const probe = /^\s*([A-Za-z_]+:[^\s{/]+|BEGIN|END)/m.exec(source.replace(/^#.*$/gm, ''))?.[1];
+  return probe ? probe.slice(0, 80) : 'program';
+}
+
+function isRecent(iso: string): boolean {
+  return Date.now() - Date.parse(iso) < 24 * 3600 * 1000;
+}
+
+/** A bpftrace left running by a SIGKILLed daemon holds our program file on its command line. */
+function killOrphan(p: StoredProgram, programFile: string, logger: Logger): void {
+  const pid = p.info.pid;
+  if (!pid) return;
+  const cmdlinePath = `/proc/${pid}/cmdline`;
+  if (!existsSync(cmdlinePath)) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(cmdlinePath, 'utf8');
+  } catch {
+    return;
+  }
+  if (!cmdline.split('\0').includes(programFile)) return; // pid reused by something else
+  try {
+    process.kill(pid, 'SIGKILL');
+    logger.warn({ programId: p.info.id, pid }, 'killed bpftrace left over from a previous kgentd');
+  } catch {
+    // already gone
+  }
+}
+

@@ -1,0 +1,208 @@
+/**
+ * Every control-socket method as a typed constant: its name, the schema its params are validated
+ * against at the boundary, and (as a phantom type) its result. The CLI imports this module and
+ * `jsonrpc.ts`, nothing else of the daemon.
+ */
+import type { Diagnostic } from './diagnostic.js';
+import { bool, int, obj, optional, str, type Infer, type Schema } from './validate.js';
+
+export interface MethodSpec<P, R> {
+  readonly method: string;
+  readonly params: Schema<P>;
+  /** Phantom: carries the result type for typed clients; always undefined at run time. */
+  readonly result?: R;
+}
+
+function method<R>() {
+  return <P>(name: string, params: Schema<P>): MethodSpec<P, R> => ({ method: name, params });
+}
+
+/** Largest accepted program source, before the daemon's own configured limit applies. */
+export const MAX_SOURCE_CHARS = 1024 * 1024;
+
+const programId = int({ min: 1 });
+
+// ---- result types -------------------------------------------------------------------------------
+
+export type ProgramStatus =
+  | 'pending-approval'
+  | 'rejected'
+  | 'starting'
+  | 'running'
+  | 'restarting'
+  | 'exited'
+  | 'failed'
+  | 'stopped';
+
+export interface ProgramInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly status: ProgramStatus;
+  readonly submittedBy: string;
+  readonly submittedAt: string;
+  readonly approvedBy?: string;
+  readonly approvedAt?: string;
+  /** Attach points as written in the program. */
+  readonly probes: readonly string[];
+  readonly pid?: number;
+  readonly restarts: number;
+  readonly exitCode?: number;
+  readonly exitSignal?: string;
+  /** Last lines of bpftrace's stderr when it failed, or why it was rejected. */
+  readonly lastError?: string;
+  readonly logPath: string;
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly durationMs: number;
+  /** How the check was done (e.g. `bpftrace 0.17.0: load, attach, SIGINT before any event`). */
+  readonly method: string;
+}
+
+export interface RunResult {
+  readonly program: ProgramInfo;
+  readonly check: CheckResult;
+}
+
+export interface RunRecord {
+  readonly id: number;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly pid?: number;
+  readonly exitCode?: number;
+  readonly exitSignal?: string;
+  readonly reason?: string;
+}
+
+export interface AuditRecord {
+  readonly at: string;
+  readonly action: string;
+  readonly actor: string;
+  readonly programId?: number;
+  readonly detail?: string;
+}
+
+export interface ShowResult {
+  readonly program: ProgramInfo;
+  readonly source: string;
+  readonly runs: readonly RunRecord[];
+  readonly audit: readonly AuditRecord[];
+}
+
+/** One line of a program's log: bpftrace's own JSON output (`type`, `data`) stamped with a time. */
+export interface LogEntry {
+  readonly time: string;
+  readonly type: string;
+  readonly data: unknown;
+}
+
+export interface LogsResult {
+  readonly entries: readonly LogEntry[];
+  /** True when `programs.log` notifications will follow on this connection. */
+  readonly following: boolean;
+}
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  readonly name: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+  /** What to do about a warn/fail. */
+  readonly fix?: string;
+}
+
+export interface DoctorResult {
+  readonly checks: readonly DoctorCheck[];
+}
+
+export interface StatusResult {
+  readonly version: string;
+  readonly pid: number;
+  readonly uptimeSeconds: number;
+  readonly socketPath: string;
+  readonly stateDir: string;
+  readonly kernelRelease: string;
+  readonly bpftrace: { readonly path: string; readonly version?: string };
+  readonly programs: { readonly total: number; readonly running: number; readonly failed: number };
+}
+
+export interface RequestResult {
+  readonly requestId: number;
+  readonly status: string;
+  readonly message: string;
+}
+
+// ---- methods ------------------------------------------------------------------------------------
+
+export const Status = method<StatusResult>()('daemon.status', obj({}));
+export const Doctor = method<DoctorResult>()('daemon.doctor', obj({}));
+
+const submission = {
+  source: str({ min: 1, max: MAX_SOURCE_CHARS }),
+  name: optional(str({ min: 1, max: 128 })),
+  submittedBy: optional(str({ min: 1, max: 128 })),
+};
+
+/** Kernel-check a program, then (when `approve` is true, the default for an admin's own `run`) attach it. */
+export const ProgramsRun = method<RunResult>()('programs.run', obj({ ...submission, approve: optional(bool()) }));
+/** Kernel-check a program only; nothing is stored or attached. */
+export const ProgramsCheck = method<CheckResult>()('programs.check', obj({ source: submission.source }));
+export const ProgramsApprove = method<{ program: ProgramInfo }>()(
+  'programs.approve',
+  obj({ id: programId, approvedBy: optional(str({ min: 1, max: 128 })) }),
+);
+export const ProgramsList = method<{ programs: ProgramInfo[] }>()('programs.list', obj({ all: optional(bool()) }));
+export const ProgramsShow = method<ShowResult>()('programs.show', obj({ id: programId }));
+export const ProgramsStop = method<{ program: ProgramInfo }>()(
+  'programs.stop',
+  obj({ id: programId, stoppedBy: optional(str({ min: 1, max: 128 })) }),
+);
+export const ProgramsLogs = method<LogsResult>()(
+  'programs.logs',
+  obj({ id: programId, tail: optional(int({ min: 0, max: 100_000 })), follow: optional(bool()) }),
+);
+export const RequestSubmit = method<RequestResult>()(
+  'request.submit',
+  obj({ text: str({ min: 1, max: 8192 }), submittedBy: optional(str({ min: 1, max: 128 })), approve: optional(bool()) }),
+);
+
+export const ALL_METHODS = [
+  Status,
+  Doctor,
+  ProgramsRun,
+  ProgramsCheck,
+  ProgramsApprove,
+  ProgramsList,
+  ProgramsShow,
+  ProgramsStop,
+  ProgramsLogs,
+  RequestSubmit,
+] as const;
+
+export type ParamsOf<M> = M extends MethodSpec<infer P, unknown> ? P : never;
+export type ResultOf<M> = M extends MethodSpec<unknown, infer R> ? R : never;
+export type RunParams = Infer<typeof ProgramsRun.params>;
+
+// ---- notifications (server -> client) ---------------------------------------------------------
+
+export const Notifications = {
+  /** `{ id, entry: LogEntry }` for `programs.logs` with follow. */
+  ProgramLog: 'programs.log',
+  /** `{ id, reason }` when a followed program's log ends (program stopped or exited). */
+  ProgramLogEnd: 'programs.logEnd',
+  /** `{ stage, message }` progress of a long operation on this connection. */
+  Progress: 'progress',
+} as const;
+
+export interface ProgramLogNotification {
+  readonly id: number;
+  readonly entry: LogEntry;
+}
+
+export interface ProgressNotification {
+  readonly stage: string;
+  readonly message: string;
+}

@@ -1,0 +1,239 @@
+/**
+ * The control socket: a `node:net` Unix socket speaking newline-delimited JSON-RPC 2.0.
+ * Born 0660 (umask set around listen, so there is no window with a wider mode), then chowned to
+ * root:<group>. Each line is parsed and validated on its own: a malformed, unknown or oversized
+ * message gets an error response and the connection (and every other one) keeps working.
+ */
+import { existsSync, mkdirSync, readFileSync, unlinkSync, chownSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { KgentError, asKgentError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  encode,
+  ErrorCodes,
+  isRequest,
+  JSONRPC,
+  LineDecoder,
+  type ErrorObject,
+  type Id,
+} from '../protocol/jsonrpc.js';
+import type { MethodSpec } from '../protocol/methods.js';
+import { RPC_CODE_OF } from './error-codes.js';
+
+export interface ConnectionContext {
+  readonly connectionId: number;
+  /** Sends a notification to this client; false once the client is gone. */
+  notify(method: string, params: unknown): boolean;
+  /** Runs when the client disconnects (to end log follows and the like). */
+  onClose(fn: () => void): void;
+  readonly closed: boolean;
+}
+
+export type RawHandler = (params: unknown, ctx: ConnectionContext) => Promise<unknown>;
+
+export interface ControlServerOptions {
+  readonly socketPath: string;
+  /** Group given the socket (root:<group>, mode 0660); skipped with a warning if it does not exist. */
+  readonly group?: string;
+  readonly maxMessageBytes: number;
+  readonly maxConnections?: number;
+  readonly logger: Logger;
+}
+
+/** A slow reader of a followed log must not make the daemon buffer without bound. */
+const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
+
+export class ControlServer {
+  private readonly handlers = new Map<string, RawHandler>();
+  private readonly sockets = new Set<net.Socket>();
+  private server: net.Server | undefined;
+  private nextConnectionId = 1;
+
+  constructor(private readonly o: ControlServerOptions) {}
+
+  /** Registers a typed method: params are validated against the method's schema before `fn` runs. */
+  register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void {
+    this.registerRaw(spec.method, (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
+  }
+
+  /** Registers a method that validates its own params (for modules that bring their own schemas). */
+  registerRaw(method: string, fn: RawHandler): void {
+    if (this.handlers.has(method)) throw new Error(`method ${method} registered twice`);
+    this.handlers.set(method, fn);
+  }
+
+  async listen(): Promise<void> {
+    const socketPath = this.o.socketPath;
+    mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+    await removeStaleSocket(socketPath);
+    const server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
+    server.maxConnections = this.o.maxConnections ?? 128;
+    this.server = server;
+    const oldUmask = process.umask(0o117);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(socketPath, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(oldUmask);
+    }
+    this.applyGroup(socketPath);
+    this.o.logger.info({ socket: socketPath }, 'control socket listening');
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+    try {
+      unlinkSync(this.o.socketPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  private applyGroup(socketPath: string): void {
+    const group = this.o.group;
+    if (!group || process.getuid?.() !== 0) return;
+    const gid = lookupGroupId(group);
+    if (gid === undefined) {
+      this.o.logger.warn({ group }, `group "${group}" does not exist: socket stays root-only (0660 root:root)`);
+      return;
+    }
+    chownSync(socketPath, 0, gid);
+  }
+
+  private accept(socket: net.Socket): void {
+    const connectionId = this.nextConnectionId++;
+    const decoder = new LineDecoder(this.o.maxMessageBytes);
+    const closers: (() => void)[] = [];
+    let closed = false;
+    this.sockets.add(socket);
+    const send = (msg: Parameters<typeof encode>[0]): boolean => {
+      if (closed || socket.destroyed) return false;
+      if (socket.writableLength > MAX_PENDING_WRITE_BYTES) {
+        this.o.logger.warn({ connectionId }, 'client reads too slowly; closing its connection');
+        socket.destroy();
+        return false;
+      }
+      socket.write(encode(msg));
+      return true;
+    };
+    const ctx: ConnectionContext = {
+      connectionId,
+      notify: (method, params) => send({ jsonrpc: JSONRPC, method, params }),
+      onClose: (fn) => {
+        if (closed) fn();
+        else closers.push(fn);
+      },
+      get closed() {
+        return closed;
+      },
+    };
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      this.sockets.delete(socket);
+      for (const fn of closers.splice(0)) {
+        try {
+          fn();
+        } catch (err) {
+          this.o.logger.warn({ err: (err as Error).message }, 'connection close hook failed');
+        }
+      }
+    };
+    socket.on('close', finish);
+    socket.on('error', (err) => this.o.logger.debug({ connectionId, err: err.message }, 'client socket error'));
+    socket.on('data', (chunk: Buffer) => {
+      for (const item of decoder.push(chunk)) {
+        if (!item.ok) {
+          send(errorResponse(null, {
+            code: ErrorCodes.MessageTooLarge,
+            message: `message of ${item.tooLarge} bytes exceeds the limit of ${this.o.maxMessageBytes} bytes`,
+          }));
+          continue;
+        }
+        void this.handleLine(item.line, ctx, send);
+      }
+    });
+  }
+
+  private async handleLine(line: string, ctx: ConnectionContext, send: (m: Parameters<typeof encode>[0]) => boolean): Promise<void> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (err) {
+      send(errorResponse(null, { code: ErrorCodes.ParseError, message: `parse error: ${(err as Error).message}` }));
+      return;
+    }
+    if (!isRequest(msg)) {
+      const rec = msg as Record<string, unknown> | null;
+      const isClientNotification = rec && typeof rec === 'object' && rec.jsonrpc === JSONRPC && typeof rec.method === 'string' && !('id' in rec);
+      if (isClientNotification) return; // JSON-RPC: notifications get no response
+      const id = rec && typeof rec === 'object' && (typeof rec.id === 'number' || typeof rec.id === 'string') ? rec.id : null;
+      send(errorResponse(id, {
+        code: ErrorCodes.InvalidRequest,
+        message: 'invalid request: expected {"jsonrpc":"2.0","id":<number|string>,"method":<string>,"params":{...}}',
+      }));
+      return;
+    }
+    const handler = this.handlers.get(msg.method);
+    if (!handler) {
+      send(errorResponse(msg.id, { code: ErrorCodes.MethodNotFound, message: `unknown method "${msg.method}"` }));
+      return;
+    }
+    const started = performance.now();
+    try {
+      const result = await handler(msg.params, ctx);
+      send({ jsonrpc: JSONRPC, id: msg.id, result: result ?? null });
+      this.o.logger.debug({ method: msg.method, ms: Math.round(performance.now() - started) }, 'request done');
+    } catch (err) {
+      const e = asKgentError(err);
+      if (e.code === 'internal') this.o.logger.error({ method: msg.method, err: e, cause: e.cause }, 'request failed');
+      else this.o.logger.info({ method: msg.method, code: e.code, msg: e.message }, 'request refused');
+      send(errorResponse(msg.id, { code: RPC_CODE_OF[e.code], message: e.message, data: { kgentCode: e.code, ...e.data } }));
+    }
+  }
+}
+
+function errorResponse(id: Id | null, error: ErrorObject) {
+  return { jsonrpc: JSONRPC, id, error } as const;
+}
+
+/** A socket file left by a killed daemon is removed; one a live daemon answers on is not. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  if (!existsSync(socketPath)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socketPath);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) {
+    throw new KgentError('conflict', `another kgentd is already serving ${socketPath}; stop it first (systemctl stop kgentd)`, {
+      socketPath,
+    });
+  }
+  unlinkSync(socketPath);
+}
+
+function lookupGroupId(name: string): number | undefined {
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [gname, , gid] = line.split(':');
+      if (gname === name && gid !== undefined) return Number(gid);
+    }
+  } catch {
+    // no /etc/group: treat as missing
+  }
+  return undefined;
+}

@@ -1,0 +1,124 @@
+/**
+ * The daemon's SQLite database (WAL) under the state dir, with versioned migrations applied in order
+ * inside one transaction each. A migration is never edited once shipped: add a new one.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { KgentError } from '../errors.js';
+
+export type Db = Database.Database;
+
+interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'programs, approvals, runs, kernel checks, audit',
+    sql: `
+      CREATE TABLE programs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        name          TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        probes        TEXT NOT NULL,            -- JSON array of attach points as written
+        origin        TEXT NOT NULL,            -- 'file' (kgentctl run) | 'request' (Kgent loop)
+        submitted_by  TEXT NOT NULL,
+        submitted_at  TEXT NOT NULL,
+        desired       TEXT NOT NULL,            -- 'run' | 'stop': what a daemon restart restores
+        status        TEXT NOT NULL,
+        restarts      INTEGER NOT NULL DEFAULT 0,
+        pid           INTEGER,
+        exit_code     INTEGER,
+        exit_signal   TEXT,
+        last_error    TEXT,
+        updated_at    TEXT NOT NULL
+      );
+      CREATE TABLE approvals (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        program_id   INTEGER NOT NULL REFERENCES programs(id),
+        approved_by  TEXT NOT NULL,
+        approved_at  TEXT NOT NULL,
+        how          TEXT NOT NULL              -- 'submitter' (admin's own run) | 'explicit'
+      );
+      CREATE TABLE runs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        program_id   INTEGER NOT NULL REFERENCES programs(id),
+        started_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        pid          INTEGER,
+        exit_code    INTEGER,
+        exit_signal  TEXT,
+        reason       TEXT
+      );
+      CREATE TABLE kernel_checks (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        program_id   INTEGER REFERENCES programs(id),
+        at           TEXT NOT NULL,
+        ok           INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        diagnostics  TEXT NOT NULL               -- JSON array of Diagnostic
+      );
+      CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           TEXT NOT NULL,
+        action       TEXT NOT NULL,             -- submit | approve | attach | stop | refuse | restart | fail | exit
+        actor        TEXT NOT NULL,
+        program_id   INTEGER REFERENCES programs(id),
+        detail       TEXT
+      );
+      CREATE INDEX runs_program ON runs(program_id);
+      CREATE INDEX audit_program ON audit(program_id);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function openDatabase(stateDir: string): Db {
+  mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+  const file = path.join(stateDir, 'kgent.db');
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw new KgentError('io', `cannot open database ${file}: ${(err as Error).message}; check that the state dir is writable`, {
+      file,
+    });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  const newest = Math.max(0, ...applied);
+  if (newest > SCHEMA_VERSION) {
+    throw new KgentError(
+      'config',
+      `database schema version ${newest} is newer than this kgentd understands (${SCHEMA_VERSION}); upgrade kgent`,
+      { newest, supported: SCHEMA_VERSION },
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.description,
+        new Date().toISOString(),
+      );
+    })();
+  }
+}

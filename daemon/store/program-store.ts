@@ -1,0 +1,212 @@
+/**
+ * Programs, their approvals, runs, kernel checks and the audit trail. All SQL for these tables lives
+ * here; callers work with the protocol's plain records.
+ */
+import { createHash } from 'node:crypto';
+import type { Diagnostic } from '../protocol/diagnostic.js';
+import type { AuditRecord, ProgramInfo, ProgramStatus, RunRecord } from '../protocol/methods.js';
+import type { Db } from './db.js';
+
+export type Desired = 'run' | 'stop';
+export type Origin = 'file' | 'request';
+
+interface ProgramRow {
+  id: number;
+  name: string;
+  source: string;
+  probes: string;
+  origin: Origin;
+  submitted_by: string;
+  submitted_at: string;
+  desired: Desired;
+  status: ProgramStatus;
+  restarts: number;
+  pid: number | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  last_error: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+}
+
+export interface StoredProgram {
+  readonly info: ProgramInfo;
+  readonly source: string;
+  readonly desired: Desired;
+  readonly origin: Origin;
+}
+
+export interface NewProgram {
+  readonly name: string;
+  readonly source: string;
+  readonly probes: readonly string[];
+  readonly origin: Origin;
+  readonly submittedBy: string;
+  readonly status: ProgramStatus;
+  readonly desired: Desired;
+}
+
+export interface ProgramUpdate {
+  readonly status?: ProgramStatus;
+  readonly desired?: Desired;
+  readonly pid?: number | null;
+  readonly restarts?: number;
+  readonly exitCode?: number | null;
+  readonly exitSignal?: string | null;
+  readonly lastError?: string | null;
+}
+
+const now = (): string => new Date().toISOString();
+
+const SELECT_PROGRAM = `
+  SELECT p.*, a.approved_by, a.approved_at
+  FROM programs p
+  LEFT JOIN approvals a ON a.id = (SELECT MAX(id) FROM approvals WHERE program_id = p.id)`;
+
+export class ProgramStore {
+  constructor(
+    private readonly db: Db,
+    private readonly logPathOf: (id: number) => string,
+  ) {}
+
+  create(p: NewProgram): StoredProgram {
+    const t = now();
+    const sha = createHash('sha256').update(p.source).digest('hex');
+    const res = this.db
+      .prepare(
+        `INSERT INTO programs (name, source, source_sha256, probes, origin, submitted_by, submitted_at, desired, status, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(p.name, p.source, sha, JSON.stringify(p.probes), p.origin, p.submittedBy, t, p.desired, p.status, t);
+    return this.get(Number(res.lastInsertRowid))!;
+  }
+
+  get(id: number): StoredProgram | undefined {
+    const row = this.db.prepare(`${SELECT_PROGRAM} WHERE p.id = ?`).get(id) as ProgramRow | undefined;
+    return row ? this.toStored(row) : undefined;
+  }
+
+  list(): StoredProgram[] {
+    return (this.db.prepare(`${SELECT_PROGRAM} ORDER BY p.id`).all() as ProgramRow[]).map((r) => this.toStored(r));
+  }
+
+  /** Programs a restarted daemon must attach again. */
+  listDesiredRunning(): StoredProgram[] {
+    return (this.db.prepare(`${SELECT_PROGRAM} WHERE p.desired = 'run' ORDER BY p.id`).all() as ProgramRow[]).map((r) =>
+      this.toStored(r),
+    );
+  }
+
+  update(id: number, u: ProgramUpdate): void {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    const put = (col: string, v: unknown): void => {
+      sets.push(`${col} = ?`);
+      values.push(v);
+    };
+    if (u.status !== undefined) put('status', u.status);
+    if (u.desired !== undefined) put('desired', u.desired);
+    if (u.pid !== undefined) put('pid', u.pid);
+    if (u.restarts !== undefined) put('restarts', u.restarts);
+    if (u.exitCode !== undefined) put('exit_code', u.exitCode);
+    if (u.exitSignal !== undefined) put('exit_signal', u.exitSignal);
+    if (u.lastError !== undefined) put('last_error', u.lastError);
+    put('updated_at', now());
+    this.db.prepare(`UPDATE programs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  }
+
+  approve(id: number, approvedBy: string, how: 'submitter' | 'explicit'): void {
+    this.db
+      .prepare('INSERT INTO approvals (program_id, approved_by, approved_at, how) VALUES (?, ?, ?, ?)')
+      .run(id, approvedBy, now(), how);
+  }
+
+  isApproved(id: number): boolean {
+    return this.db.prepare('SELECT 1 FROM approvals WHERE program_id = ? LIMIT 1').get(id) !== undefined;
+  }
+
+  recordKernelCheck(programId: number | null, ok: boolean, durationMs: number, diagnostics: readonly Diagnostic[]): void {
+    this.db
+      .prepare('INSERT INTO kernel_checks (program_id, at, ok, duration_ms, diagnostics) VALUES (?, ?, ?, ?, ?)')
+      .run(programId, now(), ok ? 1 : 0, Math.round(durationMs), JSON.stringify(diagnostics));
+  }
+
+  startRun(programId: number, pid: number | undefined): number {
+    const res = this.db
+      .prepare('INSERT INTO runs (program_id, started_at, pid) VALUES (?, ?, ?)')
+      .run(programId, now(), pid ?? null);
+    return Number(res.lastInsertRowid);
+  }
+
+  endRun(runId: number, exitCode: number | undefined, exitSignal: string | undefined, reason: string): void {
+    this.db
+      .prepare('UPDATE runs SET ended_at = ?, exit_code = ?, exit_signal = ?, reason = ? WHERE id = ? AND ended_at IS NULL')
+      .run(now(), exitCode ?? null, exitSignal ?? null, reason, runId);
+  }
+
+  /** Runs a killed daemon left open: closed with the reason, so history stays truthful. */
+  closeDanglingRuns(reason: string): number {
+    return this.db.prepare('UPDATE runs SET ended_at = ?, reason = ? WHERE ended_at IS NULL').run(now(), reason).changes;
+  }
+
+  runs(programId: number): RunRecord[] {
+    const rows = this.db.prepare('SELECT * FROM runs WHERE program_id = ? ORDER BY id').all(programId) as {
+      id: number;
+      started_at: string;
+      ended_at: string | null;
+      pid: number | null;
+      exit_code: number | null;
+      exit_signal: string | null;
+      reason: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      startedAt: r.started_at,
+      ...(r.ended_at ? { endedAt: r.ended_at } : {}),
+      ...(r.pid !== null ? { pid: r.pid } : {}),
+      ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
+      ...(r.exit_signal ? { exitSignal: r.exit_signal } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
+    }));
+  }
+
+  audit(action: string, actor: string, programId?: number, detail?: string): void {
+    this.db
+      .prepare('INSERT INTO audit (at, action, actor, program_id, detail) VALUES (?, ?, ?, ?, ?)')
+      .run(now(), action, actor, programId ?? null, detail ?? null);
+  }
+
+  auditTrail(programId?: number): AuditRecord[] {
+    const rows = (
+      programId === undefined
+        ? this.db.prepare('SELECT * FROM audit ORDER BY id').all()
+        : this.db.prepare('SELECT * FROM audit WHERE program_id = ? ORDER BY id').all(programId)
+    ) as { at: string; action: string; actor: string; program_id: number | null; detail: string | null }[];
+    return rows.map((r) => ({
+      at: r.at,
+      action: r.action,
+      actor: r.actor,
+      ...(r.program_id !== null ? { programId: r.program_id } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+    }));
+  }
+
+  private toStored(r: ProgramRow): StoredProgram {
+    const info: ProgramInfo = {
+      id: r.id,
+      name: r.name,
+      status: r.status,
+      submittedBy: r.submitted_by,
+      submittedAt: r.submitted_at,
+      ...(r.approved_by ? { approvedBy: r.approved_by, approvedAt: r.approved_at! } : {}),
+      probes: JSON.parse(r.probes) as string[],
+      ...(r.pid !== null ? { pid: r.pid } : {}),
+      restarts: r.restarts,
+      ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
+      ...(r.exit_signal ? { exitSignal: r.exit_signal } : {}),
+      ...(r.last_error ? { lastError: r.last_error } : {}),
+      logPath: this.logPathOf(r.id),
+    };
+    return { info, source: r.source, desired: r.desired, origin: r.origin };
+  }
+}

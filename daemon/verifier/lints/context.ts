@@ -1,0 +1,52 @@
+/**
+ * What the lints need from the outside world, as interfaces so tests (and the CLI without a daemon)
+ * can supply recorded kernel data. Lints themselves are pure.
+ */
+import type { ProbeType } from '../../protocol/probe-types.js';
+import type { Diagnostic } from '../../protocol/diagnostic.js';
+import type { Program } from '../frontend/ast.js';
+
+/** Which probe providers this kernel offers. */
+export interface ProbeSupport {
+  isAvailable(t: ProbeType): boolean;
+  /** Why `t` is not available (e.g. `CONFIG_KPROBES is off`); only asked when it is not. */
+  reason(t: ProbeType): string;
+}
+
+export interface LintPolicy {
+  /** Allow `system()`, `signal()`, `override()` (bpftrace's `--unsafe`). */
+  readonly allowUnsafe: boolean;
+}
+
+/** A tracepoint field's type as the format file gives it. */
+export interface FieldTypeInfo {
+  /** The C type text without the field name: `__be16`, `const char *`, `int`. */
+  readonly type: string;
+  readonly size: number;
+  readonly signed: boolean;
+}
+
+export interface TracepointFieldTypes {
+  fieldType(category: string, event: string, field: string): FieldTypeInfo | undefined;
+}
+
+export interface LintContext {
+  readonly probes: ProbeSupport;
+  readonly policy: LintPolicy;
+  /** Tracepoint field types; without it the lints that need types see only casts and known kernel fields. */
+  readonly fields?: TracepointFieldTypes;
+}
+
+/** A lint pass: built once per context by its factory, run on a program. Never throws. */
+export interface LintPass {
+  readonly name: string;
+  run(program: Program): Diagnostic[];
+}
+
+export type LintFactory = (ctx: LintContext) => LintPass;
+
+/** Every provider available (for tests and for callers that only want the other lints). */
+export const ALL_PROBES_AVAILABLE: ProbeSupport = {
+  isAvailable: () => true,
+  reason: () => '',
+};

@@ -1,0 +1,48 @@
+/**
+ * Lints that need no LLM: pure AST passes producing `lint` diagnostics with spans and hints.
+ */
+import type { Diagnostic } from '../../protocol/diagnostic.js';
+import type { Program } from '../frontend/ast.js';
+import { charPointerStrLint } from './char-pointer-str.js';
+import type { LintContext, LintFactory } from './context.js';
+import { entryExitDeleteLint } from './entry-exit-delete.js';
+import { networkOrderLint } from './network-order.js';
+import { probeAvailabilityLint } from './probe-availability.js';
+import { timeUnitsLint } from './time-units.js';
+import { unsafeBuiltinsLint } from './unsafe-builtins.js';
+
+export type { FieldTypeInfo, LintContext, LintFactory, LintPass, LintPolicy, ProbeSupport, TracepointFieldTypes } from './context.js';
+export { ALL_PROBES_AVAILABLE } from './context.js';
+export { charPointerStrLint, isCharPointer } from './char-pointer-str.js';
+export { entryExitDeleteLint } from './entry-exit-delete.js';
+export { networkOrderLint } from './network-order.js';
+export { probeAvailabilityLint } from './probe-availability.js';
+export { formatUnit, nameUnit, timeUnitsLint } from './time-units.js';
+export { UNSAFE_BUILTINS, unsafeBuiltinsLint } from './unsafe-builtins.js';
+export { parseFormat, type Conversion } from './printf-format.js';
+export { FlowAnalysis, KNOWN_NETWORK_ORDER_FIELDS, type ValueFacts } from './flow.js';
+
+/** Every lint, in the order their diagnostics are reported for the same position. */
+export const ALL_LINTS: readonly LintFactory[] = [
+  probeAvailabilityLint,
+  unsafeBuiltinsLint,
+  charPointerStrLint,
+  entryExitDeleteLint,
+  networkOrderLint,
+  timeUnitsLint,
+];
+
+/** Runs every lint (or the given ones) and returns their diagnostics sorted by position. */
+export function runLints(program: Program, ctx: LintContext, lints: readonly LintFactory[] = ALL_LINTS): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const make of lints) out.push(...make(ctx).run(program));
+  return out
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => {
+      const sa = a.d.span;
+      const sb = b.d.span;
+      if (sa && sb && (sa.line !== sb.line || sa.column !== sb.column)) return sa.line - sb.line || sa.column - sb.column;
+      return a.i - b.i;
+    })
+    .map((x) => x.d);
+}

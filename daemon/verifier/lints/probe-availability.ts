@@ -1,0 +1,33 @@
+/** Lint: attach points whose provider this kernel does not offer (error). */
+import type { Diagnostic } from '../../protocol/diagnostic.js';
+import { PROBE_TYPES } from '../../protocol/probe-types.js';
+import type { LintContext, LintPass } from './context.js';
+
+export function probeAvailabilityLint(ctx: LintContext): LintPass {
+  return {
+    name: 'probe-availability',
+    run(program) {
+      const out: Diagnostic[] = [];
+      const available = PROBE_TYPES.filter((t) => t !== 'BEGIN' && t !== 'END' && ctx.probes.isAvailable(t));
+      for (const probe of program.probes) {
+        for (const ap of probe.attachPoints) {
+          if (ctx.probes.isAvailable(ap.provider)) continue;
+          const reason = ctx.probes.reason(ap.provider);
+          const hints = [`probe types available on this kernel: ${available.join(', ') || 'none'}`];
+          if (ap.provider === 'kprobe' || ap.provider === 'kretprobe' || ap.provider === 'kfunc' || ap.provider === 'kretfunc') {
+            if (available.includes('tracepoint')) hints.unshift('use a tracepoint for the same event where one exists (e.g. tracepoint:syscalls:sys_enter_*, tracepoint:sock:*, tracepoint:block:*)');
+          }
+          out.push({
+            code: 'lint.probe-unavailable',
+            severity: 'error',
+            stage: 'lint',
+            message: `${ap.provider} probes are not available on this kernel${reason ? `: ${reason}` : ''}`,
+            span: ap.span,
+            hints,
+          });
+        }
+      }
+      return out;
+    },
+  };
+}

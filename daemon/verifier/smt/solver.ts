@@ -1,0 +1,235 @@
+/**
+ * The only module that imports z3-solver. It initialises Z3 once per process (lazily), turns
+ * {@link Term}s into Z3 expressions, and runs satisfiability checks one at a time.
+ */
+import { init } from 'z3-solver';
+import type { Term, Sort } from './term.js';
+
+// z3-solver's types are heavily generic; this module keeps them at arm's length.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Z3Context = any;
+type Z3Expr = any;
+
+/** Outcome of one check. */
+export interface CheckResult {
+  readonly status: 'sat' | 'unsat' | 'unknown';
+  /** For `unknown`: Z3's reason (`timeout`, `canceled` ...). */
+  readonly reason?: string;
+  /** Wall time of the check itself. */
+  readonly ms: number;
+}
+
+interface Shared {
+  readonly ctx: Z3Context;
+  readonly solver: any;
+  readonly initMs: number;
+}
+
+let shared: Promise<Shared> | undefined;
+let initPaid = false;
+
+async function create(): Promise<Shared> {
+  const t0 = performance.now();
+  const api = await init();
+  const ctx = api.Context('kgent');
+  const solver = new ctx.Solver();
+  // The first check spins up Z3's worker thread (~300 ms): pay it here, not in the first query.
+  const x = ctx.BitVec.const('warmup', 8);
+  solver.push();
+  solver.add(x.eq(ctx.BitVec.val(1, 8)));
+  await solver.check();
+  solver.pop();
+  return { ctx, solver, initMs: performance.now() - t0 };
+}
+
+/**
+ * The process-wide Z3 instance. `initMs` is the time spent initialising Z3 when THIS call paid it,
+ * 0 otherwise (so a report shows the cost once).
+ */
+export async function acquireSolver(): Promise<{ solver: SmtSolver; initMs: number }> {
+  shared ??= create();
+  let s: Shared;
+  try {
+    s = await shared;
+  } catch (err) {
+    shared = undefined;
+    throw err;
+  }
+  const initMs = initPaid ? 0 : s.initMs;
+  initPaid = true;
+  return { solver: new SmtSolver(s), initMs };
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** A handle on the shared Z3 instance with a translation cache for one verification run. */
+export class SmtSolver {
+  private readonly cache = new Map<number, Z3Expr>();
+  private readonly funcs = new Map<string, any>();
+  /** Number of checks run through this handle. */
+  checks = 0;
+
+  constructor(private readonly z: Shared) {}
+
+  /**
+   * Checks whether `formula` is satisfiable. Checks are serialised process-wide: Z3's context is
+   * single-threaded and `check()` runs on a worker thread.
+   */
+  check<T = undefined>(
+    formula: Term,
+    timeoutMs: number,
+    onSat?: (value: (t: Term) => bigint | boolean | undefined) => T,
+  ): Promise<CheckResult & { readonly result?: T }> {
+    const run = async (): Promise<CheckResult & { readonly result?: T }> => {
+      const { solver, ctx } = this.z;
+      this.checks++;
+      if (formula.op === 'false') return { status: 'unsat', ms: 0 };
+      const t0 = performance.now();
+      solver.push();
+      try {
+        solver.set('timeout', Math.max(1, Math.round(timeoutMs)));
+        solver.add(this.toZ3(formula));
+        const r: string = await solver.check();
+        if (r === 'unsat') return { status: 'unsat', ms: performance.now() - t0 };
+        if (r !== 'sat') {
+          let reason = 'unknown';
+          try {
+            reason = solver.reasonUnknown() || 'unknown';
+          } catch {
+            // Keep the generic reason.
+          }
+          return { status: 'unknown', reason, ms: performance.now() - t0 };
+        }
+        const ms = performance.now() - t0;
+        if (!onSat) return { status: 'sat', ms };
+        const model = solver.model();
+        const memo = new Map<number, bigint | boolean | undefined>();
+        const value = (t: Term): bigint | boolean | undefined => {
+          if (t.sort.k === 'array') return undefined;
+          if (memo.has(t.id)) return memo.get(t.id);
+          const v = model.eval(this.toZ3(t), true);
+          const r = t.sort.k === 'bool' ? ctx.isTrue(v) : ctx.isBitVecVal(v) ? (v.value() as bigint) : undefined;
+          memo.set(t.id, r);
+          return r;
+        };
+        return { status: 'sat', ms, result: onSat(value) };
+      } finally {
+        solver.pop();
+      }
+    };
+    const p = queue.then(run, run);
+    queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private sort(s: Sort): any {
+    const { ctx } = this.z;
+    if (s.k === 'bool') return ctx.Bool.sort();
+    if (s.k === 'bv') return ctx.BitVec.sort(s.w);
+    return ctx.Array.sort(ctx.BitVec.sort(s.index), ctx.BitVec.sort(s.value));
+  }
+
+  /** Translates a term, iteratively (deep terms would overflow a recursive walk). */
+  private toZ3(root: Term): Z3Expr {
+    const stack: Term[] = [root];
+    while (stack.length > 0) {
+      const t = stack[stack.length - 1] as Term;
+      if (this.cache.has(t.id)) {
+        stack.pop();
+        continue;
+      }
+      const pending = t.args.filter((a) => !this.cache.has(a.id));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      this.cache.set(t.id, this.build(t));
+    }
+    return this.cache.get(root.id);
+  }
+
+  private build(t: Term): Z3Expr {
+    const { ctx } = this.z;
+    const a = t.args.map((x) => this.cache.get(x.id));
+    const [x, y, z] = a;
+    switch (t.op) {
+      case 'bv':
+        return ctx.BitVec.val(t.value as bigint, (t.sort as { w: number }).w);
+      case 'true':
+        return ctx.Bool.val(true);
+      case 'false':
+        return ctx.Bool.val(false);
+      case 'var':
+        if (t.sort.k === 'bool') return ctx.Bool.const(t.name);
+        if (t.sort.k === 'bv') return ctx.BitVec.const(t.name, t.sort.w);
+        return ctx.Array.const(t.name, ctx.BitVec.sort(t.sort.index), ctx.BitVec.sort(t.sort.value));
+      case 'uf': {
+        let f = this.funcs.get(t.name as string);
+        if (!f) {
+          f = ctx.Function.declare(t.name, ...t.args.map((arg) => this.sort(arg.sort)), this.sort(t.sort));
+          this.funcs.set(t.name as string, f);
+        }
+        return f.call(...a);
+      }
+      case 'not':
+        return ctx.Not(x);
+      case 'and':
+        return ctx.And(...a);
+      case 'or':
+        return ctx.Or(...a);
+      case 'ite':
+        return ctx.If(x, y, z);
+      case 'eq':
+        return x.eq(y);
+      case 'ult':
+        return x.ult(y);
+      case 'ule':
+        return x.ule(y);
+      case 'slt':
+        return x.slt(y);
+      case 'sle':
+        return x.sle(y);
+      case 'add':
+        return x.add(y);
+      case 'sub':
+        return x.sub(y);
+      case 'mul':
+        return x.mul(y);
+      case 'udiv':
+        return x.udiv(y);
+      case 'urem':
+        return x.urem(y);
+      case 'bvand':
+        return x.and(y);
+      case 'bvor':
+        return x.or(y);
+      case 'bvxor':
+        return x.xor(y);
+      case 'bvnot':
+        return x.not();
+      case 'neg':
+        return x.neg();
+      case 'shl':
+        return x.shl(y);
+      case 'lshr':
+        return x.lshr(y);
+      case 'ashr':
+        return x.shr(y);
+      case 'extract':
+        return ctx.Extract(t.params[0], t.params[1], x);
+      case 'concat':
+        return ctx.Concat(...a);
+      case 'zext':
+        return x.zeroExt(t.params[0]);
+      case 'sext':
+        return x.signExt(t.params[0]);
+      case 'select':
+        return x.select(y);
+      case 'store':
+        return x.store(y, z);
+      case 'const-array':
+        return ctx.Array.K(ctx.BitVec.sort((t.sort as { index: number }).index), x);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Synchronous view of a {@link ProbeContractProvider} for the executor. Lookups that the provider
+ * answers asynchronously are recorded as pending; the caller awaits {@link ContractCache.settle}
+ * and runs the executor again (lookups depend on the program, not on the answers, so two rounds
+ * normally suffice).
+ */
+import type { ContractExpr, FieldContract, ProbeContractProvider, ProbeRef } from '../contracts.js';
+
+export class ContractCache {
+  private readonly tp = new Map<string, readonly FieldContract[] | undefined>();
+  private readonly kf = new Map<string, FieldContract | undefined>();
+  private readonly pre = new Map<string, readonly ContractExpr[]>();
+  private readonly pending: Promise<void>[] = [];
+  /** Provider failures, reported as notes (a failing provider means "unknown", never a wrong fact). */
+  readonly errors: string[] = [];
+
+  constructor(private readonly provider: ProbeContractProvider) {}
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  async settle(): Promise<void> {
+    const ps = this.pending.splice(0);
+    await Promise.all(ps);
+  }
+
+  tracepointFields(category: string, event: string): readonly FieldContract[] | undefined {
+    const key = `${category}:${event}`;
+    if (this.tp.has(key)) return this.tp.get(key);
+    this.lookup(key, this.tp, () => this.provider.tracepointFields(category, event));
+    return this.tp.get(key);
+  }
+
+  kernelField(structName: string, fieldPath: readonly string[]): FieldContract | undefined {
+    const key = `${structName}.${fieldPath.join('.')}`;
+    if (this.kf.has(key)) return this.kf.get(key);
+    this.lookup(key, this.kf, () => this.provider.kernelField(structName, fieldPath));
+    return this.kf.get(key);
+  }
+
+  preconditions(probe: ProbeRef): readonly ContractExpr[] {
+    const key = `${probe.provider}:${probe.target.join(':')}`;
+    if (this.pre.has(key)) return this.pre.get(key) ?? [];
+    if (!this.provider.preconditions) {
+      this.pre.set(key, []);
+      return [];
+    }
+    this.lookup(key, this.pre, () => (this.provider.preconditions ? this.provider.preconditions(probe) : []), []);
+    return this.pre.get(key) ?? [];
+  }
+
+  private lookup<T>(key: string, table: Map<string, T>, get: () => T | Promise<T>, fallback?: T): void {
+    let r: T | Promise<T>;
+    try {
+      r = get();
+    } catch (err) {
+      this.errors.push(`contract lookup ${key} failed: ${String(err)}`);
+      table.set(key, fallback as T);
+      return;
+    }
+    if (r instanceof Promise) {
+      table.set(key, fallback as T);
+      this.pending.push(
+        r.then(
+          (v) => {
+            table.set(key, v);
+          },
+          (err: unknown) => {
+            this.errors.push(`contract lookup ${key} failed: ${String(err)}`);
+          },
+        ),
+      );
+      // Mark as "asked" so the same round does not ask twice; the answer replaces it on settle.
+      return;
+    }
+    table.set(key, r);
+  }
+}

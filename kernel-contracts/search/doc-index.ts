@@ -1,0 +1,142 @@
+/**
+ * Doc-text index of hooks in LanceDB (`contracts.lance` under the state dir): full-text search
+ * always (`Index.fts()`), vectors when an embedding function is given, hybrid ranking (reciprocal
+ * rank fusion) when both exist. One table per contract generation (`docs_g<N>`), so a rebuild
+ * fills a new table while searches use the current one; the old table is dropped after the switch.
+ */
+import './lancedb-env.js';
+import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
+
+/** One searchable hook. */
+export interface DocRow {
+  /** Contract id: `function:tcp_connect`, `tracepoint:sock:inet_sock_set_state`. */
+  readonly id: string;
+  readonly kind: 'function' | 'tracepoint';
+  /** Searchable text: names split into words, prototype or fields, doc text. */
+  readonly text: string;
+}
+
+export interface DocHit {
+  readonly id: string;
+  readonly score: number;
+}
+
+/** Turns texts into vectors (an Ollama embedding model); all vectors must have one length. */
+export type Embedder = (texts: readonly string[]) => Promise<number[][]>;
+
+const TABLE_PREFIX = 'docs_g';
+
+export class DocIndex {
+  private constructor(
+    private readonly conn: Connection,
+    private table: Table | undefined,
+    private tableHasVectors: boolean,
+  ) {}
+
+  /** Opens `dir` (created on first write) and the table of generation `gen` when it exists. */
+  static async open(dir: string, gen?: number): Promise<DocIndex> {
+    const conn = await connect(dir);
+    const idx = new DocIndex(conn, undefined, false);
+    if (gen !== undefined) await idx.activate(gen, false);
+    return idx;
+  }
+
+  /** True when searches can run. */
+  get ready(): boolean {
+    return this.table !== undefined;
+  }
+
+  get hasVectors(): boolean {
+    return this.tableHasVectors;
+  }
+
+  /**
+   * Writes the rows of generation `gen` into a new table and builds its full-text index. With an
+   * embedder, each row also gets a vector (computed in batches of `batch`).
+   */
+  async build(gen: number, rows: readonly DocRow[], opts: { embed?: Embedder; batch?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+    const name = `${TABLE_PREFIX}${gen}`;
+    let data: Record<string, unknown>[];
+    if (opts.embed) {
+      data = [];
+      const batch = opts.batch ?? 256;
+      for (let i = 0; i < rows.length; i += batch) {
+        const slice = rows.slice(i, i + batch);
+        const vecs = await opts.embed(slice.map((r) => r.text));
+        if (vecs.length !== slice.length) throw new Error(`embedding returned ${vecs.length} vectors for ${slice.length} texts`);
+        slice.forEach((r, j) => data.push({ id: r.id, kind: r.kind, text: r.text, vector: vecs[j]! }));
+        opts.onProgress?.(Math.min(i + batch, rows.length), rows.length);
+      }
+    } else {
+      data = rows.map((r) => ({ id: r.id, kind: r.kind, text: r.text }));
+    }
+    if (data.length === 0) data = [{ id: '', kind: 'function', text: '', ...(opts.embed ? { vector: [] } : {}) }];
+    const tbl = await this.conn.createTable(name, data, { mode: 'overwrite' });
+    await tbl.createIndex('text', { config: Index.fts(), replace: true });
+    tbl.close();
+  }
+
+  /** Makes generation `gen`'s table the one searched; drops other generations' tables when `dropOthers`. */
+  async activate(gen: number, dropOthers = true): Promise<void> {
+    const name = `${TABLE_PREFIX}${gen}`;
+    const names = await this.conn.tableNames();
+    if (!names.includes(name)) {
+      this.table = undefined;
+      return;
+    }
+    const tbl = await this.conn.openTable(name);
+    const schema = await tbl.schema();
+    const old = this.table;
+    this.table = tbl;
+    this.tableHasVectors = schema.fields.some((f) => f.name === 'vector');
+    if (old) old.close();
+    if (dropOthers) {
+      for (const n of names) if (n.startsWith(TABLE_PREFIX) && n !== name) await this.conn.dropTable(n).catch(() => undefined);
+    }
+  }
+
+  /** Drops the table of a generation that will not be used (a failed build). */
+  async drop(gen: number): Promise<void> {
+    await this.conn.dropTable(`${TABLE_PREFIX}${gen}`).catch(() => undefined);
+  }
+
+  /**
+   * Best `k` hooks for a text query: full-text; with `vector` (and a table that has vectors),
+   * hybrid full-text + vector ranked by reciprocal rank fusion. Extra `where` filters on `kind`.
+   */
+  async search(query: string, k: number, opts: { vector?: number[]; kind?: 'function' | 'tracepoint' } = {}): Promise<DocHit[]> {
+    if (!this.table) return [];
+    const q = sanitizeQuery(query);
+    if (!q) return [];
+    const where = opts.kind ? `kind = '${opts.kind}'` : "id != ''";
+    if (opts.vector && this.tableHasVectors) {
+      const rrf = await rerankers.RRFReranker.create();
+      const rows = await this.table.query().fullTextSearch(q).nearestTo(opts.vector).distanceType('cosine').rerank(rrf).where(where).select(['id']).limit(k).toArray();
+      return rows.map((r: { id: string; _relevance_score?: number }) => ({ id: r.id, score: Number(r._relevance_score ?? 0) }));
+    }
+    const rows = await this.table.query().fullTextSearch(q).where(where).select(['id']).limit(k).toArray();
+    return rows.map((r: { id: string; _score?: number }) => ({ id: r.id, score: Number(r._score ?? 0) }));
+  }
+
+  close(): void {
+    this.table?.close();
+    this.table = undefined;
+    this.conn.close();
+  }
+}
+
+/** Words only: full-text query syntax characters in user text must not break the query. */
+export function sanitizeQuery(q: string): string {
+  return q
+    .replace(/[^A-Za-z0-9_\s]+/g, ' ')
+    .replace(/_/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 500);
+}
+
+/** The searchable text of a hook: name split into words, then whatever describes it. */
+export function docText(parts: { name: string; kind: 'function' | 'tracepoint'; extra: readonly (string | undefined)[] }): string {
+  const words = parts.name.replace(/[_:]+/g, ' ').trim();
+  return [parts.name, words, ...parts.extra.filter(Boolean)].join('\n');
+}

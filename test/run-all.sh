@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone, as root: installs what the tests need (Debian packages,
+# npm packages), mounts tracefs/debugfs, builds, and runs every test against the real kernel.
+# Ends with `tests: N passed, N failed`; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'run-all: %s\n' "$*"; }
+[ "$(id -u)" -eq 0 ] || { echo "run-all: run as root (the tests load eBPF programs): sudo $0" >&2; exit 2; }
+
+# Debian packages: bpftrace (runtime), bpftool (BTF reader cross-check), z3/socat (tools), setpriv,
+# build tools for better-sqlite3, and the 6.1 kernel source tarball for the real-tree source-reader test.
+REQUIRED=(bpftrace bpftool util-linux socat python3 make g++ xz-utils)
+OPTIONAL=(linux-source-6.1)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=(); for p in "${REQUIRED[@]}"; do installed "$p" || missing+=("$p"); done
+optional=(); for p in "${OPTIONAL[@]}"; do installed "$p" || optional+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ] || [ "${#optional[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || log "warning: apt-get update failed"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+  if [ "${#optional[@]}" -gt 0 ]; then
+    log "apt-get install ${optional[*]} (optional: its tests skip without it)"
+    apt-get install -y -q "${optional[@]}" >/dev/null || log "warning: ${optional[*]} not installed"
+  fi
+fi
+
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing || log "warning: cannot mount tracefs"
+mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug || log "warning: cannot mount debugfs"
+
+# `npm ci` rejects a lockfile made on another platform (LanceDB's per-platform binaries): install.
+log "npm install"
+npm install --no-audit --no-fund --loglevel=error
+log "build"
+npm run build --silent
+export LANCEDB_LOG=error
+exec node test/run-tests.mjs "$@"

@@ -1,0 +1,309 @@
+/**
+ * The verifier's golden corpus: loading `test/golden/verifier/<verdict>/NAME.bt` with its
+ * `NAME.expected.json` (and optional `NAME.candidate.bt`), comparing a {@link VerifyReport} with the
+ * expectation, and turning a report back into an expectation for `UPDATE_GOLDEN=1`.
+ *
+ * Expectations state the counterexample's *shape*, not its text: which inputs and computed values
+ * must appear (a name matches a key equal to it or containing it, so `skc_dport` matches
+ * `$sk->__sk_common.skc_dport`), plus values only where the program forces them (an off-by-one at 0).
+ * Used by test/verifier/golden.test.ts, test/bench/verifier-bench.ts and the CLI tests.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DiagnosticStage, Severity } from '../../daemon/protocol/diagnostic.js';
+import type { AssertionVerdict, ProgramVerdict, VerifyReport } from '../../daemon/verifier/report.js';
+
+/** Folders of the corpus; a case's folder is its expected program verdict. */
+export const GOLDEN_CATEGORIES = ['proved', 'refuted', 'unknown', 'unannotated', 'invalid'] as const satisfies readonly ProgramVerdict[];
+
+export interface GoldenCounterexampleShape {
+  /** Input names that must appear among the counterexample's inputs. */
+  readonly inputs: readonly string[];
+  /** Computed names (`printed(0)`, `mapval(@m)`, `$x`) that must appear among its computed values. */
+  readonly computed: readonly string[];
+  /** Values the program forces, by name (looked up in inputs, then computed); compared as integers mod 2^64. */
+  readonly values?: Readonly<Record<string, string>>;
+}
+
+export interface GoldenAssertion {
+  readonly line: number;
+  readonly verdict: AssertionVerdict;
+  readonly counterexample?: GoldenCounterexampleShape;
+  /** A substring of the reported reason (for `unknown` and `trivial`). */
+  readonly reason?: string;
+}
+
+/** A diagnostic that must be reported; absent fields match anything. */
+export interface GoldenDiagnostic {
+  readonly code?: string;
+  readonly stage?: DiagnosticStage;
+  readonly severity?: Severity;
+  readonly line?: number;
+}
+
+export interface GoldenExpectation {
+  readonly description: string;
+  readonly verdict: ProgramVerdict;
+  /** Every assertion in source order; omitted = not checked (guard failures may stop before them). */
+  readonly assertions?: readonly GoldenAssertion[];
+  /** Diagnostics that must appear. Any reported *error* not listed here is a mismatch. */
+  readonly diagnostics?: readonly GoldenDiagnostic[];
+}
+
+export interface GoldenCase {
+  /** `category/NAME`, e.g. `refuted/byteorder-missing-bswap`. */
+  readonly id: string;
+  readonly category: string;
+  readonly name: string;
+  /** Absolute path of the `.bt`. */
+  readonly file: string;
+  readonly source: string;
+  /** The un-annotated candidate the annotated program must match, when `NAME.candidate.bt` exists. */
+  readonly candidate?: string;
+  readonly expectedFile: string;
+  /** Undefined when the expected file is missing (only allowed with UPDATE_GOLDEN=1). */
+  readonly expected?: GoldenExpectation;
+}
+
+/**
+ * The repository root: the nearest directory above this module holding package.json and
+ * tsconfig.json (the second keeps a build-time dist/package.json from passing for the root).
+ */
+export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'tsconfig.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${from}`);
+    dir = up;
+  }
+}
+
+export function goldenDir(): string {
+  return path.join(repoRoot(), 'test', 'golden', 'verifier');
+}
+
+/** Recorded tracefs format files the golden programs' tracepoints are typed from. */
+export function recordedFormatsDir(): string {
+  return path.join(repoRoot(), 'test', 'fixtures', 'verifier', 'formats');
+}
+
+/** Every golden case, sorted by id. Throws on a malformed expected file (a broken corpus must fail loudly). */
+export function loadGoldenCases(dir: string = goldenDir()): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const category of readdirSync(dir, { withFileTypes: true })) {
+    if (!category.isDirectory()) continue;
+    const catDir = path.join(dir, category.name);
+    for (const f of readdirSync(catDir).sort()) {
+      if (!f.endsWith('.bt') || f.endsWith('.candidate.bt')) continue;
+      const name = f.slice(0, -'.bt'.length);
+      const file = path.join(catDir, f);
+      const expectedFile = path.join(catDir, `${name}.expected.json`);
+      const candidateFile = path.join(catDir, `${name}.candidate.bt`);
+      const expected = existsSync(expectedFile) ? parseExpectation(readFileSync(expectedFile, 'utf8'), expectedFile) : undefined;
+      cases.push({
+        id: `${category.name}/${name}`,
+        category: category.name,
+        name,
+        file,
+        source: readFileSync(file, 'utf8'),
+        ...(existsSync(candidateFile) ? { candidate: readFileSync(candidateFile, 'utf8') } : {}),
+        expectedFile,
+        ...(expected ? { expected } : {}),
+      });
+    }
+  }
+  return cases.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+const PROGRAM_VERDICTS: readonly string[] = ['proved', 'refuted', 'unknown', 'unannotated', 'invalid'];
+const ASSERTION_VERDICTS: readonly string[] = ['proved', 'refuted', 'unknown', 'trivial'];
+
+function parseExpectation(text: string, file: string): GoldenExpectation {
+  const bad = (why: string): never => {
+    throw new Error(`${file}: ${why}`);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return bad(`not JSON (${(err as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null) return bad('not an object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.verdict !== 'string' || !PROGRAM_VERDICTS.includes(o.verdict)) bad(`bad verdict ${String(o.verdict)}`);
+  if (o.assertions !== undefined) {
+    if (!Array.isArray(o.assertions)) bad('assertions must be an array');
+    for (const a of o.assertions as unknown[]) {
+      const r = a as Record<string, unknown>;
+      if (typeof r.line !== 'number') bad('assertion without a numeric line');
+      if (typeof r.verdict !== 'string' || !ASSERTION_VERDICTS.includes(r.verdict)) bad(`bad assertion verdict ${String(r.verdict)}`);
+      if (r.counterexample !== undefined) {
+        const c = r.counterexample as Record<string, unknown>;
+        if (!Array.isArray(c.inputs) || !Array.isArray(c.computed)) bad('counterexample needs inputs[] and computed[]');
+      }
+    }
+  }
+  if (o.diagnostics !== undefined && !Array.isArray(o.diagnostics)) bad('diagnostics must be an array');
+  return { description: typeof o.description === 'string' ? o.description : '', ...(o as object) } as GoldenExpectation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison
+// ---------------------------------------------------------------------------------------------
+
+function findKey(record: Readonly<Record<string, string>>, name: string): string | undefined {
+  if (name in record) return name;
+  return Object.keys(record).find((k) => k.includes(name));
+}
+
+const MOD64 = 1n << 64n;
+
+/** Parses `20480`, `-1`, `0x5000`, `"443"`; undefined for anything that is not an integer. */
+export function parseIntegerText(s: string): bigint | undefined {
+  const t = s.trim().replace(/^"|"$/g, '');
+  const m = /^(-)?(0x[0-9a-f]+|\d+)$/i.exec(t);
+  if (!m || m[2] === undefined) return undefined;
+  const n = BigInt(m[2]);
+  return m[1] ? -n : n;
+}
+
+function sameInteger(a: string, b: string): boolean {
+  const x = parseIntegerText(a);
+  const y = parseIntegerText(b);
+  if (x === undefined || y === undefined) return a.trim() === b.trim();
+  return ((x % MOD64) + MOD64) % MOD64 === ((y % MOD64) + MOD64) % MOD64;
+}
+
+/** Differences between a report and an expectation, one readable line each; [] when they agree. */
+export function compareReport(report: VerifyReport, expected: GoldenExpectation): string[] {
+  const out: string[] = [];
+  if (report.verdict !== expected.verdict) out.push(`program verdict: expected ${expected.verdict}, got ${report.verdict}`);
+
+  if (expected.assertions) {
+    const actual = [...report.assertions].sort((a, b) => a.line - b.line || a.column - b.column);
+    if (actual.length !== expected.assertions.length) {
+      out.push(
+        `assertions: expected ${expected.assertions.length} (lines ${expected.assertions.map((a) => a.line).join(',')}), ` +
+          `got ${actual.length} (lines ${actual.map((a) => a.line).join(',')})`,
+      );
+    }
+    expected.assertions.forEach((e, i) => {
+      const a = actual[i];
+      if (!a) return;
+      const where = `assertion at line ${e.line}`;
+      if (a.line !== e.line) out.push(`${where}: reported at line ${a.line}`);
+      if (a.verdict !== e.verdict) {
+        out.push(`${where}: expected ${e.verdict}, got ${a.verdict}${a.reason ? ` (${a.reason})` : ''}${a.counterexample ? ` [${a.counterexample.summary}]` : ''}`);
+      }
+      if (e.reason && !(a.reason ?? '').includes(e.reason)) out.push(`${where}: reason ${JSON.stringify(a.reason)} lacks ${JSON.stringify(e.reason)}`);
+      if (e.verdict === 'refuted' && a.verdict === 'refuted') {
+        const cex = a.counterexample;
+        if (!cex) {
+          out.push(`${where}: refuted without a counterexample`);
+          return;
+        }
+        const shape = e.counterexample;
+        if (!shape) return;
+        for (const name of shape.inputs) {
+          if (findKey(cex.inputs, name) === undefined) out.push(`${where}: counterexample inputs lack ${name} (have ${Object.keys(cex.inputs).join(', ') || 'none'})`);
+        }
+        for (const name of shape.computed) {
+          if (findKey(cex.computed, name) === undefined) out.push(`${where}: counterexample computed values lack ${name} (have ${Object.keys(cex.computed).join(', ') || 'none'})`);
+        }
+        for (const [name, want] of Object.entries(shape.values ?? {})) {
+          const ik = findKey(cex.inputs, name);
+          const ck = ik === undefined ? findKey(cex.computed, name) : undefined;
+          const got = ik !== undefined ? cex.inputs[ik] : ck !== undefined ? cex.computed[ck] : undefined;
+          if (got === undefined) out.push(`${where}: counterexample lacks a value for ${name}`);
+          else if (!sameInteger(got, want)) out.push(`${where}: counterexample ${name} = ${got}, expected ${want}`);
+        }
+        if (!cex.summary) out.push(`${where}: counterexample without a summary line`);
+      }
+    });
+  }
+
+  const wanted = expected.diagnostics ?? [];
+  const matches = (d: VerifyReport['diagnostics'][number], w: GoldenDiagnostic): boolean =>
+    (w.code === undefined || d.code === w.code) &&
+    (w.stage === undefined || d.stage === w.stage) &&
+    (w.severity === undefined || d.severity === w.severity) &&
+    (w.line === undefined || d.span?.line === w.line);
+  for (const w of wanted) {
+    if (!report.diagnostics.some((d) => matches(d, w))) {
+      out.push(`missing diagnostic ${JSON.stringify(w)} (have ${report.diagnostics.map((d) => `${d.code}@${d.span?.line ?? '-'}`).join(', ') || 'none'})`);
+    }
+  }
+  for (const d of report.diagnostics) {
+    if (d.severity === 'error' && !wanted.some((w) => matches(d, w))) {
+      out.push(`unexpected error ${d.code} (${d.stage}) at line ${d.span?.line ?? '-'}: ${d.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The expectation that a report satisfies exactly, for `UPDATE_GOLDEN=1`. Counterexample shapes list
+ * every input and computed name the report gave; hand-written `values` and `reason`s of the previous
+ * expectation are kept where the report still agrees with them.
+ */
+export function expectationFromReport(report: VerifyReport, description: string, previous?: GoldenExpectation): GoldenExpectation {
+  const assertions = [...report.assertions]
+    .sort((a, b) => a.line - b.line || a.column - b.column)
+    .map((a, i): GoldenAssertion => {
+      const prev = previous?.assertions?.[i];
+      const keep = prev && prev.line === a.line && prev.verdict === a.verdict ? prev : undefined;
+      const cex = a.counterexample;
+      const values = keepAgreeingValues(keep?.counterexample?.values, cex);
+      return {
+        line: a.line,
+        verdict: a.verdict,
+        ...(cex
+          ? {
+              counterexample: {
+                inputs: Object.keys(cex.inputs),
+                computed: Object.keys(cex.computed),
+                ...(values ? { values } : {}),
+              },
+            }
+          : {}),
+        ...(keep?.reason ? { reason: keep.reason } : {}),
+      };
+    });
+  const diagnostics = report.diagnostics
+    .filter((d) => d.severity !== 'note')
+    .map((d): GoldenDiagnostic => ({ code: d.code, stage: d.stage, severity: d.severity, ...(d.span ? { line: d.span.line } : {}) }));
+  return {
+    description,
+    verdict: report.verdict,
+    ...(report.verdict === 'invalid' && assertions.length === 0 ? {} : { assertions }),
+    ...(diagnostics.length ? { diagnostics } : {}),
+  };
+}
+
+function keepAgreeingValues(
+  values: Readonly<Record<string, string>> | undefined,
+  cex: VerifyReport['assertions'][number]['counterexample'],
+): Record<string, string> | undefined {
+  if (!values || !cex) return undefined;
+  const kept: Record<string, string> = {};
+  for (const [name, want] of Object.entries(values)) {
+    const ik = findKey(cex.inputs, name);
+    const ck = ik === undefined ? findKey(cex.computed, name) : undefined;
+    const got = ik !== undefined ? cex.inputs[ik] : ck !== undefined ? cex.computed[ck] : undefined;
+    if (got !== undefined && sameInteger(got, want)) kept[name] = want;
+  }
+  return Object.keys(kept).length ? kept : undefined;
+}
+
+export function writeExpectation(file: string, e: GoldenExpectation): void {
+  writeFileSync(file, `${JSON.stringify(e, null, 2)}\n`);
+}
+
+/** Nearest-rank percentile of already-sorted numbers (p in 0..100). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
