@@ -3,14 +3,10 @@
  * assuming a release: flags differ between 0.17 (Debian 12) and current releases.
  */
 import { execa } from 'execa';
+import { parseBpftraceVersion, type BpftraceVersion } from '../../kernel-contracts/kernel-reader/bpftrace.js';
 import { KgentError } from '../errors.js';
 
-export interface BpftraceVersion {
-  readonly major: number;
-  readonly minor: number;
-  readonly patch: number;
-  readonly text: string;
-}
+export type { BpftraceVersion };
 
 export interface BpftraceCli {
   readonly path: string;
@@ -23,13 +19,6 @@ export interface BpftraceCli {
   readonly hasUnsafe: boolean;
 }
 
-/** Parses `bpftrace v0.17.0` / `bpftrace v0.21.2-dirty` / `bpftrace 0.23.0`. */
-export function parseVersion(text: string): BpftraceVersion | undefined {
-  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(text);
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}` };
-}
-
 export async function detectBpftrace(path: string): Promise<BpftraceCli> {
   const versionOut = await execa(path, ['--version'], { reject: false, timeout: 10_000 }).catch((err: unknown) => err);
   const out = versionOut as { exitCode?: number; stdout?: string; stderr?: string; code?: string };
@@ -40,7 +29,7 @@ export async function detectBpftrace(path: string): Promise<BpftraceCli> {
       { path },
     );
   }
-  const version = parseVersion(out.stdout);
+  const version = parseBpftraceVersion(out.stdout);
   if (!version) throw new KgentError('unavailable', `cannot read bpftrace version from "${out.stdout.trim()}"`, { path });
   // `--help` exits non-zero on some releases; only its text matters.
   const help = await execa(path, ['--help'], { reject: false, timeout: 10_000, all: true });

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { extractBlock, scanFunctions } from './c-scan.js';
+import { extractBlock, scanFunctions, type ScannedFunction } from './c-scan.js';
 import { isKernelDoc, parseKernelDoc, stripCommentDecoration, type KernelDoc } from './kernel-doc.js';
 
 export type { KernelDoc, KernelDocParam } from './kernel-doc.js';
@@ -97,7 +97,7 @@ export class SourceReader {
   private files: string[] = [];
   private entries = new Map<string, [number, number, string?][]>();
   private stats_: SourceIndexStats | undefined;
-  private fileCache = new Map<string, string>();
+  private fileCache = new Map<string, { text: string; scanned: ScannedFunction[]; lineStarts: number[] }>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -207,17 +207,19 @@ export class SourceReader {
   async lookup(name: string): Promise<FunctionSource | undefined> {
     const loc = this.locate(name)[0];
     if (!loc) return undefined;
-    const text = await this.readFile(loc.file);
-    const fns = scanFunctions(text).filter((f) => f.line === loc.line);
+    const { text, scanned } = await this.readScanned(loc.file);
+    const fns = scanned.filter((f) => f.line === loc.line);
     const fn = fns.find((f) => f.name === name) ?? fns[0];
     if (!fn) return undefined;
-    const lines = text.split('\n');
-    const signature = lines
-      .slice(fn.line - 1, fn.braceLine - 1)
+    const { lineStarts } = await this.readScanned(loc.file);
+    const at = (line: number): number => lineStarts[line - 1] ?? text.length;
+    const signature = text
+      .slice(at(fn.line), at(fn.braceLine))
+      .split('\n')
       .map((l) => l.trim())
+      .filter(Boolean)
       .join(' ');
-    let offset = 0;
-    for (let i = 0; i < fn.braceLine - 1; i++) offset += lines[i]!.length + 1;
+    const offset = at(fn.braceLine);
     const body = extractBlock(text, offset);
     const kdoc = fn.comment && looksLikeDoc(fn.comment, name) ? parseKernelDoc(fn.comment) : undefined;
     const commentText =
@@ -230,13 +232,18 @@ export class SourceReader {
     return { name, file: loc.file, line: loc.line, signature, comment: fn.comment, doc: kdoc, commentText, body };
   }
 
-  private async readFile(rel: string): Promise<string> {
+  // A few recently read files with their scan, so looking up many functions of one file (a
+  // build walks them in file order) reads and scans it once.
+  private async readScanned(rel: string): Promise<{ text: string; scanned: ScannedFunction[]; lineStarts: number[] }> {
     const hit = this.fileCache.get(rel);
     if (hit !== undefined) return hit;
     const text = await fsp.readFile(path.join(this.root, rel), 'latin1');
+    const lineStarts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const entry = { text, scanned: scanFunctions(text), lineStarts };
     if (this.fileCache.size >= 16) this.fileCache.delete(this.fileCache.keys().next().value as string);
-    this.fileCache.set(rel, text);
-    return text;
+    this.fileCache.set(rel, entry);
+    return entry;
   }
 }
 

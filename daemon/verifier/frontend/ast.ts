@@ -29,7 +29,7 @@ export interface Program {
    * (`#ifndef BPFTRACE_HAVE_BTF` ... `#endif`, `#define`) and C definitions. The printer uses this.
    */
   readonly preamble: readonly PreambleItem[];
-  /** `config = { key = value; ... }` (bpftrace >= 0.19), when present. */
+  /** `config = { key = value; ... }` (bpftrace >= 0.20), when present. */
   readonly config?: ConfigBlock;
   readonly probes: readonly Probe[];
   readonly span: Span;
@@ -152,7 +152,7 @@ export interface AssignStmt {
   readonly span: Span;
 }
 
-/** `let $x;`, `let $x: uint32;`, `let $x = 1;` (bpftrace >= 0.21). `type` as written, when given. */
+/** `let $x;`, `let $x: uint32;`, `let $x = 1;` (newer bpftrace). `type` as written, when given. */
 export interface VarDeclStmt {
   readonly kind: 'VarDeclStmt';
   readonly variable: Variable;
@@ -185,7 +185,7 @@ export interface WhileStmt {
   readonly span: Span;
 }
 
-/** `for ($kv : @map) { ... }` (bpftrace >= 0.20) or `for ($i : 0..10)` (>= 0.22; iterable is a Range). */
+/** `for ($kv : @map) { ... }` or, in newer bpftrace, `for ($i : 0..10)` (iterable is a Range). */
 export interface ForStmt {
   readonly kind: 'ForStmt';
   readonly variable: Variable;
@@ -266,7 +266,7 @@ export interface StringLiteral {
   readonly span: Span;
 }
 
-/** `true` / `false` (bpftrace >= 0.21). */
+/** `true` / `false` (newer bpftrace). */
 export interface BooleanLiteral {
   readonly kind: 'Boolean';
   readonly value: boolean;

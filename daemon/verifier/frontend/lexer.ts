@@ -133,7 +133,7 @@ export class Lexer {
         while (DIGIT.test(s[i] ?? '')) i++;
       }
     }
-    // C-style suffixes (bpftrace >= 0.21 accepts u, l, ul, ull ...).
+    // C-style integer suffixes (u, l, ul, ull ...), which newer bpftrace accepts.
     while (/[uUlL]/.test(s[i] ?? '')) i++;
     if (IDENT_PART.test(s[i] ?? '')) {
       let j = i;

@@ -66,12 +66,15 @@ const ASSIGN_OPS: ReadonlySet<string> = new Set(['=', '+=', '-=', '*=', '/=', '%
 /** Characters an attach point may hold outside quotes (paths, globs, offsets, hz values). */
 const ATTACH_CHAR = /[A-Za-z0-9_\-./*#+?[\]$@~]/;
 
+/** Providers whose attach points name a file, so `/` belongs to the attach point. */
+const PATH_PROVIDERS: ReadonlySet<string> = new Set(['uprobe', 'uretprobe', 'usdt', 'u', 'ur', 'U']);
+
 /** Newer top-level constructs we recognise and reject with a clear message. */
 const UNSUPPORTED_TOP_LEVEL: Readonly<Record<string, string>> = {
-  macro: "'macro' definitions (bpftrace >= 0.23) are not supported",
-  import: "'import' (bpftrace >= 0.24) is not supported",
-  fn: "user functions ('fn', bpftrace >= 0.22) are not supported",
-  let: "top-level map declarations ('let @m = ...', bpftrace >= 0.23) are not supported",
+  macro: "'macro' definitions (newer bpftrace) are not supported",
+  import: "'import' (newer bpftrace) is not supported",
+  fn: "user functions ('fn', newer bpftrace) are not supported",
+  let: "top-level map declarations ('let @m = ...', newer bpftrace) are not supported",
 };
 
 class Parser {
@@ -147,7 +150,7 @@ class Parser {
       case 'int':
         return `integer ${t.text}`;
       case 'string':
-        return `string ${t.text}`;
+        return `string ${t.text.length > 24 ? `${t.text.slice(0, 20)}..."` : t.text}`;
       case 'variable':
       case 'positional':
       case 'positional-count':
@@ -216,7 +219,7 @@ class Parser {
       const unsupported = UNSUPPORTED_TOP_LEVEL[word];
       if (unsupported) {
         throw new SyntaxFailure('parse.unsupported', unsupported, this.tokenSpan(this.cur), [
-          'kgent accepts the bpftrace language of 0.17 through 0.21 plus config blocks; write the program without it',
+          'kgent reads the bpftrace language of 0.17 up to config blocks, for loops and let declarations; write the program without it',
         ]);
       }
       probes.push(this.probe(at));
@@ -408,8 +411,8 @@ class Parser {
         parts.push(part);
         part = '';
         i++;
-      } else if (c === '/' && (parts.length === 0 || s[i + 1] === '/' || s[i + 1] === '*')) {
-        break; // a predicate right after the provider (`BEGIN/x/`), or a comment
+      } else if (c === '/' && (s[i + 1] === '/' || s[i + 1] === '*' || !PATH_PROVIDERS.has(parts[0] ?? part))) {
+        break; // a comment, or a predicate right after an attach point that holds no path
       } else if (ATTACH_CHAR.test(c)) {
         part += c;
         i++;
@@ -457,7 +460,7 @@ class Parser {
         continue;
       }
       if (this.isPunct('}')) break;
-      if (!this.isPunct(';')) throw this.unexpected("';'");
+      if (!this.isPunct(';')) throw this.unexpected("';' or '}'");
       this.advance();
     }
     this.expect('}');

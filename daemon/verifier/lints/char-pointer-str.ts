@@ -26,9 +26,20 @@ export function charPointerStrLint(ctx: LintContext): LintPass {
               if (c.conv !== 's') continue;
               const arg = call.args[c.argIndex + 1];
               if (!arg) continue;
+              const text = printExpr(arg);
+              if (arg.kind === 'Builtin' && /^(s?arg[0-9]+|retval)$/.test(arg.name)) {
+                out.push({
+                  code: 'lint.char-pointer-without-str',
+                  severity: 'warning',
+                  stage: 'lint',
+                  message: `${text} is an integer register value printed with ${c.text}: if it points to a string, read the string with str()`,
+                  span: arg.span,
+                  hints: [`printf(..., str(${text}))`],
+                });
+                continue;
+              }
               const ctype = facts(arg).ctype;
               if (!ctype || !isCharPointer(ctype)) continue;
-              const text = printExpr(arg);
               out.push({
                 code: 'lint.char-pointer-without-str',
                 severity: 'warning',

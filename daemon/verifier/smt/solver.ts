@@ -33,12 +33,24 @@ async function create(): Promise<Shared> {
   const api = await init();
   const ctx = api.Context('kgent');
   const solver = new ctx.Solver();
-  // The first check spins up Z3's worker thread (~300 ms): pay it here, not in the first query.
-  const x = ctx.BitVec.const('warmup', 8);
-  solver.push();
-  solver.add(x.eq(ctx.BitVec.val(1, 8)));
-  await solver.check();
-  solver.pop();
+  // The first checks spin up Z3's worker thread and make V8 compile the WebAssembly paths of the
+  // bit-vector solver (seconds of CPU on a first real query): pay that here, once, with queries
+  // shaped like the verifier's (64-bit constant multiplication, arrays, uninterpreted functions).
+  const bv = (n: bigint | number, w = 64): Z3Expr => ctx.BitVec.val(n, w);
+  const x = ctx.BitVec.const('warmup!x', 64);
+  const y = ctx.BitVec.const('warmup!y', 64);
+  const q = ctx.BitVec.const('warmup!q', 64);
+  const r = ctx.BitVec.const('warmup!r', 64);
+  const m = ctx.Array.const('warmup!m', ctx.BitVec.sort(64), ctx.BitVec.sort(64));
+  const f = ctx.Function.declare('warmup!f', ctx.BitVec.sort(64), ctx.BitVec.sort(16));
+  const d = x.sub(m.select(y));
+  const def = ctx.And(q.ule(bv(18446744073n)), q.mul(bv(1000000000)).ule(d), d.sub(q.mul(bv(1000000000))).eq(r), r.ult(bv(1000000000)));
+  for (const goal of [ctx.Not(d.sub(q.mul(bv(1000000000))).ult(bv(1000000000))), q.eq(d.udiv(bv(1000)))]) {
+    solver.push();
+    solver.add(def, goal, f.call(y).zeroExt(48).ule(bv(65535)), ctx.Concat(ctx.Extract(7, 0, x), ctx.Extract(15, 8, x)).eq(bv(80, 16)));
+    if ((await solver.check()) === 'sat') solver.model().eval(q, true);
+    solver.pop();
+  }
   return { ctx, solver, initMs: performance.now() - t0 };
 }
 
@@ -81,14 +93,21 @@ export class SmtSolver {
     onSat?: (value: (t: Term) => bigint | boolean | undefined) => T,
   ): Promise<CheckResult & { readonly result?: T }> {
     const run = async (): Promise<CheckResult & { readonly result?: T }> => {
-      const { solver, ctx } = this.z;
+      const { ctx } = this.z;
+      const fresh = process.env.KGENT_SMT_FRESH === '1';
+      const solver = fresh ? new ctx.Solver() : this.z.solver;
       this.checks++;
       if (formula.op === 'false') return { status: 'unsat', ms: 0 };
       const t0 = performance.now();
-      solver.push();
+      const c0 = process.cpuUsage();
+      if (!fresh) solver.push();
       try {
         solver.set('timeout', Math.max(1, Math.round(timeoutMs)));
         solver.add(this.toZ3(formula));
+        if (process.env.KGENT_SMT_DUMP) {
+          const { appendFileSync } = await import('node:fs');
+          appendFileSync(process.env.KGENT_SMT_DUMP, `; ---- query\n${solver.toString()}\n(check-sat)\n`);
+        }
         const r: string = await solver.check();
         if (r === 'unsat') return { status: 'unsat', ms: performance.now() - t0 };
         if (r !== 'sat') {
@@ -114,7 +133,11 @@ export class SmtSolver {
         };
         return { status: 'sat', ms, result: onSat(value) };
       } finally {
-        solver.pop();
+        if (process.env.KGENT_SMT_TRACE === '1') {
+          const c = process.cpuUsage(c0);
+          console.error(`smt check ${Math.round(performance.now() - t0)} ms wall, ${Math.round((c.user + c.system) / 1000)} ms cpu`);
+        }
+        if (!fresh) solver.pop();
       }
     };
     const p = queue.then(run, run);

@@ -954,7 +954,9 @@ export class Executor {
     }
     if (obj.place?.struct === '<args>') return this.argsField(e.field, pc, printExpr(e));
     let place: Place;
-    if (obj.ty.k === 'place' && obj.place) {
+    if (obj.place) {
+      // Embedded struct or a pointer read on the way: either way the read is a function of
+      // (base pointer, field path), since memory does not change within one invocation.
       place = { ...obj.place, path: [...obj.place.path, e.field] };
     } else if (obj.ty.k === 'ptr') {
       const struct = obj.ty.pointee.replace(/^(struct|union) /, '');
@@ -978,7 +980,7 @@ export class Executor {
       const t = b.uf(`${ufName}:?`, [place.base], bvSort(64));
       this.opaque.set(`${ufName}:?`, `the type of ${place.struct}.${place.path.join('.')} is not known (no BTF contract)`);
       this.unmodelled.add('kernel struct fields without a contract (BTF)');
-      return { ty: U64, t, place: { base: t, struct: `?${place.struct}.${place.path.join('.')}`, path: [] } };
+      return { ty: U64, t, place };
     }
     return this.fromContract(c, (w) => b.uf(`${ufName}:${w}`, [place.base], bvSort(w)), text, place);
   }
@@ -1203,12 +1205,18 @@ export class Executor {
         return { ty, t: b.sub(l.t, r.t) };
       case '*':
         return { ty, t: b.mul(l.t, r.t) };
-      case '/':
+      case '/': {
+        const dm = this.divmod(l.t, r.t);
+        if (dm) return { ty, t: dm.q };
         // BPF division is unsigned and x/0 = 0 (bpftrace 0.17 emits plain BPF_DIV).
         return { ty, t: b.ite(b.eq(r.t, zero), zero, b.udiv(l.t, r.t)) };
-      case '%':
+      }
+      case '%': {
+        const dm = this.divmod(l.t, r.t);
+        if (dm) return { ty, t: dm.r };
         // Observed on bpftrace 0.17: x % 0 = 0.
         return { ty, t: b.ite(b.eq(r.t, zero), zero, b.urem(l.t, r.t)) };
+      }
       case '&':
         return { ty, t: b.bvand(l.t, r.t) };
       case '|':
@@ -1235,6 +1243,33 @@ export class Executor {
       default:
         throw new Unsupported(`operator ${op}`);
     }
+  }
+
+  /**
+   * Unsigned division by a non-zero constant without a divider circuit: a power of two is a shift
+   * and a mask; otherwise quotient and remainder are fresh symbols defined by x = q*c + r, r < c. Z3 bit-blasts constant multiplication cheaply but times out
+   * on 64-bit division circuits (e.g. `elapsed / 1000000000` next to `q * 1000000000`).
+   */
+  private divmod(x: Term, d: Term): { q: Term; r: Term } | undefined {
+    const b = this.b;
+    if (d.op !== 'bv' || d.value === 0n || x.op === 'bv') return undefined;
+    const c = d.value as bigint;
+    if ((c & (c - 1n)) === 0n) {
+      const k = c.toString(2).length - 1;
+      return { q: b.lshr(x, b.bv(k, 64)), r: b.bvand(x, b.bv(c - 1n, 64)) };
+    }
+    const q = b.variable(`div!${x.id}!${c}`, bvSort(64));
+    const r = b.variable(`mod!${x.id}!${c}`, bvSort(64));
+    if (!this.axioms.has(q.id)) {
+      // q <= max/c keeps q*c from wrapping; q*c <= x and x - q*c = r < c then make x = q*c + r
+      // exact in 64 bits. Writing it with the same terms a program uses (`x - q*c`, `q*c <= x`)
+      // lets hash-consing share them with the assertion.
+      const qc = b.mul(q, d);
+      const def = b.and(b.ule(q, b.bv(0xffffffffffffffffn / c, 64)), b.ule(qc, x), b.eq(b.sub(x, qc), r), b.ult(r, d));
+      this.axioms.set(q.id, def);
+      this.axioms.set(r.id, def);
+    }
+    return { q, r };
   }
 
   private iteVal(c: Term, x: Val, y: Val): Val {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { formatDiagnostic } from '../../../daemon/protocol/diagnostic.js';
 import { astDiff, parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
+import { ALL_PROBES_AVAILABLE, runLints } from '../../../daemon/verifier/lints/index.js';
 
 function shippedTools(): string[] | string {
   try {
@@ -35,6 +36,14 @@ if (typeof tools === 'string') {
       if (!second.program) return;
       t.equal(astDiff(first.program, second.program), undefined, 'print/parse round trip gives the same AST');
       t.equal(printProgram(second.program), printed, 'printing is idempotent');
+      // The lints run on real programs without throwing; findings are listed, not asserted, except
+      // biostacks' known unit slip (`@usecs = hist(nsecs - @reqts[arg0])`, no division).
+      const findings = runLints(first.program, { probes: ALL_PROBES_AVAILABLE, policy: { allowUnsafe: true } });
+      for (const d of findings) t.comment(formatDiagnostic(d, file, src).split('\n')[0] ?? '');
+      if (/@usecs\[[^\]]*\] = hist\(nsecs - @reqts\[arg0\]\)/.test(src)) {
+        t.ok(findings.some((d) => d.code === 'lint.time-unit'), 'the ns-in-@usecs histogram is reported');
+      }
+      t.same(findings.filter((d) => d.severity === 'error'), [], 'no lint errors with every probe type available');
     });
   }
 }

@@ -1,0 +1,170 @@
+/**
+ * kgentd assembled: configuration -> store -> bpftrace -> kernel facts -> runner -> services ->
+ * control socket. `start` returns a handle whose `stop` shuts everything down in reverse order.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/host.js';
+import type { KgentConfig } from './config.js';
+import { KgentError } from './errors.js';
+import { runDoctor } from './kernel/doctor.js';
+import { detectProbeSupport } from '../kernel-contracts/kernel-reader/probe-support.js';
+import { PROBE_TYPES } from './protocol/probe-types.js';
+import { probeOllama } from './llm/ollama-client.js';
+import type { Logger } from './log.js';
+import {
+  Doctor,
+  Notifications,
+  ProgramsApprove,
+  ProgramsCheck,
+  ProgramsList,
+  ProgramsLogs,
+  ProgramsRun,
+  ProgramsShow,
+  ProgramsStop,
+  RequestSubmit,
+  Status,
+} from './protocol/methods.js';
+import { ProgramService } from './programs/program-service.js';
+import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
+import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
+import { ControlServer } from './server/control-server.js';
+import { openDatabase } from './store/db.js';
+import { ProgramStore } from './store/program-store.js';
+import { logPath } from './runner/program-log.js';
+
+export interface RunningDaemon {
+  readonly server: ControlServer;
+  readonly programs: ProgramService;
+  stop(reason: string): Promise<void>;
+}
+
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      dir = path.dirname(dir);
+    }
+  }
+  return 'unknown';
+}
+
+export async function startDaemon(config: KgentConfig, logger: Logger, host: KernelHost = realHost()): Promise<RunningDaemon> {
+  const started = Date.now();
+  const version = packageVersion();
+  const db = openDatabase(config.stateDir);
+  const logDir = path.join(config.stateDir, 'logs');
+  const store = new ProgramStore(db, (id) => logPath(logDir, id));
+
+  const cli: BpftraceCli | Error = await detectBpftrace(config.bpftracePath).catch((err: Error) => err);
+  if (cli instanceof Error) logger.error({ err: cli.message }, 'bpftrace unusable: programs cannot be checked or run');
+  else logger.info({ bpftrace: cli.path, version: cli.version.text, dryRun: cli.hasDryRun }, 'bpftrace found');
+  const requireCli = (): BpftraceCli => {
+    if (cli instanceof Error) throw new KgentError('unavailable', cli.message);
+    return cli;
+  };
+
+  const probes = await detectProbeSupport(host);
+  const release = probes.release ?? 'unknown';
+  const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));
+  logger.info({ kernel: release, unavailable }, 'kernel probe support read');
+
+  const deathSignalWrapper = findDeathSignalWrapper();
+  const supervisor = new Supervisor({
+    cli: cli instanceof Error ? { path: config.bpftracePath, version: { major: 0, minor: 0, patch: 0, text: '?' }, hasDryRun: false, hasJsonOutput: true, hasUnsafe: true } : cli,
+    store,
+    stateDir: config.stateDir,
+    config: config.runner,
+    allowUnsafe: config.allowUnsafe,
+    logger: logger.child({ component: 'runner' }),
+    ...(deathSignalWrapper ? { deathSignalWrapper } : {}),
+  });
+  const programs = new ProgramService({
+    config,
+    store,
+    supervisor,
+    get cli() {
+      return requireCli();
+    },
+    probes,
+    logger: logger.child({ component: 'programs' }),
+    ...(deathSignalWrapper ? { deathSignalWrapper } : {}),
+  });
+
+  const server = new ControlServer({
+    socketPath: config.socketPath,
+    group: config.socketGroup,
+    maxMessageBytes: config.maxMessageBytes,
+    logger: logger.child({ component: 'socket' }),
+  });
+
+  server.register(Status, async () => ({
+    version,
+    pid: process.pid,
+    uptimeSeconds: Math.round((Date.now() - started) / 1000),
+    socketPath: config.socketPath,
+    stateDir: config.stateDir,
+    kernelRelease: release,
+    bpftrace: { path: config.bpftracePath, ...(cli instanceof Error ? {} : { version: cli.version.text }) },
+    programs: programs.counts(),
+  }));
+  server.register(Doctor, async () => ({
+    checks: await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) }),
+  }));
+  server.register(ProgramsRun, async (p) =>
+    programs.run({
+      source: p.source,
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      submittedBy: p.submittedBy ?? 'unknown',
+      approve: p.approve ?? true,
+      origin: 'file',
+    }),
+  );
+  server.register(ProgramsCheck, async (p) => {
+    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt');
+    return result;
+  });
+  server.register(ProgramsApprove, async (p) => ({ program: await programs.approve(p.id, p.approvedBy ?? 'unknown') }));
+  server.register(ProgramsList, async (p) => ({ programs: programs.list(p.all ?? false) }));
+  server.register(ProgramsShow, async (p) => programs.show(p.id));
+  server.register(ProgramsStop, async (p) => ({ program: await programs.stop(p.id, p.stoppedBy ?? 'unknown') }));
+  server.register(ProgramsLogs, async (p, conn) =>
+    programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
+      send: (entry) => conn.notify(Notifications.ProgramLog, { id: p.id, entry }),
+      end: (reason) => void conn.notify(Notifications.ProgramLogEnd, { id: p.id, reason }),
+      onClose: (fn) => conn.onClose(fn),
+    }),
+  );
+  server.register(RequestSubmit, async () => {
+    const ollama = await probeOllama(config.ollamaHost);
+    if (!ollama.reachable) {
+      throw new KgentError(
+        'unavailable',
+        `no LLM reachable at ${config.ollamaHost} (${ollama.error}); start Ollama or set OLLAMA_HOST, then retry (kgentctl doctor shows the state)`,
+        { ollamaHost: config.ollamaHost },
+      );
+    }
+    throw new KgentError(
+      'unavailable',
+      'the Kgent loop (synthesis, comprehension, verification) is not available yet in this kgentd; write the program yourself and use kgentctl run FILE.bt',
+    );
+  });
+
+  await server.listen();
+  const restored = await programs.restore();
+  if (restored.reattached + restored.failed > 0) logger.info(restored, 'programs re-attached after start');
+
+  return {
+    server,
+    programs,
+    async stop(reason: string) {
+      logger.info({ reason }, 'kgentd stopping');
+      await server.close();
+      await supervisor.stopAll(reason);
+      db.close();
+    },
+  };
+}

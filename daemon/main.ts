@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * kgentd: the kgent daemon. Flags: --config FILE, --socket PATH, --state-dir DIR, --bpftrace PATH,
+ * --log-level LEVEL. Stops cleanly (programs detached, state kept for re-attach) on SIGTERM/SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { startDaemon } from './app.js';
+import { loadConfig } from './config.js';
+import { KgentError } from './errors.js';
+import { createLogger } from './log.js';
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        socket: { type: 'string' },
+        'state-dir': { type: 'string' },
+        bpftrace: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`kgentd: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(
+      'Usage: kgentd [--config FILE] [--socket PATH] [--state-dir DIR] [--bpftrace PATH] [--log-level LEVEL]\n' +
+        'Environment: KGENT_CONFIG, KGENT_SOCKET, KGENT_STATE_DIR, KGENT_BPFTRACE, KGENT_LOG_LEVEL, OLLAMA_HOST\n',
+    );
+    return 0;
+  }
+  const config = loadConfig({
+    ...(values.config !== undefined ? { configPath: values.config } : {}),
+    env: process.env,
+    flags: {
+      ...(values.socket !== undefined ? { socket: values.socket } : {}),
+      ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}),
+      ...(values.bpftrace !== undefined ? { bpftrace: values.bpftrace } : {}),
+      ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    },
+  });
+  const logger = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, logger);
+  logger.info({ socket: config.socketPath, stateDir: config.stateDir }, 'kgentd ready');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      daemon.stop(`signal ${sig}`).then(resolve, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof KgentError ? err.message : (err as Error).stack ?? String(err);
+    process.stderr.write(`kgentd: ${msg}\n`);
+    process.exit(1);
+  },
+);

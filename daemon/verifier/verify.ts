@@ -1,0 +1,425 @@
+/**
+ * The verifier's entry point: parse, guard, execute symbolically, ask Z3, and report three-valued
+ * verdicts per assertion and per program (see `report.ts`).
+ *
+ * Solver use per program, in the common case: one query refutes-or-proves all assertions at once
+ * (the disjunction of every path's "assumptions and not assertion"); a second query establishes
+ * that no proof is vacuous and no assertion trivial (the conjunction of disjoint copies of each
+ * satisfiability obligation). Only when a batch fails are obligations checked one by one.
+ */
+import type { Diagnostic } from '../protocol/diagnostic.js';
+import { EMPTY_CONTRACTS, tracefsContractProvider, type ProbeContractProvider } from './contracts.js';
+import type { AssertStmt, Program } from './frontend/ast.js';
+import { collect, parse } from './frontend/index.js';
+import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
+import type { AssertionResult, AssertionVerdict, Counterexample, ProgramVerdict, VerifyReport } from './report.js';
+import { acquireSolver, type SmtSolver } from './smt/solver.js';
+import { freeSymbols, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
+import { ContractCache } from './symbolic/contract-cache.js';
+import { Executor, type AssertionSite, type ExecResult, type Obligation } from './symbolic/executor.js';
+import { renderCounterexample } from './symbolic/render.js';
+import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
+
+export interface VerifyOptions {
+  /** Name used in diagnostics (default `stdin`). */
+  readonly fileName?: string;
+  /** Per solver query (default 2000 ms). A query that times out makes its assertions `unknown`. */
+  readonly timeoutMs?: number;
+  /**
+   * Probe contracts. Default: the running kernel's tracefs formats ({@link tracefsContractProvider}
+   * over the live host). Pass {@link EMPTY_CONTRACTS} for a verifier that knows no fields.
+   */
+  readonly contracts?: ProbeContractProvider;
+  /** The unannotated candidate: when given, the annotated program minus annotations must equal it. */
+  readonly candidate?: string;
+  /**
+   * Runs the LLM-free lints with this context when given (and the lint module is present).
+   * Opaque here: it is passed through to `runLints`.
+   */
+  readonly lintContext?: unknown;
+  /** Runs lints: injected by callers that have them (keeps this module free of a hard dependency). */
+  readonly runLints?: (program: Program, ctx: unknown) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+let defaultContracts: ProbeContractProvider | undefined;
+function liveContracts(): ProbeContractProvider {
+  defaultContracts ??= tracefsContractProvider(realHost());
+  return defaultContracts;
+}
+
+/**
+ * Initialises Z3 now (about 0.4 s once per process) so that the first verification does not pay
+ * for it. Returns the time spent (0 when already initialised).
+ */
+export async function warmUpVerifier(): Promise<number> {
+  return (await acquireSolver()).initMs;
+}
+
+interface SiteState {
+  verdict?: 'refuted' | 'unknown' | 'trivial';
+  counterexample?: Counterexample;
+  reason?: string;
+}
+
+/** Verifies an annotated bpftrace program. Never throws for problems in the program itself. */
+export async function verifyProgram(source: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const t0 = performance.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const diagnostics: Diagnostic[] = [];
+  let solverInitMs = 0;
+  let lintMs = 0;
+  const report = (verdict: ProgramVerdict, assertions: AssertionResult[], parseMs: number, verifyStart?: number): VerifyReport => {
+    const end = performance.now();
+    return {
+      verdict,
+      assertions,
+      diagnostics,
+      timings: {
+        parseMs,
+        lintMs,
+        solverInitMs,
+        verifyMs: verifyStart === undefined ? 0 : Math.max(0, end - verifyStart - solverInitMs),
+        totalMs: end - t0,
+      },
+    };
+  };
+
+  // 1. Parse.
+  const parsed = parse(source, options.fileName);
+  const parseMs = performance.now() - t0;
+  diagnostics.push(...parsed.diagnostics);
+  const program = parsed.program;
+  if (!program || parsed.diagnostics.some((d) => d.severity === 'error')) return report('invalid', [], parseMs);
+
+  // 2. Lints (advisory: they never change the verdict).
+  if (options.lintContext !== undefined && options.runLints) {
+    const l0 = performance.now();
+    diagnostics.push(...(await options.runLints(program, options.lintContext)));
+    lintMs = performance.now() - l0;
+  }
+
+  // 3. Syntactic guards.
+  const guardErrors: Diagnostic[] = [];
+  if (options.candidate !== undefined) {
+    const cand = parse(options.candidate, options.fileName);
+    if (!cand.program) {
+      guardErrors.push({
+        code: 'guard.candidate-invalid',
+        severity: 'error',
+        stage: 'guard',
+        message: 'the candidate program does not parse, so the annotated program cannot be compared with it',
+        ...(cand.diagnostics[0] ? { detail: cand.diagnostics[0].message } : {}),
+      });
+    } else guardErrors.push(...checkAnnotationsOnly(program, cand.program));
+  }
+  guardErrors.push(...checkAnnotationPlacement(program));
+  if (guardErrors.length > 0) {
+    diagnostics.push(...guardErrors);
+    return report('invalid', [], parseMs);
+  }
+  const asserts = collect(program, 'AssertStmt');
+  const vStart = performance.now();
+  if (asserts.length === 0) {
+    diagnostics.push({
+      code: 'symbolic.unannotated',
+      severity: 'warning',
+      stage: 'symbolic',
+      message: 'the program has no assert(): nothing is verified',
+    });
+    return report('unannotated', [], parseMs, vStart);
+  }
+
+  // 4. Execute symbolically (a second round when contracts arrive asynchronously).
+  const cache = new ContractCache(options.contracts ?? liveContracts());
+  let b = new TermBuilder();
+  let exec: ExecResult = new Executor(b, { contracts: cache }).run(program);
+  for (let round = 0; round < 3 && cache.hasPending; round++) {
+    await cache.settle();
+    b = new TermBuilder();
+    exec = new Executor(b, { contracts: cache }).run(program);
+  }
+  for (const e of cache.errors) diagnostics.push({ code: 'symbolic.contracts-unavailable', severity: 'note', stage: 'symbolic', message: e });
+  if (exec.guardDiagnostics.length > 0) {
+    diagnostics.push(...dedupe(exec.guardDiagnostics));
+    return report('invalid', [], parseMs, vStart);
+  }
+
+  // 5. Solve.
+  const acquired = await acquireSolver();
+  solverInitMs = acquired.initMs;
+  const solver = acquired.solver;
+  const state = new Map<AssertStmt, SiteState>();
+  for (const s of exec.sites) state.set(s.stmt, {});
+  const vacuity: Diagnostic[] = [];
+  await refute(b, solver, exec, state, timeoutMs);
+  await vacuityAndTriviality(b, solver, exec, state, vacuity, timeoutMs);
+  if (vacuity.length > 0) {
+    diagnostics.push(...dedupe(vacuity));
+    return report('invalid', [], parseMs, vStart);
+  }
+
+  // 6. Verdicts.
+  const assertions: AssertionResult[] = exec.sites.map((site) => {
+    const st = state.get(site.stmt) ?? {};
+    let verdict: AssertionVerdict = st.verdict ?? 'proved';
+    let reason = st.reason;
+    if (verdict === 'proved' || verdict === 'trivial') {
+      const why = exec.unknowns.get(site.stmt) ?? exec.incomplete.get(site.probeIndex);
+      if (why !== undefined && verdict === 'proved') {
+        verdict = 'unknown';
+        reason = why;
+      }
+    }
+    return {
+      line: site.stmt.span.line,
+      column: site.stmt.span.column,
+      text: site.text,
+      probe: site.probeText,
+      verdict,
+      ...(st.counterexample ? { counterexample: st.counterexample } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+  });
+  for (const a of assertions) {
+    const site = exec.sites.find((s) => s.stmt.span.line === a.line && s.stmt.span.column === a.column);
+    const span = site?.stmt.span;
+    if (a.verdict === 'refuted') {
+      diagnostics.push({
+        code: 'symbolic.refuted',
+        severity: 'error',
+        stage: 'symbolic',
+        message: `assertion ${a.text} does not hold: ${a.counterexample?.summary ?? 'counterexample found'}`,
+        ...(span ? { span } : {}),
+      });
+    } else if (a.verdict === 'unknown') {
+      diagnostics.push({
+        code: 'symbolic.unknown',
+        severity: 'warning',
+        stage: 'symbolic',
+        message: `assertion ${a.text} could not be decided: ${a.reason ?? 'unknown'}`,
+        ...(span ? { span } : {}),
+      });
+    } else if (a.verdict === 'trivial') {
+      diagnostics.push({
+        code: 'symbolic.trivial',
+        severity: 'warning',
+        stage: 'symbolic',
+        message: `assertion ${a.text} is trivial: ${a.reason ?? 'it holds whatever the program computes'}`,
+        ...(span ? { span } : {}),
+        hints: ['assert something about what the program prints or stores (printed(I), mapkey(@m, I), mapval(@m), $vars)'],
+      });
+    }
+  }
+  let verdict: ProgramVerdict;
+  if (assertions.some((a) => a.verdict === 'refuted')) verdict = 'refuted';
+  else if (assertions.some((a) => a.verdict === 'unknown')) verdict = 'unknown';
+  else if (!assertions.some((a) => a.verdict === 'proved')) {
+    verdict = 'unannotated';
+    diagnostics.push({
+      code: 'symbolic.unannotated',
+      severity: 'warning',
+      stage: 'symbolic',
+      message: 'no assertion says anything about what the program computes: nothing is verified',
+    });
+  } else verdict = 'proved';
+  return report(verdict, assertions, parseMs, vStart);
+}
+
+function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.code}|${d.span?.line}:${d.span?.column}|${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Contract facts for every input term in `formula`. */
+function withAxioms(b: TermBuilder, exec: ExecResult, formula: Term): Term {
+  const facts: Term[] = [];
+  const seen = new Set<number>();
+  let frontier: Term[] = [formula];
+  // Axioms mention further terms (a quotient's definition mentions the dividend): to a fixpoint.
+  while (frontier.length > 0) {
+    const next: Term[] = [];
+    for (const t of subterms(frontier)) {
+      const ax = exec.axioms.get(t.id);
+      if (ax && !seen.has(ax.id)) {
+        seen.add(ax.id);
+        facts.push(ax);
+        next.push(ax);
+      }
+    }
+    frontier = next;
+  }
+  return facts.length === 0 ? formula : b.and(formula, ...facts);
+}
+
+function opaqueReason(exec: ExecResult, formula: Term): string | undefined {
+  for (const name of freeSymbols([formula]).keys()) {
+    const r = exec.opaque.get(name);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+function failing(b: TermBuilder, ob: Obligation): Term {
+  return b.and(ob.pre, ob.pc, ob.assumptions, b.not(ob.goal));
+}
+
+/** Finds refuted assertions: batched, then one by one when a batch is undecided. */
+async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state: Map<AssertStmt, SiteState>, timeoutMs: number): Promise<void> {
+  const open = (): Obligation[] => exec.obligations.filter((o) => state.get(o.site.stmt)?.verdict === undefined);
+  const decide = (ob: Obligation, f: Term, value: (t: Term) => bigint | boolean | undefined): void => {
+    const st = state.get(ob.site.stmt);
+    if (!st || st.verdict !== undefined) return;
+    const why = opaqueReason(exec, f);
+    if (why !== undefined) {
+      st.verdict = 'unknown';
+      st.reason = `a counterexample depends on a value that is not modelled: ${why}`;
+      return;
+    }
+    st.verdict = 'refuted';
+    st.counterexample = renderCounterexample(ob, withAxioms(b, exec, f), exec.inputs, value);
+  };
+  for (let round = 0; round < 64; round++) {
+    const obs = open();
+    if (obs.length === 0) return;
+    const fs = obs.map((o) => failing(b, o));
+    const disj = b.or(...fs);
+    if (disj === b.F) return;
+    const r = await solver.check(withAxioms(b, exec, disj), timeoutMs, (value) => {
+      let hit = 0;
+      obs.forEach((o, i) => {
+        if (value(fs[i] as Term) === true) {
+          decide(o, fs[i] as Term, value);
+          hit++;
+        }
+      });
+      return hit;
+    });
+    if (r.status === 'unsat') return;
+    if (r.status === 'sat' && (r.result ?? 0) > 0) continue;
+    // Undecided batch (timeout) or a model that satisfies no disjunct: one at a time.
+    for (const [i, o] of obs.entries()) {
+      const st = state.get(o.site.stmt);
+      if (!st || st.verdict !== undefined) continue;
+      const f = fs[i] as Term;
+      const one = await solver.check(withAxioms(b, exec, f), timeoutMs, (value) => decide(o, f, value));
+      if (one.status === 'unknown') {
+        st.verdict = 'unknown';
+        st.reason = `solver gave up (${one.reason ?? 'unknown'}) after ${Math.round(one.ms)} ms`;
+      } else if (one.status === 'sat' && st.verdict === undefined) {
+        st.verdict = 'unknown';
+        st.reason = 'solver model could not be read';
+      }
+    }
+    return;
+  }
+}
+
+interface SatItem {
+  readonly formula: Term;
+  readonly onUnsat: () => Promise<void>;
+  readonly onUnknown: (reason: string) => void;
+}
+
+/**
+ * Vacuity (assumptions satisfiable on each path that has them) and triviality (the assertion fails
+ * for some program: with computed values havocked it is not implied by assumptions and contracts).
+ * Both expect SAT, so they are checked together as one conjunction of renamed copies.
+ */
+async function vacuityAndTriviality(
+  b: TermBuilder,
+  solver: SmtSolver,
+  exec: ExecResult,
+  state: Map<AssertStmt, SiteState>,
+  vacuous: Diagnostic[],
+  timeoutMs: number,
+): Promise<void> {
+  const items: SatItem[] = [];
+  const live = exec.obligations.filter((o) => state.get(o.site.stmt)?.verdict === undefined);
+  const dead = new Set<Obligation>();
+  const trivialObs = new Set<Obligation>();
+  const undecidedTrivial = new Map<AssertStmt, string>();
+  const vacuousAt = (span: AssertStmt['span'], what: string): void => {
+    vacuous.push({
+      code: 'guard.vacuous',
+      severity: 'error',
+      stage: 'guard',
+      message: `the assumptions ${what} contradict each other, the probe's predicate or its contract: any assertion would be proved vacuously`,
+      span,
+      hints: ['assume only facts that can hold together with the predicate and the field types'],
+    });
+  };
+  for (const a of exec.assumes) {
+    items.push({
+      formula: b.and(a.pre, a.pc, a.assumptions),
+      onUnsat: async () => {
+        const base = await solver.check(withAxioms(b, exec, b.and(a.pre, a.pc)), timeoutMs);
+        if (base.status !== 'unsat') vacuousAt(a.span, `up to assume(${a.text})`);
+      },
+      onUnknown: () => undefined,
+    });
+  }
+  for (const o of live) {
+    if (o.assumptions !== b.T) {
+      items.push({
+        formula: b.and(o.pre, o.pc, o.assumptions),
+        onUnsat: async () => {
+          const base = await solver.check(withAxioms(b, exec, b.and(o.pre, o.pc)), timeoutMs);
+          if (base.status === 'unsat') dead.add(o);
+          else vacuousAt(o.site.stmt.span, `before assert(${o.site.text})`);
+        },
+        onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not establish that the assumptions are satisfiable (${reason})`),
+      });
+    }
+    const nonTrivial = b.and(o.pre, o.assumptions, b.not(o.havocGoal));
+    if (nonTrivial === b.F) {
+      trivialObs.add(o);
+      continue;
+    }
+    items.push({
+      formula: nonTrivial,
+      onUnsat: async () => {
+        trivialObs.add(o);
+      },
+      onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not decide whether the assertion is trivial (${reason})`),
+    });
+  }
+  if (items.length > 0) {
+    const copies = items.map((it, i) => renameSymbols(b, withAxioms(b, exec, it.formula), (n) => `${n}#${i}`));
+    const batch = await solver.check(b.and(...copies), timeoutMs);
+    if (batch.status !== 'sat') {
+      for (const it of items) {
+        const r = await solver.check(withAxioms(b, exec, it.formula), timeoutMs);
+        if (r.status === 'unsat') await it.onUnsat();
+        else if (r.status === 'unknown') it.onUnknown(r.reason ?? 'unknown');
+      }
+    }
+  }
+  for (const site of exec.sites) {
+    const st = state.get(site.stmt);
+    if (!st || st.verdict !== undefined) continue;
+    const obs = live.filter((o) => o.site === site && !dead.has(o));
+    const undecided = undecidedTrivial.get(site.stmt);
+    if (undecided !== undefined) {
+      st.verdict = 'unknown';
+      st.reason = undecided;
+    } else if (obs.length === 0) {
+      if (!exec.unknowns.has(site.stmt) && !exec.incomplete.has(site.probeIndex)) {
+        st.verdict = 'trivial';
+        st.reason = 'no feasible path reaches this assertion';
+      }
+    } else if (obs.every((o) => trivialObs.has(o))) {
+      st.verdict = 'trivial';
+      st.reason = 'it holds whatever the program computes: the assumptions and the contract (field types) alone imply it';
+    }
+  }
+}
+
+export { EMPTY_CONTRACTS };
+export type { AssertionSite };

@@ -1,0 +1,264 @@
+/**
+ * One full build of the dataset into a new generation: probe support, BTF functions (vmlinux and
+ * loaded modules), struct layouts, tracepoints, source docs when a tree is indexed, the search
+ * index; then an atomic switch. Work is done in batches with a yield between them so that the
+ * daemon keeps answering (lookups are served from the previous generation meanwhile).
+ */
+import type { KernelHost } from '../kernel-reader/host.js';
+import { readKernelIdentity, type KernelIdentity } from '../kernel-reader/identity.js';
+import { detectProbeSupport, type ProbeSupport, type ProbeSupportOptions } from '../kernel-reader/probe-support.js';
+import { listTracepoints, readTracepointFormat } from '../kernel-reader/tracepoint-format.js';
+import type { Btf } from '../kernel-reader/btf/types.js';
+import { listModuleBtf, loadModuleBtf, loadVmlinuxBtf } from '../kernel-reader/btf/btf.js';
+import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput } from '../contracts/derive.js';
+import { resolveFunction, structLayoutOf, enumDomainOf } from '../contracts/btf-adapter.js';
+import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type StructLayout, type TracepointContract } from '../contracts/model.js';
+import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
+import { docText, type DocIndex, type DocRow, type Embedder } from '../search/doc-index.js';
+import type { SourceReader } from '../source-reader/index.js';
+import type { RebuildPhase } from '../protocol.js';
+import { resolvePrintFmtEnums } from '../contracts/print-fmt.js';
+
+/** BTF of the running kernel: vmlinux and the loaded modules (split BTF on top of vmlinux). */
+export interface LoadedBtf {
+  readonly vmlinux: Btf | undefined;
+  readonly modules: readonly Btf[];
+}
+
+/** Reads BTF through the kernel reader. `modules`: only these module names (default all). */
+export type BtfLoader = (host: KernelHost, opts?: { modules?: readonly string[]; base?: Btf }) => Promise<LoadedBtf>;
+
+/**
+ * Reads vmlinux BTF (when present) and the BTF of loaded modules through the kernel reader. With
+ * `base`, only modules are read (split on top of it) and `vmlinux` is returned undefined. A module
+ * whose BTF cannot be read is skipped: it may have been unloaded meanwhile.
+ */
+export const defaultBtfLoader: BtfLoader = async (host, opts = {}) => {
+  const base = opts.base ?? ((await host.exists('/sys/kernel/btf/vmlinux')) ? await loadVmlinuxBtf(host) : undefined);
+  const names = opts.modules ?? (await listModuleBtf(host));
+  const modules: Btf[] = [];
+  if (base) {
+    for (const n of names) {
+      const m = await loadModuleBtf(host, n, base).catch(() => undefined);
+      if (m) modules.push(m);
+    }
+  }
+  return { vmlinux: opts.base ? undefined : base, modules };
+};
+
+export interface BuildOptions {
+  readonly host: KernelHost;
+  readonly store: ContractStore;
+  readonly docs: DocIndex;
+  readonly loadBtf: BtfLoader;
+  readonly source?: SourceReader;
+  readonly embed?: Embedder;
+  readonly probeOptions?: ProbeSupportOptions;
+  readonly onProgress: (phase: RebuildPhase, done: number, total: number, message: string, generation: number) => void;
+  /** Rows per write transaction (default 2000). */
+  readonly batchSize?: number;
+}
+
+export interface BuildResult {
+  readonly generation: number;
+  readonly identity: KernelIdentity;
+  readonly info: GenerationInfo;
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** The probe types a contract lists, per hook kind. */
+const FUNCTION_PROBES = ['kprobe', 'kretprobe', 'kfunc', 'kretfunc'] as const;
+
+/**
+ * Availability of a function's probes. Reasons that are the same for every function (the probe
+ * type is off on this kernel) are not stored per contract; {@link hydrateProbes} adds them back.
+ */
+export function functionProbes(support: ProbeSupport, name: string): ProbeAvailability[] {
+  const known = support.hasKernelFunction(name);
+  return FUNCTION_PROBES.map((probe) => {
+    if (!support.isAvailable(probe)) return { probe, available: false };
+    if (known === false) return { probe, available: false, reason: `${name} is not in the kernel's traceable functions (inlined, notrace or init-only)` };
+    return { probe, available: true };
+  });
+}
+
+/** Puts the generation-wide reasons back into a stored contract's probe list. */
+export function hydrateProbes<C extends Contract>(c: C, typeReasons: Readonly<Record<string, { available: boolean; reason: string }>> | undefined): C {
+  if (!typeReasons) return c;
+  const probes = c.probes.map((p) => (p.available || p.reason ? p : { ...p, reason: typeReasons[p.probe]?.reason ?? 'not available on this kernel' }));
+  return { ...c, probes };
+}
+
+/** Builds a full generation and makes it current. On failure the previous generation stays. */
+export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
+  const t0 = performance.now();
+  const batch = o.batchSize ?? 2000;
+  const identity = await readKernelIdentity(o.host);
+  const gen = o.store.beginGeneration(identity, CONTRACT_FORMAT);
+  const progress = (phase: RebuildPhase, done: number, total: number, message: string): void => o.onProgress(phase, done, total, message, gen);
+  try {
+    progress('identity', 1, 1, `kernel ${identity.release} (${identity.key})`);
+    const support = await detectProbeSupport(o.host, { ...o.probeOptions });
+    const typeReasons = Object.fromEntries(Object.entries(support.types).map(([k, v]) => [k, { available: v.available, reason: v.reason }]));
+
+    progress('btf', 0, 1, 'reading BTF');
+    await tick();
+    const btf = await o.loadBtf(o.host);
+    const objects = [...(btf.vmlinux ? [btf.vmlinux] : []), ...btf.modules];
+    progress('btf', 1, 1, `BTF: ${objects.map((b) => b.module).join(', ') || 'none'}`);
+    await tick();
+
+    const docRows: DocRow[] = [];
+    const enums = new Map<string, EnumDomain | undefined>();
+    let functions = 0;
+    let documented = 0;
+    const seen = new Set<string>();
+
+    // Functions: source docs are looked up in file order (the reader caches recent files).
+    const all = objects.flatMap((b) => b.functions().map((f) => ({ b, f })));
+    const source = o.source?.indexed ? o.source : undefined;
+    const fileOf = (name: string): string => source?.locate(name)[0]?.file ?? '\uffff';
+    if (source) all.sort((x, y) => (fileOf(x.f.name) < fileOf(y.f.name) ? -1 : fileOf(x.f.name) > fileOf(y.f.name) ? 1 : 0));
+    let pending: Contract[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const { b, f } = all[i]!;
+      if (seen.has(f.name)) continue;
+      seen.add(f.name);
+      let doc: FunctionDocInput | undefined;
+      if (source && source.summary(f.name)) {
+        const src = await source.lookup(f.name);
+        if (src?.doc) {
+          doc = {
+            doc: {
+              summary: src.doc.summary,
+              ...(src.doc.description ? { description: src.doc.description } : {}),
+              ...(src.doc.returns ? { returns: src.doc.returns } : {}),
+              ...(src.doc.context ? { context: src.doc.context } : {}),
+              source: src.comment?.startsWith('/**') ? 'kernel-doc' : 'comment',
+              file: src.file,
+              line: src.line,
+            },
+            params: Object.fromEntries(src.doc.params.map((p) => [p.name, p.description])),
+          };
+          documented++;
+        }
+      }
+      const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc);
+      pending.push(c);
+      docRows.push({ id: c.id, kind: 'function', text: functionDocText(c) });
+      functions++;
+      if (pending.length >= batch) {
+        o.store.putContracts(gen, pending);
+        pending = [];
+        progress('functions', i + 1, all.length, `${functions} function contracts`);
+        await tick();
+      }
+    }
+    o.store.putContracts(gen, pending);
+    pending = [];
+    progress('functions', all.length, all.length, `${functions} function contracts${source ? `, ${documented} documented from ${source.root}` : ''}`);
+
+    // Struct and union layouts (named ones), for member paths.
+    let structs = 0;
+    let layouts: StructLayout[] = [];
+    for (const b of objects) {
+      for (let id = b.firstId; id <= b.lastId; id++) {
+        const k = b.kind(id);
+        if ((k !== 'STRUCT' && k !== 'UNION') || b.name(id) === '') continue;
+        const l = b.structLayout(id);
+        if (!l) continue;
+        layouts.push(structLayoutOf(b, l, b.module, enums));
+        if (layouts.length >= batch) {
+          o.store.putStructs(gen, layouts);
+          structs += layouts.length;
+          layouts = [];
+          progress('structs', structs, 0, `${structs} struct layouts`);
+          await tick();
+        }
+      }
+    }
+    o.store.putStructs(gen, layouts);
+    structs += layouts.length;
+    layouts = [];
+    progress('structs', structs, structs, `${structs} struct layouts`);
+
+    // Tracepoints.
+    const tps = await listTracepoints(o.host);
+    const tpProbes: ProbeAvailability[] = [
+      support.isAvailable('tracepoint') ? { probe: 'tracepoint', available: true } : { probe: 'tracepoint', available: false },
+      support.isAvailable('rawtracepoint') ? { probe: 'rawtracepoint', available: true } : { probe: 'rawtracepoint', available: false },
+    ];
+    const enumOf = (name: string): EnumDomain | undefined => {
+      if (!btf.vmlinux) return undefined;
+      if (!enums.has(name)) enums.set(name, enumDomainOf(btf.vmlinux, name));
+      return enums.get(name);
+    };
+    const enumerator = (name: string): bigint | undefined => btf.vmlinux?.findEnumerator(name)?.value;
+    let tracepoints = 0;
+    for (let i = 0; i < tps.length; i++) {
+      const t = tps[i]!;
+      let fmt;
+      try {
+        fmt = await readTracepointFormat(o.host, t.category, t.event);
+      } catch {
+        continue; // one unparsable format must not sink the build; the event is simply absent
+      }
+      if (!fmt) continue;
+      const c = resolvePrintFmtEnums(deriveTracepointContract(fmt, tpProbes, enumOf), enumerator);
+      pending.push(c);
+      docRows.push({ id: c.id, kind: 'tracepoint', text: tracepointDocText(c) });
+      tracepoints++;
+      if (pending.length >= batch) {
+        o.store.putContracts(gen, pending);
+        pending = [];
+        progress('tracepoints', i + 1, tps.length, `${tracepoints} tracepoint contracts`);
+        await tick();
+      }
+    }
+    o.store.putContracts(gen, pending);
+    progress('tracepoints', tps.length, tps.length, `${tracepoints} tracepoint contracts`);
+
+    progress(o.embed ? 'embed' : 'index', 0, docRows.length, `indexing ${docRows.length} hooks${o.embed ? ' (full text + vectors)' : ' (full text)'}`);
+    await o.docs.build(gen, docRows, {
+      ...(o.embed ? { embed: o.embed } : {}),
+      onProgress: (done, total) => progress('embed', done, total, `embedded ${done}/${total}`),
+    });
+    progress('index', docRows.length, docRows.length, 'search index built');
+
+    const info: GenerationInfo = {
+      counts: { functions, tracepoints, structs, documented },
+      ...(source ? { sourceRoot: source.root } : {}),
+      modules: objects.map((b) => b.module),
+      buildMs: Math.round(performance.now() - t0),
+      extra: { probeTypes: typeReasons, vectors: !!o.embed },
+    };
+    o.store.commitGeneration(gen, info);
+    await o.docs.activate(gen);
+    progress('commit', 1, 1, `generation ${gen} is current`);
+    return { generation: gen, identity, info };
+  } catch (err) {
+    o.store.failGeneration(gen, (err as Error).message);
+    await o.docs.drop(gen);
+    throw err;
+  }
+}
+
+/** Search text of a function hook. */
+export function functionDocText(c: FunctionContract): string {
+  return docText({
+    name: c.name,
+    kind: 'function',
+    extra: [c.prototype, c.doc?.summary, c.doc?.description?.slice(0, 1500), ...c.args.map((a) => a.doc)],
+  });
+}
+
+/** Search text of a tracepoint hook: names, fields and the print format string. */
+export function tracepointDocText(c: TracepointContract): string {
+  const fmt = /^"((?:[^"\\]|\\.)*)"/.exec(c.printFmt)?.[1];
+  return docText({
+    name: `${c.category}:${c.event}`,
+    kind: 'tracepoint',
+    extra: [c.doc?.summary, c.fields.map((f) => f.name).join(' '), fmt],
+  });
+}
