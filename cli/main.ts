@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../daemon/protocol/jsonrpc.js';
 import { KgentClient, RpcError } from './client.js';
 import { doctorCommand, requestCommand, statusCommand } from './commands/daemon.js';
+import { verifyCommand } from './commands/verify.js';
 import {
   approveCommand,
   checkCommand,
@@ -75,7 +76,34 @@ function exitCodeForRpc(e: RpcError): number {
   }
 }
 
+/** Global options come before the command; everything after it belongs to the command. */
+function splitGlobal(argv: string[]): { global: string[]; command?: string; rest: string[] } {
+  const global: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '--socket') {
+      global.push(a, argv[i + 1] ?? '');
+      i += 2;
+    } else if (a.startsWith('--socket=') || a === '--json' || a === '-h' || a === '--help') {
+      global.push(a);
+      i++;
+    } else if (a.startsWith('-')) {
+      break; // an option of the command, given before it: parsed with the command's options below
+    } else {
+      return { global, command: a, rest: argv.slice(i + 1) };
+    }
+  }
+  return { global, rest: argv.slice(i) };
+}
+
 export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const split = splitGlobal(argv);
+  // verify runs locally with its own options and exit statuses.
+  if (split.command === 'verify') {
+    const json = split.global.includes('--json') ? ['--json'] : [];
+    return verifyCommand([...json, ...split.rest], io);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -91,7 +119,6 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
         all: { type: 'boolean', default: false },
         follow: { type: 'boolean', short: 'f', default: false },
         lines: { type: 'string', short: 'n' },
-        'timeout-ms': { type: 'string' },
       },
     });
   } catch (err) {

@@ -127,7 +127,13 @@ const VERDICT_TEXT: Readonly<Record<ProgramVerdict, string>> = {
 /** The human report: diagnostics, one line per assertion, then the verdict line. */
 export function renderVerifyReport(report: VerifyReport, fileName: string, source: string): string {
   const lines: string[] = [];
-  for (const d of report.diagnostics) lines.push(formatDiagnostic(d, fileName, source));
+  // The verifier also reports refuted/unknown/trivial assertions as `symbolic` diagnostics at the
+  // assertion's position; the per-assertion lines below say the same, so those are not repeated.
+  const at = new Set(report.assertions.map((a) => `${a.line}:${a.column}`));
+  for (const d of report.diagnostics) {
+    if (d.stage === 'symbolic' && d.span && at.has(`${d.span.line}:${d.span.column}`)) continue;
+    lines.push(formatDiagnostic(d, fileName, source));
+  }
   for (const a of [...report.assertions].sort((x, y) => x.line - y.line || x.column - y.column)) lines.push(assertionLine(fileName, a));
   const tally = new Map<string, number>();
   for (const a of report.assertions) tally.set(a.verdict, (tally.get(a.verdict) ?? 0) + 1);

@@ -6,7 +6,8 @@
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { ProbeType } from '../protocol/probe-types.js';
-import { collect, parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
+import { parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
+import { probeAvailabilityLint, runLints, unsafeBuiltinsLint } from '../verifier/lints/index.js';
 
 export interface ProbeAvailability {
   isAvailable(type: ProbeType): boolean;
@@ -24,16 +25,6 @@ export interface ProgramAnalysis {
   readonly beginBodyOffset?: number;
 }
 
-/** bpftrace builtins that act outside the kernel program (need `--unsafe`). */
-export const UNSAFE_BUILTINS = ['system', 'signal', 'override'] as const;
-
-const ALTERNATIVES: Partial<Record<ProbeType, string>> = {
-  kprobe: 'use a tracepoint for the same event (list them: bpftrace -l "tracepoint:*"), or kfunc where BTF allows',
-  kretprobe: 'use the matching sys_exit_* or *_return tracepoint, or kretfunc where available',
-  kfunc: 'use a tracepoint (bpftrace -l "tracepoint:*"), or kprobe where available',
-  kretfunc: 'use an exit tracepoint, or kretprobe where available',
-};
-
 export function analyzeProgram(
   source: string,
   fileName: string,
@@ -45,21 +36,9 @@ export function analyzeProgram(
   const program = parsed.program;
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   const attachPoints = program.probes.flatMap((p) => p.attachPoints);
-  for (const ap of attachPoints) diagnostics.push(...probeDiagnostics(ap, probes));
-  if (!policy.allowUnsafe) {
-    for (const call of collect(program, 'Call')) {
-      if ((UNSAFE_BUILTINS as readonly string[]).includes(call.callee)) {
-        diagnostics.push({
-          code: 'policy.unsafe-builtin',
-          severity: 'error',
-          stage: 'policy',
-          message: `${call.callee}() acts outside the kernel program and is not allowed by this kgentd's policy`,
-          span: call.span,
-          hints: ['remove it, or set "allowUnsafe": true in /etc/kgent/config.json if this host permits it'],
-        });
-      }
-    }
-  }
+  // Probe types this kernel lacks and unsafe builtins against policy: the same lints the verifier runs.
+  diagnostics.push(...runLints(program, { probes, policy }, [probeAvailabilityLint, unsafeBuiltinsLint]));
+  for (const ap of attachPoints) diagnostics.push(...tracepointExistence(ap, probes));
   const begin = program.probes.find((p) => p.attachPoints.some((a) => a.provider === 'BEGIN'));
   const beginBodyOffset = begin ? offsetAfter(source, begin.body.span.line, begin.body.span.column) : undefined;
   return {
@@ -70,20 +49,7 @@ export function analyzeProgram(
   };
 }
 
-function probeDiagnostics(ap: AttachPoint, probes: ProbeAvailability): Diagnostic[] {
-  if (!probes.isAvailable(ap.provider)) {
-    const alt = ALTERNATIVES[ap.provider];
-    return [
-      {
-        code: 'probe.type-unavailable',
-        severity: 'error',
-        stage: 'probe',
-        message: `${ap.provider} probes are not available on this kernel: ${probes.reason(ap.provider)}`,
-        span: ap.span,
-        ...(alt ? { hints: [alt] } : {}),
-      },
-    ];
-  }
+function tracepointExistence(ap: AttachPoint, probes: ProbeAvailability): Diagnostic[] {
   if (ap.provider === 'tracepoint' && !ap.wildcard && ap.target.length === 2 && probes.hasTracepoint) {
     const [category, event] = ap.target as [string, string];
     if (probes.hasTracepoint(category, event) === false) {

@@ -3,7 +3,7 @@
  * assuming a release: flags differ between 0.17 (Debian 12) and current releases.
  */
 import { execa } from 'execa';
-import { parseBpftraceVersion, type BpftraceVersion } from '../../kernel-contracts/kernel-reader/bpftrace.js';
+import { parseBpftraceVersion, whichBpftrace, type BpftraceVersion } from '../../kernel-contracts/kernel-reader/bpftrace.js';
 import { KgentError } from '../errors.js';
 
 export type { BpftraceVersion };
@@ -19,7 +19,8 @@ export interface BpftraceCli {
   readonly hasUnsafe: boolean;
 }
 
-export async function detectBpftrace(path: string): Promise<BpftraceCli> {
+export async function detectBpftrace(name: string): Promise<BpftraceCli> {
+  const path = (await whichBpftrace(name)) ?? name;
   const versionOut = await execa(path, ['--version'], { reject: false, timeout: 10_000 }).catch((err: unknown) => err);
   const out = versionOut as { exitCode?: number; stdout?: string; stderr?: string; code?: string };
   if (out.exitCode !== 0 || !out.stdout) {

@@ -17,6 +17,7 @@ import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
 import { Executor, type AssertionSite, type ExecResult, type Obligation } from './symbolic/executor.js';
+import { searchModel } from './symbolic/concrete.js';
 import { renderCounterexample } from './symbolic/render.js';
 import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
 
@@ -54,7 +55,29 @@ function liveContracts(): ProbeContractProvider {
  * for it. Returns the time spent (0 when already initialised).
  */
 export async function warmUpVerifier(): Promise<number> {
-  return (await acquireSolver()).initMs;
+  const { initMs } = await acquireSolver();
+  if (initMs === 0) return 0;
+  return initMs + (await exerciseSolver());
+}
+
+// Programs shaped like real ones (latency through a map with a division, byte order through a
+// kernel read, a string filter, a refutation). Running them once right after Z3's init makes V8
+// compile and optimise the WebAssembly paths they use; otherwise the first real verification pays
+// seconds of CPU for it.
+const WARMUP_PROGRAMS = [
+  `kprobe:f { @s[tid] = nsecs; }
+   kretprobe:f /@s[tid]/ { $ms = (nsecs - @s[tid]) / 1000000; printf("%d\n", $ms);
+     assert(printed(0) * 1000000 <= nsecs - @s[tid]); assert(printed(0) == (nsecs - @s[tid]) / 1000); delete(@s[tid]); }`,
+  `kprobe:g /comm == "nginx"/ { $sk = (struct sock *)arg0; assume($sk != 0);
+     @p[comm, bswap($sk->__sk_common.skc_dport)] = count();
+     assert(mapkey(@p, 1) == bswap($sk->__sk_common.skc_dport)); assert(mapval(@p) == 1); assert(comm == "nginx");
+     $x = (int32)arg1 < 0 ? -(int32)arg1 : (uint16)arg1; assert($x >= 0); }`,
+];
+
+async function exerciseSolver(): Promise<number> {
+  const t0 = performance.now();
+  for (const src of WARMUP_PROGRAMS) await verifyProgram(src, { contracts: EMPTY_CONTRACTS, warmup: true } as VerifyOptions);
+  return performance.now() - t0;
 }
 
 interface SiteState {
@@ -149,6 +172,7 @@ export async function verifyProgram(source: string, options: VerifyOptions = {})
   // 5. Solve.
   const acquired = await acquireSolver();
   solverInitMs = acquired.initMs;
+  if (solverInitMs > 0 && !(options as { warmup?: boolean }).warmup) solverInitMs += await exerciseSolver();
   const solver = acquired.solver;
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
@@ -285,6 +309,12 @@ async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state
     st.verdict = 'refuted';
     st.counterexample = renderCounterexample(ob, withAxioms(b, exec, f), exec.inputs, value);
   };
+  // Concrete search first: a hit is a real counterexample and saves a solver call.
+  for (const o of open()) {
+    const f = withAxioms(b, exec, failing(b, o));
+    const model = searchModel(f, exec.definitions);
+    if (model) decide(o, f, model);
+  }
   for (let round = 0; round < 64; round++) {
     const obs = open();
     if (obs.length === 0) return;
@@ -390,11 +420,13 @@ async function vacuityAndTriviality(
       onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not decide whether the assertion is trivial (${reason})`),
     });
   }
-  if (items.length > 0) {
-    const copies = items.map((it, i) => renameSymbols(b, withAxioms(b, exec, it.formula), (n) => `${n}#${i}`));
+  // Concrete search settles most of these (they are expected to be satisfiable).
+  const pending = items.filter((it) => !searchModel(withAxioms(b, exec, it.formula), exec.definitions));
+  if (pending.length > 0) {
+    const copies = pending.map((it, i) => renameSymbols(b, withAxioms(b, exec, it.formula), (n) => `${n}#${i}`));
     const batch = await solver.check(b.and(...copies), timeoutMs);
     if (batch.status !== 'sat') {
-      for (const it of items) {
+      for (const it of pending) {
         const r = await solver.check(withAxioms(b, exec, it.formula), timeoutMs);
         if (r.status === 'unsat') await it.onUnsat();
         else if (r.status === 'unknown') it.onUnknown(r.reason ?? 'unknown');

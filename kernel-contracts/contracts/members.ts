@@ -1,83 +1,45 @@
 /**
- * Member paths through stored struct layouts: `struct:sock:__sk_common.skc_dport` walks
- * `struct sock` -> member `__sk_common` (a `struct sock_common`) -> `skc_dport`, searching
- * anonymous struct/union members on the way, never crossing a pointer.
+ * Member paths through BTF: `struct:sock:__sk_common.skc_dport` walks `struct sock` -> member
+ * `__sk_common` (a `struct sock_common`) -> `skc_dport`, searching anonymous members on the way
+ * and never crossing a pointer (the kernel reader's `resolveFieldPath`).
  */
+import type { Btf } from '../kernel-reader/btf/types.js';
 import { valueConditions } from './derive.js';
-import type { MemberContract, StructLayout, StructMember, ValueContract } from './model.js';
+import { typeInfoOf } from './btf-adapter.js';
+import type { EnumDomain, MemberContract, ValueContract } from './model.js';
 
-/** Looks up a layout by key (`struct sock`, `union bpf_attr`). */
-export type LayoutLookup = (key: string) => StructLayout | undefined;
-
-/** Finds a named member, looking through anonymous members; returns it with its bit offset from the layout's start. */
-function findMember(members: readonly StructMember[], name: string, base = 0): { m: StructMember; bitOffset: number } | undefined {
-  for (const m of members) {
-    if (m.name === name) return { m, bitOffset: base + m.bitOffset };
-  }
-  for (const m of members) {
-    if (m.name === '' && m.inline) {
-      // Inline members carry offsets relative to the outer layout already.
-      const hit = findMember(m.inline, name, base);
-      if (hit) return hit;
-    }
-  }
-  return undefined;
-}
-
-/** Resolves a member path; undefined when any step is missing or would cross a pointer. */
-export function resolveMemberPath(lookup: LayoutLookup, structKey: string, path: readonly string[]): { member: StructMember; bitOffset: number } | undefined {
-  let layout = lookup(structKey);
-  let members = layout?.members;
-  let offset = 0;
-  let found: { member: StructMember; bitOffset: number } | undefined;
-  for (let i = 0; i < path.length; i++) {
-    if (!members) return undefined;
-    const hit = findMember(members, path[i]!);
-    if (!hit) return undefined;
-    offset += hit.bitOffset;
-    found = { member: hit.m, bitOffset: offset };
-    if (i < path.length - 1) {
-      if (hit.m.inline && hit.m.name !== '') members = hit.m.inline.map((x) => ({ ...x, bitOffset: x.bitOffset - hit.m.bitOffset }));
-      else if (hit.m.nested) {
-        layout = lookup(hit.m.nested);
-        members = layout?.members;
-      } else return undefined;
-    }
-  }
-  return found;
-}
-
-/** The contract of a member reached through a path. */
-export function memberContract(lookup: LayoutLookup, structName: string, union: boolean, path: readonly string[]): MemberContract | undefined {
+/** The contract of a member reached through a path in a struct (or union) of this BTF. */
+export function memberContract(btf: Btf, structName: string, union: boolean, path: readonly string[], enums = new Map<string, EnumDomain | undefined>()): MemberContract | undefined {
+  const ids = btf.findByName(structName, union ? 'UNION' : 'STRUCT');
+  const id = ids[0];
+  if (id === undefined) return undefined;
+  const f = btf.resolveFieldPath(id, path.join('.'));
+  if (!f) return undefined;
+  const t = typeInfoOf(btf, f.typeRef, enums);
   const key = `${union ? 'union' : 'struct'} ${structName}`;
-  const r = resolveMemberPath(lookup, key, path);
-  if (!r) return undefined;
-  const m = r.member;
   const value: ValueContract = {
     name: path.at(-1)!,
     access: { bpftrace: `((${key} *)PTR)->${path.join('.')}` },
-    type: m.type,
-    kind: m.kind,
-    bits: m.bits,
-    signed: m.signed,
-    byteOrder: m.byteOrder,
-    size: m.size,
-    offset: Math.floor(r.bitOffset / 8),
-    ...(m.bitSize ? { bitOffset: r.bitOffset, bitSize: m.bitSize } : {}),
-    ...(m.kind === 'pointer' ? { nullable: true } : {}),
-    ...(m.pointee ? { pointee: m.pointee } : {}),
-    ...(m.arrayLength !== undefined ? { arrayLength: m.arrayLength } : {}),
-    ...(m.enum ? { enum: m.enum } : {}),
+    type: f.type,
+    kind: f.bitfield ? 'int' : t.kind,
+    bits: f.bitfield ? f.bitSize : t.kind === 'pointer' ? 64 : t.kind === 'array' ? 0 : f.size * 8,
+    signed: f.signed,
+    byteOrder: f.byteOrder,
+    size: f.size,
+    offset: f.offset,
+    ...(f.bitfield ? { bitOffset: f.bitOffset, bitSize: f.bitSize } : {}),
+    ...(t.kind === 'pointer' ? { nullable: true } : {}),
+    ...(t.pointee ? { pointee: t.pointee } : {}),
+    ...(t.enum ? { enum: t.enum } : {}),
   };
-  const conditions = valueConditions(value, 'pre', { field: structName, path });
   return {
     kind: 'member',
     id: `${union ? 'union' : 'struct'}:${structName}:${path.join('.')}`,
     struct: key,
     path,
     value,
-    offset: Math.floor(r.bitOffset / 8),
-    bitOffset: r.bitOffset,
-    conditions,
+    offset: f.offset,
+    bitOffset: f.bitOffset,
+    conditions: valueConditions(value, 'pre', { field: structName, path }),
   };
 }

@@ -11,8 +11,8 @@ import { listTracepoints, readTracepointFormat } from '../kernel-reader/tracepoi
 import type { Btf } from '../kernel-reader/btf/types.js';
 import { listModuleBtf, loadModuleBtf, loadVmlinuxBtf } from '../kernel-reader/btf/btf.js';
 import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput } from '../contracts/derive.js';
-import { resolveFunction, structLayoutOf, enumDomainOf } from '../contracts/btf-adapter.js';
-import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type StructLayout, type TracepointContract } from '../contracts/model.js';
+import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
+import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type TracepointContract } from '../contracts/model.js';
 import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
 import { docText, type DocIndex, type DocRow, type Embedder } from '../search/doc-index.js';
 import type { SourceReader } from '../source-reader/index.js';
@@ -96,6 +96,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
   const batch = o.batchSize ?? 2000;
   const identity = await readKernelIdentity(o.host);
   const gen = o.store.beginGeneration(identity, CONTRACT_FORMAT);
+  o.store.beginBulk();
   const progress = (phase: RebuildPhase, done: number, total: number, message: string): void => o.onProgress(phase, done, total, message, gen);
   try {
     progress('identity', 1, 1, `kernel ${identity.release} (${identity.key})`);
@@ -159,30 +160,6 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
     pending = [];
     progress('functions', all.length, all.length, `${functions} function contracts${source ? `, ${documented} documented from ${source.root}` : ''}`);
 
-    // Struct and union layouts (named ones), for member paths.
-    let structs = 0;
-    let layouts: StructLayout[] = [];
-    for (const b of objects) {
-      for (let id = b.firstId; id <= b.lastId; id++) {
-        const k = b.kind(id);
-        if ((k !== 'STRUCT' && k !== 'UNION') || b.name(id) === '') continue;
-        const l = b.structLayout(id);
-        if (!l) continue;
-        layouts.push(structLayoutOf(b, l, b.module, enums));
-        if (layouts.length >= batch) {
-          o.store.putStructs(gen, layouts);
-          structs += layouts.length;
-          layouts = [];
-          progress('structs', structs, 0, `${structs} struct layouts`);
-          await tick();
-        }
-      }
-    }
-    o.store.putStructs(gen, layouts);
-    structs += layouts.length;
-    layouts = [];
-    progress('structs', structs, structs, `${structs} struct layouts`);
-
     // Tracepoints.
     const tps = await listTracepoints(o.host);
     const tpProbes: ProbeAvailability[] = [
@@ -227,17 +204,19 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
     progress('index', docRows.length, docRows.length, 'search index built');
 
     const info: GenerationInfo = {
-      counts: { functions, tracepoints, structs, documented },
+      counts: { functions, tracepoints, structs: objects.reduce((n, b) => n + b.countByKind().STRUCT + b.countByKind().UNION, 0), documented },
       ...(source ? { sourceRoot: source.root } : {}),
       modules: objects.map((b) => b.module),
       buildMs: Math.round(performance.now() - t0),
       extra: { probeTypes: typeReasons, vectors: !!o.embed },
     };
     o.store.commitGeneration(gen, info);
+    o.store.endBulk();
     await o.docs.activate(gen);
     progress('commit', 1, 1, `generation ${gen} is current`);
     return { generation: gen, identity, info };
   } catch (err) {
+    o.store.endBulk();
     o.store.failGeneration(gen, (err as Error).message);
     await o.docs.drop(gen);
     throw err;

@@ -13,7 +13,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KgentError } from '../../daemon/errors.js';
 import type { KernelIdentity } from '../kernel-reader/identity.js';
-import type { Contract, StructLayout } from '../contracts/model.js';
+import type { Contract } from '../contracts/model.js';
+import { fromStored, toStored } from '../contracts/stored.js';
 
 export type ContractDb = Database.Database;
 
@@ -42,15 +43,9 @@ const MIGRATIONS: readonly Migration[] = [
         gen   INTEGER NOT NULL,
         id    TEXT NOT NULL,                  -- function:NAME | tracepoint:CAT:EVENT
         kind  TEXT NOT NULL,
-        data  TEXT NOT NULL,                  -- JSON Contract
-        PRIMARY KEY (gen, id)
-      ) WITHOUT ROWID;
-      CREATE TABLE structs (
-        gen   INTEGER NOT NULL,
-        name  TEXT NOT NULL,                  -- struct or union name
-        data  TEXT NOT NULL,                  -- JSON StructLayout
-        PRIMARY KEY (gen, name)
-      ) WITHOUT ROWID;
+        data  TEXT NOT NULL                   -- JSON Contract, stored form (contracts/stored.ts)
+      );
+      CREATE UNIQUE INDEX contracts_key ON contracts(gen, id);
       CREATE TABLE enrichments (
         identity_key TEXT NOT NULL,
         id           TEXT NOT NULL,
@@ -66,6 +61,7 @@ const MIGRATIONS: readonly Migration[] = [
 /** Summary of a generation, stored as JSON with it. */
 export interface GenerationInfo {
   readonly counts: { readonly functions: number; readonly tracepoints: number; readonly structs: number; readonly documented: number };
+  /** Struct layouts are not stored: member paths are resolved from the running kernel's BTF on lookup (its checksum is part of the identity). */
   /** Function contracts whose doc came from a source tree. */
   readonly sourceRoot?: string;
   readonly modules: readonly string[];
@@ -127,9 +123,7 @@ export class ContractStore {
       setMeta: db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       gen: db.prepare<[number], GenRow>('SELECT * FROM generations WHERE id = ?'),
       contract: db.prepare<[number, string], { data: string }>('SELECT data FROM contracts WHERE gen = ? AND id = ?'),
-      struct: db.prepare<[number, string], { data: string }>('SELECT data FROM structs WHERE gen = ? AND name = ?'),
       insContract: db.prepare('INSERT OR REPLACE INTO contracts(gen, id, kind, data) VALUES (?, ?, ?, ?)'),
-      insStruct: db.prepare('INSERT OR REPLACE INTO structs(gen, name, data) VALUES (?, ?, ?)'),
       enrichment: db.prepare<[string, string, string], { data: string }>('SELECT data FROM enrichments WHERE identity_key = ? AND id = ? AND model = ?'),
       putEnrichment: db.prepare('INSERT OR REPLACE INTO enrichments(identity_key, id, model, at, data) VALUES (?, ?, ?, ?, ?)'),
       countKind: db.prepare<[number, string], { n: number }>('SELECT count(*) AS n FROM contracts WHERE gen = ? AND kind = ?'),
@@ -149,6 +143,19 @@ export class ContractStore {
     return row ? genFromRow(row) : undefined;
   }
 
+  /**
+   * Bulk-write mode for a build: no automatic WAL checkpoints (each one syncs to disk) until
+   * {@link endBulk}, which checkpoints once. Commits stay atomic and ordered either way.
+   */
+  beginBulk(): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+  }
+
+  endBulk(): void {
+    this.db.pragma('wal_autocheckpoint = 1000');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   /** Starts a new generation in `building` state. */
   beginGeneration(identity: KernelIdentity, format: number): number {
     const r = this.db
@@ -160,13 +167,7 @@ export class ContractStore {
   /** Writes contracts into a generation, in one transaction. */
   putContracts(gen: number, contracts: readonly Contract[]): void {
     this.db.transaction(() => {
-      for (const c of contracts) this.stmts.insContract.run(gen, c.id, c.kind, JSON.stringify(c));
-    })();
-  }
-
-  putStructs(gen: number, structs: readonly StructLayout[]): void {
-    this.db.transaction(() => {
-      for (const s of structs) this.stmts.insStruct.run(gen, s.name, JSON.stringify(s));
+      for (const c of contracts) this.stmts.insContract.run(gen, c.id, c.kind, JSON.stringify(toStored(c)));
     })();
   }
 
@@ -200,7 +201,6 @@ export class ContractStore {
   private deleteRows(gen: number): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM contracts WHERE gen = ?').run(gen);
-      this.db.prepare('DELETE FROM structs WHERE gen = ?').run(gen);
     })();
   }
 
@@ -212,16 +212,11 @@ export class ContractStore {
 
   contract(gen: number, id: string): Contract | undefined {
     const row = this.stmts.contract.get(gen, id);
-    return row ? (JSON.parse(row.data) as Contract) : undefined;
+    return row ? fromStored(JSON.parse(row.data) as Contract) : undefined;
   }
 
   hasContract(gen: number, id: string): boolean {
     return this.stmts.contract.get(gen, id) !== undefined;
-  }
-
-  struct(gen: number, name: string): StructLayout | undefined {
-    const row = this.stmts.struct.get(gen, name);
-    return row ? (JSON.parse(row.data) as StructLayout) : undefined;
   }
 
   count(gen: number, kind: 'function' | 'tracepoint'): number {
@@ -231,7 +226,7 @@ export class ContractStore {
   /** All contracts of a generation (for the search index), in id order. */
   *iterateContracts(gen: number): IterableIterator<Contract> {
     const it = this.db.prepare<[number], { data: string }>('SELECT data FROM contracts WHERE gen = ? ORDER BY id').iterate(gen);
-    for (const row of it) yield JSON.parse(row.data) as Contract;
+    for (const row of it) yield fromStored(JSON.parse(row.data) as Contract);
   }
 
   enrichment(identityKey: string, id: string, model: string): EnrichmentRecord | undefined {

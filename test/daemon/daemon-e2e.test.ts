@@ -154,7 +154,7 @@ t.test('kgentd end to end', { skip }, async (t) => {
     const run = JSON.parse(res.stdout) as RunResult;
     if (kprobeMissing) {
       t.equal(run.check.ok, false);
-      t.match(run.check.diagnostics[0], { code: 'probe.type-unavailable', span: { line: 1, column: 1 }, message: /kprobe probes are not available on this kernel/ });
+      t.match(run.check.diagnostics[0], { code: 'lint.probe-unavailable', span: { line: 1, column: 1 }, message: /kprobe probes are not available on this kernel/ });
       t.match(run.check.method, /nothing was loaded/);
     } else {
       t.equal(run.check.ok, true, 'kprobes exist on this kernel');

@@ -39,12 +39,13 @@ export interface DaemonHandle {
   cleanup(): Promise<void>;
 }
 
-export async function createDaemon(env: Record<string, string> = {}): Promise<DaemonHandle> {
+export async function createDaemon(opts: { env?: Record<string, string>; config?: Record<string, unknown> } = {}): Promise<DaemonHandle> {
+  const env = opts.env ?? {};
   const dir = await mkdtemp(path.join(tmpdir(), 'kgent-test-'));
   const socket = path.join(dir, 'run', 'kgentd.sock');
   const stateDir = path.join(dir, 'state');
   const configFile = path.join(dir, 'config.json');
-  await writeFile(configFile, '{}\n');
+  await writeFile(configFile, `${JSON.stringify(opts.config ?? {})}\n`);
   let out = '';
   const handle: DaemonHandle = {
     dir,

@@ -4,7 +4,7 @@
  * `$variable` or `@map` the value is stored or aggregated in (`$delta_ms`, `@usecs = hist(...)`).
  */
 import type { Diagnostic } from '../../protocol/diagnostic.js';
-import { AGGREGATIONS, type Expr } from '../frontend/ast.js';
+import { AGGREGATIONS, type Expr, type Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/printer.js';
 import type { LintContext, LintPass } from './context.js';
 import { callsIn, FlowAnalysis, statementExprs, type ValueFacts } from './flow.js';
@@ -51,6 +51,10 @@ export function nameUnit(name: string): Unit | undefined {
   return undefined;
 }
 
+function varKey(probe: Probe, name: string): string {
+  return `${probe.span.line}:${probe.span.column}:${name}`;
+}
+
 function describeDivisor(d: bigint): string {
   for (const [u, v] of Object.entries(DIVISOR)) if (v === d) return u;
   return `ns / ${d}`;
@@ -61,10 +65,13 @@ export function timeUnitsLint(ctx: LintContext): LintPass {
     name: 'time-units',
     run(program) {
       const out: Diagnostic[] = [];
-      const check = (arg: Expr, facts: ValueFacts, unit: Unit | undefined, where: string): void => {
-        if (!unit || !facts.delta) return;
+      // A `$var` already reported where it was assigned is not reported again where it is printed.
+      const reportedVars = new Set<string>();
+      const check = (arg: Expr, facts: ValueFacts, unit: Unit | undefined, where: string, probe: Probe): boolean => {
+        if (!unit || !facts.delta) return false;
         const want = DIVISOR[unit];
-        if (facts.delta.divisor === want) return;
+        if (facts.delta.divisor === want) return false;
+        if (arg.kind === 'Variable' && reportedVars.has(varKey(probe, arg.name))) return false;
         const text = printExpr(arg);
         const have = describeDivisor(facts.delta.divisor);
         out.push({
@@ -79,16 +86,19 @@ export function timeUnitsLint(ctx: LintContext): LintPass {
               : `divide the nanosecond difference by ${want} for ${unit}: (nsecs - start) / ${want}`,
           ],
         });
+        return true;
       };
-      new FlowAnalysis(program, ctx).run((stmt, _probe, facts) => {
+      new FlowAnalysis(program, ctx).run((stmt, probe, facts) => {
         if (stmt.kind === 'AssignStmt' && stmt.op === '=') {
           const target = stmt.target;
           const unit = nameUnit(target.name);
           if (stmt.value.kind === 'Call' && AGGREGATIONS.includes(stmt.value.callee) && target.kind === 'Map') {
             const arg = stmt.value.args[0];
-            if (arg) check(arg, facts(arg), unit, `the map name ${target.name}`);
+            if (arg) check(arg, facts(arg), unit, `the map name ${target.name}`, probe);
           } else if (stmt.value.kind !== 'Call') {
-            check(stmt.value, facts(stmt.value), unit, `the name ${target.name}`);
+            if (check(stmt.value, facts(stmt.value), unit, `the name ${target.name}`, probe) && target.kind === 'Variable') {
+              reportedVars.add(varKey(probe, target.name));
+            }
           }
         }
         for (const top of statementExprs(stmt)) {
@@ -99,7 +109,7 @@ export function timeUnitsLint(ctx: LintContext): LintPass {
             for (const c of parseFormat(fmt.value)) {
               const arg = call.args[c.argIndex + 1];
               if (!arg || !isNumericConversion(c.conv)) continue;
-              check(arg, facts(arg), formatUnit(c.before, c.after), `the format "${fmt.raw}"`);
+              check(arg, facts(arg), formatUnit(c.before, c.after), `the format "${fmt.raw}"`, probe);
             }
           }
         }

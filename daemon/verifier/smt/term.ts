@@ -602,48 +602,77 @@ function rebuild(b: TermBuilder, t: Term, args: readonly Term[], rename: (name: 
   }
 }
 
+/** Supplies values of leaves: vars (`args` []), UF applications and reads of array variables (`args` [key]). */
+export type Leaf = (t: Term, args: readonly bigint[]) => bigint | boolean;
+
 /**
- * Evaluates a term under an assignment of its symbols, when every symbol it reaches is assigned
- * (vars by name; UF applications by their own term id). Returns undefined otherwise.
+ * Evaluates a term exactly (SMT-LIB semantics) with leaf values from `leaf`. `memo` may be shared
+ * across calls that use the same leaf assignment.
  */
-export function evaluate(t: Term, env: (sym: Term) => bigint | boolean | undefined): bigint | boolean | undefined {
-  const memo = new Map<number, bigint | boolean | undefined>();
-  const go = (x: Term): bigint | boolean | undefined => {
-    if (memo.has(x.id)) return memo.get(x.id);
+export function evaluate(root: Term, leaf: Leaf, memo: Map<number, bigint | boolean> = new Map()): bigint | boolean {
+  const go = (x: Term): bigint | boolean => {
+    const hit = memo.get(x.id);
+    if (hit !== undefined) return hit;
     const r = ev(x);
     memo.set(x.id, r);
     return r;
   };
-  const ev = (x: Term): bigint | boolean | undefined => {
-    if (x.op === 'bv') return x.value as bigint;
-    if (x.op === 'true') return true;
-    if (x.op === 'false') return false;
-    if (x.op === 'var' || x.op === 'uf' || x.op === 'select') return env(x);
-    if (x.sort.k === 'array' || x.op === 'store' || x.op === 'const-array') return undefined;
-    const vs: (bigint | boolean)[] = [];
-    if (x.op === 'ite') {
-      const c = go(x.args[0] as Term);
-      if (c === undefined) return undefined;
-      return go(x.args[c ? 1 : 2] as Term);
+  const readArray = (arr: Term, key: bigint): bigint => {
+    let a = arr;
+    for (;;) {
+      if (a.op === 'store') {
+        if (go(a.args[1] as Term) === key) return go(a.args[2] as Term) as bigint;
+        a = a.args[0] as Term;
+        continue;
+      }
+      if (a.op === 'const-array') return go(a.args[0] as Term) as bigint;
+      if (a.op === 'ite') {
+        a = (go(a.args[0] as Term) ? a.args[1] : a.args[2]) as Term;
+        continue;
+      }
+      return leaf(a, [key]) as bigint;
     }
-    for (const a of x.args) {
-      const v = go(a);
-      if (v === undefined) return undefined;
-      vs.push(v);
+  };
+  const ev = (x: Term): bigint | boolean => {
+    switch (x.op) {
+      case 'bv':
+        return x.value as bigint;
+      case 'true':
+        return true;
+      case 'false':
+        return false;
+      case 'var':
+        return leaf(x, []);
+      case 'uf':
+        return leaf(
+          x,
+          x.args.map((a) => go(a) as bigint),
+        );
+      case 'select':
+        return readArray(x.args[0] as Term, go(x.args[1] as Term) as bigint);
+      case 'ite':
+        return go((go(x.args[0] as Term) ? x.args[1] : x.args[2]) as Term);
+      case 'and':
+        for (const a of x.args) if (go(a) !== true) return false;
+        return true;
+      case 'or':
+        for (const a of x.args) if (go(a) === true) return true;
+        return false;
+      case 'not':
+        return !go(x.args[0] as Term);
+      case 'store':
+      case 'const-array':
+        throw new Error('internal: array term evaluated as a value');
+      default:
+        break;
     }
-    const n = (i: number): bigint => vs[i] as bigint;
+    const n = (i: number): bigint => go(x.args[i] as Term) as bigint;
     const w = x.sort.k === 'bv' ? x.sort.w : 0;
     const aw = x.args[0] && x.args[0].sort.k === 'bv' ? x.args[0].sort.w : 0;
     const m = (v: bigint): bigint => v & mask(w);
     switch (x.op) {
-      case 'not':
-        return !vs[0];
-      case 'and':
-        return vs.every((v) => v === true);
-      case 'or':
-        return vs.some((v) => v === true);
       case 'eq':
-        return vs[0] === vs[1];
+        return go(x.args[0] as Term) === go(x.args[1] as Term);
       case 'ult':
         return n(0) < n(1);
       case 'ule':
@@ -658,10 +687,14 @@ export function evaluate(t: Term, env: (sym: Term) => bigint | boolean | undefin
         return m(n(0) - n(1));
       case 'mul':
         return m(n(0) * n(1));
-      case 'udiv':
-        return n(1) === 0n ? mask(w) : n(0) / n(1);
-      case 'urem':
-        return n(1) === 0n ? n(0) : n(0) % n(1);
+      case 'udiv': {
+        const d = n(1);
+        return d === 0n ? mask(w) : n(0) / d;
+      }
+      case 'urem': {
+        const d = n(1);
+        return d === 0n ? n(0) : n(0) % d;
+      }
       case 'bvand':
         return n(0) & n(1);
       case 'bvor':
@@ -672,13 +705,18 @@ export function evaluate(t: Term, env: (sym: Term) => bigint | boolean | undefin
         return m(~n(0));
       case 'neg':
         return m(-n(0));
-      case 'shl':
-        return n(1) >= BigInt(w) ? 0n : m(n(0) << n(1));
-      case 'lshr':
-        return n(1) >= BigInt(w) ? 0n : n(0) >> n(1);
+      case 'shl': {
+        const k = n(1);
+        return k >= BigInt(w) ? 0n : m(n(0) << k);
+      }
+      case 'lshr': {
+        const k = n(1);
+        return k >= BigInt(w) ? 0n : n(0) >> k;
+      }
       case 'ashr': {
-        const s = toSigned(n(0), w);
-        return m(n(1) >= BigInt(w) ? (s < 0n ? -1n : 0n) : s >> n(1));
+        const s0 = toSigned(n(0), w);
+        const k = n(1);
+        return m(k >= BigInt(w) ? (s0 < 0n ? -1n : 0n) : s0 >> k);
       }
       case 'extract':
         return (n(0) >> BigInt(x.params[1] as number)) & mask((x.params[0] as number) - (x.params[1] as number) + 1);
@@ -694,8 +732,8 @@ export function evaluate(t: Term, env: (sym: Term) => bigint | boolean | undefin
       case 'sext':
         return m(toSigned(n(0), aw));
       default:
-        return undefined;
+        throw new Error(`internal: cannot evaluate ${x.op}`);
     }
   };
-  return go(t);
+  return go(root);
 }

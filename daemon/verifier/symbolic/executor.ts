@@ -91,6 +91,8 @@ export interface ExecResult {
   readonly axioms: ReadonlyMap<number, Term>;
   /** Symbols standing for unmodelled values, with the reason. */
   readonly opaque: ReadonlyMap<string, string>;
+  /** Symbols that are functions of other terms (quotients, remainders), for concrete evaluation. */
+  readonly definitions: ReadonlyMap<string, Term>;
   /** Input values by display name (`args->dport`, `pid`, `@start[tid]`). */
   readonly inputs: ReadonlyMap<string, Val>;
   /** Constructs met that are not modelled (for reports). */
@@ -201,6 +203,7 @@ export class Executor {
   private readonly maps = new Map<string, MapInfo>();
   private readonly axioms = new Map<number, Term>();
   private readonly opaque = new Map<string, string>();
+  private readonly definitions = new Map<string, Term>();
   private readonly inputs = new Map<string, Val>();
   private readonly unmodelled = new Set<string>();
   private sites: AssertionSite[] = [];
@@ -239,6 +242,7 @@ export class Executor {
       guardDiagnostics: this.guardDiagnostics,
       axioms: this.axioms,
       opaque: this.opaque,
+      definitions: this.definitions,
       inputs: this.inputs,
       unmodelled: this.unmodelled,
     };
@@ -1268,6 +1272,8 @@ export class Executor {
       const def = b.and(b.ule(q, b.bv(0xffffffffffffffffn / c, 64)), b.ule(qc, x), b.eq(b.sub(x, qc), r), b.ult(r, d));
       this.axioms.set(q.id, def);
       this.axioms.set(r.id, def);
+      this.definitions.set(q.name as string, b.udiv(x, d));
+      this.definitions.set(r.name as string, b.urem(x, d));
     }
     return { q, r };
   }

@@ -495,7 +495,9 @@ class BtfImpl implements Btf {
         if (tk === K.PTR) return this.render(t, inner ? `${q} ${inner}` : q, depth + 1);
         // A qualified function type means nothing in C; a qualified array qualifies its elements.
         if (tk === K.FUNC_PROTO) return this.render(t, inner, depth + 1);
-        return `${q} ${this.render(t, inner, depth + 1)}`;
+        const rest = this.render(t, inner, depth + 1);
+        // `const` on an array of `const char` (how BTF spells `const char x[]`) is said once.
+        return rest.startsWith(`${q} `) ? rest : `${q} ${rest}`;
       }
       case K.TYPE_TAG:
         // Type tags (`__user`, `__rcu`) are attributes, invisible in plain C text.

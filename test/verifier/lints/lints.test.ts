@@ -238,6 +238,7 @@ t.test('time-units', async (t) => {
     { name: 'ms, divided by 1e6', src: entry + exit + '{ printf("took %lu msecs\\n", (nsecs - @start[tid]) / 1e6); }', want: [] },
     { name: 'us label before the value', src: entry + exit + '{ printf("lat_us=%d\\n", nsecs - @start[tid]); }', want: ['lint.time-unit@2:61-79'] },
     { name: 'usecs, through variables', src: entry + exit + '{ $d = nsecs - @start[tid]; $us = $d / 1000; printf("%d usecs\\n", $us); }', want: [] },
+    { name: 'reported once: at the assignment, not again where printed', src: entry + exit + '{ $ms = (nsecs - @start[tid]) / 1000; printf("%d ms\\n", $ms); }', want: ['lint.time-unit@2:45-72'] },
     { name: 'variable named _ms holds us', src: entry + exit + '{ $lat_ms = (nsecs - @start[tid]) / 1000; printf("%d\\n", $lat_ms); }', want: ['lint.time-unit@2:49-76'] },
     { name: 'histogram map named @usecs without a divisor (biostacks)', src: entry + exit + '{ @usecs = hist(nsecs - @start[tid]); }', want: ['lint.time-unit@2:53-71'] },
     { name: 'histogram map named @usecs, divided', src: entry + exit + '{ @usecs = hist((nsecs - @start[tid]) / 1000); }', want: [] },

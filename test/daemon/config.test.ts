@@ -1,0 +1,47 @@
+import t from 'tap';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEFAULTS, loadConfig, normaliseOllamaHost } from '../../daemon/config.js';
+import { KgentError } from '../../daemon/errors.js';
+
+t.test('configuration layers: defaults < file < env < flags', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kgent-config-'));
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify({ allowUnsafe: true, runner: { maxRestarts: 5 }, stateDir: '/srv/kgent' }));
+  const cfg = loadConfig({ configPath: file, env: { KGENT_STATE_DIR: '/env/state', OLLAMA_HOST: '10.0.0.5:11434' }, flags: { socket: 'rel.sock' } });
+  t.equal(cfg.allowUnsafe, true);
+  t.equal(cfg.runner.maxRestarts, 5);
+  t.equal(cfg.runner.restartDelayMs, DEFAULTS.runner.restartDelayMs, 'nested defaults kept');
+  t.equal(cfg.stateDir, '/env/state', 'env beats file');
+  t.equal(cfg.socketPath, path.resolve('rel.sock'), 'flag, made absolute');
+  t.equal(cfg.ollamaHost, 'http://10.0.0.5:11434');
+  const none = loadConfig({ env: { KGENT_CONFIG: undefined }, flags: {}, configPath: undefined as unknown as string });
+  t.ok(none.socketPath);
+});
+
+t.test('bad configuration is one clear error naming file and key', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kgent-config-'));
+  const cases: { text: string; message: RegExp }[] = [
+    { text: '{ nope', message: /is not valid JSON/ },
+    { text: '{"sockt": "/x"}', message: /unknown key "sockt"/ },
+    { text: '{"runner": {"maxRestarts": "3"}}', message: /"runner\.maxRestarts" must be a number/ },
+    { text: '[]', message: /top level must be an object/ },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const file = path.join(dir, `c${i}.json`);
+    await writeFile(file, c.text);
+    t.throws(() => loadConfig({ configPath: file, env: {}, flags: {} }), { constructor: KgentError, code: 'config', message: c.message });
+  }
+  t.throws(() => loadConfig({ configPath: path.join(dir, 'missing.json'), env: {}, flags: {} }), { message: /cannot read config/ });
+});
+
+t.test('OLLAMA_HOST forms', async (t) => {
+  const cases: [string, string][] = [
+    ['http://h:1/', 'http://h:1'],
+    ['127.0.0.1', 'http://127.0.0.1:11434'],
+    ['0.0.0.0:11434', 'http://127.0.0.1:11434'],
+    ['gpu-box:8080', 'http://gpu-box:8080'],
+  ];
+  for (const [input, want] of cases) t.equal(normaliseOllamaHost(input), want, input);
+});
