@@ -209,7 +209,7 @@ export class Supervisor {
     const base = { pid: null, exitCode: exitCode ?? null, exitSignal: signal ?? null } as const;
     if (child.stopping) {
       this.o.store.endRun(child.runId, exitCode, signal, this.shuttingDown ? 'daemon shutdown' : 'stopped');
-      this.o.store.update(id, { ...base, status: this.shuttingDown ? 'stopped' : 'stopped' });
+      this.o.store.update(id, { ...base, status: 'stopped' });
       this.events.emit(`end:${id}`, 'stopped');
       this.o.logger.info({ programId: id }, 'bpftrace stopped');
       return;

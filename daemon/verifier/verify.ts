@@ -14,7 +14,7 @@ import { collect, parse } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, ProgramVerdict, VerifyReport } from './report.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
-import { freeSymbols, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
+import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
 import { Executor, type AssertionSite, type ExecResult, type Obligation } from './symbolic/executor.js';
 import { searchModel } from './symbolic/concrete.js';
@@ -312,7 +312,7 @@ async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state
   // Concrete search first: a hit is a real counterexample and saves a solver call.
   for (const o of open()) {
     const f = withAxioms(b, exec, failing(b, o));
-    const model = searchModel(f, exec.definitions);
+    const model = searchModel(b, f, exec.definitions);
     if (model) decide(o, f, model);
   }
   for (let round = 0; round < 64; round++) {
@@ -321,7 +321,9 @@ async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state
     const fs = obs.map((o) => failing(b, o));
     const disj = b.or(...fs);
     if (disj === b.F) return;
-    const r = await solver.check(withAxioms(b, exec, disj), timeoutMs, (value) => {
+    const full = withAxioms(b, exec, disj);
+    if (propagate(b, full) === b.F) return;
+    const r = await solver.check(full, timeoutMs, (value) => {
       let hit = 0;
       obs.forEach((o, i) => {
         if (value(fs[i] as Term) === true) {
@@ -421,7 +423,7 @@ async function vacuityAndTriviality(
     });
   }
   // Concrete search settles most of these (they are expected to be satisfiable).
-  const pending = items.filter((it) => !searchModel(withAxioms(b, exec, it.formula), exec.definitions));
+  const pending = items.filter((it) => !searchModel(b, withAxioms(b, exec, it.formula), exec.definitions));
   if (pending.length > 0) {
     const copies = pending.map((it, i) => renameSymbols(b, withAxioms(b, exec, it.formula), (n) => `${n}#${i}`));
     const batch = await solver.check(b.and(...copies), timeoutMs);

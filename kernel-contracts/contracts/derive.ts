@@ -164,7 +164,7 @@ export function prototypeText(fn: ResolvedFunction): string {
 }
 
 /** The contract of a kernel function, from its resolved BTF prototype. */
-export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly ProbeAvailability[], doc?: FunctionDocInput): FunctionContract {
+export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly ProbeAvailability[], doc?: FunctionDocInput, opts: { conditions?: boolean } = {}): FunctionContract {
   const entryProbes = probes.filter((p) => p.probe === 'kprobe' || p.probe === 'kfunc').map((p) => p.probe);
   const exitProbes: ProbeAvailability['probe'][] = ['kretprobe', 'kretfunc'];
   const args = fn.params.map((p, i) => {
@@ -184,8 +184,10 @@ export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly Pr
       })
     : undefined;
   const conditions: Condition[] = [];
-  for (const a of args) conditions.push(...valueConditions(a, 'pre'));
-  if (ret) conditions.push(...valueConditions(ret, 'post', { ret: true }));
+  if (opts.conditions !== false) {
+    for (const a of args) conditions.push(...valueConditions(a, 'pre'));
+    if (ret) conditions.push(...valueConditions(ret, 'post', { ret: true }));
+  }
   return {
     kind: 'function',
     id: `function:${fn.name}`,

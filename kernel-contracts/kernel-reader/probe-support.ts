@@ -66,6 +66,11 @@ export interface ProbeSupport extends ProbeSupportSummary {
    * kallsyms text symbols); undefined when no list could be read.
    */
   hasKernelFunction(name: string): boolean | undefined;
+  /**
+   * True when kprobes refuse this function (/sys/kernel/debug/kprobes/blacklist); undefined when
+   * that list is unreadable (kprobes off, debugfs not mounted).
+   */
+  isKprobeBlacklisted(name: string): boolean | undefined;
   toJSON(): ProbeSupportSummary;
 }
 
@@ -322,6 +327,18 @@ export async function detectProbeSupport(host: KernelHost, opts: ProbeSupportOpt
 
   for (const t of PROBE_TYPES) if (!types[t]) set(t, false, 'not checked');
 
+  // Functions kprobes refuse: "0xstart-0xend\tname" lines.
+  let blacklist: Set<string> | undefined;
+  if (types.kprobe.available) {
+    const bl = await host.readText('/sys/kernel/debug/kprobes/blacklist');
+    if (bl !== undefined) {
+      blacklist = new Set();
+      for (const line of bl.split('\n')) {
+        const n = line.split('\t')[1]?.trim();
+        if (n) blacklist.add(n);
+      }
+    }
+  }
   const summary: ProbeSupportSummary = {
     release,
     configSource: config?.source,
@@ -347,6 +364,9 @@ export async function detectProbeSupport(host: KernelHost, opts: ProbeSupportOpt
     },
     hasKernelFunction(name) {
       return functionNames ? functionNames.has(name) : undefined;
+    },
+    isKprobeBlacklisted(name) {
+      return blacklist && types.kprobe.available ? blacklist.has(name) : undefined;
     },
     toJSON() {
       return summary;

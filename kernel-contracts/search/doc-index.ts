@@ -119,6 +119,16 @@ export class DocIndex {
     }
   }
 
+  /**
+   * Adds rows to the current table (hooks picked up after the build, e.g. a module loaded since).
+   * Skipped for a table with vectors (no embedding here); those rows become searchable with the
+   * next rebuild. Rows added after the full-text index are still found.
+   */
+  async addRows(rows: readonly DocRow[]): Promise<void> {
+    if (!this.table || this.tableHasVectors || rows.length === 0) return;
+    await this.table.add(new ArrowTable({ id: utf8Vector(rows.map((r) => r.id)), kind: utf8Vector(rows.map((r) => r.kind)), text: utf8Vector(rows.map((r) => r.text)) }));
+  }
+
   /** Drops the table of a generation that will not be used (a failed build). */
   async drop(gen: number): Promise<void> {
     await this.conn.dropTable(`${TABLE_PREFIX}${gen}`).catch(() => undefined);

@@ -3,8 +3,8 @@
  * once, then per-program verification time after init (p50, p95, max) against the targets of issue 4
  * (p50 < 50 ms, p95 < 250 ms per program on the 2-core development machine).
  *
- * Each program is verified ROUNDS times; its time is the median of its rounds (wall clock around
- * `verifyProgram`, which includes parsing, lints and every solver check of the program).
+ * Times are wall clock around `verifyProgram` (parsing, lints, symbolic execution and every solver
+ * check of the program), with the options the golden tests use (recorded formats, lints on).
  */
 import { performance } from 'node:perf_hooks';
 import { verifyProgram } from '../../daemon/verifier/verify.js';
@@ -16,9 +16,20 @@ const TARGET_P95_MS = 250;
 
 const WARMUP = 'BEGIN { printf("%d\\n", 1); assert(printed(0) == 1); exit(); }\n';
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] as number;
+interface Sample {
+  readonly id: string;
+  readonly ms: number;
+  readonly verdict: string;
+}
+
+function stats(samples: readonly Sample[]): { p50: number; p95: number; max: number; slowest: Sample[] } {
+  const sorted = samples.map((x) => x.ms).sort((x, y) => x - y);
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    slowest: [...samples].sort((x, y) => y.ms - x.ms).slice(0, 3),
+  };
 }
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
@@ -36,28 +47,34 @@ export async function run(): Promise<void> {
       `(first verifyProgram call ${fmt(firstCallMs)})`,
   );
 
-  const perProgram: { id: string; ms: number; verdict: string }[] = [];
-  for (const c of cases) {
-    const samples: number[] = [];
-    let verdict = '';
-    for (let r = 0; r < ROUNDS; r++) {
+  // Round 1 verifies each program for the first time in this process. Later rounds are faster
+  // because Z3 keeps its term and bit-blasting caches across checks of one context, so the targets
+  // are judged on round 1 (what a new request costs); the repeated figures are shown for reference.
+  const first: Sample[] = [];
+  const repeated: Sample[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
       const s = performance.now();
       const report = await verifyProgram(c.source, goldenVerifyOptions(c, contracts));
-      samples.push(performance.now() - s);
-      verdict = report.verdict;
+      const ms = performance.now() - s;
+      if (r === 0) first.push({ id: c.id, ms, verdict: report.verdict });
+      else repeated.push({ id: c.id, ms, verdict: report.verdict });
     }
-    perProgram.push({ id: c.id, ms: median(samples), verdict });
   }
 
-  const sorted = perProgram.map((p) => p.ms).sort((a, b) => a - b);
-  const p50 = percentile(sorted, 50);
-  const p95 = percentile(sorted, 95);
-  const max = sorted[sorted.length - 1] ?? Number.NaN;
-  const slowest = [...perProgram].sort((a, b) => b.ms - a.ms).slice(0, 3);
-
-  console.log(`verifier bench: programs ${perProgram.length} (golden corpus, median of ${ROUNDS} rounds each, after init)`);
-  console.log(`verifier bench: p50 ${fmt(p50)}  target < ${TARGET_P50_MS} ms  ${p50 < TARGET_P50_MS ? 'PASS' : 'MISS'}`);
-  console.log(`verifier bench: p95 ${fmt(p95)}  target < ${TARGET_P95_MS} ms  ${p95 < TARGET_P95_MS ? 'PASS' : 'MISS'}`);
-  console.log(`verifier bench: max ${fmt(max)}`);
-  console.log(`verifier bench: slowest ${slowest.map((s) => `${s.id} ${fmt(s.ms)} (${s.verdict})`).join(', ')}`);
+  const a = stats(first);
+  const b = stats(repeated);
+  console.log(`verifier bench: programs ${first.length} (golden corpus test/golden/verifier), times after solver init`);
+  console.log(`verifier bench: first verification of each program: p50 ${fmt(a.p50)}, p95 ${fmt(a.p95)}, max ${fmt(a.max)}`);
+  console.log(`verifier bench: target p50 < ${TARGET_P50_MS} ms: ${a.p50 < TARGET_P50_MS ? 'PASS' : 'MISS'} (${fmt(a.p50)})`);
+  console.log(`verifier bench: target p95 < ${TARGET_P95_MS} ms: ${a.p95 < TARGET_P95_MS ? 'PASS' : 'MISS'} (${fmt(a.p95)})`);
+  console.log(`verifier bench: slowest ${a.slowest.map((x) => `${x.id} ${fmt(x.ms)} (${x.verdict})`).join(', ')}`);
+  const off = first.filter((x) => !x.id.startsWith(`${x.verdict}/`));
+  console.log(
+    `verifier bench: verdicts agreeing with their golden folder: ${first.length - off.length}/${first.length}` +
+      (off.length ? ` (differ: ${off.map((x) => `${x.id} -> ${x.verdict}`).join(', ')})` : ''),
+  );
+  if (repeated.length > 0) {
+    console.log(`verifier bench: repeated (${ROUNDS - 1} more rounds, warm Z3 caches): p50 ${fmt(b.p50)}, p95 ${fmt(b.p95)}, max ${fmt(b.max)}`);
+  }
 }

@@ -124,7 +124,7 @@ class Parser {
 
   private expect(text: string): Token {
     if (this.is(text)) return this.advance();
-    throw this.unexpected(`'${text}'`);
+    throw this.unexpected(text);
   }
 
   /** Restarts lexing at `offset` (after raw scanning). */
@@ -384,10 +384,10 @@ class Parser {
       this.slashEndsExpr = true;
       predicate = this.expr();
       this.slashEndsExpr = saved;
-      if (!this.isPunct('/')) throw this.unexpected("'/' to close the predicate");
+      if (!this.isPunct('/')) throw this.unexpected('/ to end the predicate');
       this.advance();
     }
-    if (!this.isPunct('{')) throw this.unexpected(predicate ? "'{'" : "'{' or a predicate");
+    if (!this.isPunct('{')) throw this.unexpected(predicate ? '{' : '{ or a predicate');
     const body = this.block();
     return { kind: 'Probe', attachPoints, ...(predicate ? { predicate } : {}), body, span: this.span(at) };
   }
@@ -452,7 +452,7 @@ class Parser {
     const statements: Stmt[] = [];
     for (;;) {
       if (this.isPunct('}')) break;
-      if (this.cur.kind === 'eof') throw this.unexpected("'}'");
+      if (this.cur.kind === 'eof') throw this.unexpected('}');
       if (this.accept(';')) continue;
       const st = this.statement();
       statements.push(st);
@@ -460,7 +460,7 @@ class Parser {
         continue;
       }
       if (this.isPunct('}')) break;
-      if (!this.isPunct(';')) throw this.unexpected("';' or '}'");
+      if (!this.isPunct(';')) throw this.unexpected('; or }');
       this.advance();
     }
     this.expect('}');
@@ -568,6 +568,7 @@ class Parser {
     const then = this.block();
     if (this.is('else')) {
       this.advance();
+      if (!this.isPunct('{') && !this.is('if')) throw this.unexpected('{ or if');
       const otherwise = this.is('if') ? this.ifStmt() : this.block();
       return { kind: 'IfStmt', condition, then, else: otherwise, span: this.span(start) };
     }
@@ -690,7 +691,7 @@ class Parser {
       return undefined;
     }
     if (!this.isPunct(')')) {
-      if (known) throw this.unexpected("')' to close the cast");
+      if (known) throw this.unexpected(') to close the cast');
       this.restore(m);
       return undefined;
     }
@@ -831,6 +832,11 @@ class Parser {
         }
         this.advance();
         if (this.isPunct('(')) {
+          if (t.text === 'assume' || t.text === 'assert') {
+            throw new SyntaxFailure('parse.annotation-position', `${t.text}(...) is a statement, not an expression`, this.tokenSpan(t), [
+              `write it as a statement of its own: ${t.text}(EXPR);`,
+            ]);
+          }
           this.advance();
           const args = t.text === 'sizeof' || t.text === 'offsetof' ? this.typeArgs() : this.exprList(')');
           return { kind: 'Call', callee: t.text, args, span: this.span(start) };
@@ -878,7 +884,7 @@ class Parser {
           this.trailingCommaTuple = false;
           return items;
         }
-        throw this.unexpected(`',' or '${close}'`);
+        throw this.unexpected(`${close} or ","`);
       }
     } finally {
       this.slashEndsExpr = saved;

@@ -231,6 +231,13 @@ export class TermBuilder {
       const w = widthOf(x);
       return (b.value as bigint) >> BigInt(w) === 0n ? this.eq(x, this.bv(b.value as bigint, w)) : this.F;
     }
+    if (b.op === 'bv' && a.op === 'sext') {
+      const x = a.args[0] as Term;
+      const w = widthOf(x);
+      const v = b.value as bigint;
+      const fits = toSigned(v, widthOf(a)) === toSigned(v & mask(w), w);
+      return fits ? this.eq(x, this.bv(v, w)) : this.F;
+    }
     if (b.op === 'bv' && a.op === 'ite' && (a.args[1] as Term).op === 'bv' && (a.args[2] as Term).op === 'bv') {
       return this.ite(a.args[0] as Term, this.eq(a.args[1] as Term, b), this.eq(a.args[2] as Term, b));
     }
@@ -736,4 +743,60 @@ export function evaluate(root: Term, leaf: Leaf, memo: Map<number, bigint | bool
     }
   };
   return go(root);
+}
+
+function occurs(v: Term, t: Term): boolean {
+  return subterms([t]).includes(v);
+}
+
+/**
+ * Cheap top-level propagation, to settle obviously unsatisfiable queries without the solver:
+ * eliminates variables defined by top-level equalities and treats every top-level conjunct as
+ * true inside the others. Returns `F` when that exposes a contradiction. `defs` receives the
+ * eliminated variables with their definitions (in terms of later ones). The result is
+ * equisatisfiable with the input but drops eliminated definitions, so models must come from the
+ * original formula.
+ */
+export function propagate(b: TermBuilder, formula: Term, rounds = 4, defs?: Map<string, Term>): Term {
+  let conj: Term[] = formula.op === 'and' ? [...formula.args] : [formula];
+  for (let round = 0; round < rounds; round++) {
+    let changed = false;
+    // Variable elimination, one definition at a time.
+    for (let i = 0; i < conj.length; i++) {
+      const c = conj[i] as Term;
+      if (c.op !== 'eq') continue;
+      const [l, r] = c.args as [Term, Term];
+      const pick = l.op === 'var' && !occurs(l, r) ? [l, r] : r.op === 'var' && !occurs(r, l) ? [r, l] : undefined;
+      if (!pick) continue;
+      const [v, t] = pick as [Term, Term];
+      defs?.set(v.name as string, t);
+      const subst = new Map<number, Term>([[v.id, t]]);
+      const memo = new Map<number, Term>();
+      const next: Term[] = [];
+      conj.forEach((d, j) => {
+        if (j !== i) next.push(substitute(b, d, subst, memo));
+      });
+      conj = next.flatMap((d) => (d.op === 'and' ? [...d.args] : [d]));
+      if (conj.some((d) => d === b.F)) return b.F;
+      changed = true;
+      i = -1;
+    }
+    // Each conjunct holds inside the others.
+    const out: Term[] = [];
+    for (let i = 0; i < conj.length; i++) {
+      const subst = new Map<number, Term>();
+      conj.forEach((d, j) => {
+        if (j === i) return;
+        if (d.op === 'not') subst.set((d.args[0] as Term).id, b.F);
+        else subst.set(d.id, b.T);
+      });
+      const r = substitute(b, conj[i] as Term, subst);
+      if (r === b.F) return b.F;
+      if (r !== conj[i]) changed = true;
+      out.push(r);
+    }
+    conj = out.flatMap((d) => (d.op === 'and' ? [...d.args] : [d])).filter((d) => d !== b.T);
+    if (!changed) break;
+  }
+  return b.and(...conj);
 }

@@ -5,7 +5,7 @@
  * satisfiability side of the guards are usually settled without a solver call; Z3 is still asked
  * whenever the search finds nothing, so a miss never becomes a proof.
  */
-import { evaluate, subterms, type Leaf, type Term } from '../smt/term.js';
+import { evaluate, propagate, subterms, type Leaf, type Term, type TermBuilder } from '../smt/term.js';
 
 /** Values of a found model: any term (new leaves get values lazily, consistently). */
 export type ModelValue = (t: Term) => bigint | boolean | undefined;
@@ -77,8 +77,12 @@ function canonicalString(v: bigint, w: number): bigint {
  * (a quotient `div!x!c` is `x / c`): they are computed, not guessed. Returns undefined after
  * `tries` misses.
  */
-export function searchModel(formula: Term, defs: ReadonlyMap<string, Term>, tries = 48, seed = 1n): ModelValue | undefined {
+export function searchModel(b: TermBuilder, formula: Term, known: ReadonlyMap<string, Term>, tries = 48, seed = 1n): ModelValue | undefined {
   if (formula.op === 'false') return undefined;
+  // Top-level equalities `v = t` define v: compute it instead of guessing (predicates like
+  // `pid == 1234` would otherwise be hit by chance only).
+  const defs = new Map(known);
+  if (propagate(b, formula, 2, defs) === b.F) return undefined;
   const { small, wide } = pool(formula);
   const rng = new Rng(seed * 0x100000001b3n + BigInt(formula.id));
   for (let attempt = 0; attempt < tries; attempt++) {

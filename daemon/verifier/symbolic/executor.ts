@@ -103,8 +103,10 @@ export interface ExecOptions {
   readonly contracts: ContractCache;
   /** Paths per probe before the rest are abandoned (default 256). */
   readonly maxPaths?: number;
-  /** Iterations of a `while` loop before its paths are abandoned (default 64). */
+  /** Iterations of a `while` loop before its paths are abandoned (default 100). */
   readonly maxLoopIterations?: number;
+  /** Iterations whose loop condition depends on inputs (each forks a path) (default 16). */
+  readonly maxForkingIterations?: number;
 }
 
 interface MapInfo {
@@ -214,6 +216,7 @@ export class Executor {
   private guardDiagnostics: Diagnostic[] = [];
   private readonly maxPaths: number;
   private readonly maxLoop: number;
+  private readonly maxForkingIterations: number;
   private builtinCache = new Map<string, Val>();
 
   constructor(
@@ -221,7 +224,8 @@ export class Executor {
     private readonly opts: ExecOptions,
   ) {
     this.maxPaths = opts.maxPaths ?? 256;
-    this.maxLoop = opts.maxLoopIterations ?? 64;
+    this.maxLoop = opts.maxLoopIterations ?? 100;
+    this.maxForkingIterations = opts.maxForkingIterations ?? 16;
   }
 
   /**
@@ -424,10 +428,15 @@ export class Executor {
     const b = this.b;
     const exits: PathState[] = [];
     let looping: PathState[] = [s];
-    for (let i = 0; i < this.maxLoop && looping.length > 0; i++) {
+    // Iterations whose condition depends on inputs fork; those are capped lower than iterations
+    // with a known condition (a counter loop), which cost nothing extra.
+    let forking = 0;
+    for (let i = 0; i < this.maxLoop && forking < this.maxForkingIterations && looping.length > 0; i++) {
       const next: PathState[] = [];
+      let forked = false;
       for (const st of looping) {
         const c = this.asBool(this.evalExpr(stmt.condition, st, pc, { mode: 'real', havoc: new Map() }));
+        if (c !== b.T && c !== b.F) forked = true;
         if (c !== b.T) {
           const e = cloneState(st);
           if (c !== b.F) e.pc.push(b.not(c));
@@ -439,6 +448,7 @@ export class Executor {
           next.push(t);
         }
       }
+      if (forked) forking++;
       const after = this.execBlock(stmt.body, next, pc, pre);
       looping = [];
       for (const st of after) {
@@ -456,8 +466,9 @@ export class Executor {
       }
     }
     if (looping.length > 0) {
-      this.unmodelled.add(`while loops running more than ${this.maxLoop} iterations`);
-      this.markIncomplete(pc.index, `while loop at line ${stmt.span.line} may run more than ${this.maxLoop} iterations`);
+      const bound = forking >= this.maxForkingIterations ? this.maxForkingIterations : this.maxLoop;
+      this.unmodelled.add(`while loops whose iteration count depends on inputs beyond ${this.maxForkingIterations} iterations (or beyond ${this.maxLoop} in all)`);
+      this.markIncomplete(pc.index, `while loop at line ${stmt.span.line} may run more than ${bound} iterations (explored exactly up to that bound)`);
     }
     return exits;
   }

@@ -127,6 +127,7 @@ CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS=y
   put(`${tf}/uprobe_events`, '');
   put(`${tf}/available_filter_functions`, ['tcp_connect', 'tcp_v4_connect', 'vfs_read', 'do_sys_openat2', 'ext4_file_open [ext4]', ''].join('\n'));
   copyEvents(tf, ['sock/inet_sock_set_state', 'syscalls/sys_enter_openat']);
+  put(`${r}/sys/kernel/debug/kprobes/blacklist`, '0xffffffff81000000-0xffffffff81000100\tdo_int3\n0xffffffff81000200-0xffffffff81000300\tnotify_die\n');
   for (const [d, t] of [['software', 1], ['tracepoint', 2], ['breakpoint', 5], ['kprobe', 6], ['uprobe', 7], ['cpu', 4]] as const) {
     put(`${r}/sys/bus/event_source/devices/${d}/type`, `${t}\n`);
   }

@@ -1,0 +1,325 @@
+/**
+ * Table-driven tests of the symbolic executor, the guards and the verdict logic, through
+ * `verifyProgram` with the recorded tracefs formats of the development kernel.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { recordedContractProvider, EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import type { AssertionVerdict, ProgramVerdict } from '../../../daemon/verifier/report.js';
+import { verifyProgram } from '../../../daemon/verifier/verify.js';
+
+const contracts = recordedContractProvider(join(import.meta.dirname, '../../fixtures/verifier/formats'));
+
+interface Case {
+  readonly name: string;
+  readonly src: string;
+  readonly verdict: ProgramVerdict;
+  /** Per assertion in source order. */
+  readonly assertions?: readonly AssertionVerdict[];
+  /** Substrings the first refuted assertion's counterexample summary must contain. */
+  readonly summary?: readonly string[];
+  /** Exact counterexample values (inputs or computed) of the first refuted assertion. */
+  readonly values?: Readonly<Record<string, string>>;
+  /** A diagnostic code that must be reported. */
+  readonly code?: string;
+  /** Substring of the first unknown/trivial assertion's reason. */
+  readonly reason?: string;
+  readonly candidate?: string;
+}
+
+const SOCK = 'tracepoint:sock:inet_sock_set_state';
+
+const cases: Case[] = [
+  // ---- byte order -----------------------------------------------------------------------
+  {
+    name: 'bswap of a __be16 kernel field proves the host-order port',
+    src: `${SOCK} { $sk = (struct sock *)args->skaddr; $p = bswap($sk->__sk_common.skc_dport); printf("%d\\n", $p);
+      assert(printed(0) == (($sk->__sk_common.skc_dport & 0xff) << 8 | $sk->__sk_common.skc_dport >> 8)); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'a network-order port printed as is is refuted with the raw value',
+    src: `${SOCK} { $sk = (struct sock *)args->skaddr; printf("%d\\n", $sk->__sk_common.skc_dport);
+      assert(printed(0) == bswap($sk->__sk_common.skc_dport)); }`,
+    verdict: 'refuted',
+    summary: ['$sk->__sk_common.skc_dport = ', '-> printed $sk->__sk_common.skc_dport = ', 'expected'],
+  },
+  {
+    name: 'bswap of 32 and 64 bit values is exact',
+    src: `kprobe:f { $a = bswap((uint32)0x11223344); $b = bswap((uint64)0x0102030405060708); $c = bswap((uint16)arg0);
+      assert($a == 0x44332211); assert($b == 0x0807060504030201); assert(bswap($c) == (uint16)arg0); }`,
+    verdict: 'proved',
+    assertions: ['trivial', 'trivial', 'proved'],
+  },
+  // ---- units ----------------------------------------------------------------------------
+  {
+    name: 'ns to ms through an entry/exit map pair',
+    src: `tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
+      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000000; printf("%d ms\\n", $ms);
+      assert(printed(0) == (nsecs - @start[tid]) / 1000000); assert(printed(0) * 1000000 <= nsecs - @start[tid]); delete(@start[tid]); }`,
+    verdict: 'proved',
+    assertions: ['proved', 'proved'],
+  },
+  {
+    name: 'ns divided by 1000 is not ms',
+    src: `tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
+      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000; printf("%d ms\\n", $ms);
+      assert(printed(0) == (nsecs - @start[tid]) / 1000000); delete(@start[tid]); }`,
+    verdict: 'refuted',
+    summary: ['@start[tid] = ', 'nsecs = ', 'printed $ms = '],
+  },
+  {
+    name: 'one invocation is instantaneous: nsecs has one value',
+    src: `kprobe:f { $a = nsecs; $b = nsecs; assert($a == $b); printf("%d\\n", nsecs - $a); assert(printed(0) == 0); }`,
+    verdict: 'proved',
+    assertions: ['trivial', 'proved'],
+  },
+  // ---- filters --------------------------------------------------------------------------
+  {
+    name: 'a pid predicate proves the pid (restating the predicate is not trivial)',
+    src: `tracepoint:syscalls:sys_enter_openat /pid == 1234/ { printf("%d\\n", pid); assert(pid == 1234); assert(printed(0) == 1234); }`,
+    verdict: 'proved',
+    assertions: ['proved', 'proved'],
+  },
+  {
+    name: 'tid is not pid',
+    src: `tracepoint:syscalls:sys_enter_openat /tid == 1234/ { assert(pid == 1234); }`,
+    verdict: 'refuted',
+    values: { tid: '1234' },
+  },
+  {
+    name: 'comm filter with string equality',
+    src: `tracepoint:syscalls:sys_exit_read /comm == "nginx"/ { @b[comm] = sum(args->ret); assert(mapkey(@b, 0) == "nginx"); assert(comm != "nginy"); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'a misspelt comm filter is refuted with a comm value',
+    src: `tracepoint:syscalls:sys_exit_read /comm == "ngnix"/ { @n = count(); assert(comm == "nginx"); }`,
+    verdict: 'refuted',
+    values: { comm: '"ngnix"' },
+  },
+  // ---- maps -----------------------------------------------------------------------------
+  {
+    name: 'map contents are unknown unless assumed; reads after delete give 0',
+    src: `kprobe:f { $v = @m[1]; delete(@m[1]); $w = @m[1]; @m[2] = 5; assert($w == 0); assert(@m[2] == 5); assert($v == 0); }`,
+    verdict: 'refuted',
+    assertions: ['proved', 'proved', 'refuted'],
+  },
+  {
+    name: 'count() and sum() update the map; mapval is the argument',
+    src: `kprobe:f { @c[pid] = count(); @s[pid] = sum(arg1); assert(mapval(@c) == 1); assert(mapval(@s) == arg1); assert(@s[pid] >= arg1 || @s[pid] < arg1); }`,
+    verdict: 'proved',
+    assertions: ['proved', 'proved', 'trivial'],
+  },
+  {
+    name: 'an assumption over map contents before the invocation is allowed',
+    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%d\\n", $d); assert(printed(0) <= nsecs); }`,
+    verdict: 'proved',
+  },
+  // ---- ternary, branches, loops ---------------------------------------------------------
+  {
+    name: 'ternary max',
+    src: `kprobe:f { $m = arg0 > arg1 ? arg0 : arg1; printf("%d\\n", $m); assert(printed(0) >= arg0 && printed(0) >= arg1); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'branches fork paths; an assertion after the join sees both',
+    src: `kprobe:f { if (arg0 > 10) { $x = 1; } else { $x = 2; } assert($x == 1 || $x == 2); assert($x == 1); }`,
+    verdict: 'refuted',
+    assertions: ['proved', 'refuted'],
+  },
+  {
+    name: 'unroll is exact',
+    src: `kprobe:f { $i = 0; unroll(5) { $i += 2; } assert($i == 10); }`,
+    verdict: 'unannotated',
+    assertions: ['trivial'],
+  },
+  {
+    name: 'a while loop with a constant bound is exact',
+    src: `kprobe:f { $i = 0; $s = 0; while ($i < 4) { $s += arg0 & 1; $i++; } printf("%d\\n", $s); assert(printed(0) == (arg0 & 1) * 4); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'a while loop bounded by an input is unknown',
+    src: `kprobe:f { $n = 0; $l = arg0; while ($l > 0) { $l -= 1; $n++; } printf("%d\\n", $n); assert(printed(0) == arg0); }`,
+    verdict: 'unknown',
+    reason: 'while loop',
+  },
+  // ---- casts, signedness, arithmetic ----------------------------------------------------
+  {
+    name: '(uint16) truncates, (int8) sign-extends',
+    src: `kprobe:f { $a = (uint16)70000; $b = (int8)200; printf("%d %d\\n", (uint16)arg0, (int8)arg0);
+      assert($a == 4464); assert($b == -56); assert(printed(0) <= 65535); assert(printed(1) >= -128 && printed(1) <= 127); assert(printed(0) == arg0); }`,
+    verdict: 'refuted',
+    assertions: ['trivial', 'trivial', 'proved', 'proved', 'refuted'],
+  },
+  {
+    name: 'signed comparison when both sides are signed, unsigned otherwise',
+    src: `tracepoint:syscalls:sys_exit_read { $r = args->ret; printf("%d\\n", $r); assert(printed(0) < 0 || printed(0) >= 0); assert((uint64)printed(0) >= 0); assert(printed(0) > -1 || printed(0) < 0); assert(printed(0) < (uint64)1 || printed(0) >= 1); }`,
+    verdict: 'unannotated',
+  },
+  {
+    name: 'signed ret compared with an unsigned value compares unsigned',
+    src: `tracepoint:syscalls:sys_exit_read { if (args->ret >= (uint64)4096) { printf("%d\\n", args->ret); assert(printed(0) > 0); } }`,
+    verdict: 'refuted',
+  },
+  {
+    name: 'u32 * 512 is computed in 64 bits',
+    src: `kprobe:f { $s = (uint32)arg0; printf("%d\\n", $s * 512); assert(printed(0) / 512 == $s); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'division and modulo by zero give 0 (bpftrace 0.17); >> is logical',
+    src: `kprobe:f { $z = arg0 & 0; printf("%d %d %d\\n", arg1 / $z, arg1 % $z, (int64)-8 >> 1); assert(printed(0) == 0); assert(printed(1) == 0); assert(printed(2) == 0x7ffffffffffffffc); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'negating the most negative value overflows',
+    src: `tracepoint:syscalls:sys_exit_read /args->ret < 0/ { @e[-args->ret] = count(); assert(mapkey(@e, 0) > 0); }`,
+    verdict: 'refuted',
+    values: { 'args->ret': '-9223372036854775808' },
+  },
+  // ---- guards ---------------------------------------------------------------------------
+  {
+    name: 'contradictory assumptions are vacuous',
+    src: `kprobe:f { assume(pid == 1); assume(pid == 2); printf("%d\\n", pid); assert(printed(0) == 7); }`,
+    verdict: 'invalid',
+    code: 'guard.vacuous',
+  },
+  {
+    name: 'an assumption against the predicate is vacuous',
+    src: `kprobe:f /pid == 3/ { assume(pid > 10); assert(pid == 3); }`,
+    verdict: 'invalid',
+    code: 'guard.vacuous',
+  },
+  {
+    name: 'an assumption outside the field range is vacuous',
+    src: `${SOCK} { assume(args->dport > 65535); printf("%d\\n", args->dport); assert(printed(0) == 0); }`,
+    verdict: 'invalid',
+    code: 'guard.vacuous',
+  },
+  {
+    name: 'assume over a $var is rejected',
+    src: `kprobe:f { $x = arg0 * 2; assume($x < 10); assert($x < 10); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-computed',
+  },
+  {
+    name: 'assume over printed() is rejected',
+    src: `kprobe:f { printf("%d\\n", arg0); assume(printed(0) == 1); assert(printed(0) == 1); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-computed',
+  },
+  {
+    name: 'assume over map contents this invocation wrote is rejected',
+    src: `kprobe:f { @m[1] = arg0; assume(@m[1] == 5); assert(arg0 == 5); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-computed',
+  },
+  {
+    name: 'observables outside annotations are rejected',
+    src: `kprobe:f { printf("%d\\n", arg0); $x = printed(0); }`,
+    verdict: 'invalid',
+    code: 'guard.observable-outside-annotation',
+  },
+  {
+    name: 'annotations that change the program are rejected',
+    src: `kprobe:f { $ms = arg0 / 1000000; printf("%d\\n", $ms); assert(printed(0) == arg0 / 1000000); }`,
+    candidate: `kprobe:f { $ms = arg0 / 1000; printf("%d\\n", $ms); }`,
+    verdict: 'invalid',
+    code: 'guard.annotations-changed-program',
+  },
+  {
+    name: 'annotations that only add assume/assert are accepted',
+    src: `kprobe:f { $ms = arg0 / 1000; printf("%d\\n", $ms); assert(printed(0) == arg0 / 1000); }`,
+    candidate: `kprobe:f
+{
+  $ms = arg0 / 1000;   // comments and layout do not matter
+  printf("%d\\n", $ms);
+}`,
+    verdict: 'proved',
+  },
+  {
+    name: 'an assertion implied by the assumptions alone is trivial',
+    src: `kprobe:f { assume(arg0 > 5); printf("%d\\n", arg0); assert(arg0 > 5); }`,
+    verdict: 'unannotated',
+    assertions: ['trivial'],
+    reason: 'whatever the program computes',
+  },
+  {
+    name: 'no assertion at all is unannotated',
+    src: `kprobe:f { @c = count(); }`,
+    verdict: 'unannotated',
+  },
+  {
+    name: 'an unreachable assertion proves nothing',
+    src: `kprobe:f { if (pid == 1 && pid == 2) { assert(arg0 == 1); } }`,
+    verdict: 'unannotated',
+    assertions: ['trivial'],
+  },
+  // ---- unmodelled constructs ------------------------------------------------------------
+  {
+    name: 'kstack is not modelled: unknown, never proved or refuted',
+    src: `kprobe:f { @s[kstack] = count(); assert(mapkey(@s, 0) == 0); }`,
+    verdict: 'unknown',
+    reason: 'not modelled',
+  },
+  {
+    name: 'an unmodelled value that does not matter still allows a proof',
+    src: `kprobe:f { $k = ksym(arg0); printf("%d\\n", arg1); assert(printed(0) == arg1); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'for loops are not modelled',
+    src: `kprobe:f { @m[1] = 1; for ($kv : @m) { printf("x\\n"); } printf("%d\\n", arg0); assert(printed(0) == arg0); }`,
+    verdict: 'unknown',
+    reason: 'for loop',
+  },
+  {
+    name: 'kernel fields without a contract: proofs hold, counterexamples are unknown',
+    src: `kprobe:f { $t = (struct task_struct *)arg0; $a = $t->real_parent->pid; printf("%d\\n", $a); assert(printed(0) == $t->real_parent->pid); assert(printed(0) == 1); }`,
+    verdict: 'unknown',
+    assertions: ['proved', 'unknown'],
+  },
+  {
+    name: 'args of a tracepoint without a recorded format are unknown',
+    src: `tracepoint:nosuch:event { printf("%d\\n", args->x); assert(printed(0) == 1); }`,
+    verdict: 'unknown',
+    reason: 'no format known',
+  },
+];
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const r = await verifyProgram(c.src, { contracts, ...(c.candidate !== undefined ? { candidate: c.candidate } : {}) });
+    const show = JSON.stringify({ verdict: r.verdict, assertions: r.assertions, diagnostics: r.diagnostics }, null, 1);
+    t.equal(r.verdict, c.verdict, `program verdict\n${show}`);
+    if (c.assertions) t.same(r.assertions.map((a) => a.verdict), c.assertions, 'assertion verdicts');
+    const refuted = r.assertions.find((a) => a.verdict === 'refuted');
+    for (const s of c.summary ?? []) t.match(refuted?.counterexample?.summary ?? '', s, `summary mentions ${s}`);
+    for (const [k, v] of Object.entries(c.values ?? {})) {
+      const cx = refuted?.counterexample;
+      t.equal(cx?.inputs[k] ?? cx?.computed[k], v, `${k} = ${v}`);
+    }
+    if (c.code) t.ok(r.diagnostics.some((d) => d.code === c.code), `reports ${c.code}\n${show}`);
+    if (c.reason) {
+      const a = r.assertions.find((x) => x.verdict === 'unknown' || x.verdict === 'trivial');
+      t.match(a?.reason ?? '', c.reason, 'reason');
+    }
+    if (r.verdict !== 'invalid') t.notOk(r.diagnostics.some((d) => d.stage === 'guard'), 'no guard diagnostics');
+  });
+}
+
+t.test('timings: the solver init is reported once', async (t) => {
+  const a = await verifyProgram('kprobe:f { printf("%d\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
+  const b = await verifyProgram('kprobe:f { printf("%d\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
+  t.equal(b.timings.solverInitMs, 0, 'second call pays no init');
+  t.ok(a.timings.totalMs >= 0 && b.timings.verifyMs >= 0);
+  t.equal(b.verdict, 'proved');
+});
+
+t.test('a syntax error is invalid with a parse diagnostic', async (t) => {
+  const r = await verifyProgram('kprobe:f { assert(printed(0) == ); }', { contracts });
+  t.equal(r.verdict, 'invalid');
+  t.ok(r.diagnostics.some((d) => d.stage === 'parse' && d.severity === 'error'));
+});
