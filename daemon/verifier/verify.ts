@@ -12,6 +12,7 @@ import { EMPTY_CONTRACTS, tracefsContractProvider, type ProbeContractProvider } 
 import type { AssertStmt, Program } from './frontend/ast.js';
 import { collect, parse } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
+import { runLints, type LintContext } from './lints/index.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, ProgramVerdict, VerifyReport } from './report.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
@@ -33,13 +34,10 @@ export interface VerifyOptions {
   readonly contracts?: ProbeContractProvider;
   /** The unannotated candidate: when given, the annotated program minus annotations must equal it. */
   readonly candidate?: string;
-  /**
-   * Runs the LLM-free lints with this context when given (and the lint module is present).
-   * Opaque here: it is passed through to `runLints`.
-   */
-  readonly lintContext?: unknown;
-  /** Runs lints: injected by callers that have them (keeps this module free of a hard dependency). */
-  readonly runLints?: (program: Program, ctx: unknown) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
+  /** Runs the LLM-free lints (`lints/index.ts`) with this context when given. */
+  readonly lintContext?: LintContext;
+  /** Replaces the lint runner (default: {@link runLints} with every lint). */
+  readonly runLints?: (program: Program, ctx: LintContext) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -86,9 +84,39 @@ interface SiteState {
   reason?: string;
 }
 
-/** Verifies an annotated bpftrace program. Never throws for problems in the program itself. */
+/**
+ * Verifies an annotated bpftrace program. Problems in the program are diagnostics and verdicts,
+ * never exceptions; an internal failure of the executor also ends as `unknown` (with an error
+ * diagnostic), never as a verdict it did not reach. Throws only when Z3 cannot start.
+ */
 export async function verifyProgram(source: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const t0 = performance.now();
+  try {
+    return await verifyUnguarded(source, options, t0);
+  } catch (err) {
+    if (err instanceof SolverStartError) throw err.cause;
+    const msg = err instanceof Error ? err.message : String(err);
+    const totalMs = performance.now() - t0;
+    return {
+      verdict: 'unknown',
+      assertions: [],
+      diagnostics: [
+        {
+          code: 'symbolic.internal-error',
+          severity: 'error',
+          stage: 'symbolic',
+          message: `the verifier failed on this program (${msg}); nothing was verified`,
+          ...(err instanceof Error && err.stack ? { detail: err.stack } : {}),
+        },
+      ],
+      timings: { parseMs: 0, lintMs: 0, solverInitMs: 0, verifyMs: totalMs, totalMs },
+    };
+  }
+}
+
+class SolverStartError extends Error {}
+
+async function verifyUnguarded(source: string, options: VerifyOptions, t0: number): Promise<VerifyReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const diagnostics: Diagnostic[] = [];
   let solverInitMs = 0;
@@ -117,9 +145,10 @@ export async function verifyProgram(source: string, options: VerifyOptions = {})
   if (!program || parsed.diagnostics.some((d) => d.severity === 'error')) return report('invalid', [], parseMs);
 
   // 2. Lints (advisory: they never change the verdict).
-  if (options.lintContext !== undefined && options.runLints) {
+  if (options.lintContext !== undefined) {
     const l0 = performance.now();
-    diagnostics.push(...(await options.runLints(program, options.lintContext)));
+    const lint = options.runLints ?? runLints;
+    diagnostics.push(...(await lint(program, options.lintContext)));
     lintMs = performance.now() - l0;
   }
 
@@ -170,7 +199,12 @@ export async function verifyProgram(source: string, options: VerifyOptions = {})
   }
 
   // 5. Solve.
-  const acquired = await acquireSolver();
+  let acquired: Awaited<ReturnType<typeof acquireSolver>>;
+  try {
+    acquired = await acquireSolver();
+  } catch (err) {
+    throw new SolverStartError('Z3 could not start', { cause: err });
+  }
   solverInitMs = acquired.initMs;
   if (solverInitMs > 0 && !(options as { warmup?: boolean }).warmup) solverInitMs += await exerciseSolver();
   const solver = acquired.solver;
@@ -398,17 +432,21 @@ async function vacuityAndTriviality(
     });
   }
   for (const o of live) {
-    if (o.assumptions !== b.T) {
-      items.push({
-        formula: b.and(o.pre, o.pc, o.assumptions),
-        onUnsat: async () => {
-          const base = await solver.check(withAxioms(b, exec, b.and(o.pre, o.pc)), timeoutMs);
-          if (base.status === 'unsat') dead.add(o);
-          else vacuousAt(o.site.stmt.span, `before assert(${o.site.text})`);
-        },
-        onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not establish that the assumptions are satisfiable (${reason})`),
-      });
-    }
+    // Feasibility of the path with its assumptions: unsatisfiable without the assumptions means a
+    // dead path (it proves nothing); only with them, a vacuous proof.
+    items.push({
+      formula: b.and(o.pre, o.pc, o.assumptions),
+      onUnsat: async () => {
+        if (o.assumptions === b.T) {
+          dead.add(o);
+          return;
+        }
+        const base = await solver.check(withAxioms(b, exec, b.and(o.pre, o.pc)), timeoutMs);
+        if (base.status === 'unsat') dead.add(o);
+        else vacuousAt(o.site.stmt.span, `before assert(${o.site.text})`);
+      },
+      onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not establish that the path to the assertion is feasible (${reason})`),
+    });
     const nonTrivial = b.and(o.pre, o.assumptions, b.not(o.havocGoal));
     if (nonTrivial === b.F) {
       trivialObs.add(o);

@@ -8,6 +8,7 @@ import {
   compareReport,
   expectationFromReport,
   goldenContracts,
+  updatedExpectation,
   goldenVerifyOptions,
   loadGoldenCases,
   writeExpectation,
@@ -73,7 +74,8 @@ t.test('the comparator catches what it should', async (t) => {
 });
 
 for (const c of cases) {
-  t.test(c.id, async (t) => {
+  // A `todo` expectation is a known verifier gap: reported by tap as TODO, not as a failure.
+  t.test(c.id, c.expected?.todo ? { todo: c.expected.todo } : {}, async (t) => {
     const expectsSyntaxError = c.expected?.diagnostics?.some((d) => d.stage === 'parse') ?? false;
     const parsed = parse(c.source, `${c.name}.bt`);
     if (expectsSyntaxError) {
@@ -87,8 +89,8 @@ for (const c of cases) {
 
     const report = await verifyProgram(c.source, goldenVerifyOptions(c, contracts, { timeoutMs: 10_000 }));
     if (update) {
-      writeExpectation(c.expectedFile, expectationFromReport(report, c.expected?.description ?? '', c.expected));
-      t.pass(`updated ${c.name}.expected.json (${report.verdict})`);
+      writeExpectation(c.expectedFile, updatedExpectation(report, c.expected));
+      t.pass(`${c.expected?.todo ? 'kept (todo)' : 'updated'} ${c.name}.expected.json (${report.verdict})`);
       return;
     }
     const expected = c.expected;

@@ -32,17 +32,35 @@ export const ALL_LINTS: readonly LintFactory[] = [
   timeUnitsLint,
 ];
 
-/** Runs every lint (or the given ones) and returns their diagnostics sorted by position. */
+/**
+ * Runs every lint (or the given ones) and returns their diagnostics sorted by position (those
+ * without a span last). Never
+ * throws: a lint that fails is reported as a `lint.internal-error` warning.
+ */
 export function runLints(program: Program, ctx: LintContext, lints: readonly LintFactory[] = ALL_LINTS): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const make of lints) out.push(...make(ctx).run(program));
+  for (const make of lints) {
+    const pass = make(ctx);
+    try {
+      out.push(...pass.run(program));
+    } catch (err) {
+      // A bug in one lint must not hide the program's other diagnostics or stop verification.
+      out.push({
+        code: 'lint.internal-error',
+        severity: 'warning',
+        stage: 'lint',
+        message: `the ${pass.name} lint failed on this program and was skipped: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  }
   return out
     .map((d, i) => ({ d, i }))
     .sort((a, b) => {
+      // By position; diagnostics without a span after all others; ties keep lint order.
       const sa = a.d.span;
       const sb = b.d.span;
-      if (sa && sb && (sa.line !== sb.line || sa.column !== sb.column)) return sa.line - sb.line || sa.column - sb.column;
-      return a.i - b.i;
+      if (!sa || !sb) return (sa ? 0 : 1) - (sb ? 0 : 1) || a.i - b.i;
+      return sa.line - sb.line || sa.column - sb.column || a.i - b.i;
     })
     .map((x) => x.d);
 }

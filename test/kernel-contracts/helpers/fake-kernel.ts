@@ -18,6 +18,18 @@ export const RECORDED_FORMATS: Readonly<Record<string, string>> = {
   "net:net_dev_xmit": "name: net_dev_xmit\nID: 2306\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:unsigned int len;\toffset:16;\tsize:4;\tsigned:0;\n\tfield:int rc;\toffset:20;\tsize:4;\tsigned:1;\n\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n\nprint fmt: \"dev=%s skbaddr=%p len=%u rc=%d\", __get_str(name), REC->skbaddr, REC->len, REC->rc\n"
 };
 
+const BASE_CONFIG = [
+  'CONFIG_TRACEPOINTS=y',
+  'CONFIG_BPF_EVENTS=y',
+  'CONFIG_PERF_EVENTS=y',
+  'CONFIG_UPROBE_EVENTS=y',
+  'CONFIG_BPF_SYSCALL=y',
+  'CONFIG_BPF_JIT=y',
+  'CONFIG_DEBUG_INFO_BTF=y',
+  '# CONFIG_FUNCTION_TRACER is not set',
+  '',
+].join('\n');
+
 export const REAL_BTF = '/sys/kernel/btf/vmlinux';
 export const HAVE_REAL_BTF = fs.existsSync(REAL_BTF);
 
@@ -43,7 +55,7 @@ export function makeFakeKernel(opts: { release?: string; btf?: boolean; formats?
     w('proc/sys/kernel/osrelease', `${release}\n`);
     w('proc/sys/kernel/version', `${version}\n`);
     w('proc/version', `Linux version ${release} (fake@kgent) (gcc) ${version}\n`);
-    w(`boot/config-${release}`, opts.kprobes ? 'CONFIG_KPROBES=y\nCONFIG_BPF_SYSCALL=y\n' : '# CONFIG_KPROBES is not set\nCONFIG_BPF_SYSCALL=y\n');
+    w(`boot/config-${release}`, (opts.kprobes ? 'CONFIG_KPROBES=y\nCONFIG_KPROBE_EVENTS=y\n' : '# CONFIG_KPROBES is not set\n') + BASE_CONFIG);
   };
   const addTracepoint = (category: string, event: string, format: string): void => {
     w(`sys/kernel/tracing/events/${category}/${event}/format`, format);

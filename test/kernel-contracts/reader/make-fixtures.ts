@@ -1,7 +1,8 @@
 /**
  * Regenerates test/fixtures/kernel-contracts/host/ (two recorded kernels) from this machine and
  * the BTF builder. Run from the repo root:
- *   TS_NODE_TRANSPILE_ONLY=1 node --import=@tapjs/typescript/import test/kernel-contracts/reader/make-fixtures.ts
+ *   TS_NODE_TRANSPILE_ONLY=1 node --import=@tapjs/typescript/import test/kernel-contracts/reader/make-fixtures.ts --write
+ * (without --write it does nothing, so a test runner given this directory cannot rewrite fixtures).
  * Format files are copied from the live tracefs when present (the recorded ones are kept otherwise).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,10 @@ import { gzipSync } from 'node:zlib';
 import { buildFixtureBtf } from './btf-builder.js';
 
 const root = path.resolve('test/fixtures/kernel-contracts/host');
+if (!process.argv.includes('--write')) {
+  console.log('make-fixtures: pass --write to regenerate test/fixtures/kernel-contracts/host');
+  process.exit(0);
+}
 
 const EVENTS = [
   'sock/inet_sock_set_state',

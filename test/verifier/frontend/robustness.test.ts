@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { astDiff, parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
+import { ALL_PROBES_AVAILABLE, runLints } from '../../../daemon/verifier/lints/index.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/verifier/frontend');
 
@@ -26,7 +27,7 @@ function sources(): { name: string; text: string }[] {
 
 const ALPHABET = '{}()[];,/*+-"\'#@$:.?!<>=&|^~%\\ \n0aZ_';
 
-t.test('random edits never crash the parser or the printer', async (t) => {
+t.test('random edits never crash the parser, the printer or the lints', async (t) => {
   let seed = 20261125;
   const rnd = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
@@ -51,6 +52,8 @@ t.test('random edits never crash the parser or the printer', async (t) => {
           const again = parse(printProgram(r.program));
           const diff = again.program ? astDiff(r.program, again.program) : again.diagnostics[0]?.message;
           if (diff) problems.push(`${name} #${k}: round trip: ${diff}`);
+          const crashed = runLints(r.program, { probes: ALL_PROBES_AVAILABLE, policy: { allowUnsafe: false } }).filter((d) => d.code === 'lint.internal-error');
+          for (const d of crashed) problems.push(`${name} #${k}: ${d.message}`);
         } else {
           rejected++;
           if (r.diagnostics.length !== 1 || !r.diagnostics[0]?.span) problems.push(`${name} #${k}: ${r.diagnostics.length} diagnostics`);

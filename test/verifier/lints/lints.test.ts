@@ -266,6 +266,18 @@ t.test('printf format parsing', async (t) => {
   t.same(parseFormat('a %d ms, b=%x').map((c) => [c.before, c.after]), [['a ', ' ms, b='], [' ms, b=', '']]);
 });
 
+t.test('a failing lint is reported, not thrown', async (t) => {
+  const broken = (): { name: string; run(): never } => ({
+    name: 'broken',
+    run() {
+      throw new Error('boom');
+    },
+  });
+  const ds = runLints(program('BEGIN { system("x"); }'), context(), [broken, unsafeBuiltinsLint]);
+  t.same(ds.map((d) => [d.code, d.severity]), [['lint.unsafe-builtin', 'error'], ['lint.internal-error', 'warning']]);
+  t.match(ds[1]?.message ?? '', /the broken lint failed on this program and was skipped: boom/);
+});
+
 t.test('runLints combines every lint, sorted by position', async (t) => {
   const src = `kprobe:vfs_read { @start[tid] = nsecs; system("x"); }
 tracepoint:syscalls:sys_enter_openat { printf("%s\\n", args->filename); }
