@@ -84,33 +84,23 @@ export class ProgramService {
     const name = sub.name ?? defaultName(sub.source);
     const check = await this.check(sub.source, name);
     const { probes, ...checkResult } = check;
-    if (!check.ok) {
-      const stored = this.o.store.create({
-        name,
-        source: sub.source,
-        probes,
-        origin: sub.origin,
-        submittedBy: sub.submittedBy,
-        status: 'rejected',
-        desired: 'stop',
-      });
-      const first = check.diagnostics.find((d) => d.severity === 'error');
-      this.o.store.update(stored.info.id, { lastError: first?.message ?? 'rejected' });
-      this.o.store.recordKernelCheck(stored.info.id, false, check.durationMs, check.diagnostics);
-      this.o.store.audit('refuse', sub.submittedBy, stored.info.id, first?.message);
-      return { program: this.info(stored.info.id), check: checkResult };
-    }
     const stored = this.o.store.create({
       name,
       source: sub.source,
       probes,
       origin: sub.origin,
       submittedBy: sub.submittedBy,
-      status: 'pending-approval',
+      status: check.ok ? 'pending-approval' : 'rejected',
       desired: 'stop',
     });
     const id = stored.info.id;
-    this.o.store.recordKernelCheck(id, true, check.durationMs, check.diagnostics);
+    this.o.store.recordKernelCheck(id, check.ok, check.durationMs, check.diagnostics);
+    if (!check.ok) {
+      const first = check.diagnostics.find((d) => d.severity === 'error');
+      this.o.store.update(id, { lastError: first?.message ?? 'rejected' });
+      this.o.store.audit('refuse', sub.submittedBy, id, first?.message);
+      return { program: this.info(id), check: checkResult };
+    }
     this.o.store.audit('submit', sub.submittedBy, id, `${probes.length} attach point(s)`);
     if (sub.approve) {
       this.o.store.approve(id, sub.submittedBy, 'submitter');

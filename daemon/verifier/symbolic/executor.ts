@@ -299,7 +299,7 @@ export class Executor {
     let states: PathState[] = [init];
     if (pc.probe.predicate) {
       try {
-        const cond = this.asBool(this.evalExpr(pc.probe.predicate, init, pc, { mode: 'real', havoc: new Map() }));
+        const cond = this.asBool(this.evalLoose(pc.probe.predicate, init, pc, { mode: 'real', havoc: new Map() }));
         init.pc.push(cond);
         if (cond === b.F) states = [];
       } catch (err) {
@@ -345,7 +345,7 @@ export class Executor {
           return [s];
         case 'AssignStmt': {
           if (stmt.target.kind === 'Variable') {
-            let v = this.evalExpr(stmt.value, s, pc, real);
+            let v = this.evalLoose(stmt.value, s, pc, real);
             if (stmt.op !== '=') {
               const old = this.readVar(stmt.target.name, s);
               v = this.binary(stmt.op.slice(0, -1), old, v);
@@ -358,7 +358,7 @@ export class Executor {
         }
         case 'VarDeclStmt': {
           let v: Val;
-          if (stmt.value) v = this.evalExpr(stmt.value, s, pc, real);
+          if (stmt.value) v = this.evalLoose(stmt.value, s, pc, real);
           else {
             const ct = stmt.type ? CAST_TYPES[stmt.type.name] : undefined;
             v = { ty: ct ? intTy(ct.size, ct.signed) : S64, t: b.bv(0, 64) };
@@ -367,7 +367,7 @@ export class Executor {
           return [s];
         }
         case 'IfStmt': {
-          const c = this.asBool(this.evalExpr(stmt.condition, s, pc, real));
+          const c = this.asBool(this.evalLoose(stmt.condition, s, pc, real));
           const out: PathState[] = [];
           if (c !== b.F) {
             const t = cloneState(s);
@@ -435,7 +435,7 @@ export class Executor {
       const next: PathState[] = [];
       let forked = false;
       for (const st of looping) {
-        const c = this.asBool(this.evalExpr(stmt.condition, st, pc, { mode: 'real', havoc: new Map() }));
+        const c = this.asBool(this.evalLoose(stmt.condition, st, pc, { mode: 'real', havoc: new Map() }));
         if (c !== b.T && c !== b.F) forked = true;
         if (c !== b.T) {
           const e = cloneState(st);
@@ -550,13 +550,13 @@ export class Executor {
       switch (e.callee) {
         case 'printf': {
           const args = e.args.slice(1);
-          s.printed = { vals: args.map((a) => this.evalExpr(a, s, pc, ctx)), texts: args.map((a) => printExpr(a)) };
+          s.printed = { vals: args.map((a) => this.evalLoose(a, s, pc, ctx)), texts: args.map((a) => printExpr(a)) };
           return;
         }
         case 'delete': {
           for (const target of deleteTargets(e)) {
             const info = this.mapInfo(target.name);
-            const key = this.keyTerm(target.name, target.keys.map((k) => this.evalExpr(k, s, pc, ctx)));
+            const key = this.keyTerm(target.name, target.keys.map((k) => this.evalLoose(k, s, pc, ctx)));
             s.maps.set(target.name, this.b.store(this.mapArray(target.name, s), key, this.b.bv(0, info.valWidth)));
             s.updated.add(target.name);
           }
@@ -697,10 +697,10 @@ export class Executor {
     ctx: EvalCtx,
   ): void {
     const b = this.b;
-    const keys = target.keys.map((k) => this.evalExpr(k, s, pc, ctx));
+    const keys = target.keys.map((k) => this.evalLoose(k, s, pc, ctx));
     if (valueExpr.kind === 'Call' && AGGS.has(valueExpr.callee) && op === '=') {
       const agg = valueExpr.callee;
-      const arg = valueExpr.args[0] ? this.evalExpr(valueExpr.args[0], s, pc, ctx) : undefined;
+      const arg = valueExpr.args[0] ? this.evalLoose(valueExpr.args[0], s, pc, ctx) : undefined;
       const x: Val = agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : (arg ?? { ty: U64, t: b.bv(1, 64) });
       const info = this.learnMap(target.name, keys, agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : x, agg);
       const key = this.keyTerm(target.name, keys);
@@ -718,7 +718,7 @@ export class Executor {
       s.lastUpdate.set(target.name, { keys, value: agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : x });
       return;
     }
-    let value = this.evalExpr(valueExpr, s, pc, ctx);
+    let value = this.evalLoose(valueExpr, s, pc, ctx);
     if (op !== '=') {
       const old = this.readMap(target, s, pc, { mode: 'real', havoc: new Map() });
       value = this.binary(op.slice(0, -1), old, value);
@@ -750,7 +750,7 @@ export class Executor {
       return e.prefix ? nv : old;
     }
     if (e.operand.kind === 'Map') {
-      const keys = e.operand.keys.map((k) => this.evalExpr(k, s, pc, ctx));
+      const keys = e.operand.keys.map((k) => this.evalLoose(k, s, pc, ctx));
       const info0 = this.maps.get(e.operand.name);
       const old = info0 ? this.readMap(e.operand, s, pc, { mode: 'real', havoc: new Map() }) : { ty: S64, t: this.b.bv(0, 64) };
       const nv = this.binary(op, old, one);
@@ -771,6 +771,23 @@ export class Executor {
   }
 
   // ---- expressions -----------------------------------------------------------------------
+
+  /**
+   * Evaluates an expression whose value the program only computes with (assignments, printf
+   * arguments, map keys, conditions): something unsupported becomes an unconstrained value, which
+   * over-approximates it, instead of abandoning the path. Assertions that depend on it cannot be
+   * refuted through it (they come out unknown); they can still be proved.
+   */
+  private evalLoose(e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+    try {
+      return this.evalExpr(e, s, pc, ctx);
+    } catch (err) {
+      if (!(err instanceof Unsupported) || ctx.mode !== 'real') throw err;
+      const t = this.b.fresh('opaque', bvSort(64));
+      this.opaque.set(t.name as string, `${printExpr(e)}: ${err.message}`);
+      return { ty: U64, t };
+    }
+  }
 
   evalExpr(e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
     const b = this.b;
