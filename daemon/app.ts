@@ -9,6 +9,7 @@ import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/hos
 import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
 import { runDoctor } from './kernel/doctor.js';
+import { readBpftraceInfo } from '../kernel-contracts/kernel-reader/bpftrace.js';
 import { detectProbeSupport } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from './protocol/probe-types.js';
 import { probeOllama } from './llm/ollama-client.js';
@@ -67,7 +68,9 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     return cli;
   };
 
-  const probes = await detectProbeSupport(host);
+  // bpftrace's own --info says what this bpftrace can attach (e.g. 0.17 has no rawtracepoint).
+  const bpftraceInfo = cli instanceof Error ? undefined : await readBpftraceInfo({ bin: cli.path }).catch(() => undefined);
+  const probes = await detectProbeSupport(host, bpftraceInfo ? { bpftrace: { version: bpftraceInfo.version, ...(bpftraceInfo.features ? { features: bpftraceInfo.features } : {}) } } : {});
   const release = probes.release ?? 'unknown';
   const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));
   logger.info({ kernel: release, unavailable }, 'kernel probe support read');

@@ -421,10 +421,25 @@ async function vacuityAndTriviality(
       hints: ['assume only facts that can hold together with the predicate and the field types'],
     });
   };
+  const predicateVacuous = async (pre: Term, pred: Term, span: AssertStmt['span']): Promise<boolean> => {
+    if (pred === b.T && pre === b.T) return false;
+    const r = await solver.check(withAxioms(b, exec, b.and(pre, pred)), timeoutMs);
+    if (r.status !== 'unsat') return false;
+    vacuous.push({
+      code: 'guard.vacuous',
+      severity: 'error',
+      stage: 'guard',
+      message: "the probe's predicate can never hold given the probe's contract (field types and ranges): every assertion under it would be proved vacuously",
+      span,
+      hints: ['compare fields with values their types can hold (a __u16 is at most 65535; comm holds at most 15 characters)'],
+    });
+    return true;
+  };
   for (const a of exec.assumes) {
     items.push({
       formula: b.and(a.pre, a.pc, a.assumptions),
       onUnsat: async () => {
+        if (await predicateVacuous(a.pre, a.pred, a.span)) return;
         const base = await solver.check(withAxioms(b, exec, b.and(a.pre, a.pc)), timeoutMs);
         if (base.status !== 'unsat') vacuousAt(a.span, `up to assume(${a.text})`);
       },
@@ -437,6 +452,7 @@ async function vacuityAndTriviality(
     items.push({
       formula: b.and(o.pre, o.pc, o.assumptions),
       onUnsat: async () => {
+        if (await predicateVacuous(o.pre, o.pred, o.site.stmt.span)) return;
         if (o.assumptions === b.T) {
           dead.add(o);
           return;

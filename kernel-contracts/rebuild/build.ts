@@ -4,6 +4,8 @@
  * index; then an atomic switch. Work is done in batches with a yield between them so that the
  * daemon keeps answering (lookups are served from the previous generation meanwhile).
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { KernelHost } from '../kernel-reader/host.js';
 import { readKernelIdentity, type KernelIdentity } from '../kernel-reader/identity.js';
 import { detectProbeSupport, type ProbeSupport, type ProbeSupportOptions } from '../kernel-reader/probe-support.js';
@@ -67,6 +69,20 @@ export interface BuildResult {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+let gcFn: (() => void) | undefined;
+/**
+ * A full major GC between deriving (V8 heap, ~150 MB of short-lived objects for a 56k-function
+ * kernel) and indexing (LanceDB's native memory). Without it V8 keeps the garbage while the
+ * native side grows, and the build's peak RSS is the sum of both.
+ */
+function collectGarbage(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}
+
 /** The probe types a contract lists, per hook kind. */
 const FUNCTION_PROBES = ['kprobe', 'kretprobe', 'kfunc', 'kretfunc'] as const;
 
@@ -93,7 +109,7 @@ export function hydrateProbes<C extends Contract>(c: C, typeReasons: Readonly<Re
 /** Builds a full generation and makes it current. On failure the previous generation stays. */
 export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
   const t0 = performance.now();
-  const batch = o.batchSize ?? 2000;
+  const batch = o.batchSize ?? 1000;
   const identity = await readKernelIdentity(o.host);
   const gen = o.store.beginGeneration(identity, CONTRACT_FORMAT);
   o.store.beginBulk();
@@ -103,101 +119,113 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
     const support = await detectProbeSupport(o.host, { ...o.probeOptions });
     const typeReasons = Object.fromEntries(Object.entries(support.types).map(([k, v]) => [k, { available: v.available, reason: v.reason }]));
 
-    progress('btf', 0, 1, 'reading BTF');
-    await tick();
-    const btf = await o.loadBtf(o.host);
-    const objects = [...(btf.vmlinux ? [btf.vmlinux] : []), ...btf.modules];
-    progress('btf', 1, 1, `BTF: ${objects.map((b) => b.module).join(', ') || 'none'}`);
-    await tick();
+    // BTF and everything derived from it live only inside this function: once it returns they
+    // are garbage, collected before the search index (native memory) is built.
+    const derived = await (async () => {
+      progress('btf', 0, 1, 'reading BTF');
+      await tick();
+      const btf = await o.loadBtf(o.host);
+      const objects = [...(btf.vmlinux ? [btf.vmlinux] : []), ...btf.modules];
+      progress('btf', 1, 1, `BTF: ${objects.map((b) => b.module).join(', ') || 'none'}`);
+      await tick();
 
-    const docRows: DocRow[] = [];
-    const enums = new Map<string, EnumDomain | undefined>();
-    let functions = 0;
-    let documented = 0;
-    const seen = new Set<string>();
+      const docRows: DocRow[] = [];
+      const enums = new Map<string, EnumDomain | undefined>();
+      let functions = 0;
+      let documented = 0;
+      const seen = new Set<string>();
 
-    // Functions: source docs are looked up in file order (the reader caches recent files).
-    const all = objects.flatMap((b) => b.functions().map((f) => ({ b, f })));
-    const source = o.source?.indexed ? o.source : undefined;
-    const fileOf = (name: string): string => source?.locate(name)[0]?.file ?? '\uffff';
-    if (source) all.sort((x, y) => (fileOf(x.f.name) < fileOf(y.f.name) ? -1 : fileOf(x.f.name) > fileOf(y.f.name) ? 1 : 0));
-    let pending: Contract[] = [];
-    for (let i = 0; i < all.length; i++) {
-      const { b, f } = all[i]!;
-      if (seen.has(f.name)) continue;
-      seen.add(f.name);
-      let doc: FunctionDocInput | undefined;
-      if (source && source.summary(f.name)) {
-        const src = await source.lookup(f.name);
-        if (src?.doc) {
-          doc = {
-            doc: {
-              summary: src.doc.summary,
-              ...(src.doc.description ? { description: src.doc.description } : {}),
-              ...(src.doc.returns ? { returns: src.doc.returns } : {}),
-              ...(src.doc.context ? { context: src.doc.context } : {}),
-              source: src.comment?.startsWith('/**') ? 'kernel-doc' : 'comment',
-              file: src.file,
-              line: src.line,
-            },
-            params: Object.fromEntries(src.doc.params.map((p) => [p.name, p.description])),
-          };
-          documented++;
+      // Functions: source docs are looked up in file order (the reader caches recent files).
+      const all = objects.flatMap((b) => b.functions().map((f) => ({ b, f })));
+      const source = o.source?.indexed ? o.source : undefined;
+      const fileOf = (name: string): string => source?.locate(name)[0]?.file ?? '\uffff';
+      if (source) all.sort((x, y) => (fileOf(x.f.name) < fileOf(y.f.name) ? -1 : fileOf(x.f.name) > fileOf(y.f.name) ? 1 : 0));
+      let pending: Contract[] = [];
+      for (let i = 0; i < all.length; i++) {
+        const { b, f } = all[i]!;
+        if (seen.has(f.name)) continue;
+        seen.add(f.name);
+        let doc: FunctionDocInput | undefined;
+        if (source && source.summary(f.name)) {
+          const src = await source.lookup(f.name);
+          if (src?.doc) {
+            doc = {
+              doc: {
+                summary: src.doc.summary,
+                ...(src.doc.description ? { description: src.doc.description } : {}),
+                ...(src.doc.returns ? { returns: src.doc.returns } : {}),
+                ...(src.doc.context ? { context: src.doc.context } : {}),
+                source: src.comment?.startsWith('/**') ? 'kernel-doc' : 'comment',
+                file: src.file,
+                line: src.line,
+              },
+              params: Object.fromEntries(src.doc.params.map((p) => [p.name, p.description])),
+            };
+            documented++;
+          }
+        }
+        // Conditions are derived again on lookup (contracts/stored.ts); not computing them here saves a third of the build.
+        const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc, { conditions: false });
+        pending.push(c);
+        docRows.push({ id: c.id, kind: 'function', text: functionDocText(c) });
+        functions++;
+        if (pending.length >= batch) {
+          o.store.putContracts(gen, pending);
+          pending = [];
+          // Keep the V8 heap from growing with short-lived contract objects (peak RSS target).
+          if (functions % (batch * 6) === 0) collectGarbage();
+          progress('functions', i + 1, all.length, `${functions} function contracts`);
+          await tick();
         }
       }
-      // Conditions are derived again on lookup (contracts/stored.ts); not computing them here saves a third of the build.
-      const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc, { conditions: false });
-      pending.push(c);
-      docRows.push({ id: c.id, kind: 'function', text: functionDocText(c) });
-      functions++;
-      if (pending.length >= batch) {
-        o.store.putContracts(gen, pending);
-        pending = [];
-        progress('functions', i + 1, all.length, `${functions} function contracts`);
-        await tick();
-      }
-    }
-    o.store.putContracts(gen, pending);
-    pending = [];
-    const totalFunctions = all.length;
-    all.length = 0;
-    progress('functions', totalFunctions, totalFunctions, `${functions} function contracts${source ? `, ${documented} documented from ${source.root}` : ''}`);
+      o.store.putContracts(gen, pending);
+      pending = [];
+      const totalFunctions = all.length;
+      all.length = 0;
+      collectGarbage();
+      progress('functions', totalFunctions, totalFunctions, `${functions} function contracts${source ? `, ${documented} documented from ${source.root}` : ''}`);
 
-    // Tracepoints.
-    const tps = await listTracepoints(o.host);
-    const tpProbes: ProbeAvailability[] = [
-      support.isAvailable('tracepoint') ? { probe: 'tracepoint', available: true } : { probe: 'tracepoint', available: false },
-      support.isAvailable('rawtracepoint') ? { probe: 'rawtracepoint', available: true } : { probe: 'rawtracepoint', available: false },
-    ];
-    const enumOf = (name: string): EnumDomain | undefined => {
-      if (!btf.vmlinux) return undefined;
-      if (!enums.has(name)) enums.set(name, enumDomainOf(btf.vmlinux, name));
-      return enums.get(name);
-    };
-    const enumerator = (name: string): bigint | undefined => btf.vmlinux?.findEnumerator(name)?.value;
-    let tracepoints = 0;
-    // Format files are read 32 at a time: each read is a few syscalls through libuv's pool, and
-    // overlapping them matters more than their CPU cost.
-    for (let i = 0; i < tps.length; i += 32) {
-      const slice = tps.slice(i, i + 32);
-      const fmts = await Promise.all(slice.map((t) => readTracepointFormat(o.host, t.category, t.event).catch(() => undefined)));
-      for (const fmt of fmts) {
-        // An unreadable or unparsable format must not sink the build: that event is simply absent.
-        if (!fmt) continue;
-        const c = resolvePrintFmtEnums(deriveTracepointContract(fmt, tpProbes, enumOf), enumerator);
-        pending.push(c);
-        docRows.push({ id: c.id, kind: 'tracepoint', text: tracepointDocText(c) });
-        tracepoints++;
+      // Tracepoints.
+      const tps = await listTracepoints(o.host);
+      const tpProbes: ProbeAvailability[] = [
+        support.isAvailable('tracepoint') ? { probe: 'tracepoint', available: true } : { probe: 'tracepoint', available: false },
+        support.isAvailable('rawtracepoint') ? { probe: 'rawtracepoint', available: true } : { probe: 'rawtracepoint', available: false },
+      ];
+      const enumOf = (name: string): EnumDomain | undefined => {
+        if (!btf.vmlinux) return undefined;
+        if (!enums.has(name)) enums.set(name, enumDomainOf(btf.vmlinux, name));
+        return enums.get(name);
+      };
+      const enumerator = (name: string): bigint | undefined => btf.vmlinux?.findEnumerator(name)?.value;
+      let tracepoints = 0;
+      // Format files are read 32 at a time: each read is a few syscalls through libuv's pool, and
+      // overlapping them matters more than their CPU cost.
+      for (let i = 0; i < tps.length; i += 32) {
+        const slice = tps.slice(i, i + 32);
+        const fmts = await Promise.all(slice.map((t) => readTracepointFormat(o.host, t.category, t.event).catch(() => undefined)));
+        for (const fmt of fmts) {
+          // An unreadable or unparsable format must not sink the build: that event is simply absent.
+          if (!fmt) continue;
+          const c = resolvePrintFmtEnums(deriveTracepointContract(fmt, tpProbes, enumOf), enumerator);
+          pending.push(c);
+          docRows.push({ id: c.id, kind: 'tracepoint', text: tracepointDocText(c) });
+          tracepoints++;
+        }
+        if (pending.length >= batch) {
+          o.store.putContracts(gen, pending);
+          pending = [];
+          progress('tracepoints', Math.min(i + 32, tps.length), tps.length, `${tracepoints} tracepoint contracts`);
+          await tick();
+        }
       }
-      if (pending.length >= batch) {
-        o.store.putContracts(gen, pending);
-        pending = [];
-        progress('tracepoints', Math.min(i + 32, tps.length), tps.length, `${tracepoints} tracepoint contracts`);
-        await tick();
-      }
-    }
-    o.store.putContracts(gen, pending);
-    progress('tracepoints', tps.length, tps.length, `${tracepoints} tracepoint contracts`);
+      o.store.putContracts(gen, pending);
+      collectGarbage();
+      progress('tracepoints', tps.length, tps.length, `${tracepoints} tracepoint contracts`);
+      const structs = objects.reduce((n, b) => n + b.countByKind().STRUCT + b.countByKind().UNION, 0);
+      return { docRows, functions, tracepoints, documented, structs, modules: objects.map((b) => b.module), sourceRoot: source?.root };
+    })();
+    const { docRows, functions, tracepoints, documented } = derived;
+    collectGarbage();
 
     progress(o.embed ? 'embed' : 'index', 0, docRows.length, `indexing ${docRows.length} hooks${o.embed ? ' (full text + vectors)' : ' (full text)'}`);
     await o.docs.build(gen, docRows, {
@@ -207,9 +235,9 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
     progress('index', docRows.length, docRows.length, 'search index built');
 
     const info: GenerationInfo = {
-      counts: { functions, tracepoints, structs: objects.reduce((n, b) => n + b.countByKind().STRUCT + b.countByKind().UNION, 0), documented },
-      ...(source ? { sourceRoot: source.root } : {}),
-      modules: objects.map((b) => b.module),
+      counts: { functions, tracepoints, structs: derived.structs, documented },
+      ...(derived.sourceRoot ? { sourceRoot: derived.sourceRoot } : {}),
+      modules: derived.modules,
       buildMs: Math.round(performance.now() - t0),
       extra: { probeTypes: typeReasons, vectors: !!o.embed },
     };

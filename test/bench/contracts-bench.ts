@@ -65,7 +65,10 @@ async function child(stateDir: string): Promise<void> {
 function runChild(stateDir: string): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, self, stateDir], { env: { ...process.env, [CHILD_ENV]: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Only loader/flag options travel to the child: `-e CODE` (or `-p`) would run the caller's
+    // code again instead of this file.
+    const flags = process.execArgv.filter((a) => /^--(import|loader|experimental|enable-source-maps|no-warnings|require)/.test(a));
+    const p = spawn(process.execPath, [...flags, self, stateDir], { env: { ...process.env, [CHILD_ENV]: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     p.on('error', reject);
@@ -85,6 +88,7 @@ function percentile(sorted: readonly number[], p: number): number {
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
 export async function run(): Promise<void> {
+  if (process.env[CHILD_ENV]) throw new Error('contracts bench: run() called inside its own build child');
   if (!fs.existsSync('/sys/kernel/btf/vmlinux')) {
     process.stdout.write('contracts bench: SKIPPED — no /sys/kernel/btf/vmlinux on this host\n');
     return;

@@ -56,6 +56,8 @@ export interface Obligation {
   readonly pre: Term;
   /** The probe predicate and the branch conditions of this path. */
   readonly pc: Term;
+  /** The probe predicate alone. */
+  readonly pred: Term;
   /** The assumptions on this path before the assertion. */
   readonly assumptions: Term;
   /** The assertion on this path. */
@@ -74,6 +76,7 @@ export interface AssumeSite {
   readonly text: string;
   readonly pre: Term;
   readonly pc: Term;
+  readonly pred: Term;
   readonly assumptions: Term;
 }
 
@@ -118,6 +121,9 @@ interface MapInfo {
   agg?: string;
   /** Values are not modelled (tuples, stacks ...). */
   opaqueValues?: boolean;
+  /** Key layout / value type seen (by a read or write with keys / by a write). */
+  keyKnown?: boolean;
+  valKnown?: boolean;
 }
 
 interface LastUpdate {
@@ -218,12 +224,15 @@ export class Executor {
   private readonly maxLoop: number;
   private readonly maxForkingIterations: number;
   private builtinCache = new Map<string, Val>();
+  /** The predicate of the probe being executed (T when it has none). */
+  private predicate: Term;
 
   constructor(
     private readonly b: TermBuilder,
     private readonly opts: ExecOptions,
   ) {
     this.maxPaths = opts.maxPaths ?? 256;
+    this.predicate = b.T;
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
   }
@@ -296,12 +305,14 @@ export class Executor {
     const pre = b.and(
       ...this.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => this.contractTerm(c, pc, init)),
     );
-    let states: PathState[] = [init];
+    const states: PathState[] = [init];
+    this.predicate = b.T;
     if (pc.probe.predicate) {
       try {
         const cond = this.asBool(this.evalLoose(pc.probe.predicate, init, pc, { mode: 'real', havoc: new Map() }));
+        // Kept even when constant false: the guards then report a predicate that can never hold.
         init.pc.push(cond);
-        if (cond === b.F) states = [];
+        this.predicate = cond;
       } catch (err) {
         if (!(err instanceof Unsupported)) throw err;
         this.markIncomplete(pc.index, `predicate: ${err.message}`);
@@ -409,7 +420,14 @@ export class Executor {
           const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span } };
           const a = this.asBool(this.evalExpr(stmt.expr, s, pc, ctx));
           s.assumptions.push(a);
-          this.assumes.push({ span: stmt.span, text: printExpr(stmt.expr), pre, pc: b.and(...s.pc), assumptions: b.and(...s.assumptions) });
+          this.assumes.push({
+            span: stmt.span,
+            text: printExpr(stmt.expr),
+            pre,
+            pc: b.and(...s.pc),
+            pred: this.predicate,
+            assumptions: b.and(...s.assumptions),
+          });
           return [s];
         }
         case 'AssertStmt':
@@ -523,6 +541,7 @@ export class Executor {
       site,
       pre,
       pc: b.and(...s.pc),
+      pred: this.predicate,
       assumptions: b.and(...s.assumptions),
       goal,
       havocGoal,
@@ -607,21 +626,18 @@ export class Executor {
   }
 
   private learnMap(name: string, keys: readonly Val[], value: Val | undefined, agg?: string): MapInfo {
-    const m = this.maps.get(name);
-    if (!m || m.keyTys.length === 0) {
-      const keyTys = keys.map((k) => k.ty);
-      const keyWidth = keys.length === 0 ? 8 : keys.reduce((w, k) => w + storedWidth(k.ty), 0);
-      const valTy = value ? (value.ty.k === 'bool' ? U64 : value.ty) : U64;
-      const info: MapInfo = {
-        keyTys,
-        keyWidth,
-        valTy,
-        valWidth: storedWidth(valTy),
-        ...(agg ? { agg } : {}),
-        ...(valTy.k === 'tuple' || valTy.k === 'place' || valTy.k === 'void' ? { opaqueValues: true } : {}),
-      };
-      if (!m || keys.length > 0 || !m.agg) this.maps.set(name, info);
-      return this.maps.get(name) as MapInfo;
+    const m = this.mapInfo(name);
+    if (!m.keyKnown && keys.length > 0) {
+      m.keyTys = keys.map((k) => k.ty);
+      m.keyWidth = keys.reduce((w, k) => w + storedWidth(k.ty), 0);
+      m.keyKnown = true;
+    }
+    if (!m.valKnown && value) {
+      const valTy = value.ty.k === 'bool' ? U64 : value.ty;
+      m.valTy = valTy;
+      m.valWidth = storedWidth(valTy);
+      if (valTy.k === 'tuple' || valTy.k === 'place' || valTy.k === 'void') m.opaqueValues = true;
+      m.valKnown = true;
     }
     if (agg) m.agg = agg;
     return m;
@@ -630,6 +646,13 @@ export class Executor {
   private keyTerm(name: string, keys: readonly Val[]): Term {
     const info = this.mapInfo(name);
     if (keys.length === 0) return this.b.bv(0, info.keyWidth);
+    if (!info.keyKnown) {
+      // First sight of the key (a read before any write): its types fix the key layout, so that
+      // different keys never share an array element.
+      info.keyTys = keys.map((k) => k.ty);
+      info.keyWidth = keys.reduce((w, k) => w + storedWidth(k.ty), 0);
+      info.keyKnown = true;
+    }
     const parts: Term[] = [];
     keys.forEach((k, i) => {
       const ty = info.keyTys[i] ?? k.ty;
@@ -834,8 +857,15 @@ export class Executor {
         const v = this.evalExpr(e.operand, s, pc, ctx);
         if (e.op === '!') return { ty: { k: 'bool' }, t: b.not(this.asBool(v)) };
         const x = this.asInt(v);
-        if (e.op === '-') return { ty: intTy(8, x.ty.k === 'int' ? x.ty.signed : true), t: b.neg(x.t) };
-        if (e.op === '~') return { ty: intTy(8, x.ty.k === 'int' ? x.ty.signed : false), t: b.bvnot(x.t) };
+        if (e.op === '-' || e.op === '~') {
+          // bpftrace 0.17 keeps the operand's type for unary - and ~ (checked on this machine:
+          // ~ of a uint16 1 is 65534, - of it 65535).
+          const size = x.ty.k === 'int' ? x.ty.size : 8;
+          const signed = x.ty.k === 'int' ? x.ty.signed : false;
+          const narrow = b.extract(size * 8 - 1, 0, x.t);
+          const r = e.op === '-' ? b.neg(narrow) : b.bvnot(narrow);
+          return { ty: intTy(size, signed), t: b.resize(r, 64, signed) };
+        }
         return x;
       }
       case 'Update':
@@ -963,7 +993,7 @@ export class Executor {
         v = { ty: { k: 'place' }, t: b.T, place: { base: b.bv(0, 64), struct: '<args>', path: [] } };
         break;
       default:
-        if (/^arg\d+$/.test(name)) {
+        if (/^s?arg\d+$/.test(name)) {
           v = { ty: U64, t: b.variable(name, bvSort(64)) };
           break;
         }
@@ -1061,7 +1091,10 @@ export class Executor {
     const c = pc.fields.find((f) => f.name === name);
     if (!c) throw new Unsupported(`${text}: tracepoint ${pc.ap.target.join(':')} has no field ${name}`);
     const b = this.b;
-    return this.fromContract(c, (w) => b.variable(`args->${name}`, bvSort(w)), `args->${name}`);
+    // One symbol per tracepoint and field: a probe with several attach points may see fields of
+    // the same name with different types.
+    const tp = pc.ap.target.join(':');
+    return this.fromContract(c, (w) => b.variable(`args->${name}@${tp}`, bvSort(w)), `args->${name}`);
   }
 
   // ---- calls -----------------------------------------------------------------------------
@@ -1339,7 +1372,11 @@ export class Executor {
       return this.opaqueVal(`cast to ${ty.name}`, 'casts to array or struct types');
     }
     const x = this.asInt(v);
-    const w = c.size * 8;
+    // bpftrace 0.17 keeps the source's own width and extends it by the TARGET's signedness
+    // (checked on this machine: (int64) of a uint32 0x80000001 is -2147483647, (uint64) of an
+    // int32 -6 is 4294967290, (uint32) of an int8 -3 is 253), unlike C.
+    const srcSize = x.ty.k === 'int' ? x.ty.size : 8;
+    const w = Math.min(srcSize, c.size) * 8;
     const t = b.resize(b.extract(w - 1, 0, x.t), 64, c.signed);
     return { ty: intTy(c.size, c.signed), t };
   }

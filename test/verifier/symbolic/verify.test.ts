@@ -107,6 +107,11 @@ const cases: Case[] = [
     assertions: ['proved', 'proved', 'refuted'],
   },
   {
+    name: 'different keys of a map that is only read are different elements',
+    src: `kprobe:f { assume(@m[1] == 5); printf("%d\\n", @m[257]); assert(printed(0) == 5); }`,
+    verdict: 'refuted',
+  },
+  {
     name: 'count() and sum() update the map; mapval is the argument',
     src: `kprobe:f { @c[pid] = count(); @s[pid] = sum(arg1); assert(mapval(@c) == 1); assert(mapval(@s) == arg1); assert(@s[pid] >= arg1 || @s[pid] < arg1); }`,
     verdict: 'proved',
@@ -153,6 +158,13 @@ const cases: Case[] = [
       assert($a == 4464); assert($b == -56); assert(printed(0) <= 65535); assert(printed(1) >= -128 && printed(1) <= 127); assert(printed(0) == arg0); }`,
     verdict: 'refuted',
     assertions: ['proved', 'proved', 'proved', 'proved', 'refuted'],
+  },
+  {
+    name: 'casts keep the source width and extend by the target signedness (bpftrace 0.17, not C)',
+    src: `kprobe:f { $x = (uint32)0x80000001; $y = (int32)-6; $s = (int8)-3; printf("%d %d %d %d\\n", (int64)$x, (uint64)$y, (uint32)$s, $x + 0);
+      assert(printed(0) == -2147483647); assert(printed(1) == 4294967290); assert(printed(2) == 253); assert(printed(3) == 2147483649); }`,
+    verdict: 'proved',
+    assertions: ['proved', 'proved', 'proved', 'proved'],
   },
   {
     name: 'signed comparison when both sides are signed, unsigned otherwise',
