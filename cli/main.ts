@@ -6,6 +6,7 @@ import { ErrorCodes } from '../daemon/protocol/jsonrpc.js';
 import { KgentClient, RpcError } from './client.js';
 import { doctorCommand, requestCommand, statusCommand } from './commands/daemon.js';
 import { verifyCommand } from './commands/verify.js';
+import { contractsCommand, type ContractsCall } from './commands/contracts.js';
 import {
   approveCommand,
   checkCommand,
@@ -104,6 +105,14 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     const json = split.global.includes('--json') ? ['--json'] : [];
     return verifyCommand([...json, ...split.rest], io);
   }
+  // contracts has subcommands and options of its own; it talks to kgentd like the others.
+  if (split.command === 'contracts') {
+    const json = split.global.includes('--json') ? ['--json'] : [];
+    const socketArg = split.global.find((g) => g.startsWith('--socket='))?.slice('--socket='.length) ??
+      (split.global.includes('--socket') ? split.global[split.global.indexOf('--socket') + 1] : undefined);
+    const socketPath = socketArg ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
+    return runContracts([...json, ...split.rest], io, socketPath);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -177,5 +186,33 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     }
     io.stderr.write(`kgentctl ${command}: unexpected error: ${(err as Error).message}\n`);
     return ExitCode.DaemonError;
+  }
+}
+
+async function runContracts(argv: string[], io: CliIO, socketPath: string): Promise<number> {
+  let client: KgentClient | undefined;
+  const call: ContractsCall = async (method, params, onNotify) => {
+    client ??= await KgentClient.connect(socketPath);
+    const off = onNotify ? client.onNotification((n) => onNotify(n.method, n.params)) : undefined;
+    try {
+      return await client.callRaw(method, params);
+    } finally {
+      off?.();
+    }
+  };
+  try {
+    return await contractsCommand(argv, io, call);
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`kgentctl contracts: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof RpcError) {
+      io.stderr.write(`kgentctl contracts: ${err.message}\n`);
+      return exitCodeForRpc(err);
+    }
+    throw err;
+  } finally {
+    client?.close();
   }
 }

@@ -10,9 +10,10 @@ import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
 import { runDoctor } from './kernel/doctor.js';
 import { readBpftraceInfo } from '../kernel-contracts/kernel-reader/bpftrace.js';
-import { detectProbeSupport } from '../kernel-contracts/kernel-reader/probe-support.js';
+import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from './protocol/probe-types.js';
-import { probeOllama } from './llm/ollama-client.js';
+import { createOllama, probeOllama } from './llm/ollama-client.js';
+import { contractHandlers, createContractService, type ContractService } from '../kernel-contracts/index.js';
 import type { Logger } from './log.js';
 import {
   Doctor,
@@ -70,7 +71,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
 
   // bpftrace's own --info says what this bpftrace can attach (e.g. 0.17 has no rawtracepoint).
   const bpftraceInfo = cli instanceof Error ? undefined : await readBpftraceInfo({ bin: cli.path }).catch(() => undefined);
-  const probes = await detectProbeSupport(host, bpftraceInfo ? { bpftrace: { version: bpftraceInfo.version, ...(bpftraceInfo.features ? { features: bpftraceInfo.features } : {}) } } : {});
+  const probeOptions = bpftraceInfo
+    ? { bpftrace: { version: bpftraceInfo.version, ...(bpftraceInfo.features ? { features: bpftraceInfo.features } : {}) } }
+    : {};
+  const probes = await detectProbeSupport(host, probeOptions);
   const release = probes.release ?? 'unknown';
   const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));
   logger.info({ kernel: release, unavailable }, 'kernel probe support read');
@@ -156,6 +160,13 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     );
   });
 
+  const contracts = await startContracts(config, host, logger, probeOptions);
+  if (contracts) {
+    for (const [method, handler] of Object.entries(contractHandlers(contracts))) {
+      server.registerRaw(method, (params, conn) => handler(params, conn));
+    }
+  }
+
   await server.listen();
   const restored = await programs.restore();
   if (restored.reattached + restored.failed > 0) logger.info(restored, 'programs re-attached after start');
@@ -167,7 +178,43 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
       logger.info({ reason }, 'kgentd stopping');
       await server.close();
       await supervisor.stopAll(reason);
+      await contracts?.stop();
       db.close();
     },
   };
+}
+
+/**
+ * Kernel contracts are served from the previous dataset while a rebuild runs in the background,
+ * so starting them never delays the socket. A failure here costs only the contracts methods.
+ */
+async function startContracts(
+  config: KgentConfig,
+  host: KernelHost,
+  logger: Logger,
+  probeOptions: ProbeSupportOptions,
+): Promise<ContractService | undefined> {
+  if (!config.contracts.enabled) return undefined;
+  const log = logger.child({ component: 'contracts' });
+  const service = createContractService({
+    stateDir: config.stateDir,
+    host,
+    ollama: {
+      client: createOllama(config.ollamaHost, 120_000),
+      chatModel: config.models.comprehension,
+      embedModel: config.models.embedding,
+    },
+    sourceTree: config.contracts.sourceTree === '' ? undefined : config.contracts.sourceTree,
+    watchPaths: config.contracts.watchPaths,
+    rebuildOnStart: config.contracts.rebuildOnStart,
+    probeOptions,
+    logger: log,
+  });
+  try {
+    await service.start();
+    return service;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'kernel contracts unavailable');
+    return undefined;
+  }
 }

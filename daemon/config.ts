@@ -35,6 +35,18 @@ export interface KgentConfig {
   readonly logLevel: string;
   /** Trials of the Kgent loop before asking for a hint (DESIGN.md section 2). */
   readonly trials: number;
+  readonly contracts: ContractsConfig;
+}
+
+export interface ContractsConfig {
+  /** Serve kernel contracts (KernelCompDataset) from this daemon. */
+  readonly enabled: boolean;
+  /** Rebuild in the background at start when the running kernel differs from the stored one. */
+  readonly rebuildOnStart: boolean;
+  /** Directories where a newly installed kernel appears; [] disables watching. */
+  readonly watchPaths: string[];
+  /** Kernel source tree for doc comments; "" picks the newest /usr/src/linux-* when present. */
+  readonly sourceTree: string;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/kgent/config.json';
@@ -53,6 +65,7 @@ export const DEFAULTS: KgentConfig = {
   runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024 },
   logLevel: 'info',
   trials: 3,
+  contracts: { enabled: true, rebuildOnStart: true, watchPaths: ['/lib/modules', '/boot'], sourceTree: '' },
 };
 
 export interface ConfigSources {
@@ -117,7 +130,12 @@ function mergeInto(target: Record<string, unknown>, source: unknown, file: strin
     const where = prefix ? `${prefix}.${key}` : key;
     if (!(key in target)) throw new KgentError('config', `config ${file}: unknown key "${where}"`, { file, key: where });
     const current = target[key];
-    if (typeof current === 'object' && current !== null) {
+    if (Array.isArray(current)) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+        throw new KgentError('config', `config ${file}: "${where}" must be an array of strings`, { file, key: where });
+      }
+      target[key] = value;
+    } else if (typeof current === 'object' && current !== null) {
       mergeInto(current as Record<string, unknown>, value, file, where);
     } else if (typeof value !== typeof current) {
       throw new KgentError('config', `config ${file}: "${where}" must be a ${typeof current}`, { file, key: where });

@@ -377,7 +377,10 @@ async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state
       const one = await solver.check(withAxioms(b, exec, f), timeoutMs, (value) => decide(o, f, value));
       if (one.status === 'unknown') {
         st.verdict = 'unknown';
-        st.reason = `solver gave up (${one.reason ?? 'unknown'}) after ${Math.round(one.ms)} ms`;
+        const timedOut = /cancel|timeout/i.test(one.reason ?? '');
+        st.reason = timedOut
+          ? `the solver timed out after ${timeoutMs} ms (raise --timeout-ms, or simplify the assertion)`
+          : `the solver gave up (${one.reason ?? 'unknown'}) after ${Math.round(one.ms)} ms`;
       } else if (one.status === 'sat' && st.verdict === undefined) {
         st.verdict = 'unknown';
         st.reason = 'solver model could not be read';

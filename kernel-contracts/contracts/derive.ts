@@ -129,14 +129,13 @@ export function valueConditions(v: ValueContract, kind: 'pre' | 'post' = 'pre', 
   return out;
 }
 
-function access(name: string, index: number, probes: readonly ProbeAvailability['probe'][]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of probes) {
-    if (p === 'kprobe') out[p] = `arg${index}`;
-    else if (p === 'kfunc' || p === 'kretfunc') out[p] = `args->${name}`;
-  }
-  return out;
+/** How each probe type names argument `index` of a function (bpftrace 0.17 syntax). */
+export function argumentAccess(name: string, index: number): Record<string, string> {
+  return { kprobe: `arg${index}`, kfunc: `args->${name}`, kretfunc: `args->${name}` };
 }
+
+/** How the probe types that see a return value name it. */
+export const RETURN_ACCESS: Readonly<Record<string, string>> = { kretprobe: 'retval', kretfunc: 'retval' };
 
 function valueFromType(name: string, t: TypeInfo, extra: Partial<ValueContract>): ValueContract {
   return {
@@ -164,9 +163,7 @@ export function prototypeText(fn: ResolvedFunction): string {
 }
 
 /** The contract of a kernel function, from its resolved BTF prototype. */
-export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly ProbeAvailability[], doc?: FunctionDocInput, opts: { conditions?: boolean } = {}): FunctionContract {
-  const entryProbes = probes.filter((p) => p.probe === 'kprobe' || p.probe === 'kfunc').map((p) => p.probe);
-  const exitProbes: ProbeAvailability['probe'][] = ['kretprobe', 'kretfunc'];
+export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly ProbeAvailability[], doc?: FunctionDocInput, opts: { conditions?: boolean; stored?: boolean } = {}): FunctionContract {
   const args = fn.params.map((p, i) => {
     const pdoc = doc?.params[p.name];
     let t = p.type;
@@ -174,17 +171,17 @@ export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly Pr
       const dom = familyDomainFromText(pdoc);
       if (dom) t = { ...t, enum: dom };
     }
-    const acc = access(p.name, i, [...entryProbes, 'kretfunc']);
+    const acc = opts.stored ? {} : argumentAccess(p.name, i);
     return valueFromType(p.name, t, { access: acc, ...(pdoc ? { doc: pdoc } : {}) });
   });
   const ret = fn.ret
     ? valueFromType('retval', fn.ret, {
-        access: Object.fromEntries(exitProbes.map((p) => [p, 'retval'])),
+        access: opts.stored ? {} : { ...RETURN_ACCESS },
         ...(doc?.doc.returns ? { doc: doc.doc.returns } : {}),
       })
     : undefined;
   const conditions: Condition[] = [];
-  if (opts.conditions !== false) {
+  if (opts.conditions !== false && !opts.stored) {
     for (const a of args) conditions.push(...valueConditions(a, 'pre'));
     if (ret) conditions.push(...valueConditions(ret, 'post', { ret: true }));
   }

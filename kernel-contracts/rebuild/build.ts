@@ -99,6 +99,11 @@ export function functionProbes(support: ProbeSupport, name: string): ProbeAvaila
   });
 }
 
+/** The probe list of a traceable function on this kernel (the default in stored contracts). */
+export function defaultFunctionProbes(support: ProbeSupport): ProbeAvailability[] {
+  return FUNCTION_PROBES.map((probe) => ({ probe, available: support.isAvailable(probe) }));
+}
+
 /** Puts the generation-wide reasons back into a stored contract's probe list. */
 export function hydrateProbes<C extends Contract>(c: C, typeReasons: Readonly<Record<string, { available: boolean; reason: string }>> | undefined): C {
   if (!typeReasons) return c;
@@ -111,12 +116,14 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
   const t0 = performance.now();
   const batch = o.batchSize ?? 1000;
   const identity = await readKernelIdentity(o.host);
-  const gen = o.store.beginGeneration(identity, CONTRACT_FORMAT);
+  // Probe support comes first: the generation's default probe list is what stored function
+  // contracts are written relative to.
+  const support = await detectProbeSupport(o.host, { ...o.probeOptions });
+  const gen = o.store.beginGeneration(identity, CONTRACT_FORMAT, { functionProbes: defaultFunctionProbes(support) });
   o.store.beginBulk();
   const progress = (phase: RebuildPhase, done: number, total: number, message: string): void => o.onProgress(phase, done, total, message, gen);
   try {
     progress('identity', 1, 1, `kernel ${identity.release} (${identity.key})`);
-    const support = await detectProbeSupport(o.host, { ...o.probeOptions });
     const typeReasons = Object.fromEntries(Object.entries(support.types).map(([k, v]) => [k, { available: v.available, reason: v.reason }]));
 
     // BTF and everything derived from it live only inside this function: once it returns they
@@ -165,20 +172,20 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
           }
         }
         // Conditions are derived again on lookup (contracts/stored.ts); not computing them here saves a third of the build.
-        const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc, { conditions: false });
+        const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc, { stored: true });
         pending.push(c);
         docRows.push({ id: c.id, kind: 'function', text: functionDocText(c) });
         functions++;
         if (pending.length >= batch) {
-          o.store.putContracts(gen, pending);
+          o.store.putContracts(gen, pending, { stored: true });
           pending = [];
           // Keep the V8 heap from growing with short-lived contract objects (peak RSS target).
-          if (functions % (batch * 6) === 0) collectGarbage();
+          if (functions % (batch * 5) === 0) collectGarbage();
           progress('functions', i + 1, all.length, `${functions} function contracts`);
           await tick();
         }
       }
-      o.store.putContracts(gen, pending);
+      o.store.putContracts(gen, pending, { stored: true });
       pending = [];
       const totalFunctions = all.length;
       all.length = 0;
@@ -225,6 +232,8 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
       return { docRows, functions, tracepoints, documented, structs, modules: objects.map((b) => b.module), sourceRoot: source?.root };
     })();
     const { docRows, functions, tracepoints, documented } = derived;
+    // Twice: the second full GC compacts and lets V8 release the pages the first one freed.
+    collectGarbage();
     collectGarbage();
 
     progress(o.embed ? 'embed' : 'index', 0, docRows.length, `indexing ${docRows.length} hooks${o.embed ? ' (full text + vectors)' : ' (full text)'}`);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { KgentError } from '../../daemon/errors.js';
 import type { KernelIdentity } from '../kernel-reader/identity.js';
 import type { Contract } from '../contracts/model.js';
-import { fromStored, toStored } from '../contracts/stored.js';
+import { fromStored, toStored, type StoredDefaults } from '../contracts/stored.js';
 
 export type ContractDb = Database.Database;
 
@@ -37,6 +37,7 @@ const MIGRATIONS: readonly Migration[] = [
         started_at    TEXT NOT NULL,
         finished_at   TEXT,
         info          TEXT,                   -- JSON GenerationInfo (counts, sources, probe support)
+        defaults      TEXT,                   -- JSON StoredDefaults the stored contracts are relative to
         error         TEXT
       );
       CREATE TABLE contracts (
@@ -115,6 +116,7 @@ export function openContractDb(stateDir: string): ContractDb {
 export class ContractStore {
   readonly db: ContractDb;
   private readonly stmts;
+  private readonly defaultsCache = new Map<number, StoredDefaults>();
 
   constructor(db: ContractDb) {
     this.db = db;
@@ -157,17 +159,33 @@ export class ContractStore {
   }
 
   /** Starts a new generation in `building` state. */
-  beginGeneration(identity: KernelIdentity, format: number): number {
+  beginGeneration(identity: KernelIdentity, format: number, defaults: StoredDefaults = {}): number {
     const r = this.db
-      .prepare('INSERT INTO generations(identity_key, identity, format, status, started_at) VALUES (?, ?, ?, ?, ?)')
-      .run(identity.key, JSON.stringify(identity), format, 'building', new Date().toISOString());
-    return Number(r.lastInsertRowid);
+      .prepare('INSERT INTO generations(identity_key, identity, format, status, started_at, defaults) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(identity.key, JSON.stringify(identity), format, 'building', new Date().toISOString(), JSON.stringify(defaults));
+    const id = Number(r.lastInsertRowid);
+    this.defaultsCache.set(id, defaults);
+    return id;
   }
 
-  /** Writes contracts into a generation, in one transaction. */
-  putContracts(gen: number, contracts: readonly Contract[]): void {
+  private defaultsOf(gen: number): StoredDefaults {
+    let d = this.defaultsCache.get(gen);
+    if (!d) {
+      const row = this.db.prepare<[number], { defaults: string | null }>('SELECT defaults FROM generations WHERE id = ?').get(gen);
+      d = row?.defaults ? (JSON.parse(row.defaults) as StoredDefaults) : {};
+      this.defaultsCache.set(gen, d);
+    }
+    return d;
+  }
+
+  /**
+   * Writes contracts into a generation, in one transaction. `stored`: they are already in stored
+   * form (derived with `{ stored: true }`: no access names, no structural conditions).
+   */
+  putContracts(gen: number, contracts: readonly Contract[], _opts: { stored?: boolean } = {}): void {
+    const d = this.defaultsOf(gen);
     this.db.transaction(() => {
-      for (const c of contracts) this.stmts.insContract.run(gen, c.id, c.kind, JSON.stringify(toStored(c)));
+      for (const c of contracts) this.stmts.insContract.run(gen, c.id, c.kind, JSON.stringify(toStored(c, d)));
     })();
   }
 
@@ -212,7 +230,7 @@ export class ContractStore {
 
   contract(gen: number, id: string): Contract | undefined {
     const row = this.stmts.contract.get(gen, id);
-    return row ? fromStored(JSON.parse(row.data) as Contract) : undefined;
+    return row ? fromStored(JSON.parse(row.data) as Record<string, unknown>, this.defaultsOf(gen)) : undefined;
   }
 
   hasContract(gen: number, id: string): boolean {
@@ -226,7 +244,8 @@ export class ContractStore {
   /** All contracts of a generation (for the search index), in id order. */
   *iterateContracts(gen: number): IterableIterator<Contract> {
     const it = this.db.prepare<[number], { data: string }>('SELECT data FROM contracts WHERE gen = ? ORDER BY id').iterate(gen);
-    for (const row of it) yield fromStored(JSON.parse(row.data) as Contract);
+    const d = this.defaultsOf(gen);
+    for (const row of it) yield fromStored(JSON.parse(row.data) as Record<string, unknown>, d);
   }
 
   enrichment(identityKey: string, id: string, model: string): EnrichmentRecord | undefined {

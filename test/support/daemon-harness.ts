@@ -45,7 +45,9 @@ export async function createDaemon(opts: { env?: Record<string, string>; config?
   const socket = path.join(dir, 'run', 'kgentd.sock');
   const stateDir = path.join(dir, 'state');
   const configFile = path.join(dir, 'config.json');
-  await writeFile(configFile, `${JSON.stringify(opts.config ?? {})}\n`);
+  // Kernel contracts rebuild (seconds of CPU) only where a test asks for it.
+  const config = { contracts: { rebuildOnStart: false, watchPaths: [] }, ...opts.config };
+  await writeFile(configFile, `${JSON.stringify(config)}\n`);
   let out = '';
   const handle: DaemonHandle = {
     dir,

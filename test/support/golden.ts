@@ -56,8 +56,8 @@ export interface GoldenExpectation {
    */
   readonly diagnostics?: readonly GoldenDiagnostic[];
   /**
-   * A known gap: the expectation is right but the verifier does not meet it yet. The test runs as a
-   * tap `todo` (reported, not failing) and this text says what is missing.
+   * A known gap: the expectation is right but the verifier does not meet it yet. The comparison
+   * runs as a tap `todo` assertion (reported, not failing) and this text says what is missing.
    */
   readonly todo?: string;
 }

@@ -15,6 +15,8 @@ import {
 } from '../support/golden.js';
 
 const update = process.env.UPDATE_GOLDEN === '1';
+/** Cases marked `todo` whose expectation the verifier now meets (the marker is stale). */
+const staleTodos: string[] = [];
 const cases = loadGoldenCases();
 const contracts = goldenContracts();
 
@@ -74,8 +76,7 @@ t.test('the comparator catches what it should', async (t) => {
 });
 
 for (const c of cases) {
-  // A `todo` expectation is a known verifier gap: reported by tap as TODO, not as a failure.
-  t.test(c.id, c.expected?.todo ? { todo: c.expected.todo } : {}, async (t) => {
+  t.test(c.id, async (t) => {
     const expectsSyntaxError = c.expected?.diagnostics?.some((d) => d.stage === 'parse') ?? false;
     const parsed = parse(c.source, `${c.name}.bt`);
     if (expectsSyntaxError) {
@@ -99,6 +100,15 @@ for (const c of cases) {
       return;
     }
     t.equal(expected.verdict, c.category, 'folder matches the expected verdict');
-    t.same(compareReport(report, expected), [], expected.description);
+    const diffs = compareReport(report, expected);
+    // A `todo` expectation is a known verifier gap: the comparison runs and is shown, but as a tap
+    // TODO it does not fail the suite. (A todo *subtest* would not run at all.)
+    t.same(diffs, [], expected.description, expected.todo ? { todo: expected.todo } : {});
+    if (expected.todo && diffs.length === 0) staleTodos.push(`${c.id}.expected.json`);
   });
 }
+
+// A gap that got fixed must lose its marker, so that the corpus says which gaps really exist.
+t.test('todo markers are current', async (t) => {
+  t.same(staleTodos, [], 'the verifier meets these expectations now: remove their "todo"');
+});

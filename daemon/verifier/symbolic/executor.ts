@@ -4,10 +4,24 @@
  * obligation per path reaching it. Pure: no solver here (see `smt/solver.ts`), no I/O (contracts
  * come through a {@link ContractCache}).
  *
- * Semantics follow bpftrace 0.17 as observed on this machine: operands are extended to 64 bits by
- * their signedness; `+ - * & | ^` are signed only when both sides are; `/` and `%` are unsigned and
- * give 0 for a zero divisor; `>>` is a logical shift; `< <= > >=` compare signed only when both
- * sides are signed; casts to intN truncate then extend.
+ * Semantics follow bpftrace 0.17 as observed on this machine (see the differential test): operands
+ * are extended to 64 bits by their signedness; `+ - * & | ^` are signed only when both sides are;
+ * `/` and `%` are unsigned and give 0 for a zero divisor; `>>` is a logical shift; `< <= > >=`
+ * compare signed only when both sides are signed; unary `-` and `~` keep the operand's type; casts
+ * keep the source width and extend by the target's signedness; `clear()`/`zero()` act later in user
+ * space, `delete()` at once; `exit()` ends the action.
+ *
+ * Not modelled (each yields an unconstrained value, so proofs stay sound and counterexamples that
+ * depend on it are reported `unknown`; statements that cannot be executed at all cut the path and
+ * make the probe's assertions `unknown`): stacks (`kstack`, `ustack`), symbolisation (`ksym`,
+ * `usym`, `kaddr`, `uaddr`, `func`, `probe`), `reg()`, `buf()`, `macaddr()`, `path()`, `cgroupid()`,
+ * `cgroup_path()`, `strftime()`, `pton()`, `strcontains()`, `username`, `*p` and `&x`, indexing
+ * through pointers or with variable indices, casts to arrays or structs, `sizeof` of structs,
+ * `str()`/`strncmp()` with a variable length, `for` loops, `while` loops past 16 input-dependent
+ * iterations (100 in all), more than 256 paths per probe, the contents of avg/min/max/stats/hist/
+ * lhist maps (their `mapval` is modelled), tuple map values and keys, kernel struct fields without a
+ * contract (no BTF reader yet), `args` of kprobe/kfunc/uprobe/usdt probes and of wildcard
+ * tracepoints, bare identifiers (enum constants).
  */
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { ContractExpr, FieldContract } from '../contracts.js';
@@ -205,7 +219,7 @@ const OPAQUE_FUNCTIONS = new Set([
 ]);
 
 /** Statement-level calls with no effect on the modelled state. */
-const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'exit', 'printf', 'debugf', 'errorf', 'warnf']);
+const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'printf', 'debugf', 'errorf', 'warnf']);
 
 export class Executor {
   private readonly maps = new Map<string, MapInfo>();
@@ -397,8 +411,10 @@ export class Executor {
         case 'UnrollStmt': {
           const n = this.constInt(stmt.count, s, pc);
           if (n === undefined) throw new Unsupported('unroll with a non-constant count');
+          // bpftrace accepts 1..100.
+          if (n < 1 || n > 100) throw new Unsupported(`unroll(${n}): bpftrace accepts counts from 1 to 100`);
           let states = [s];
-          for (let i = 0; i < Math.min(n, 100); i++) states = this.execBlock(stmt.body, states, pc, pre);
+          for (let i = 0; i < n; i++) states = this.execBlock(stmt.body, states, pc, pre);
           return states;
         }
         case 'WhileStmt':
@@ -582,15 +598,15 @@ export class Executor {
           return;
         }
         case 'clear':
-        case 'zero': {
-          const m = e.args[0];
-          if (m?.kind === 'Map') {
-            const info = this.mapInfo(m.name);
-            s.maps.set(m.name, this.b.constArray(info.keyWidth, this.b.bv(0, info.valWidth)));
-            s.updated.add(m.name);
-          }
+        case 'zero':
+          // bpftrace 0.17 carries these out later, in user space (checked on this machine: @m[1]
+          // still reads 5 right after clear(@m)); within the invocation nothing changes, and the
+          // next invocation's contents are unknown anyway.
           return;
-        }
+        case 'exit':
+          // exit() ends the action (checked on this machine: a map update after it does not happen).
+          s.flow = 'return';
+          return;
         default:
           break;
       }
@@ -769,7 +785,7 @@ export class Executor {
     if (e.operand.kind === 'Variable') {
       const old = this.readVar(e.operand.name, s);
       const nv = this.binary(op, old, one);
-      s.vars.set(e.operand.name, { ...nv, ty: old.ty.k === 'int' ? old.ty : nv.ty });
+      s.vars.set(e.operand.name, nv);
       return e.prefix ? nv : old;
     }
     if (e.operand.kind === 'Map') {
@@ -828,9 +844,17 @@ export class Executor {
       }
       case 'Builtin':
         return this.builtin(e.name, pc);
-      case 'Positional':
-      case 'PositionalCount':
-        return this.opaqueVal(`positional parameter ${printExpr(e)}`, 'positional parameters');
+      case 'Positional': {
+        // One value for the whole run, given on the command line: an input like a builtin.
+        const v: Val = { ty: S64, t: b.variable(`$${e.index}`, bvSort(64)) };
+        this.noteInput(`$${e.index}`, v);
+        return v;
+      }
+      case 'PositionalCount': {
+        const v: Val = { ty: U64, t: b.variable('$#', bvSort(64)) };
+        this.noteInput('$#', v);
+        return v;
+      }
       case 'Identifier':
         return this.opaqueVal(`identifier ${e.name}`, 'bare identifiers (enum constants)');
       case 'Variable': {

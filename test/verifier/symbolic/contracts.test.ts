@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { fixtureHost, realHost } from '../../../kernel-contracts/kernel-reader/host.js';
 import { parseTracepointFormat } from '../../../kernel-contracts/kernel-reader/tracepoint-format.js';
+import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import {
   fieldsFromFormat,
   recordedContractProvider,
@@ -82,6 +83,24 @@ t.test('tracefs provider over a recorded host', async (t) => {
   const fields = await p.tracepointFields('sock', 'inet_sock_set_state');
   t.match(fields?.find((f) => f.name === 'dport'), { size: 2, signed: false });
   t.notOk(await p.tracepointFields('sock', 'nosuch'));
+  // The verifier asks synchronously and reruns once the asynchronous answers are in.
+  const r = await verifyProgram('tracepoint:sock:inet_sock_set_state { printf("%d\\n", args->dport); assert(printed(0) <= 65535); assert(printed(0) == args->dport); }', {
+    contracts: tracefsContractProvider(fixtureHost(root)),
+  });
+  t.equal(r.verdict, 'proved', JSON.stringify(r.assertions));
+});
+
+t.test('provider preconditions constrain the probe', async (t) => {
+  const src = 'tracepoint:syscalls:sys_exit_read /args->ret < 0/ { @e[-args->ret] = count(); assert(mapkey(@e, 0) > 0); }';
+  t.equal((await verifyProgram(src, { contracts: recorded })).verdict, 'refuted', 'without the syscall return range: -ret overflows');
+  const withRange = {
+    ...recorded,
+    tracepointFields: recorded.tracepointFields.bind(recorded),
+    kernelField: recorded.kernelField.bind(recorded),
+    preconditions: (probe: { target: readonly string[] }) =>
+      probe.target[1]?.startsWith('sys_exit_') ? [{ op: '>=' as const, left: { field: 'ret' }, right: { int: '-4095' } }] : [],
+  };
+  t.equal((await verifyProgram(src, { contracts: withRange })).verdict, 'proved', 'with ret >= -4095 from the contract');
 });
 
 t.test('tracefs provider over the live kernel', { skip: existsSync('/sys/kernel/tracing/events/sched') ? false : 'tracefs is not mounted' }, async (t) => {

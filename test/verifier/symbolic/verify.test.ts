@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { recordedContractProvider, EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
 import type { AssertionVerdict, ProgramVerdict } from '../../../daemon/verifier/report.js';
+import { ALL_PROBES_AVAILABLE } from '../../../daemon/verifier/lints/index.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 
 const contracts = recordedContractProvider(join(import.meta.dirname, '../../fixtures/verifier/formats'));
@@ -112,6 +113,22 @@ const cases: Case[] = [
     verdict: 'refuted',
   },
   {
+    name: 'clear() and zero() act later in user space; delete() at once (bpftrace 0.17)',
+    src: `kprobe:f { @m[1] = 5; @d[1] = 5; clear(@m); zero(@m); delete(@d[1]); printf("%d %d\\n", @m[1], @d[1]); assert(printed(0) == 5); assert(printed(1) == 0); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'exit() ends the action',
+    src: `kprobe:f { if (arg0 > 5) { exit(); } printf("%d\\n", arg0); assert(printed(0) <= 5); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'positional parameters are inputs of the whole run',
+    src: `kprobe:f /pid == $1/ { printf("%d\\n", pid); assert(printed(0) == $1); assert($1 == 7); }`,
+    verdict: 'refuted',
+    assertions: ['proved', 'refuted'],
+  },
+  {
     name: 'count() and sum() update the map; mapval is the argument',
     src: `kprobe:f { @c[pid] = count(); @s[pid] = sum(arg1); assert(mapval(@c) == 1); assert(mapval(@s) == arg1); assert(@s[pid] >= arg1 || @s[pid] < arg1); }`,
     verdict: 'proved',
@@ -165,6 +182,13 @@ const cases: Case[] = [
       assert(printed(0) == -2147483647); assert(printed(1) == 4294967290); assert(printed(2) == 253); assert(printed(3) == 2147483649); }`,
     verdict: 'proved',
     assertions: ['proved', 'proved', 'proved', 'proved'],
+  },
+  {
+    name: 'unary ~ and - keep the operand type; binary arithmetic is 64-bit',
+    src: `kprobe:f { $w = (uint16)arg0; printf("%d %d %d\\n", ~$w, -$w, $w + (uint16)65535);
+      assert(printed(0) == 65535 - $w); assert(printed(1) == (65536 - $w) % 65536); assert(printed(2) == $w + 65535); }`,
+    verdict: 'proved',
+    assertions: ['proved', 'proved', 'proved'],
   },
   {
     name: 'signed comparison when both sides are signed, unsigned otherwise',
@@ -337,4 +361,22 @@ t.test('a syntax error is invalid with a parse diagnostic', async (t) => {
   const r = await verifyProgram('kprobe:f { assert(printed(0) == ); }', { contracts });
   t.equal(r.verdict, 'invalid');
   t.ok(r.diagnostics.some((d) => d.stage === 'parse' && d.severity === 'error'));
+});
+
+t.test('lints run when a lint context is given, and never change the verdict', async (t) => {
+  const src = 'kprobe:f { system("echo hi"); printf("%d\\n", arg0); assert(printed(0) == arg0); }';
+  const r = await verifyProgram(src, { contracts, lintContext: { probes: ALL_PROBES_AVAILABLE, policy: { allowUnsafe: false } } });
+  t.ok(r.diagnostics.some((d) => d.stage === 'lint'), JSON.stringify(r.diagnostics));
+  t.equal(r.verdict, 'proved');
+  const quiet = await verifyProgram(src, { contracts });
+  t.notOk(quiet.diagnostics.some((d) => d.stage === 'lint'), 'no lints without a context');
+});
+
+t.test('a solver timeout gives unknown with its reason, never a verdict it did not reach', async (t) => {
+  // 64-bit multiplication of two inputs is hard for the bit-vector solver.
+  const src = 'kprobe:f { $p = arg0 * arg1; printf("%d\\n", $p); assert(printed(0) != 0x1234567890abcdef || arg0 * arg1 == 0x1234567890abcdef); assert(printed(0) / 3 * 3 + printed(0) % 3 == arg1 * arg0 || arg0 == 3); }';
+  const r = await verifyProgram(src, { contracts, timeoutMs: 1 });
+  for (const a of r.assertions) t.not(a.verdict, 'refuted', `${a.text}: ${a.verdict} ${a.reason ?? ''}`);
+  t.ok(r.assertions.some((a) => a.verdict === 'unknown' && /timed out/.test(a.reason ?? '')), 'the hard one times out');
+  t.equal(r.verdict, 'unknown');
 });
