@@ -39,7 +39,7 @@ Commands:
   approve ID                 approve a waiting program and attach it
   stop ID                    stop a running program (it stays stopped across daemon restarts)
   logs ID [-f] [-n N]        a program's output (last N entries, default 50); -f follows it
-  verify FILE.bt [--timeout-ms N]
+  verify FILE.bt [--timeout-ms N] [--formats DIR]
                              symbolic verification of an annotated program (runs locally, no daemon)
   contracts status|rebuild|show HOOK|search TEXT
                              kernel contracts of the running kernel

@@ -74,7 +74,7 @@ const WARMUP_PROGRAMS = [
 
 async function exerciseSolver(): Promise<number> {
   const t0 = performance.now();
-  for (const src of WARMUP_PROGRAMS) await verifyProgram(src, { contracts: EMPTY_CONTRACTS, warmup: true } as VerifyOptions);
+  for (const src of WARMUP_PROGRAMS) await verifyUnguarded(src, { contracts: EMPTY_CONTRACTS }, performance.now(), true);
   return performance.now() - t0;
 }
 
@@ -116,7 +116,7 @@ export async function verifyProgram(source: string, options: VerifyOptions = {})
 
 class SolverStartError extends Error {}
 
-async function verifyUnguarded(source: string, options: VerifyOptions, t0: number): Promise<VerifyReport> {
+async function verifyUnguarded(source: string, options: VerifyOptions, t0: number, warmingUp = false): Promise<VerifyReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const diagnostics: Diagnostic[] = [];
   let solverInitMs = 0;
@@ -206,7 +206,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
     throw new SolverStartError('Z3 could not start', { cause: err });
   }
   solverInitMs = acquired.initMs;
-  if (solverInitMs > 0 && !(options as { warmup?: boolean }).warmup) solverInitMs += await exerciseSolver();
+  if (solverInitMs > 0 && !warmingUp) solverInitMs += await exerciseSolver();
   const solver = acquired.solver;
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
