@@ -2,9 +2,7 @@
  * kgentd assembled: configuration -> store -> bpftrace -> kernel facts -> runner -> services ->
  * control socket. `start` returns a handle whose `stop` shuts everything down in reverse order.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/host.js';
 import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
@@ -35,23 +33,12 @@ import { ControlServer } from './server/control-server.js';
 import { openDatabase } from './store/db.js';
 import { ProgramStore } from './store/program-store.js';
 import { logPath } from './runner/program-log.js';
+import { packageVersion } from './util/repo-root.js';
 
 export interface RunningDaemon {
   readonly server: ControlServer;
   readonly programs: ProgramService;
   stop(reason: string): Promise<void>;
-}
-
-export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      dir = path.dirname(dir);
-    }
-  }
-  return 'unknown';
 }
 
 export async function startDaemon(config: KgentConfig, logger: Logger, host: KernelHost = realHost()): Promise<RunningDaemon> {

@@ -246,7 +246,7 @@ class Service extends EventEmitter implements ContractService {
     if (!ol?.embedModel) return undefined;
     const model = ol.embedModel;
     try {
-      await ol.client.embed({ model, input: ['kernel'] });
+      await withTimeout(ol.client.embed({ model, input: ['kernel'] }), 10_000, `embedding model ${model} did not answer within 10 s`);
     } catch (err) {
       this.log.warn({ model, err: (err as Error).message }, 'kernel contracts: embedding model unavailable; search index is full-text only');
       return undefined;
@@ -493,7 +493,14 @@ class Service extends EventEmitter implements ContractService {
     store.putContracts(gen.id, contracts);
     const modules = [...known, ...loaded.modules.map((m) => m.module)];
     if (gen.info) store.db.prepare('UPDATE generations SET info = ? WHERE id = ?').run(JSON.stringify({ ...gen.info, modules, counts: { ...gen.info.counts, functions: gen.info.counts.functions + contracts.length } }), gen.id);
-    await this.docs?.addRows(contracts.map((c) => (c.kind === 'function' ? { id: c.id, kind: 'function' as const, text: functionDocText(c) } : { id: c.id, kind: 'tracepoint' as const, text: tracepointDocText(c) })));
+    await this.docs?.addRows(
+      contracts.map((c) => ({
+        id: c.id,
+        kind: c.kind,
+        text: c.kind === 'function' ? functionDocText(c) : tracepointDocText(c),
+        attachable: c.probes.some((p) => p.available),
+      })),
+    );
     this.log.info({ modules: loaded.modules.map((m) => m.module), functions: contracts.length }, 'kernel contracts: picked up module BTF loaded since the build');
     return this.contract(`function:${ref.name}`);
   }
@@ -546,12 +553,12 @@ class Service extends EventEmitter implements ContractService {
     const ol = this.o.ollama;
     if (ol?.embedModel && docs.hasVectors) {
       try {
-        vector = (await ol.client.embed({ model: ol.embedModel, input: [text] })).embeddings[0];
+        vector = (await withTimeout(ol.client.embed({ model: ol.embedModel, input: [text] }), 5_000, 'query embedding took over 5 s')).embeddings[0];
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'kernel contracts: query embedding failed; full-text search only');
       }
     }
-    const raw = await docs.search(text, Math.min(300, k * 4), { ...(vector ? { vector } : {}), ...(opts.kind ? { kind: opts.kind } : {}) });
+    const raw = await docs.search(text, Math.min(300, k * 4), { ...(vector ? { vector } : {}), ...(opts.kind ? { kind: opts.kind } : {}), ...(opts.attachable ? { attachable: true } : {}) });
     const hits: SearchHit[] = [];
     for (const h of raw) {
       // Only hooks of this kernel's dataset: the index is rebuilt with it, and anything not in
@@ -570,6 +577,15 @@ class Service extends EventEmitter implements ContractService {
   toVerifierProvider(): ProbeContractProvider {
     return verifierProvider({ contract: (id) => this.contract(id), member: (s, p) => this.member(s, p).catch(() => undefined) });
   }
+}
+
+/** Rejects after `ms` so a model server that does not answer cannot stall a build or a search. */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function badHook(text: string): KgentError {

@@ -390,6 +390,17 @@ async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state
   }
 }
 
+/**
+ * Satisfiability without a model: propagation first (obvious contradictions), then the concrete
+ * search, then Z3.
+ */
+async function satisfiable(b: TermBuilder, solver: SmtSolver, exec: ExecResult, formula: Term, timeoutMs: number): Promise<'sat' | 'unsat' | 'unknown'> {
+  const f = withAxioms(b, exec, formula);
+  if (propagate(b, f) === b.F) return 'unsat';
+  if (searchModel(b, f, exec.definitions)) return 'sat';
+  return (await solver.check(f, timeoutMs)).status;
+}
+
 interface SatItem {
   readonly formula: Term;
   readonly onUnsat: () => Promise<void>;
@@ -426,8 +437,7 @@ async function vacuityAndTriviality(
   };
   const predicateVacuous = async (pre: Term, pred: Term, span: AssertStmt['span']): Promise<boolean> => {
     if (pred === b.T && pre === b.T) return false;
-    const r = await solver.check(withAxioms(b, exec, b.and(pre, pred)), timeoutMs);
-    if (r.status !== 'unsat') return false;
+    if ((await satisfiable(b, solver, exec, b.and(pre, pred), timeoutMs)) !== 'unsat') return false;
     vacuous.push({
       code: 'guard.vacuous',
       severity: 'error',
@@ -443,8 +453,7 @@ async function vacuityAndTriviality(
       formula: b.and(a.pre, a.pc, a.assumptions),
       onUnsat: async () => {
         if (await predicateVacuous(a.pre, a.pred, a.span)) return;
-        const base = await solver.check(withAxioms(b, exec, b.and(a.pre, a.pc)), timeoutMs);
-        if (base.status !== 'unsat') vacuousAt(a.span, `up to assume(${a.text})`);
+        if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') vacuousAt(a.span, `up to assume(${a.text})`);
       },
       onUnknown: () => undefined,
     });
@@ -460,8 +469,7 @@ async function vacuityAndTriviality(
           dead.add(o);
           return;
         }
-        const base = await solver.check(withAxioms(b, exec, b.and(o.pre, o.pc)), timeoutMs);
-        if (base.status === 'unsat') dead.add(o);
+        if ((await satisfiable(b, solver, exec, b.and(o.pre, o.pc), timeoutMs)) === 'unsat') dead.add(o);
         else vacuousAt(o.site.stmt.span, `before assert(${o.site.text})`);
       },
       onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not establish that the path to the assertion is feasible (${reason})`),
@@ -479,8 +487,14 @@ async function vacuityAndTriviality(
       onUnknown: (reason) => undecidedTrivial.set(o.site.stmt, `could not decide whether the assertion is trivial (${reason})`),
     });
   }
-  // Concrete search settles most of these (they are expected to be satisfiable).
-  const pending = items.filter((it) => !searchModel(b, withAxioms(b, exec, it.formula), exec.definitions));
+  // Concrete search settles most of these (they are expected to be satisfiable); propagation
+  // settles the obviously contradictory ones.
+  const pending: SatItem[] = [];
+  for (const it of items) {
+    const f = withAxioms(b, exec, it.formula);
+    if (propagate(b, f) === b.F) await it.onUnsat();
+    else if (!searchModel(b, f, exec.definitions)) pending.push(it);
+  }
   if (pending.length > 0) {
     const copies = pending.map((it, i) => renameSymbols(b, withAxioms(b, exec, it.formula), (n) => `${n}#${i}`));
     const batch = await solver.check(b.and(...copies), timeoutMs);

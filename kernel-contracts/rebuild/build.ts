@@ -174,7 +174,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
         // Conditions are derived again on lookup (contracts/stored.ts); not computing them here saves a third of the build.
         const c = deriveFunctionContract(resolveFunction(b, f, enums), functionProbes(support, f.name), doc, { stored: true });
         pending.push(c);
-        docRows.push({ id: c.id, kind: 'function', text: functionDocText(c) });
+        docRows.push({ id: c.id, kind: 'function', text: functionDocText(c), attachable: c.probes.some((p) => p.available) });
         functions++;
         if (pending.length >= batch) {
           o.store.putContracts(gen, pending, { stored: true });
@@ -215,7 +215,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
           if (!fmt) continue;
           const c = resolvePrintFmtEnums(deriveTracepointContract(fmt, tpProbes, enumOf), enumerator);
           pending.push(c);
-          docRows.push({ id: c.id, kind: 'tracepoint', text: tracepointDocText(c) });
+          docRows.push({ id: c.id, kind: 'tracepoint', text: tracepointDocText(c), attachable: c.probes.some((p) => p.available) });
           tracepoints++;
         }
         if (pending.length >= batch) {
@@ -278,6 +278,12 @@ export function tracepointDocText(c: TracepointContract): string {
   return docText({
     name: `${c.category}:${c.event}`,
     kind: 'tracepoint',
-    extra: [c.doc?.summary, c.fields.map((f) => f.name).join(' '), fmt],
+    extra: [
+      c.doc?.summary,
+      c.fields.map((f) => f.name).join(' '),
+      fmt,
+      // Symbol names of enum domains (TCP_SYN_SENT, AF_INET6...) say what the event is about.
+      [...new Set(c.fields.flatMap((f) => f.enum?.values.map((v) => v.name.replace(/_/g, ' ')) ?? []))].slice(0, 60).join(' '),
+    ],
   });
 }

@@ -8,6 +8,15 @@ import './lancedb-env.js';
 import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
 import { makeData, makeVector, Table as ArrowTable, Utf8, type Vector } from 'apache-arrow';
 
+function arrowRows(rows: readonly DocRow[]): ArrowTable {
+  return new ArrowTable({
+    id: utf8Vector(rows.map((r) => r.id)),
+    kind: utf8Vector(rows.map((r) => r.kind)),
+    attach: utf8Vector(rows.map((r) => (r.attachable ? 'y' : 'n'))),
+    text: utf8Vector(rows.map((r) => r.text)),
+  });
+}
+
 /** A plain (not dictionary-encoded) UTF-8 Arrow vector, built in one pass. */
 function utf8Vector(strs: readonly string[]): Vector<Utf8> {
   const offsets = new Int32Array(strs.length + 1);
@@ -29,6 +38,8 @@ export interface DocRow {
   readonly kind: 'function' | 'tracepoint';
   /** Searchable text: names split into words, prototype or fields, doc text. */
   readonly text: string;
+  /** Some probe type attaches to it on this kernel. */
+  readonly attachable: boolean;
 }
 
 export interface DocHit {
@@ -79,7 +90,7 @@ export class DocIndex {
         const slice = rows.slice(i, i + batch);
         const vecs = await opts.embed(slice.map((r) => r.text));
         if (vecs.length !== slice.length) throw new Error(`embedding returned ${vecs.length} vectors for ${slice.length} texts`);
-        slice.forEach((r, j) => data.push({ id: r.id, kind: r.kind, text: r.text, vector: vecs[j]! }));
+        slice.forEach((r, j) => data.push({ id: r.id, kind: r.kind, attach: r.attachable ? 'y' : 'n', text: r.text, vector: vecs[j]! }));
         opts.onProgress?.(Math.min(i + batch, rows.length), rows.length);
       }
     } else {
@@ -92,11 +103,11 @@ export class DocIndex {
     } else {
       // Arrow columns built directly: LanceDB's row-object path infers a schema per call and
       // apache-arrow's vectorFromArray is ~15 us per string, seconds for a kernel's 58k hooks.
-      const src = rows.length ? rows : [{ id: '', kind: 'function', text: '' }];
-      const table = new ArrowTable({ id: utf8Vector(src.map((r) => r.id)), kind: utf8Vector(src.map((r) => r.kind)), text: utf8Vector(src.map((r) => r.text)) });
+      const src = rows.length ? rows : [{ id: '', kind: 'function' as const, text: '', attachable: false }];
+      const table = arrowRows(src);
       tbl = await this.conn.createTable(name, table, { mode: 'overwrite' });
     }
-    await tbl.createIndex('text', { config: Index.fts({ withPosition: false }), replace: true });
+    await tbl.createIndex('text', { config: Index.fts({ withPosition: false, stem: true, language: 'English', removeStopWords: true, lowercase: true }), replace: true });
     tbl.close();
   }
 
@@ -126,7 +137,7 @@ export class DocIndex {
    */
   async addRows(rows: readonly DocRow[]): Promise<void> {
     if (!this.table || this.tableHasVectors || rows.length === 0) return;
-    await this.table.add(new ArrowTable({ id: utf8Vector(rows.map((r) => r.id)), kind: utf8Vector(rows.map((r) => r.kind)), text: utf8Vector(rows.map((r) => r.text)) }));
+    await this.table.add(arrowRows(rows));
   }
 
   /** Drops the table of a generation that will not be used (a failed build). */
@@ -138,11 +149,11 @@ export class DocIndex {
    * Best `k` hooks for a text query: full-text; with `vector` (and a table that has vectors),
    * hybrid full-text + vector ranked by reciprocal rank fusion. Extra `where` filters on `kind`.
    */
-  async search(query: string, k: number, opts: { vector?: number[]; kind?: 'function' | 'tracepoint' } = {}): Promise<DocHit[]> {
+  async search(query: string, k: number, opts: { vector?: number[]; kind?: 'function' | 'tracepoint'; attachable?: boolean } = {}): Promise<DocHit[]> {
     if (!this.table) return [];
     const q = sanitizeQuery(query);
     if (!q) return [];
-    const where = opts.kind ? `kind = '${opts.kind}'` : "id != ''";
+    const where = [opts.kind ? `kind = '${opts.kind}'` : "id != ''", ...(opts.attachable ? ["attach = 'y'"] : [])].join(' AND ');
     if (opts.vector && this.tableHasVectors) {
       const rrf = await rerankers.RRFReranker.create();
       const rows = await this.table.query().fullTextSearch(q).nearestTo(opts.vector).distanceType('cosine').rerank(rrf).where(where).select(['id']).limit(k).toArray();
@@ -172,5 +183,7 @@ export function sanitizeQuery(q: string): string {
 /** The searchable text of a hook: name split into words, then whatever describes it. */
 export function docText(parts: { name: string; kind: 'function' | 'tracepoint'; extra: readonly (string | undefined)[] }): string {
   const words = parts.name.replace(/[_:]+/g, ' ').trim();
-  return [parts.name, words, ...parts.extra.filter(Boolean)].join('\n');
+  // The tokenizer splits on `_` and `:`, so the words alone also find the exact name.
+  // The name twice: what a hook is called weighs more than the words of its fields and docs.
+  return [words, words, ...parts.extra.filter(Boolean)].join('\n');
 }

@@ -101,9 +101,9 @@ export async function run(): Promise<void> {
       `full build (BTF + tracefs, no LLM, no source tree): ${b.counts.functions} functions, ${b.counts.tracepoints} tracepoints, ${b.counts.structs} structs\n` +
         `  wall ${(b.wallMs / 1000).toFixed(2)} s (CPU user ${(b.userMs / 1000).toFixed(2)} s + sys ${(b.systemMs / 1000).toFixed(2)} s; load average ${load0.toFixed(1)} on ${os.cpus().length} CPUs)\n` +
         `  phases (ms from start): ${Object.entries(b.phases).map(([k, v]) => `${k} ${v}`).join(', ')}\n` +
-        `  peak RSS of the build process ${b.maxRssMb.toFixed(0)} MB\n` +
+        `  peak RSS of the build process ${b.maxRssMb.toFixed(0)} MiB (${((b.maxRssMb * 1048576) / 1e6).toFixed(0)} MB)\n` +
         `  ${verdict(b.wallMs < TARGET_BUILD_MS)} build wall < ${TARGET_BUILD_MS / 1000} s\n` +
-        `  ${verdict(b.maxRssMb < TARGET_RSS_MB)} peak RSS < ${TARGET_RSS_MB} MB\n`,
+        `  ${verdict((b.maxRssMb * 1048576) / 1e6 < TARGET_RSS_MB)} peak RSS < ${TARGET_RSS_MB} MB\n`,
     );
 
     const { createContractService } = await import('../../kernel-contracts/service.js');
@@ -140,6 +140,9 @@ export async function run(): Promise<void> {
       const t0 = performance.now();
       const hits = await svc.search('tcp connection state change', 5);
       process.stdout.write(`search "tcp connection state change" (${hits.mode}): ${(performance.now() - t0).toFixed(1)} ms, top ${hits.hits.map((h) => h.id).join(', ')}\n`);
+      const t1 = performance.now();
+      const att = await svc.search('tcp connection state change', 5, { attachable: true });
+      process.stdout.write(`  attachable here only: ${(performance.now() - t1).toFixed(1)} ms, top ${att.hits.map((h) => h.id).join(', ')}\n`);
       const m = await svc.lookup('struct:sock:__sk_common.skc_dport');
       if (m?.kind === 'member') {
         const v = m.member.value;

@@ -179,6 +179,7 @@ t.test('search returns only hooks that exist on this kernel', { skip: NEED_BTF }
   t.same(fn.hits.find((h) => h.id === 'function:tcp_connect')?.probes, [], 'no probe type attaches to functions here');
   const attachable = await svc.search('tcp connect', 10, { attachable: true });
   t.notOk(attachable.hits.some((h) => h.kind === 'function'), 'attachable: only hooks some probe type can attach to');
+  t.equal(attachable.hits[0]?.id, 'tracepoint:tcp:tcp_retransmit_skb', 'filtered in the index, so attachable hooks are still found');
 });
 
 t.test('hybrid search when an embedding model is available (stand-in)', { skip: NEED_BTF }, async (t) => {

@@ -8,13 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../daemon/util/repo-root.js';
 
-export const REPO_ROOT = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-})();
+export const REPO_ROOT = repoRoot();
 
 export const DAEMON_JS = path.join(REPO_ROOT, 'dist', 'daemon', 'main.js');
 export const CLI_JS = path.join(REPO_ROOT, 'dist', 'cli', 'bin.js');

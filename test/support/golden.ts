@@ -8,9 +8,9 @@
  * `$sk->__sk_common.skc_dport`), plus values only where the program forces them (an off-by-one at 0).
  * Used by test/verifier/golden.test.ts, test/bench/verifier-bench.ts and the CLI tests.
  */
+import { repoRoot } from '../../daemon/util/repo-root.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DiagnosticStage, Severity } from '../../daemon/protocol/diagnostic.js';
 import { recordedContractProvider, type ProbeContractProvider } from '../../daemon/verifier/contracts.js';
 import { ALL_PROBES_AVAILABLE, runLints, type LintContext } from '../../daemon/verifier/lints/index.js';
@@ -77,19 +77,7 @@ export interface GoldenCase {
   readonly expected?: GoldenExpectation;
 }
 
-/**
- * The repository root: the nearest directory above this module holding package.json and
- * tsconfig.json (the second keeps a build-time dist/package.json from passing for the root).
- */
-export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'tsconfig.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${from}`);
-    dir = up;
-  }
-}
+export { repoRoot };
 
 export function goldenDir(): string {
   return path.join(repoRoot(), 'test', 'golden', 'verifier');

@@ -11,6 +11,7 @@ export type Sort =
   | { readonly k: 'bv'; readonly w: number }
   | { readonly k: 'array'; readonly index: number; readonly value: number };
 
+/** Term operators: SMT-LIB bit-vector, Boolean and array operations plus leaves. */
 export type Op =
   | 'bv'
   | 'true'
@@ -61,8 +62,10 @@ export interface Term {
   readonly name?: string;
 }
 
+/** The Boolean sort. */
 export const BOOL: Sort = { k: 'bool' };
 const bvSorts = new Map<number, Sort>();
+/** The bit-vector sort of width `w` (shared instances). */
 export function bvSort(w: number): Sort {
   let s = bvSorts.get(w);
   if (!s) {
@@ -71,10 +74,12 @@ export function bvSort(w: number): Sort {
   }
   return s;
 }
+/** Arrays from `index`-bit keys to `value`-bit values (bpftrace maps). */
 export function arraySort(index: number, value: number): Sort {
   return { k: 'array', index, value };
 }
 
+/** A short text key of a sort (`B`, `V64`, `A64_64`), for hash-consing. */
 export function sortKey(s: Sort): string {
   return s.k === 'bool' ? 'B' : s.k === 'bv' ? `V${s.w}` : `A${s.index}_${s.value}`;
 }
@@ -245,16 +250,27 @@ export class TermBuilder {
     const [x, y] = a.id < b.id ? [a, b] : [b, a];
     return this.mk('eq', BOOL, [x, y]);
   }
+  /** Largest value a term can take, from its shape (zero-extension bounds it). */
+  private maxOf(t: Term): bigint {
+    if (t.op === 'bv') return t.value as bigint;
+    if (t.op === 'zext') return mask(widthOf(t.args[0] as Term));
+    return mask(widthOf(t));
+  }
   ult(a: Term, b: Term): Term {
     if (a === b) return this.F;
     if (a.op === 'bv' && b.op === 'bv') return this.bool((a.value as bigint) < (b.value as bigint));
     if (b.op === 'bv' && b.value === 0n) return this.F;
+    // c < zext(x) is false when c is at least x's maximum; zext(x) < c true when c exceeds it.
+    if (a.op === 'bv' && (a.value as bigint) >= this.maxOf(b)) return this.F;
+    if (b.op === 'bv' && this.maxOf(a) < (b.value as bigint)) return this.T;
     return this.mk('ult', BOOL, [a, b]);
   }
   ule(a: Term, b: Term): Term {
     if (a === b) return this.T;
     if (a.op === 'bv' && b.op === 'bv') return this.bool((a.value as bigint) <= (b.value as bigint));
     if (a.op === 'bv' && a.value === 0n) return this.T;
+    if (b.op === 'bv' && this.maxOf(a) <= (b.value as bigint)) return this.T;
+    if (a.op === 'bv' && (a.value as bigint) > this.maxOf(b)) return this.F;
     return this.mk('ule', BOOL, [a, b]);
   }
   slt(a: Term, b: Term): Term {

@@ -38,7 +38,6 @@ import {
   storedWidth,
   stringLiteralTerm,
   U64,
-  VOID,
   type Place,
   type Ty,
   type Val,
@@ -94,6 +93,7 @@ export interface AssumeSite {
   readonly assumptions: Term;
 }
 
+/** Everything a run of the executor found, for `verify.ts` to decide with the solver. */
 export interface ExecResult {
   readonly sites: readonly AssertionSite[];
   readonly obligations: readonly Obligation[];
@@ -116,6 +116,7 @@ export interface ExecResult {
   readonly unmodelled: ReadonlySet<string>;
 }
 
+/** Contracts and exploration bounds of an {@link Executor}. */
 export interface ExecOptions {
   readonly contracts: ContractCache;
   /** Paths per probe before the rest are abandoned (default 256). */
@@ -221,6 +222,10 @@ const OPAQUE_FUNCTIONS = new Set([
 /** Statement-level calls with no effect on the modelled state. */
 const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'printf', 'debugf', 'errorf', 'warnf']);
 
+/**
+ * Executes a program's probes over symbolic inputs and collects proof obligations. One instance
+ * per verification run (it shares the run's {@link TermBuilder}); see {@link Executor.run}.
+ */
 export class Executor {
   private readonly maps = new Map<string, MapInfo>();
   private readonly axioms = new Map<number, Term>();
@@ -843,7 +848,7 @@ export class Executor {
         return { ty: { k: 'str', size }, t };
       }
       case 'Builtin':
-        return this.builtin(e.name, pc);
+        return this.builtin(e.name);
       case 'Positional': {
         // One value for the whole run, given on the command line: an input like a builtin.
         const v: Val = { ty: S64, t: b.variable(`$${e.index}`, bvSort(64)) };
@@ -971,7 +976,7 @@ export class Executor {
     this.inputs.set(name, val);
   }
 
-  private builtin(name: string, pc: ProbeCtx): Val {
+  private builtin(name: string): Val {
     const cached = this.builtinCache.get(name);
     if (cached) return cached;
     const b = this.b;
@@ -1031,7 +1036,6 @@ export class Executor {
   // ---- field access ----------------------------------------------------------------------
 
   private field(e: Extract<Expr, { kind: 'Field' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
-    const b = this.b;
     const obj = this.evalExpr(e.object, s, pc, ctx);
     if (obj.ty.k === 'tuple' && obj.parts && /^\d+$/.test(e.field)) {
       const p = obj.parts[Number(e.field)];
@@ -1211,7 +1215,6 @@ export class Executor {
   }
 
   private observable(e: Extract<Expr, { kind: 'Call' }>, s: PathState, ctx: EvalCtx): Val {
-    const b = this.b;
     const text = printExpr(e);
     const idxOf = (a: Expr | undefined): number => {
       if (a?.kind !== 'Integer') throw new Unsupported(`${text}: the index must be an integer literal`);
@@ -1420,7 +1423,7 @@ export class Executor {
     const b = this.b;
     const val = (x: ContractExpr): Val => {
       if ('field' in x) return this.argsField(x.field, pc, `args->${x.field}`);
-      if ('builtin' in x) return this.builtin(x.builtin, pc);
+      if ('builtin' in x) return this.builtin(x.builtin);
       if ('int' in x) return { ty: S64, t: b.bv(BigInt(x.int), 64) };
       if (x.op === '!') return { ty: { k: 'bool' }, t: b.not(this.asBool(val(x.arg))) };
       if (x.op === '&&' || x.op === '||') {

@@ -5,6 +5,7 @@
  */
 import type { Term, TermBuilder } from '../smt/term.js';
 
+/** The bpftrace type of a symbolic value. */
 export type Ty =
   | { readonly k: 'int'; readonly signed: boolean; readonly size: number }
   | { readonly k: 'bool' }
@@ -29,6 +30,7 @@ export interface Place {
   readonly path: readonly string[];
 }
 
+/** A symbolic value: its type and its term. */
 export interface Val {
   readonly ty: Ty;
   /** The value's term (for tuples and places: a placeholder; use `parts` / `place`). */
@@ -37,10 +39,11 @@ export interface Val {
   readonly place?: Place;
 }
 
+/** bpftrace's `uint64` and `int64`. */
 export const U64: Ty = { k: 'int', signed: false, size: 8 };
 export const S64: Ty = { k: 'int', signed: true, size: 8 };
-export const VOID: Ty = { k: 'void' };
 
+/** An integer type of `size` bytes. */
 export function intTy(size: number, signed: boolean): Ty {
   return { k: 'int', signed, size };
 }
@@ -156,19 +159,4 @@ export function canonicalStringAxiom(b: TermBuilder, t: Term, size: number): Ter
   const cs: Term[] = [b.eq(byte(size - 1), zero)];
   for (let i = 0; i + 1 < size - 1; i++) cs.push(b.implies(b.eq(byte(i), zero), b.eq(byte(i + 1), zero)));
   return b.and(...cs);
-}
-
-export function describeTy(ty: Ty): string {
-  switch (ty.k) {
-    case 'int':
-      return `${ty.signed ? '' : 'u'}int${ty.size * 8}`;
-    case 'str':
-      return `string[${ty.size}]`;
-    case 'ptr':
-      return `${ty.pointee} *`;
-    case 'array':
-      return `${ty.signed ? '' : 'u'}int${ty.elemSize * 8}[${ty.count}]`;
-    default:
-      return ty.k;
-  }
 }

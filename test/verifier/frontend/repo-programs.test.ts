@@ -4,20 +4,11 @@
  * which must be rejected with exactly one diagnostic.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import t from 'tap';
+import { repoRoot } from '../../../daemon/util/repo-root.js';
 import { formatDiagnostic } from '../../../daemon/protocol/diagnostic.js';
 import { astDiff, parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
-
-function repoRoot(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test');
-    dir = up;
-  }
-  return dir;
-}
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git']);
 

@@ -196,6 +196,9 @@ t.test('simplifications', async (t) => {
     ['sext(x) == -1 folds to x == 0xffff', b.eq(b.sext(48, x), b.bv(-1n, 64)), b.eq(x, b.bv(0xffff, 16))],
     ['double bswap by concat is the identity', b.concat(b.extract(7, 0, b.concat(b.extract(7, 0, x), b.extract(15, 8, x))), b.extract(15, 8, b.concat(b.extract(7, 0, x), b.extract(15, 8, x)))), x],
     ['y - y = 0', b.sub(y, y), b.bv(0, 64)],
+    ['65535 < zext(x16) is false', b.ult(b.bv(65535, 64), b.zext(48, x)), b.F],
+    ['zext(x16) <= 65535 is true', b.ule(b.zext(48, x), b.bv(65535, 64)), b.T],
+    ['zext(x16) < 65536 is true', b.ult(b.zext(48, x), b.bv(65536, 64)), b.T],
     ['a && !a is false', b.and(b.eq(y, b.bv(1, 64)), b.not(b.eq(y, b.bv(1, 64)))), b.F],
     ['select of a store at the same key', b.select(b.store(b.variable('m', { k: 'array', index: 64, value: 64 }), y, b.bv(5, 64)), y), b.bv(5, 64)],
   ];

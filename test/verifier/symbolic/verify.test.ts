@@ -100,6 +100,19 @@ const cases: Case[] = [
     verdict: 'refuted',
     values: { comm: '"ngnix"' },
   },
+  {
+    name: 'str() of the same pointer agrees; a length limit truncates',
+    src: `tracepoint:syscalls:sys_enter_openat { $f = str(args->filename); printf("%s\\n", str(args->filename, 4));
+      assert($f == str(args->filename)); assert(strncmp(printed(0), $f, 3) == 0); assert(printed(0) == $f); }`,
+    verdict: 'refuted',
+    assertions: ['proved', 'proved', 'refuted'],
+  },
+  {
+    name: '__data_loc strings and ntop() addresses compare by value',
+    src: `tracepoint:sched:sched_process_exec { printf("%s\\n", str(args->filename)); assert(printed(0) == str(args->filename)); }
+      kprobe:f /(uint32)arg0 == (uint32)arg1/ { printf("%s\\n", ntop(2, (uint32)arg0)); assert(printed(0) == ntop(2, (uint32)arg1)); }`,
+    verdict: 'proved',
+  },
   // ---- maps -----------------------------------------------------------------------------
   {
     name: 'map contents are unknown unless assumed; reads after delete give 0',
