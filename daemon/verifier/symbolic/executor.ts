@@ -17,7 +17,8 @@
  * `usym`, `kaddr`, `uaddr`, `func`, `probe`), `reg()`, `buf()`, `macaddr()`, `path()`, `cgroupid()`,
  * `cgroup_path()`, `strftime()`, `pton()`, `strcontains()`, `username`, `*p` and `&x`, indexing
  * through pointers or with variable indices, casts to arrays or structs, `sizeof` of structs,
- * `str()`/`strncmp()` with a variable length, `for` loops, `while` loops past 16 input-dependent
+ * `str()`/`strncmp()` with a variable length, `for` loops over maps (or over ranges without
+ * constant bounds), `while` loops past 16 input-dependent
  * iterations (100 in all), more than 256 paths per probe, the contents of avg/min/max/stats/hist/
  * lhist maps (their `mapval` is modelled), tuple map values and keys, kernel struct fields without a
  * contract (no BTF reader yet), `args` of kprobe/kfunc/uprobe/usdt probes and of wildcard
@@ -388,8 +389,13 @@ export class Executor {
         }
         case 'VarDeclStmt': {
           let v: Val;
-          if (stmt.value) v = this.evalLoose(stmt.value, s, pc, real);
-          else {
+          if (stmt.value) {
+            v = this.evalLoose(stmt.value, s, pc, real);
+            // `let $x: uint16 = e` converts like a cast.
+            if (stmt.type && CAST_TYPES[stmt.type.name] && stmt.type.pointerLevel === 0 && stmt.type.arraySize === undefined) {
+              v = this.cast({ kind: 'Cast', type: stmt.type, operand: stmt.value, span: stmt.span }, v);
+            }
+          } else {
             const ct = stmt.type ? CAST_TYPES[stmt.type.name] : undefined;
             v = { ty: ct ? intTy(ct.size, ct.signed) : S64, t: b.bv(0, 64) };
           }
@@ -424,10 +430,35 @@ export class Executor {
         }
         case 'WhileStmt':
           return this.execWhile(stmt, s, pc, pre);
-        case 'ForStmt':
-          this.unmodelled.add('for loops');
+        case 'ForStmt': {
+          if (stmt.iterable.kind === 'Range') {
+            // `for ($i : a..b)` with constant bounds runs b - a times with $i = a .. b-1.
+            const lo = this.constInt(stmt.iterable.start, s, pc);
+            const hi = this.constInt(stmt.iterable.end, s, pc);
+            if (lo !== undefined && hi !== undefined && hi - lo <= this.maxLoop) {
+              let states = [s];
+              const exits: PathState[] = [];
+              for (let i = lo; i < hi && states.length > 0; i++) {
+                for (const st of states) st.vars.set(stmt.variable.name, { ty: S64, t: b.bv(i, 64) });
+                const after = this.execBlock(stmt.body, states, pc, pre);
+                states = [];
+                for (const st of after) {
+                  if (st.flow === 'break') {
+                    st.flow = 'normal';
+                    exits.push(st);
+                  } else if (st.flow === 'continue' || st.flow === 'normal') {
+                    st.flow = 'normal';
+                    states.push(st);
+                  } else exits.push(st);
+                }
+              }
+              return [...exits, ...states];
+            }
+          }
+          this.unmodelled.add('for loops over maps, and over ranges without constant bounds');
           this.markIncomplete(pc.index, `for loop at line ${stmt.span.line} is not modelled`);
           return [];
+        }
         case 'ReturnStmt':
           s.flow = 'return';
           return [s];

@@ -322,7 +322,12 @@ const cases: Case[] = [
     verdict: 'proved',
   },
   {
-    name: 'for loops are not modelled',
+    name: 'for over a constant range is exact; let with a type converts',
+    src: `kprobe:f { let $s: uint8 = 300; for ($i : 0..4) { $s += $i; } printf("%d\\n", $s); assert(printed(0) == 50); }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'for loops over maps are not modelled',
     src: `kprobe:f { @m[1] = 1; for ($kv : @m) { printf("x\\n"); } printf("%d\\n", arg0); assert(printed(0) == arg0); }`,
     verdict: 'unknown',
     reason: 'for loop',
