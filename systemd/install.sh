@@ -97,7 +97,7 @@ else
   (
     cd /
     # setsid: kgentd must not die with this shell; its output goes where journald would have put it.
-    LANCEDB_LOG=error NODE_ENV=production setsid "$NODE" "$PREFIX/dist/daemon/main.js" >>/var/log/kgent/kgentd.log 2>&1 < /dev/null &
+    LANCEDB_LOG=error NODE_ENV=production setsid "$NODE" --max-semi-space-size=8 "$PREFIX/dist/daemon/main.js" >>/var/log/kgent/kgentd.log 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
   )
   say "kgentd started without systemd (pid $(cat "$PIDFILE"), log /var/log/kgent/kgentd.log)"

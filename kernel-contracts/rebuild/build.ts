@@ -10,7 +10,7 @@ import type { KernelHost } from '../kernel-reader/host.js';
 import { readKernelIdentity, type KernelIdentity } from '../kernel-reader/identity.js';
 import { detectProbeSupport, type ProbeSupport, type ProbeSupportOptions } from '../kernel-reader/probe-support.js';
 import { listTracepoints, readTracepointFormat } from '../kernel-reader/tracepoint-format.js';
-import type { Btf } from '../kernel-reader/btf/types.js';
+import type { Btf, BtfFunction } from '../kernel-reader/btf/types.js';
 import { listModuleBtf, loadModuleBtf, loadVmlinuxBtf } from '../kernel-reader/btf/btf.js';
 import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput } from '../contracts/derive.js';
 import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
@@ -143,13 +143,24 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
       const seen = new Set<string>();
 
       // Functions: source docs are looked up in file order (the reader caches recent files).
-      const all = objects.flatMap((b) => b.functions().map((f) => ({ b, f })));
       const source = o.source?.indexed ? o.source : undefined;
       const fileOf = (name: string): string => source?.locate(name)[0]?.file ?? '\uffff';
-      if (source) all.sort((x, y) => (fileOf(x.f.name) < fileOf(y.f.name) ? -1 : fileOf(x.f.name) > fileOf(y.f.name) ? 1 : 0));
+      const totalFunctions = objects.reduce((n, b) => n + b.functionCount(), 0);
+      // Without a source tree the functions stream from BTF one at a time (peak memory); with one,
+      // they are sorted by file first so the source reader's cache of recent files works.
+      function* streamed(): Generator<{ b: Btf; f: BtfFunction }> {
+        for (const b of objects) for (const f of b.iterFunctions()) yield { b, f };
+      }
+      let ordered: Iterable<{ b: Btf; f: BtfFunction }> = streamed();
+      if (source) {
+        const all = [...streamed()];
+        all.sort((x, y) => (fileOf(x.f.name) < fileOf(y.f.name) ? -1 : fileOf(x.f.name) > fileOf(y.f.name) ? 1 : 0));
+        ordered = all;
+      }
       let pending: Contract[] = [];
-      for (let i = 0; i < all.length; i++) {
-        const { b, f } = all[i]!;
+      let i = -1;
+      for (const { b, f } of ordered) {
+        i++;
         if (seen.has(f.name)) continue;
         seen.add(f.name);
         let doc: FunctionDocInput | undefined;
@@ -181,14 +192,13 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
           pending = [];
           // Keep the V8 heap from growing with short-lived contract objects (peak RSS target).
           if (functions % (batch * 5) === 0) collectGarbage();
-          progress('functions', i + 1, all.length, `${functions} function contracts`);
+          progress('functions', i + 1, totalFunctions, `${functions} function contracts`);
           await tick();
         }
       }
       o.store.putContracts(gen, pending, { stored: true });
       pending = [];
-      const totalFunctions = all.length;
-      all.length = 0;
+      ordered = [];
       collectGarbage();
       progress('functions', totalFunctions, totalFunctions, `${functions} function contracts${source ? `, ${documented} documented from ${source.root}` : ''}`);
 

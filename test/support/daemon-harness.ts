@@ -67,7 +67,7 @@ export async function createDaemon(opts: { env?: Record<string, string>; config?
       }
     },
     async start() {
-      handle.proc = execa(process.execPath, [DAEMON_JS, '--socket', socket, '--state-dir', stateDir, '--log-level', 'debug'], {
+      handle.proc = execa(process.execPath, ['--max-semi-space-size=8', DAEMON_JS, '--socket', socket, '--state-dir', stateDir, '--log-level', 'debug'], {
         reject: false,
         all: true,
         buffer: false,

@@ -656,6 +656,15 @@ class BtfImpl implements Btf {
     return this.funcs;
   }
 
+  /** Every FUNC, made one at a time and not kept: for a single pass over 56k functions without holding them all. */
+  *iterFunctions(): Generator<BtfFunction> {
+    if (this.funcs) {
+      yield* this.funcs;
+      return;
+    }
+    for (let k = 0; k < this.typeCount; k++) if (this.kinds[k] === K.FUNC) yield this.makeFunction(this.firstId + k);
+  }
+
   findFunction(name: string): BtfFunction | undefined {
     const id = this.findByName(name, 'FUNC')[0];
     return id === undefined ? undefined : this.makeFunction(id);

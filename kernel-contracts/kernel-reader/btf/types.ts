@@ -262,6 +262,8 @@ export interface Btf {
   findByName(name: string, kind?: BtfKindName): number[];
   /** All FUNC entries of this object (not the base), with resolved prototypes. */
   functions(): BtfFunction[];
+  /** Every FUNC, one at a time and not kept (for one pass without holding all of them). */
+  iterFunctions(): Generator<BtfFunction>;
   /** Number of FUNC entries of this object without building them. */
   functionCount(): number;
   /** One function by name (this object, then base). */
