@@ -16,7 +16,7 @@ export function realBtf(): Btf {
   return parsed;
 }
 
-/** A Btf whose functions() lists only `names` (and the first `extra` functions). */
+/** A Btf whose functions() (and iterFunctions()) lists only `names` (and the first `extra` functions). */
 export function subsetBtf(btf: Btf, names: readonly string[], extra = 200): Btf {
   const want = new Set(names);
   const all = btf.functions();
@@ -32,6 +32,9 @@ export function subsetBtf(btf: Btf, names: readonly string[], extra = 200): Btf 
     proto = Object.getPrototypeOf(proto) as object | null;
   }
   wrapper['functions'] = () => fns;
+  wrapper['iterFunctions'] = function* () {
+    yield* fns;
+  };
   wrapper['functionCount'] = () => fns.length;
   return wrapper as unknown as Btf;
 }
