@@ -3,6 +3,7 @@
  * (`__print_symbolic(REC->state, { TCP_ESTABLISHED, "TCP_ESTABLISHED" }, ...)`): the names are
  * enumerators in BTF, so their values can be looked up and the field still gets its domain.
  */
+import { printFmtTables } from '../kernel-reader/tracepoint-format.js';
 import { fromBigInt } from './expr.js';
 import { valueConditions } from './derive.js';
 import type { TracepointContract, ValueContract } from './model.js';
@@ -10,27 +11,8 @@ import type { TracepointContract, ValueContract } from './model.js';
 /** Entries `{ NAME_OR_VALUE, "label" }` of each `__print_symbolic(REC->field, ...)`, as text. */
 export function symbolicEntryTexts(printFmt: string): Record<string, { value: string; label: string }[]> {
   const out: Record<string, { value: string; label: string }[]> = {};
-  const re = /__print_symbolic(?:_u64)?\(\s*REC->(\w+)\s*,/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(printFmt)) !== null) {
-    let depth = 1;
-    let j = re.lastIndex;
-    let inStr = false;
-    for (; j < printFmt.length && depth > 0; j++) {
-      const c = printFmt[j];
-      if (inStr) {
-        if (c === '\\') j++;
-        else if (c === '"') inStr = false;
-      } else if (c === '"') inStr = true;
-      else if (c === '(') depth++;
-      else if (c === ')') depth--;
-    }
-    const body = printFmt.slice(re.lastIndex, j - 1);
-    const entries: { value: string; label: string }[] = [];
-    const entry = /\{\s*([^,{}]+?)\s*,\s*"([^"]*)"\s*\}/g;
-    let e: RegExpExecArray | null;
-    while ((e = entry.exec(body)) !== null) entries.push({ value: e[1]!.trim(), label: e[2]! });
-    if (entries.length && !out[m[1]!]) out[m[1]!] = entries;
+  for (const t of printFmtTables(printFmt)) {
+    if (!t.flags && t.entries.length && !out[t.field]) out[t.field] = t.entries.map((e) => ({ ...e }));
   }
   return out;
 }

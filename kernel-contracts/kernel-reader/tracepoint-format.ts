@@ -148,21 +148,21 @@ export function parseTracepointFormat(category: string, event: string, text: str
   return { category, event, id, fields, printFmt };
 }
 
-/**
- * Symbol tables in a print fmt: for each `__print_symbolic(REC->field, { v, "NAME" }, ...)` and
- * `__print_flags(REC->field, "sep", { v, "NAME" }, ...)`, the field's values with their names.
- * Only entries whose value is a plain integer literal are kept. `flags` is true for `__print_flags`.
- */
-export function printFmtSymbols(
-  printFmt: string,
-): Record<string, { readonly flags: boolean; readonly values: readonly { value: bigint; name: string }[] }> {
-  const out: Record<string, { flags: boolean; values: { value: bigint; name: string }[] }> = {};
-  const re = /__print_(symbolic|flags|symbolic_u64|flags_u64)\(\s*REC->(\w+)\s*,/g;
+/** One `__print_symbolic`/`__print_flags` call of a print fmt: its field and `{ VALUE, "label" }` entries as text. */
+export interface PrintFmtTable {
+  readonly field: string;
+  readonly flags: boolean;
+  readonly u64: boolean;
+  readonly entries: readonly { readonly value: string; readonly label: string }[];
+}
+
+/** Every symbol table of a print fmt, in order, values as written (literals or enumerator names). */
+export function printFmtTables(printFmt: string): PrintFmtTable[] {
+  const out: PrintFmtTable[] = [];
+  const re = /__print_(symbolic|flags)(_u64)?\(\s*REC->(\w+)\s*,/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(printFmt)) !== null) {
-    const field = m[2] ?? '';
-    const flags = (m[1] ?? '').startsWith('flags');
-    // Walk to the matching close paren of this call.
+    // Walk to the matching close paren of this call, skipping parens inside string labels.
     let depth = 1;
     let j = re.lastIndex;
     let inStr = false;
@@ -176,14 +176,30 @@ export function printFmtSymbols(
       else if (c === ')') depth--;
     }
     const body = printFmt.slice(re.lastIndex, j - 1);
-    const values: { value: bigint; name: string }[] = [];
+    const entries: { value: string; label: string }[] = [];
     const entry = /\{\s*([^,{}]+?)\s*,\s*"([^"]*)"\s*\}/g;
     let e: RegExpExecArray | null;
-    while ((e = entry.exec(body)) !== null) {
-      const v = intLiteral(e[1] ?? '');
-      if (v !== undefined) values.push({ value: v, name: e[2] ?? '' });
+    while ((e = entry.exec(body)) !== null) entries.push({ value: (e[1] ?? '').trim(), label: e[2] ?? '' });
+    out.push({ field: m[3] ?? '', flags: m[1] === 'flags', u64: m[2] !== undefined, entries });
+  }
+  return out;
+}
+
+/**
+ * Value tables of `__print_symbolic` / `__print_flags` whose values are integer literals, by field
+ * (the first table of a field wins).
+ */
+export function printFmtSymbols(
+  printFmt: string,
+): Record<string, { readonly flags: boolean; readonly values: readonly { value: bigint; name: string }[] }> {
+  const out: Record<string, { flags: boolean; values: { value: bigint; name: string }[] }> = {};
+  for (const t of printFmtTables(printFmt)) {
+    const values: { value: bigint; name: string }[] = [];
+    for (const e of t.entries) {
+      const v = intLiteral(e.value);
+      if (v !== undefined) values.push({ value: v, name: e.label });
     }
-    if (values.length > 0 && !out[field]) out[field] = { flags, values };
+    if (values.length > 0 && !out[t.field]) out[t.field] = { flags: t.flags, values };
   }
   return out;
 }

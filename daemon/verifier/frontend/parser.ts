@@ -26,7 +26,7 @@ import type {
   Variable,
 } from './ast.js';
 import { decodeString, integerValue, Lexer, SourceMap } from './lexer.js';
-import { isBuiltinName, KEYWORDS, KNOWN_TYPE_NAMES, type Token } from './tokens.js';
+import { BINARY_PRECEDENCE, isBuiltinName, KEYWORDS, KNOWN_TYPE_NAMES, type Token } from './tokens.js';
 
 /** Thrown inside the parser only; {@link parseSource} turns it into a Diagnostic. */
 class SyntaxFailure extends Error {
@@ -40,26 +40,6 @@ class SyntaxFailure extends Error {
   }
 }
 
-const BINARY_PRECEDENCE: Readonly<Record<string, number>> = {
-  '||': 1,
-  '&&': 2,
-  '|': 3,
-  '^': 4,
-  '&': 5,
-  '==': 6,
-  '!=': 6,
-  '<': 7,
-  '<=': 7,
-  '>': 7,
-  '>=': 7,
-  '<<': 8,
-  '>>': 8,
-  '+': 9,
-  '-': 9,
-  '*': 10,
-  '/': 10,
-  '%': 10,
-};
 
 const ASSIGN_OPS: ReadonlySet<string> = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 

@@ -3,31 +3,11 @@
  * AST, so the printer puts them back from operator precedence: `parse(print(ast))` is `ast` again
  * (up to spans). Comments are not kept.
  */
-import { KNOWN_TYPE_NAMES } from './tokens.js';
+import { BINARY_PRECEDENCE, KNOWN_TYPE_NAMES } from './tokens.js';
 import type { AttachPoint, Block, ConfigBlock, Expr, IfStmt, Probe, Program, Stmt, TypeRef } from './ast.js';
 
 const INDENT = '  ';
 
-const BINARY_PREC: Readonly<Record<string, number>> = {
-  '||': 1,
-  '&&': 2,
-  '|': 3,
-  '^': 4,
-  '&': 5,
-  '==': 6,
-  '!=': 6,
-  '<': 7,
-  '<=': 7,
-  '>': 7,
-  '>=': 7,
-  '<<': 8,
-  '>>': 8,
-  '+': 9,
-  '-': 9,
-  '*': 10,
-  '/': 10,
-  '%': 10,
-};
 
 const PREC_TERNARY = 0;
 const PREC_UNARY = 11;
@@ -41,7 +21,7 @@ function precedence(e: Expr): number {
     case 'Range':
       return PREC_TERNARY;
     case 'Binary':
-      return BINARY_PREC[e.op] ?? 1;
+      return BINARY_PRECEDENCE[e.op] ?? 1;
     case 'Unary':
     case 'Cast':
       return PREC_UNARY;
@@ -97,7 +77,7 @@ export function printExpr(e: Expr): string {
     case 'Update':
       return e.prefix ? `${e.op}${wrap(e.operand, PREC_UNARY)}` : `${wrap(e.operand, PREC_POSTFIX)}${e.op}`;
     case 'Binary': {
-      const p = BINARY_PREC[e.op] ?? 1;
+      const p = BINARY_PRECEDENCE[e.op] ?? 1;
       return `${wrap(e.left, p)} ${e.op} ${wrap(e.right, p + 1)}`;
     }
     case 'Ternary':

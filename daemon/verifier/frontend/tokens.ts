@@ -184,3 +184,25 @@ export const KNOWN_TYPE_NAMES: ReadonlySet<string> = new Set([
   'inet',
   'buffer',
 ]);
+
+/** C precedence of bpftrace's binary operators (higher binds tighter): the parser and printer agree on it. */
+export const BINARY_PRECEDENCE: Readonly<Record<string, number>> = {
+  '||': 1,
+  '&&': 2,
+  '|': 3,
+  '^': 4,
+  '&': 5,
+  '==': 6,
+  '!=': 6,
+  '<': 7,
+  '<=': 7,
+  '>': 7,
+  '>=': 7,
+  '<<': 8,
+  '>>': 8,
+  '+': 9,
+  '-': 9,
+  '*': 10,
+  '/': 10,
+  '%': 10,
+};
