@@ -7,7 +7,6 @@ import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/hos
 import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
 import { runDoctor } from './kernel/doctor.js';
-import { readBpftraceInfo } from '../kernel-contracts/kernel-reader/bpftrace.js';
 import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from './protocol/probe-types.js';
 import { createOllama, probeOllama } from './llm/ollama-client.js';
@@ -57,10 +56,8 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   };
 
   // bpftrace's own --info says what this bpftrace can attach (e.g. 0.17 has no rawtracepoint).
-  const bpftraceInfo = cli instanceof Error ? undefined : await readBpftraceInfo({ bin: cli.path }).catch(() => undefined);
-  const probeOptions = bpftraceInfo
-    ? { bpftrace: { version: bpftraceInfo.version, ...(bpftraceInfo.features ? { features: bpftraceInfo.features } : {}) } }
-    : {};
+  const probeOptions: ProbeSupportOptions =
+    cli instanceof Error ? {} : { bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) } };
   const probes = await detectProbeSupport(host, probeOptions);
   const release = probes.release ?? 'unknown';
   const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));

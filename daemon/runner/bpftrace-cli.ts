@@ -1,9 +1,14 @@
 /**
- * What the installed bpftrace can do, found by asking it (`--version`, `--help`) rather than by
+ * What the installed bpftrace can do, found by asking it (`--version`, `--info`, `--help`) rather than by
  * assuming a release: flags differ between 0.17 (Debian 12) and current releases.
  */
 import { execa } from 'execa';
-import { parseBpftraceVersion, whichBpftrace, type BpftraceVersion } from '../../kernel-contracts/kernel-reader/bpftrace.js';
+import {
+  readBpftraceInfo,
+  type BpftraceFeatures,
+  type BpftraceInfo,
+  type BpftraceVersion,
+} from '../../kernel-contracts/kernel-reader/bpftrace.js';
 import { KgentError } from '../errors.js';
 
 export type { BpftraceVersion };
@@ -11,6 +16,8 @@ export type { BpftraceVersion };
 export interface BpftraceCli {
   readonly path: string;
   readonly version: BpftraceVersion;
+  /** `bpftrace --info` (what this bpftrace can attach); absent when --info failed. */
+  readonly features?: BpftraceFeatures;
   /** `--dry-run` exists (newer releases): load-check without attaching. 0.17 lacks it. */
   readonly hasDryRun: boolean;
   /** `-f json` output. */
@@ -19,25 +26,24 @@ export interface BpftraceCli {
   readonly hasUnsafe: boolean;
 }
 
+/**
+ * Path, version and `--info` features from the kernel reader (which reports what bpftrace can
+ * attach), plus the run flags this daemon needs from `--help`.
+ */
 export async function detectBpftrace(name: string): Promise<BpftraceCli> {
-  const path = (await whichBpftrace(name)) ?? name;
-  const versionOut = await execa(path, ['--version'], { reject: false, timeout: 10_000 }).catch((err: unknown) => err);
-  const out = versionOut as { exitCode?: number; stdout?: string; stderr?: string; code?: string };
-  if (out.exitCode !== 0 || !out.stdout) {
-    throw new KgentError(
-      'unavailable',
-      `bpftrace not usable at "${path}": ${out.stderr || out.code || 'no version output'}; install it (apt-get install bpftrace) or set bpftracePath`,
-      { path },
-    );
+  let info: BpftraceInfo;
+  try {
+    info = await readBpftraceInfo({ bin: name, timeoutMs: 10_000 });
+  } catch (err) {
+    throw new KgentError('unavailable', `${(err as Error).message}; or set bpftracePath in /etc/kgent/config.json`, { bin: name });
   }
-  const version = parseBpftraceVersion(out.stdout);
-  if (!version) throw new KgentError('unavailable', `cannot read bpftrace version from "${out.stdout.trim()}"`, { path });
   // `--help` exits non-zero on some releases; only its text matters.
-  const help = await execa(path, ['--help'], { reject: false, timeout: 10_000, all: true });
+  const help = await execa(info.path, ['--help'], { reject: false, timeout: 10_000, all: true });
   const text = String(help.all ?? '');
   return {
-    path,
-    version,
+    path: info.path,
+    version: info.version,
+    ...(info.features ? { features: info.features } : {}),
     hasDryRun: /--dry-run/.test(text),
     hasJsonOutput: /-f\s+FORMAT|json/.test(text),
     hasUnsafe: /--unsafe/.test(text),

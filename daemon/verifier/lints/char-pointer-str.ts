@@ -3,7 +3,7 @@ import type { Diagnostic } from '../../protocol/diagnostic.js';
 import { printExpr } from '../frontend/printer.js';
 import type { LintContext, LintPass } from './context.js';
 import { callsIn, FlowAnalysis, statementExprs } from './flow.js';
-import { parseFormat } from './printf-format.js';
+import { printfArgs } from './printf-format.js';
 
 /** `char *`, `const char *`, `unsigned char *`, `u8 *` ... (one level of pointer). */
 export function isCharPointer(ctype: string): boolean {
@@ -19,13 +19,8 @@ export function charPointerStrLint(ctx: LintContext): LintPass {
       new FlowAnalysis(program, ctx).run((stmt, _probe, facts) => {
         for (const top of statementExprs(stmt)) {
           for (const call of callsIn(top)) {
-            if (call.callee !== 'printf') continue;
-            const fmt = call.args[0];
-            if (fmt?.kind !== 'String') continue;
-            for (const c of parseFormat(fmt.value)) {
+            for (const { conversion: c, arg } of printfArgs(call)) {
               if (c.conv !== 's') continue;
-              const arg = call.args[c.argIndex + 1];
-              if (!arg) continue;
               const text = printExpr(arg);
               if (arg.kind === 'Builtin' && /^(s?arg[0-9]+|retval)$/.test(arg.name)) {
                 out.push({

@@ -8,6 +8,7 @@
  */
 import type { Block, Expr, Probe, Program, Stmt } from '../frontend/ast.js';
 import { printType } from '../frontend/printer.js';
+import { collect } from '../frontend/walk.js';
 import type { LintContext } from './context.js';
 
 export interface ValueFacts {
@@ -222,46 +223,7 @@ export class FlowAnalysis {
 
 /** Every call under an expression (itself included), in source order. */
 export function callsIn(e: Expr): Extract<Expr, { kind: 'Call' }>[] {
-  const out: Extract<Expr, { kind: 'Call' }>[] = [];
-  const visit = (x: Expr): void => {
-    if (x.kind === 'Call') out.push(x);
-    switch (x.kind) {
-      case 'Call':
-        x.args.forEach(visit);
-        break;
-      case 'Map':
-        x.keys.forEach(visit);
-        break;
-      case 'Binary':
-        visit(x.left);
-        visit(x.right);
-        break;
-      case 'Ternary':
-        visit(x.condition);
-        visit(x.then);
-        visit(x.else);
-        break;
-      case 'Unary':
-      case 'Update':
-      case 'Cast':
-        visit(x.operand);
-        break;
-      case 'Field':
-        visit(x.object);
-        break;
-      case 'Index':
-        visit(x.object);
-        visit(x.index);
-        break;
-      case 'Tuple':
-        x.elements.forEach(visit);
-        break;
-      default:
-        break;
-    }
-  };
-  visit(e);
-  return out;
+  return collect(e, 'Call');
 }
 
 /** The expressions directly inside a simple statement (for hooks that look for calls). */

@@ -8,7 +8,7 @@ import { AGGREGATIONS, type Expr, type Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/printer.js';
 import type { LintContext, LintPass } from './context.js';
 import { callsIn, FlowAnalysis, statementExprs, type ValueFacts } from './flow.js';
-import { isNumericConversion, parseFormat } from './printf-format.js';
+import { isNumericConversion, printfArgs } from './printf-format.js';
 
 function advice(be: string, text: string): string[] {
   if (be === '__be16') return [`convert to host order: bswap(${text}) (or (uint16)bswap(${text}) for a port)`];
@@ -51,11 +51,8 @@ export function networkOrderLint(ctx: LintContext): LintPass {
         for (const top of statementExprs(stmt)) {
           for (const call of callsIn(top)) {
             if (call.callee === 'printf') {
-              const fmt = call.args[0];
-              if (fmt?.kind !== 'String') continue;
-              for (const c of parseFormat(fmt.value)) {
-                const arg = call.args[c.argIndex + 1];
-                if (arg && isNumericConversion(c.conv)) report(arg, facts(arg), `printed with ${c.text}`);
+              for (const { conversion: c, arg } of printfArgs(call)) {
+                if (isNumericConversion(c.conv)) report(arg, facts(arg), `printed with ${c.text}`);
               }
             } else if (AGGREGATIONS.includes(call.callee) && call.callee !== 'count') {
               const arg = call.args[0];

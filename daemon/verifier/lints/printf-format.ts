@@ -2,6 +2,7 @@
  * printf format strings as bpftrace reads them: conversions (`%-8d`, `%llu`, `%s`, `%rx`) with the
  * argument each consumes, and the literal text around them (where units like `ms` are written).
  */
+import type { Expr } from '../frontend/ast.js';
 
 export interface Conversion {
   /** 0-based index of the argument after the format string. */
@@ -52,4 +53,25 @@ export function parseFormat(fmt: string): Conversion[] {
 /** Conversions that print an integer as a number. */
 export function isNumericConversion(conv: string): boolean {
   return 'diuxXoc'.includes(conv);
+}
+
+/** A printf conversion together with the argument expression it prints. */
+export interface PrintedArg {
+  readonly conversion: Conversion;
+  readonly arg: Expr;
+  /** The format string literal (for messages). */
+  readonly format: Extract<Expr, { kind: 'String' }>;
+}
+
+/** The arguments a `printf` call prints, each with its conversion; [] for other calls or a non-literal format. */
+export function printfArgs(call: Extract<Expr, { kind: 'Call' }>): PrintedArg[] {
+  if (call.callee !== 'printf') return [];
+  const format = call.args[0];
+  if (format?.kind !== 'String') return [];
+  const out: PrintedArg[] = [];
+  for (const conversion of parseFormat(format.value)) {
+    const arg = call.args[conversion.argIndex + 1];
+    if (arg) out.push({ conversion, arg, format });
+  }
+  return out;
 }

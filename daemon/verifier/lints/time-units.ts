@@ -8,7 +8,7 @@ import { AGGREGATIONS, type Expr, type Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/printer.js';
 import type { LintContext, LintPass } from './context.js';
 import { callsIn, FlowAnalysis, statementExprs, type ValueFacts } from './flow.js';
-import { isNumericConversion, parseFormat } from './printf-format.js';
+import { isNumericConversion, printfArgs } from './printf-format.js';
 
 type Unit = 'ns' | 'us' | 'ms' | 's';
 
@@ -103,12 +103,8 @@ export function timeUnitsLint(ctx: LintContext): LintPass {
         }
         for (const top of statementExprs(stmt)) {
           for (const call of callsIn(top)) {
-            if (call.callee !== 'printf') continue;
-            const fmt = call.args[0];
-            if (fmt?.kind !== 'String') continue;
-            for (const c of parseFormat(fmt.value)) {
-              const arg = call.args[c.argIndex + 1];
-              if (!arg || !isNumericConversion(c.conv)) continue;
+            for (const { conversion: c, arg, format: fmt } of printfArgs(call)) {
+              if (!isNumericConversion(c.conv)) continue;
               check(arg, facts(arg), formatUnit(c.before, c.after), `the format "${fmt.raw}"`, probe);
             }
           }

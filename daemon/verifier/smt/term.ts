@@ -159,34 +159,22 @@ export class TermBuilder {
     return this.mk('not', BOOL, [a]);
   }
   and(...xs: Term[]): Term {
-    const out: Term[] = [];
-    const seen = new Set<number>();
-    const push = (t: Term): boolean => {
-      if (t === this.T) return true;
-      if (t === this.F) return false;
-      if (t.op === 'and') {
-        for (const c of t.args) if (!push(c)) return false;
-        return true;
-      }
-      if (seen.has(this.not(t).id)) return false;
-      if (!seen.has(t.id)) {
-        seen.add(t.id);
-        out.push(t);
-      }
-      return true;
-    };
-    for (const x of xs) if (!push(x)) return this.F;
-    if (out.length === 0) return this.T;
-    if (out.length === 1) return out[0] as Term;
-    return this.mk('and', BOOL, out);
+    return this.junction('and', this.T, this.F, xs);
   }
   or(...xs: Term[]): Term {
+    return this.junction('or', this.F, this.T, xs);
+  }
+  /**
+   * `and`/`or` flattened and simplified: `unit` operands drop out, an `absorbing` operand (or a
+   * term next to its negation) decides the whole, duplicates are kept once.
+   */
+  private junction(op: 'and' | 'or', unit: Term, absorbing: Term, xs: Term[]): Term {
     const out: Term[] = [];
     const seen = new Set<number>();
     const push = (t: Term): boolean => {
-      if (t === this.F) return true;
-      if (t === this.T) return false;
-      if (t.op === 'or') {
+      if (t === unit) return true;
+      if (t === absorbing) return false;
+      if (t.op === op) {
         for (const c of t.args) if (!push(c)) return false;
         return true;
       }
@@ -197,10 +185,10 @@ export class TermBuilder {
       }
       return true;
     };
-    for (const x of xs) if (!push(x)) return this.T;
-    if (out.length === 0) return this.F;
+    for (const x of xs) if (!push(x)) return absorbing;
+    if (out.length === 0) return unit;
     if (out.length === 1) return out[0] as Term;
-    return this.mk('or', BOOL, out);
+    return this.mk(op, BOOL, out);
   }
   implies(a: Term, b: Term): Term {
     return this.or(this.not(a), b);

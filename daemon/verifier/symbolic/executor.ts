@@ -158,6 +158,24 @@ interface PathState {
   flow: 'normal' | 'return' | 'break' | 'continue';
 }
 
+/**
+ * After one loop iteration: paths that broke out (or returned/exited) go to `exits`; paths that
+ * ran to the end or hit `continue` come back to iterate again.
+ */
+function splitLoopExits(after: readonly PathState[], exits: PathState[]): PathState[] {
+  const again: PathState[] = [];
+  for (const st of after) {
+    if (st.flow === 'break') {
+      st.flow = 'normal';
+      exits.push(st);
+    } else if (st.flow === 'continue' || st.flow === 'normal') {
+      st.flow = 'normal';
+      again.push(st);
+    } else exits.push(st);
+  }
+  return again;
+}
+
 function cloneState(s: PathState): PathState {
   return {
     pc: [...s.pc],
@@ -441,16 +459,7 @@ export class Executor {
               for (let i = lo; i < hi && states.length > 0; i++) {
                 for (const st of states) st.vars.set(stmt.variable.name, { ty: S64, t: b.bv(i, 64) });
                 const after = this.execBlock(stmt.body, states, pc, pre);
-                states = [];
-                for (const st of after) {
-                  if (st.flow === 'break') {
-                    st.flow = 'normal';
-                    exits.push(st);
-                  } else if (st.flow === 'continue' || st.flow === 'normal') {
-                    st.flow = 'normal';
-                    states.push(st);
-                  } else exits.push(st);
-                }
+                states = splitLoopExits(after, exits);
               }
               return [...exits, ...states];
             }
@@ -520,16 +529,7 @@ export class Executor {
       }
       if (forked) forking++;
       const after = this.execBlock(stmt.body, next, pc, pre);
-      looping = [];
-      for (const st of after) {
-        if (st.flow === 'break') {
-          st.flow = 'normal';
-          exits.push(st);
-        } else if (st.flow === 'continue' || st.flow === 'normal') {
-          st.flow = 'normal';
-          looping.push(st);
-        } else exits.push(st);
-      }
+      looping = splitLoopExits(after, exits);
       if (exits.length + looping.length > this.maxPaths) {
         this.markIncomplete(pc.index, `more than ${this.maxPaths} paths in the while loop at line ${stmt.span.line}`);
         return exits.slice(0, this.maxPaths);

@@ -2,28 +2,10 @@
  * A small BTF writer for tests: builds blobs with every kind, including split (module) BTF on top
  * of a base, so the reader can be checked against bpftool on files we control.
  */
+import { BTF_KIND } from '../../../kernel-contracts/kernel-reader/btf/types.js';
 
-const KIND = {
-  INT: 1,
-  PTR: 2,
-  ARRAY: 3,
-  STRUCT: 4,
-  UNION: 5,
-  ENUM: 6,
-  FWD: 7,
-  TYPEDEF: 8,
-  VOLATILE: 9,
-  CONST: 10,
-  RESTRICT: 11,
-  FUNC: 12,
-  FUNC_PROTO: 13,
-  VAR: 14,
-  DATASEC: 15,
-  FLOAT: 16,
-  DECL_TAG: 17,
-  TYPE_TAG: 18,
-  ENUM64: 19,
-} as const;
+// Kind numbers are the uapi constants (include/uapi/linux/btf.h), shared with the reader.
+const KIND = BTF_KIND;
 
 const LINK = { static: 0, global: 1, extern: 2 } as const;
 type Linkage = keyof typeof LINK;
