@@ -1,7 +1,8 @@
 /**
  * Structural derivation: contracts from types alone, no LLM. Type ranges from widths and
- * signedness, byte order from `__be*`/`__le*` typedefs, enum domains from BTF enums and from
- * tracepoint print-fmt symbol tables, address-family domains where the documentation names them.
+ * signedness, byte order from `__be*`/`__le*` typedefs and enum domains from BTF enum types (all
+ * guaranteed by the kernel); tracepoint print-fmt symbol tables and address families named in the
+ * documentation become conditions too, but only as hints (`isKernelGuarantee` is false for them).
  */
 import { integerRange, fromBigInt, type Condition, type FieldRef, type IntLit, type RetRef } from './expr.js';
 import type {
@@ -15,7 +16,7 @@ import type {
 } from './model.js';
 import type { TracepointFormat, TracepointField } from '../kernel-reader/tracepoint-format.js';
 import { printFmtSymbols } from '../kernel-reader/tracepoint-format.js';
-import { fieldContractFromFormat } from '../../daemon/verifier/contracts.js';
+import { bpftraceFieldInteger } from './c-types.js';
 
 /** The type facts of one value, however they were obtained (BTF, a format file). */
 export interface TypeInfo {
@@ -120,10 +121,10 @@ export function valueConditions(v: ValueContract, kind: 'pre' | 'post' = 'pre', 
     const names = v.enum.values.map((e) => e.name).join(', ');
     const note =
       source === 'print-fmt'
-        ? `the tracepoint prints this field with __print_symbolic over {${names}}`
+        ? `hint, not a guarantee: the tracepoint pretty-prints {${names}} by name; other values can occur`
         : source === 'btf-enum'
           ? `enum ${v.enum.name ?? ''} {${names}}`.replace('enum  {', 'enum {')
-          : `the documentation names {${names}}`;
+          : `hint, not a guarantee: the documentation names {${names}}`;
     out.push({ kind, expr: { op: 'in', lhs, rhs: vals }, source, note });
   }
   return out;
@@ -212,21 +213,21 @@ export function fieldTypeInfo(f: TracepointField): TypeInfo {
   else if (t === 'bool' || t === '_Bool') kind = 'bool';
   else if (/^enum /.test(t)) kind = 'enum';
   else if (/^(struct|union) /.test(t)) kind = t.startsWith('union') ? 'union' : 'struct';
-  // Width and signedness as bpftrace reads the field (an `int` in an 8-byte syscall slot is an
-  // s64, not what the kernel's `signed:` flag says): the verifier's own rule, so both agree.
-  const bp = fieldContractFromFormat(f);
-  const scalarBits = bp.kind === 'int' ? bp.size * 8 : Math.max(0, Math.round(elemSize * 8));
-  const info: TypeInfo = {
+  // Width and signedness as bpftrace reads the field: an `int` in an 8-byte syscall slot is an
+  // s64, whatever the kernel's `signed:` flag says. Array elements keep their C type.
+  const scalar = f.array ? bpftraceFieldInteger(t, elemSize) : bpftraceFieldInteger(t, f.size);
+  const bits = isPtr ? 64 : f.dataLoc ? 32 : scalar && !f.array ? scalar.size * 8 : Math.max(0, Math.round(elemSize * 8));
+  const signed = isPtr || f.dataLoc ? false : kind === 'enum' ? false : scalar ? scalar.signed : f.signed;
+  return {
     type: f.array ? `${t}[${f.array.length ?? ''}]` : t,
     kind,
-    bits: isPtr ? 64 : scalarBits,
-    signed: isPtr ? false : bp.kind === 'int' || bp.kind === 'array' ? bp.signed : f.signed,
+    bits,
+    signed,
     byteOrder: byteOrderOf(t),
     size: f.size,
     ...(isPtr ? { pointee: t.replace(/\s*\*$/, '').replace(/^const /, '') } : {}),
     ...(f.array ? { arrayLength: f.array.length } : {}),
   };
-  return info;
 }
 
 /**

@@ -45,6 +45,21 @@ export type Cond =
 /** Where a condition came from. Structural sources need no LLM. */
 export type ConditionSource = 'type' | 'btf-enum' | 'typedef' | 'print-fmt' | 'doc' | 'llm';
 
+/**
+ * Sources of conditions the kernel guarantees: type widths and signedness, values of a field whose
+ * BTF type is the enum, byte order of `__be*` typedefs. Only these may become preconditions of a
+ * proof. The others are hints for the LLM and for people: a tracepoint's `__print_symbolic` table
+ * names only the values the kernel pretty-prints (UDP's 17 reaches `sock:sock_send_length`
+ * although its table lists 6, 132 and 262), documentation is prose, and an LLM's reading of it
+ * can be wrong.
+ */
+const KERNEL_GUARANTEED: ReadonlySet<ConditionSource> = new Set(['type', 'btf-enum', 'typedef']);
+
+/** True when conditions from `source` are guaranteed by the kernel (see above); false for hints. */
+export function isKernelGuarantee(source: ConditionSource): boolean {
+  return KERNEL_GUARANTEED.has(source);
+}
+
 /** A condition of a contract: `pre` holds when the hook fires, `post` when the function returns. */
 export interface Condition {
   readonly kind: 'pre' | 'post';

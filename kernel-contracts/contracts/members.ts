@@ -16,6 +16,7 @@ export function memberContract(btf: Btf, structName: string, union: boolean, pat
   const f = btf.resolveFieldPath(id, path.join('.'));
   if (!f) return undefined;
   const t = typeInfoOf(btf, f.typeRef, enums);
+  const arr = /\[(\d*)\]$/.exec(f.type);
   const key = `${union ? 'union' : 'struct'} ${structName}`;
   const value: ValueContract = {
     name: path.at(-1)!,
@@ -26,6 +27,7 @@ export function memberContract(btf: Btf, structName: string, union: boolean, pat
     signed: f.signed,
     byteOrder: f.byteOrder,
     size: f.size,
+    ...(arr ? { arrayLength: arr[1] ? Number(arr[1]) : null } : {}),
     offset: f.offset,
     ...(f.bitfield ? { bitOffset: f.bitOffset, bitSize: f.bitSize } : {}),
     ...(t.kind === 'pointer' ? { nullable: true } : {}),

@@ -1,30 +1,38 @@
 /**
- * Adapter from kernel contracts to the symbolic verifier's contracts seam
- * (daemon/verifier/contracts.ts): tracepoint fields, kernel struct members and extra
+ * The daemon's adapter from kernel contracts (KernelCompDataset) to the symbolic verifier's
+ * contracts seam (`daemon/verifier/contracts.ts`): tracepoint fields, kernel struct members and
  * preconditions, translated from the contract language into the verifier's `ContractExpr`.
+ *
+ * Soundness rule: the verifier assumes only what the kernel guarantees. Field types, widths,
+ * signedness and byte order come through; enum domains only when BTF types the value as that enum;
+ * conditions only from guaranteed sources (`isKernelGuarantee`). Print tables, documentation and
+ * LLM-derived conditions stay hints in the contract (for the comprehension prompt), never
+ * preconditions of a proof.
  */
-import type { ContractExpr, FieldContract, ProbeContractProvider, ProbeRef } from '../daemon/verifier/contracts.js';
-import type { Cond, Condition, Term } from './contracts/expr.js';
-import type { Contract, MemberContract, ValueContract } from './contracts/model.js';
+import { isKernelGuarantee, type Cond, type Condition, type Term } from '../../kernel-contracts/contracts/expr.js';
+import type { Contract, MemberContract, ValueContract } from '../../kernel-contracts/contracts/model.js';
+import type { ContractExpr, FieldContract, ProbeContractProvider, ProbeRef } from '../verifier/contracts.js';
 
-/** What the adapter needs from the service; all synchronous except member lookups. */
+/** What the adapter needs to look contracts up: hooks by id, struct members by path. */
 export interface ContractSource {
-  contract(id: string): Contract | undefined;
+  contract(id: string): Contract | undefined | Promise<Contract | undefined>;
   member(structName: string, path: readonly string[]): Promise<MemberContract | undefined>;
 }
 
 /** A contract value as the verifier's FieldContract (bpftrace's view of it). */
 export function fieldContractOf(v: ValueContract): FieldContract {
-  const base = { name: v.name, cType: v.type } as const;
+  const base = { name: v.name, cType: v.type, ...(v.offset !== undefined ? { offset: v.offset } : {}) } as const;
   const byteOrder = v.byteOrder === 'big' ? 'big' : 'host';
-  if (v.dataLoc) return { ...base, kind: 'string', size: 64, signed: false, byteOrder: 'host' };
+  // A `__data_loc char[]` field holds a 32-bit locator (offset | length << 16); bpftrace 0.17
+  // reads `args->f` as that integer and `str(args->f)` as the string it locates.
+  if (v.dataLoc) return { ...base, kind: 'int', size: 4, signed: false, byteOrder: 'host', dataLoc: true };
   if (v.arrayLength !== undefined) {
     if (v.kind === 'char' || /^(const )?char\[/.test(v.type)) return { ...base, kind: 'string', size: v.size ?? 0, signed: false, byteOrder: 'host' };
     return { ...base, kind: 'array', size: v.size ?? 0, signed: v.signed, byteOrder, elementSize: Math.max(1, v.bits / 8) };
   }
   if (v.kind === 'pointer') return { ...base, kind: 'pointer', size: 8, signed: false, byteOrder: 'host', nullable: v.nullable !== false, ...(v.pointee ? { pointee: v.pointee } : {}) };
   if (v.kind === 'struct' || v.kind === 'union') return { ...base, kind: 'struct', size: v.size ?? 0, signed: false, byteOrder: 'host' };
-  const enumDomain = v.enum && !v.enum.flags ? v.enum.values.map((e) => ({ value: BigInt(e.value), name: e.name })) : undefined;
+  const enumDomain = v.enum?.source === 'btf-enum' && !v.enum.flags ? v.enum.values.map((e) => ({ value: BigInt(e.value), name: e.name })) : undefined;
   return { ...base, kind: 'int', size: Math.max(1, Math.ceil(v.bits / 8)), signed: v.signed, byteOrder, ...(enumDomain ? { enumDomain } : {}) };
 }
 
@@ -81,22 +89,30 @@ export function toContractExpr(c: Cond, name: NameMap): ContractExpr | undefined
   }
 }
 
-/** The conditions of a contract that apply on one probe, as verifier expressions. */
+/**
+ * The conditions of a contract that the verifier may assume on one probe: guaranteed by the
+ * kernel (see the module comment) and about values that probe can read.
+ */
 export function preconditionsFor(c: Contract, provider: string): ContractExpr[] {
   let name: NameMap;
   let applies: (k: Condition) => boolean;
   if (c.kind === 'tracepoint') {
-    // Types and print-fmt domains already reach the verifier through FieldContract.
     name = (f) => ({ field: f });
-    applies = (k) => k.kind === 'pre' && (k.source === 'doc' || k.source === 'llm');
+    applies = (k) => k.kind === 'pre';
   } else {
     const idx = new Map(c.args.map((a, i) => [a.name, i]));
+    // kprobe's argN and kretprobe's retval are whole 64-bit registers. The ABI leaves the upper
+    // bits of a narrower argument or return value undefined (an `int` -1 often arrives as
+    // 0xffffffff), so a condition over a narrower value says nothing about the register.
+    const fullRegister = (v: ValueContract | undefined): boolean => v !== undefined && v.bits === 64;
+    const byName = new Map(c.args.map((a) => [a.name, a]));
     if (provider === 'kprobe') {
-      name = (f) => (idx.has(f) ? { builtin: `arg${idx.get(f)}` } : undefined);
+      name = (f) => (idx.has(f) && fullRegister(byName.get(f)) ? { builtin: `arg${idx.get(f)}` } : undefined);
       applies = (k) => k.kind === 'pre';
     } else if (provider === 'kretprobe') {
-      name = () => undefined; // arguments are not readable at return in a kretprobe
-      applies = (k) => k.kind === 'post';
+      // Arguments are not readable at return in a kretprobe.
+      name = () => undefined;
+      applies = (k) => k.kind === 'post' && fullRegister(c.ret);
     } else if (provider === 'kfunc') {
       name = (f) => (idx.has(f) ? { field: f } : undefined);
       applies = (k) => k.kind === 'pre';
@@ -107,7 +123,7 @@ export function preconditionsFor(c: Contract, provider: string): ContractExpr[] 
   }
   const out: ContractExpr[] = [];
   for (const k of c.conditions) {
-    if (!applies(k)) continue;
+    if (!applies(k) || !isKernelGuarantee(k.source)) continue;
     // A top-level conjunction may lose only its untranslatable conjuncts.
     const parts = k.expr.op === 'and' ? k.expr.args : [k.expr];
     for (const p of parts) {
@@ -118,26 +134,36 @@ export function preconditionsFor(c: Contract, provider: string): ContractExpr[] 
   return out;
 }
 
-/** The verifier's provider over a contract source. */
+/** The verifier's provider over a contract source (the daemon's ContractService, or the host directly). */
 export function verifierProvider(src: ContractSource): ProbeContractProvider {
+  const tracepoint = (category: string, event: string): Contract | undefined | Promise<Contract | undefined> =>
+    src.contract(`tracepoint:${category}:${event}`);
   return {
-    tracepointFields(category, event) {
-      const c = src.contract(`tracepoint:${category}:${event}`);
+    async tracepointFields(category, event) {
+      const c = await tracepoint(category, event);
       return c && c.kind === 'tracepoint' ? c.fields.map(fieldContractOf) : undefined;
     },
     async kernelField(structName, fieldPath) {
-      const m = await src.member(structName.replace(/^struct\s+/, ''), fieldPath);
-      return m ? { ...fieldContractOf(m.value), name: fieldPath.at(-1) ?? m.value.name } : undefined;
+      const m = await src.member(structName.replace(/^(struct|union)\s+/, ''), fieldPath);
+      return m ? { ...fieldContractOf(m.value), name: fieldPath.at(-1) ?? m.value.name, offset: m.offset } : undefined;
     },
-    preconditions(probe: ProbeRef) {
+    async preconditions(probe: ProbeRef) {
       if (probe.provider === 'tracepoint') {
         const [cat, ev] = probe.target;
-        const c = cat && ev ? src.contract(`tracepoint:${cat}:${ev}`) : undefined;
+        const c = cat && ev ? await tracepoint(cat, ev) : undefined;
         return c ? preconditionsFor(c, 'tracepoint') : [];
       }
       const fn = probe.target[0];
-      const c = fn ? src.contract(`function:${fn}`) : undefined;
+      const c = fn ? await src.contract(`function:${fn}`) : undefined;
       return c ? preconditionsFor(c, probe.provider) : [];
     },
   };
+}
+
+/** The provider over the daemon's contract service (the running kernel's contracts). */
+export function kernelContractProvider(service: {
+  contract(id: string): Contract | undefined;
+  member(structName: string, path: readonly string[]): Promise<MemberContract | undefined>;
+}): ProbeContractProvider {
+  return verifierProvider({ contract: (id) => service.contract(id), member: (s, p) => service.member(s, p).catch(() => undefined) });
 }

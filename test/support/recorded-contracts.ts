@@ -1,0 +1,46 @@
+/**
+ * Verifier contracts for tests: tracepoint formats recorded under `test/fixtures/verifier/formats`
+ * (so field types do not depend on the kernel the tests run on), derived exactly as the daemon
+ * derives them, and struct members from this host's BTF. Tracepoint fields are answered
+ * synchronously, so lint contexts built over this provider can read field types directly.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
+import { fieldContractOf } from '../../daemon/contracts/verifier-provider.js';
+import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import { repoRoot } from '../../daemon/util/repo-root.js';
+import { deriveTracepointContract } from '../../kernel-contracts/contracts/derive.js';
+import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
+import { parseTracepointFormat } from '../../kernel-contracts/kernel-reader/tracepoint-format.js';
+
+/** The folder of recorded tracepoint formats (`<category>/<event>/format`). */
+export function recordedFormatsDir(): string {
+  return path.join(repoRoot(), 'test', 'fixtures', 'verifier', 'formats');
+}
+
+/** Contracts over recorded formats (default: the fixture folder) and the host's BTF. */
+export function recordedContractProvider(formatsDir: string = recordedFormatsDir()): ProbeContractProvider {
+  const host = hostContractProvider(realHost(), { formatsDir });
+  const cache = new Map<string, readonly FieldContract[] | undefined>();
+  return {
+    tracepointFields(category, event) {
+      const key = `${category}:${event}`;
+      if (!cache.has(key)) {
+        let fields: readonly FieldContract[] | undefined;
+        if (/^[\w-]+$/.test(category) && /^[\w-]+$/.test(event)) {
+          try {
+            const fmt = parseTracepointFormat(category, event, readFileSync(path.join(formatsDir, category, event, 'format'), 'utf8'));
+            fields = deriveTracepointContract(fmt, []).fields.map(fieldContractOf);
+          } catch {
+            fields = undefined;
+          }
+        }
+        cache.set(key, fields);
+      }
+      return cache.get(key);
+    },
+    kernelField: (structName, fieldPath) => host.kernelField(structName, fieldPath),
+    preconditions: (probe) => host.preconditions?.(probe) ?? [],
+  };
+}
