@@ -1,0 +1,193 @@
+/**
+ * Runs generated cases in real bpftrace: many cases per process (one probe each on a libc function
+ * this process then calls: `getppid()` for most, `getenv(NAME)` for string cases), each printing
+ * tagged lines. A program bpftrace rejects is split: the cases its errors point at (by line) are
+ * dropped and counted, and a rejection without a location is bisected.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Case } from './generator.js';
+import { bpftraceProgram, type RunEnv } from './program.js';
+
+/** What bpftrace printed for one case: values per printf (by its index k), or why it has none. */
+export type BpfOutcome =
+  | { readonly status: 'ran'; readonly prints: ReadonlyMap<number, readonly string[]> }
+  | { readonly status: 'rejected'; readonly error: string }
+  | { readonly status: 'no-output'; readonly detail: string };
+
+export interface BpfStats {
+  /** bpftrace processes started. */
+  processes: number;
+  /** Wall time spent in bpftrace, ms. */
+  ms: number;
+}
+
+/** Why bpftrace cannot be used here, or undefined when it can. */
+export function bpftraceUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to run bpftrace';
+  try {
+    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+  } catch {
+    return 'bpftrace is not installed';
+  }
+  if (!libcPath()) return 'cannot find the libc of this process (for the uprobe triggers)';
+  return undefined;
+}
+
+/** The libc mapped into this process (the uprobes attach to its getppid/getenv). */
+export function libcPath(): string | undefined {
+  const maps = readFileSync('/proc/self/maps', 'utf8');
+  const m = /\s(\/\S*\/libc\.so\.6)$/m.exec(maps) ?? /\s(\/\S*\/libc[-.][\S]*\.so[\S]*)$/m.exec(maps);
+  return m?.[1];
+}
+
+export function runEnv(): RunEnv {
+  const libc = libcPath();
+  if (!libc) throw new Error('libc not found in /proc/self/maps');
+  return { libc, pid: process.pid };
+}
+
+interface Attempt {
+  readonly ok: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const LINE = /^c(\d+)\.(\d+)=(.*)\|$/;
+const END = /^c(\d+)\.end$/;
+
+async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir: string, timeoutMs: number): Promise<Attempt & { lineCase: number[] }> {
+  const { text, lineCase } = bpftraceProgram(cases, env);
+  const file = path.join(dir, `batch-${stats.processes}.bt`);
+  writeFileSync(file, text);
+  stats.processes++;
+  const t0 = performance.now();
+  const want = new Set(cases.map((c) => c.id));
+  return await new Promise((resolve) => {
+    const p = spawn('bpftrace', [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let ready = false;
+    let stopping = false;
+    const ended = new Set<number>();
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      p.kill('SIGINT');
+      setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+    };
+    const overall = setTimeout(stop, timeoutMs);
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => {
+      const before = stdout.length;
+      stdout += d;
+      const fresh = stdout.slice(Math.max(0, stdout.lastIndexOf('\n', before - 1) + 1));
+      for (const l of fresh.split('\n')) {
+        const e = END.exec(l.trim());
+        if (e) ended.add(Number(e[1]));
+      }
+      if (!ready && /^READY$/m.test(stdout)) {
+        ready = true;
+        // The triggers: each string case's getenv(NAME), then one getppid() for the others.
+        for (const c of cases) if (c.trigger.kind === 'getenv') void process.env[c.trigger.name];
+        void process.ppid;
+      }
+      if (ready && [...want].every((id) => ended.has(id))) stop();
+    });
+    p.stderr.on('data', (d: string) => {
+      stderr += d;
+    });
+    p.on('close', () => {
+      clearTimeout(overall);
+      stats.ms += performance.now() - t0;
+      resolve({ ok: ready, stdout, stderr, lineCase });
+    });
+  });
+}
+
+function errorLines(stderr: string): { line?: number; message: string }[] {
+  const out: { line?: number; message: string }[] = [];
+  for (const l of stderr.split('\n')) {
+    const m = /:(\d+):[\d-]+: ERROR: (.*)$/.exec(l);
+    if (m) out.push({ line: Number(m[1]), message: m[2] as string });
+    else if (/^ERROR: /.test(l) && !/RLIMIT_MEMLOCK|failed to detach/.test(l)) out.push({ message: l.slice(7) });
+  }
+  return out;
+}
+
+/** Runs `cases` in batches of `batchSize` bpftrace programs. */
+export async function runInBpftrace(
+  cases: readonly Case[],
+  env: RunEnv,
+  opts: { batchSize?: number; timeoutMs?: number; log?: (s: string) => void } = {},
+): Promise<{ outcomes: Map<number, BpfOutcome>; stats: BpfStats }> {
+  const stats: BpfStats = { processes: 0, ms: 0 };
+  const outcomes = new Map<number, BpfOutcome>();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kgent-difftest-'));
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const run = async (batch: readonly Case[]): Promise<void> => {
+    if (batch.length === 0) return;
+    const a = await runOnce(batch, env, stats, dir, timeoutMs);
+    if (!a.ok) {
+      const errs = errorLines(a.stderr);
+      const blamed = new Map<number, string>();
+      for (const e of errs) {
+        const id = e.line !== undefined ? a.lineCase[e.line - 1] : undefined;
+        if (id !== undefined && id >= 0 && !blamed.has(id)) blamed.set(id, e.message);
+      }
+      if (blamed.size > 0) {
+        for (const [id, msg] of blamed) outcomes.set(id, { status: 'rejected', error: msg });
+        await run(batch.filter((c) => !blamed.has(c.id)));
+        return;
+      }
+      const msg = errs[0]?.message ?? (a.stderr.trim().split('\n').pop() || 'bpftrace failed without a message');
+      if (batch.length === 1) {
+        outcomes.set((batch[0] as Case).id, { status: 'rejected', error: msg });
+        return;
+      }
+      opts.log?.(`batch of ${batch.length} rejected without a location (${msg}); bisecting`);
+      const half = Math.ceil(batch.length / 2);
+      await run(batch.slice(0, half));
+      await run(batch.slice(half));
+      return;
+    }
+    const prints = new Map<number, Map<number, string[]>>();
+    const ended = new Set<number>();
+    for (const raw of a.stdout.split('\n')) {
+      const l = raw.trimEnd();
+      const e = END.exec(l);
+      if (e) {
+        ended.add(Number(e[1]));
+        continue;
+      }
+      const m = LINE.exec(l);
+      if (!m) continue;
+      const id = Number(m[1]);
+      const k = Number(m[2]);
+      let per = prints.get(id);
+      if (!per) prints.set(id, (per = new Map()));
+      // The first line wins; a probe that fired twice is reported by the end-line count.
+      if (!per.has(k)) per.set(k, (m[3] as string).split('|'));
+    }
+    for (const c of batch) {
+      if (!ended.has(c.id)) {
+        outcomes.set(c.id, { status: 'no-output', detail: `the probe did not complete (stderr: ${a.stderr.trim().split('\n').slice(-1)[0] ?? ''})` });
+        continue;
+      }
+      outcomes.set(c.id, { status: 'ran', prints: prints.get(c.id) ?? new Map() });
+    }
+  };
+  const size = opts.batchSize ?? 40;
+  try {
+    for (let i = 0; i < cases.length; i += size) {
+      await run(cases.slice(i, i + size));
+      opts.log?.(`bpftrace: ${Math.min(i + size, cases.length)}/${cases.length} cases, ${stats.processes} processes`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { outcomes, stats };
+}

@@ -1,0 +1,51 @@
+/**
+ * `npm run difftest -- --seed N --cases 2000`: the full differential run against the installed
+ * bpftrace. Prints per-class agreement counts and every disagreement with a minimal program, and
+ * exits 1 on any disagreement (2 when bpftrace cannot run here).
+ *
+ * Options: --seed N (default 1), --cases N (default 2000), --from N (first case index),
+ * --class a,b (only these generator classes), --id 12,40 (only these case ids), --batch N (cases
+ * per bpftrace process, default 40), --errors (also list rejected cases and executor errors),
+ * --json FILE (write every result), --quiet.
+ */
+import { writeFileSync } from 'node:fs';
+import { bpftraceUnavailable } from './bpftrace-run.js';
+import { formatReport, runDifferential } from './differential.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const list = (s: string | undefined): string[] | undefined => (s ? s.split(',').filter(Boolean) : undefined);
+
+const why = bpftraceUnavailable();
+if (why) {
+  console.error(`difftest: ${why}`);
+  process.exit(2);
+}
+const seed = Number(arg('seed') ?? 1);
+const cases = Number(arg('cases') ?? 2000);
+const quiet = process.argv.includes('--quiet');
+const report = await runDifferential({
+  seed,
+  cases,
+  from: Number(arg('from') ?? 0),
+  ...(list(arg('class')) ? { classes: list(arg('class')) } : {}),
+  ...(list(arg('id')) ? { ids: (list(arg('id')) as string[]).map(Number) } : {}),
+  ...(arg('batch') ? { batchSize: Number(arg('batch')) } : {}),
+  ...(quiet ? {} : { log: (s: string) => console.error(s) }),
+});
+console.log(`difftest --seed ${seed} --cases ${cases}`);
+console.log(formatReport(report, { showErrors: process.argv.includes('--errors') }));
+const json = arg('json');
+if (json) {
+  writeFileSync(
+    json,
+    JSON.stringify(
+      report.results.map((r) => ({ id: r.c.id, cls: r.c.cls, verdict: r.verdict, detail: r.detail, mismatches: r.mismatches, minimal: r.minimal, inputs: r.c.inputs })),
+      null,
+      1,
+    ),
+  );
+}
+process.exit(report.results.some((r) => r.verdict === 'disagree') ? 1 : 0);

@@ -1,0 +1,83 @@
+/**
+ * Program text of a case, for bpftrace (many cases in one program, inputs set in BEGIN) and for
+ * the executor (one case, inputs set at the top of its probe, an `assert(printed(J) == ...)` after
+ * each printf so that concrete mode can read each printed value).
+ */
+import type { Case, Node } from './generator.js';
+
+/** Where the cases run: the libc the runner's own process uses, and its pid. */
+export interface RunEnv {
+  readonly libc: string;
+  readonly pid: number;
+}
+
+function printf(c: Case, n: Extract<Node, { t: 'print' }>): string {
+  const fmt = n.args.map((a) => `${a.conv}|`).join('');
+  return `printf("c${c.id}.${n.k}=${fmt}\\n", ${n.args.map((a) => a.expr).join(', ')});`;
+}
+
+function render(c: Case, nodes: readonly Node[], withAsserts: boolean): string {
+  return nodes
+    .map((n) => {
+      switch (n.t) {
+        case 'stmt':
+          return n.text;
+        case 'print': {
+          const asserts = withAsserts ? n.args.map((a, j) => ` assert(printed(${j}) == ${a.kind === 'str' ? '""' : '0'});`).join('') : '';
+          return printf(c, n) + asserts;
+        }
+        case 'if':
+          return `if (${n.cond}) { ${render(c, n.then, withAsserts)} }${n.else ? ` else { ${render(c, n.else, withAsserts)} }` : ''}`;
+      }
+    })
+    .join(' ');
+}
+
+/** The probe (attach point and predicate) a case runs in. */
+export function probeHeader(c: Case, env: RunEnv): string {
+  if (c.trigger.kind === 'getenv') return `uprobe:${env.libc}:getenv /pid == ${env.pid} && str(arg0) == "${c.trigger.name}"/`;
+  return `uprobe:${env.libc}:getppid /pid == ${env.pid}/`;
+}
+
+/** Printed values of a case in order of appearance: printf k, argument j. */
+export function printSlots(c: Case): { k: number; j: number }[] {
+  const out: { k: number; j: number }[] = [];
+  const walk = (ns: readonly Node[]): void => {
+    for (const n of ns) {
+      if (n.t === 'print') n.args.forEach((_, j) => out.push({ k: n.k, j }));
+      else if (n.t === 'if') {
+        walk(n.then);
+        if (n.else) walk(n.else);
+      }
+    }
+  };
+  walk(c.body);
+  return out;
+}
+
+/** A bpftrace program running `cases`; `lineCase[i]` is the case on line i+1 (or -1). */
+export function bpftraceProgram(cases: readonly Case[], env: RunEnv): { text: string; lineCase: number[] } {
+  const lines: string[] = [];
+  const lineCase: number[] = [];
+  const add = (s: string, id: number): void => {
+    lines.push(s);
+    lineCase.push(id);
+  };
+  add('BEGIN {', -1);
+  for (const c of cases) if (c.inputs.length > 0) add(`  ${c.inputs.join(' ')}`, c.id);
+  add('  printf("READY\\n");', -1);
+  add('}', -1);
+  for (const c of cases) add(`${probeHeader(c, env)} { ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
+  return { text: lines.join('\n') + '\n', lineCase };
+}
+
+/** The one-case program bpftrace runs to reproduce a case by hand (inputs in BEGIN). */
+export function reproProgram(c: Case, env: RunEnv, body: readonly Node[] = c.body): string {
+  const begin = c.inputs.length > 0 ? `BEGIN { ${c.inputs.join(' ')} }\n` : '';
+  return `${begin}${probeHeader(c, env)} { ${render(c, body, false)} }\n`;
+}
+
+/** The program the executor runs in concrete mode: inputs first, asserts after each printf. */
+export function executorProgram(c: Case, env: RunEnv): string {
+  return `${probeHeader(c, env)} { ${[...c.inputs, render(c, c.body, true)].join(' ')} }\n`;
+}
