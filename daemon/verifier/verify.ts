@@ -8,7 +8,7 @@
  * satisfiability obligation). Only when a batch fails are obligations checked one by one.
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import { EMPTY_CONTRACTS, tracefsContractProvider, type ProbeContractProvider } from './contracts.js';
+import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contracts.js';
 import type { AssertStmt, Program } from './frontend/ast.js';
 import { collect, parse } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
@@ -20,7 +20,6 @@ import { ContractCache } from './symbolic/contract-cache.js';
 import { Executor, type AssertionSite, type ExecResult, type Obligation } from './symbolic/executor.js';
 import { searchModel } from './symbolic/concrete.js';
 import { renderCounterexample } from './symbolic/render.js';
-import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
 
 export interface VerifyOptions {
   /** Name used in diagnostics (default `stdin`). */
@@ -28,35 +27,17 @@ export interface VerifyOptions {
   /** Per solver query (default 2000 ms). A query that times out makes its assertions `unknown`. */
   readonly timeoutMs?: number;
   /**
-   * Probe contracts. Default: the running kernel's tracefs formats ({@link tracefsContractProvider}
-   * over the live host). Pass {@link EMPTY_CONTRACTS} for a verifier that knows no fields.
+   * Probe contracts: what the verifier may assume about each probe's inputs. The daemon passes the
+   * running kernel's (`daemon/contracts/`); {@link EMPTY_CONTRACTS} knows no fields.
    */
-  readonly contracts?: ProbeContractProvider;
+  readonly contracts: ProbeContractProvider;
   /** The unannotated candidate: when given, the annotated program minus annotations must equal it. */
   readonly candidate?: string;
   /** Runs the LLM-free lints (`lints/index.ts`) with this context when given. */
   readonly lintContext?: LintContext;
-  /** Replaces the lint runner (default: {@link runLints} with every lint). */
-  readonly runLints?: (program: Program, ctx: LintContext) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
-
-let defaultContracts: ProbeContractProvider | undefined;
-function liveContracts(): ProbeContractProvider {
-  defaultContracts ??= tracefsContractProvider(realHost());
-  return defaultContracts;
-}
-
-/**
- * Initialises Z3 now (about 0.4 s once per process) so that the first verification does not pay
- * for it. Returns the time spent (0 when already initialised).
- */
-export async function warmUpVerifier(): Promise<number> {
-  const { initMs } = await acquireSolver();
-  if (initMs === 0) return 0;
-  return initMs + (await exerciseSolver());
-}
 
 // Programs shaped like real ones (latency through a map with a division, byte order through a
 // kernel read, a string filter, a refutation). Running them once right after Z3's init makes V8
@@ -72,6 +53,7 @@ const WARMUP_PROGRAMS = [
      $x = (int32)arg1 < 0 ? -(int32)arg1 : (uint16)arg1; assert($x >= 0); }`,
 ];
 
+/** Runs the warm-up programs once, right after Z3's initialisation; returns the time spent. */
 async function exerciseSolver(): Promise<number> {
   const t0 = performance.now();
   for (const src of WARMUP_PROGRAMS) await verifyUnguarded(src, { contracts: EMPTY_CONTRACTS }, performance.now(), true);
@@ -89,7 +71,7 @@ interface SiteState {
  * never exceptions; an internal failure of the executor also ends as `unknown` (with an error
  * diagnostic), never as a verdict it did not reach. Throws only when Z3 cannot start.
  */
-export async function verifyProgram(source: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyProgram(source: string, options: VerifyOptions): Promise<VerifyReport> {
   const t0 = performance.now();
   try {
     return await verifyUnguarded(source, options, t0);
@@ -116,75 +98,113 @@ export async function verifyProgram(source: string, options: VerifyOptions = {})
 
 class SolverStartError extends Error {}
 
-async function verifyUnguarded(source: string, options: VerifyOptions, t0: number, warmingUp = false): Promise<VerifyReport> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const diagnostics: Diagnostic[] = [];
-  let solverInitMs = 0;
-  let lintMs = 0;
-  const report = (verdict: ProgramVerdict, assertions: AssertionResult[], parseMs: number, verifyStart?: number): VerifyReport => {
+/** What one run has found so far, and its clock; each step adds to it. */
+class Run {
+  readonly diagnostics: Diagnostic[] = [];
+  parseMs = 0;
+  lintMs = 0;
+  solverInitMs = 0;
+  verifyStart: number | undefined;
+
+  constructor(readonly t0: number) {}
+
+  report(verdict: ProgramVerdict, assertions: AssertionResult[] = []): VerifyReport {
     const end = performance.now();
     return {
       verdict,
       assertions,
-      diagnostics,
+      diagnostics: this.diagnostics,
       timings: {
-        parseMs,
-        lintMs,
-        solverInitMs,
-        verifyMs: verifyStart === undefined ? 0 : Math.max(0, end - verifyStart - solverInitMs),
-        totalMs: end - t0,
+        parseMs: this.parseMs,
+        lintMs: this.lintMs,
+        solverInitMs: this.solverInitMs,
+        verifyMs: this.verifyStart === undefined ? 0 : Math.max(0, end - this.verifyStart - this.solverInitMs),
+        totalMs: end - this.t0,
       },
     };
-  };
-
-  // 1. Parse.
-  const parsed = parse(source, options.fileName);
-  const parseMs = performance.now() - t0;
-  diagnostics.push(...parsed.diagnostics);
-  const program = parsed.program;
-  if (!program || parsed.diagnostics.some((d) => d.severity === 'error')) return report('invalid', [], parseMs);
-
-  // 2. Lints (advisory: they never change the verdict).
-  if (options.lintContext !== undefined) {
-    const l0 = performance.now();
-    const lint = options.runLints ?? runLints;
-    diagnostics.push(...(await lint(program, options.lintContext)));
-    lintMs = performance.now() - l0;
   }
+}
 
-  // 3. Syntactic guards.
-  const guardErrors: Diagnostic[] = [];
+async function verifyUnguarded(source: string, options: VerifyOptions, t0: number, warmingUp = false): Promise<VerifyReport> {
+  const run = new Run(t0);
+  const program = parseStep(run, source, options.fileName);
+  if (!program) return run.report('invalid');
+  await lintStep(run, program, options.lintContext);
+  if (!guardStep(run, program, options)) return run.report('invalid');
+  run.verifyStart = performance.now();
+  if (!hasAssertions(run, program)) return run.report('unannotated');
+  const { b, exec } = await executeStep(run, program, options.contracts);
+  if (exec.guardDiagnostics.length > 0) {
+    run.diagnostics.push(...dedupe(exec.guardDiagnostics));
+    return run.report('invalid');
+  }
+  const solver = await solverStep(run, warmingUp);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const state = new Map<AssertStmt, SiteState>();
+  for (const s of exec.sites) state.set(s.stmt, {});
+  await refute(b, solver, exec, state, timeoutMs);
+  const vacuity: Diagnostic[] = [];
+  await vacuityAndTriviality(b, solver, exec, state, vacuity, timeoutMs);
+  if (vacuity.length > 0) {
+    run.diagnostics.push(...dedupe(vacuity));
+    return run.report('invalid');
+  }
+  const assertions = assertionResults(exec, state);
+  run.diagnostics.push(...assertionDiagnostics(exec, assertions));
+  return run.report(programVerdict(run, assertions), assertions);
+}
+
+/** Step 1: parse. Returns the program, or undefined after reporting syntax errors. */
+function parseStep(run: Run, source: string, fileName: string | undefined): Program | undefined {
+  const parsed = parse(source, fileName);
+  run.parseMs = performance.now() - run.t0;
+  run.diagnostics.push(...parsed.diagnostics);
+  if (!parsed.program || parsed.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  return parsed.program;
+}
+
+/** Step 2: the LLM-free lints (advisory: they never change the verdict). */
+async function lintStep(run: Run, program: Program, lintContext: LintContext | undefined): Promise<void> {
+  if (lintContext === undefined) return;
+  const l0 = performance.now();
+  run.diagnostics.push(...(await runLints(program, lintContext)));
+  run.lintMs = performance.now() - l0;
+}
+
+/** Step 3: the syntactic guards (annotations only add, assume only inputs ...). False when one fails. */
+function guardStep(run: Run, program: Program, options: VerifyOptions): boolean {
+  const errors: Diagnostic[] = [];
   if (options.candidate !== undefined) {
     const cand = parse(options.candidate, options.fileName);
     if (!cand.program) {
-      guardErrors.push({
+      errors.push({
         code: 'guard.candidate-invalid',
         severity: 'error',
         stage: 'guard',
         message: 'the candidate program does not parse, so the annotated program cannot be compared with it',
         ...(cand.diagnostics[0] ? { detail: cand.diagnostics[0].message } : {}),
       });
-    } else guardErrors.push(...checkAnnotationsOnly(program, cand.program));
+    } else errors.push(...checkAnnotationsOnly(program, cand.program));
   }
-  guardErrors.push(...checkAnnotationPlacement(program));
-  if (guardErrors.length > 0) {
-    diagnostics.push(...guardErrors);
-    return report('invalid', [], parseMs);
-  }
-  const asserts = collect(program, 'AssertStmt');
-  const vStart = performance.now();
-  if (asserts.length === 0) {
-    diagnostics.push({
-      code: 'symbolic.unannotated',
-      severity: 'warning',
-      stage: 'symbolic',
-      message: 'the program has no assert(): nothing is verified',
-    });
-    return report('unannotated', [], parseMs, vStart);
-  }
+  errors.push(...checkAnnotationPlacement(program));
+  run.diagnostics.push(...errors);
+  return errors.length === 0;
+}
 
-  // 4. Execute symbolically (a second round when contracts arrive asynchronously).
-  const cache = new ContractCache(options.contracts ?? liveContracts());
+function hasAssertions(run: Run, program: Program): boolean {
+  if (collect(program, 'AssertStmt').length > 0) return true;
+  run.diagnostics.push({
+    code: 'symbolic.unannotated',
+    severity: 'warning',
+    stage: 'symbolic',
+    message: 'the program has no assert(): nothing is verified',
+  });
+  return false;
+}
+
+/** Step 4: symbolic execution (again when contracts arrive asynchronously, up to three rounds). */
+async function executeStep(run: Run, program: Program, contracts: ProbeContractProvider): Promise<{ b: TermBuilder; exec: ExecResult }> {
+  const cache = new ContractCache(contracts);
   let b = new TermBuilder();
   let exec: ExecResult = new Executor(b, { contracts: cache }).run(program);
   for (let round = 0; round < 3 && cache.hasPending; round++) {
@@ -192,40 +212,32 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
     b = new TermBuilder();
     exec = new Executor(b, { contracts: cache }).run(program);
   }
-  for (const e of cache.errors) diagnostics.push({ code: 'symbolic.contracts-unavailable', severity: 'note', stage: 'symbolic', message: e });
-  if (exec.guardDiagnostics.length > 0) {
-    diagnostics.push(...dedupe(exec.guardDiagnostics));
-    return report('invalid', [], parseMs, vStart);
-  }
+  for (const e of cache.errors) run.diagnostics.push({ code: 'symbolic.contracts-unavailable', severity: 'note', stage: 'symbolic', message: e });
+  return { b, exec };
+}
 
-  // 5. Solve.
+/** Step 5: the shared Z3 (its first start is paid once per process, with a warm-up). */
+async function solverStep(run: Run, warmingUp: boolean): Promise<SmtSolver> {
   let acquired: Awaited<ReturnType<typeof acquireSolver>>;
   try {
     acquired = await acquireSolver();
   } catch (err) {
     throw new SolverStartError('Z3 could not start', { cause: err });
   }
-  solverInitMs = acquired.initMs;
-  if (solverInitMs > 0 && !warmingUp) solverInitMs += await exerciseSolver();
-  const solver = acquired.solver;
-  const state = new Map<AssertStmt, SiteState>();
-  for (const s of exec.sites) state.set(s.stmt, {});
-  const vacuity: Diagnostic[] = [];
-  await refute(b, solver, exec, state, timeoutMs);
-  await vacuityAndTriviality(b, solver, exec, state, vacuity, timeoutMs);
-  if (vacuity.length > 0) {
-    diagnostics.push(...dedupe(vacuity));
-    return report('invalid', [], parseMs, vStart);
-  }
+  run.solverInitMs = acquired.initMs;
+  if (run.solverInitMs > 0 && !warmingUp) run.solverInitMs += await exerciseSolver();
+  return acquired.solver;
+}
 
-  // 6. Verdicts.
-  const assertions: AssertionResult[] = exec.sites.map((site) => {
+/** Step 8: one result per assertion site (a proof that rests on an unmodelled path is `unknown`). */
+function assertionResults(exec: ExecResult, state: ReadonlyMap<AssertStmt, SiteState>): AssertionResult[] {
+  return exec.sites.map((site) => {
     const st = state.get(site.stmt) ?? {};
     let verdict: AssertionVerdict = st.verdict ?? 'proved';
     let reason = st.reason;
-    if (verdict === 'proved' || verdict === 'trivial') {
+    if (verdict === 'proved') {
       const why = exec.unknowns.get(site.stmt) ?? exec.incomplete.get(site.probeIndex);
-      if (why !== undefined && verdict === 'proved') {
+      if (why !== undefined) {
         verdict = 'unknown';
         reason = why;
       }
@@ -240,11 +252,15 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
       ...(reason !== undefined ? { reason } : {}),
     };
   });
+}
+
+function assertionDiagnostics(exec: ExecResult, assertions: readonly AssertionResult[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
   for (const a of assertions) {
     const site = exec.sites.find((s) => s.stmt.span.line === a.line && s.stmt.span.column === a.column);
     const span = site?.stmt.span;
     if (a.verdict === 'refuted') {
-      diagnostics.push({
+      out.push({
         code: 'symbolic.refuted',
         severity: 'error',
         stage: 'symbolic',
@@ -252,7 +268,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
         ...(span ? { span } : {}),
       });
     } else if (a.verdict === 'unknown') {
-      diagnostics.push({
+      out.push({
         code: 'symbolic.unknown',
         severity: 'warning',
         stage: 'symbolic',
@@ -260,7 +276,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
         ...(span ? { span } : {}),
       });
     } else if (a.verdict === 'trivial') {
-      diagnostics.push({
+      out.push({
         code: 'symbolic.trivial',
         severity: 'warning',
         stage: 'symbolic',
@@ -270,19 +286,21 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
       });
     }
   }
-  let verdict: ProgramVerdict;
-  if (assertions.some((a) => a.verdict === 'refuted')) verdict = 'refuted';
-  else if (assertions.some((a) => a.verdict === 'unknown')) verdict = 'unknown';
-  else if (!assertions.some((a) => a.verdict === 'proved')) {
-    verdict = 'unannotated';
-    diagnostics.push({
-      code: 'symbolic.unannotated',
-      severity: 'warning',
-      stage: 'symbolic',
-      message: 'no assertion says anything about what the program computes: nothing is verified',
-    });
-  } else verdict = 'proved';
-  return report(verdict, assertions, parseMs, vStart);
+  return out;
+}
+
+/** Step 9: the program's verdict from its assertions' (proved needs one non-trivial proof). */
+function programVerdict(run: Run, assertions: readonly AssertionResult[]): ProgramVerdict {
+  if (assertions.some((a) => a.verdict === 'refuted')) return 'refuted';
+  if (assertions.some((a) => a.verdict === 'unknown')) return 'unknown';
+  if (assertions.some((a) => a.verdict === 'proved')) return 'proved';
+  run.diagnostics.push({
+    code: 'symbolic.unannotated',
+    severity: 'warning',
+    stage: 'symbolic',
+    message: 'no assertion says anything about what the program computes: nothing is verified',
+  });
+  return 'unannotated';
 }
 
 function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
@@ -328,7 +346,7 @@ function failing(b: TermBuilder, ob: Obligation): Term {
   return b.and(ob.pre, ob.pc, ob.assumptions, b.not(ob.goal));
 }
 
-/** Finds refuted assertions: batched, then one by one when a batch is undecided. */
+/** Step 6: finds refuted assertions: batched, then one by one when a batch is undecided. */
 async function refute(b: TermBuilder, solver: SmtSolver, exec: ExecResult, state: Map<AssertStmt, SiteState>, timeoutMs: number): Promise<void> {
   const open = (): Obligation[] => exec.obligations.filter((o) => state.get(o.site.stmt)?.verdict === undefined);
   const decide = (ob: Obligation, f: Term, value: (t: Term) => bigint | boolean | undefined): void => {
@@ -408,7 +426,7 @@ interface SatItem {
 }
 
 /**
- * Vacuity (assumptions satisfiable on each path that has them) and triviality (the assertion fails
+ * Step 7: vacuity (assumptions satisfiable on each path that has them) and triviality (the assertion fails
  * for some program: with computed values havocked it is not implied by assumptions and contracts).
  * Both expect SAT, so they are checked together as one conjunction of renamed copies.
  */

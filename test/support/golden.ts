@@ -12,8 +12,9 @@ import { repoRoot } from '../../daemon/util/repo-root.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagnosticStage, Severity } from '../../daemon/protocol/diagnostic.js';
-import { recordedContractProvider, type ProbeContractProvider } from '../../daemon/verifier/contracts.js';
-import { ALL_PROBES_AVAILABLE, runLints, type LintContext } from '../../daemon/verifier/lints/index.js';
+import type { ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import { recordedContractProvider, recordedFormatsDir } from './recorded-contracts.js';
+import { ALL_PROBES_AVAILABLE, type LintContext } from '../../daemon/verifier/lints/index.js';
 import type { AssertionVerdict, ProgramVerdict, VerifyReport } from '../../daemon/verifier/report.js';
 import type { VerifyOptions } from '../../daemon/verifier/verify.js';
 
@@ -84,11 +85,9 @@ export function goldenDir(): string {
 }
 
 /** Recorded tracefs format files the golden programs' tracepoints are typed from. */
-export function recordedFormatsDir(): string {
-  return path.join(repoRoot(), 'test', 'fixtures', 'verifier', 'formats');
-}
+export { recordedFormatsDir };
 
-/** Contracts over the recorded formats; synchronous, so the lints can read field types directly. */
+/** Contracts over the recorded formats (synchronous, so the lints can read field types) and this host's BTF. */
 export function goldenContracts(): ProbeContractProvider {
   return recordedContractProvider(recordedFormatsDir());
 }
@@ -118,7 +117,6 @@ export function goldenVerifyOptions(c: GoldenCase, contracts: ProbeContractProvi
     fileName: `${c.name}.bt`,
     contracts,
     lintContext: goldenLintContext(contracts),
-    runLints: (program, ctx) => runLints(program, ctx as LintContext),
     ...(c.candidate !== undefined ? { candidate: c.candidate } : {}),
     ...extra,
   };

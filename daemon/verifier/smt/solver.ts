@@ -2,16 +2,28 @@
  * The only module that imports z3-solver. It initialises Z3 once per process (lazily), turns
  * {@link Term}s into Z3 expressions, and runs satisfiability checks one at a time.
  *
- * Debugging: `KGENT_SMT_TRACE=1` prints each check's wall and CPU time to stderr;
- * `KGENT_SMT_DUMP=FILE` appends each query to FILE in SMT-LIB 2 (feed it to `z3 FILE`).
+ * Debugging: {@link setSolverTrace} receives each query in SMT-LIB 2 (feed it to `z3 FILE`) and each
+ * check's wall time. The module does no I/O of its own.
  */
-import { appendFileSync } from 'node:fs';
 import { init } from 'z3-solver';
 import type { Term, Sort } from './term.js';
 
 // z3-solver's types are heavily generic; this module keeps them at arm's length.
 type Z3Context = any;
 type Z3Expr = any;
+
+/** Debugging hooks: each query as SMT-LIB 2 text, and each check's wall time. */
+export interface SolverTrace {
+  readonly query?: (smtlib: string) => void;
+  readonly checked?: (wallMs: number, status: string) => void;
+}
+
+let trace: SolverTrace = {};
+
+/** Installs debugging hooks for every later check (pass `{}` to remove them). */
+export function setSolverTrace(hooks: SolverTrace): void {
+  trace = hooks;
+}
 
 /** Outcome of one check. */
 export interface CheckResult {
@@ -105,14 +117,14 @@ export class SmtSolver {
       this.checks++;
       if (formula.op === 'false') return { status: 'unsat', ms: 0 };
       const t0 = performance.now();
-      const c0 = process.cpuUsage();
+      let status = 'unknown';
       solver.push();
       try {
         solver.set('timeout', Math.max(1, Math.round(timeoutMs)));
         solver.add(this.toZ3(formula));
-        const dump = process.env.KGENT_SMT_DUMP;
-        if (dump) appendFileSync(dump, `; ---- query\n${solver.toString()}\n(check-sat)\n`);
+        trace.query?.(`; ---- query\n${solver.toString()}\n(check-sat)\n`);
         const r: string = await solver.check();
+        status = r;
         if (r === 'unsat') return { status: 'unsat', ms: performance.now() - t0 };
         if (r !== 'sat') {
           let reason = 'unknown';
@@ -137,10 +149,7 @@ export class SmtSolver {
         };
         return { status: 'sat', ms, result: onSat(value) };
       } finally {
-        if (process.env.KGENT_SMT_TRACE === '1') {
-          const c = process.cpuUsage(c0);
-          console.error(`smt check ${Math.round(performance.now() - t0)} ms wall, ${Math.round((c.user + c.system) / 1000)} ms cpu`);
-        }
+        trace.checked?.(performance.now() - t0, status);
         solver.pop();
       }
     };

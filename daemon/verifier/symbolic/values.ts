@@ -3,6 +3,7 @@
  * meaning. Integers are always 64-bit terms (bpftrace 0.17 extends every operand to 64 bits by its
  * signedness before arithmetic); `size` records the declared width for bswap, printing and maps.
  */
+import { BPFTRACE_INTEGER_TYPES, C_INTEGER_TYPES } from '../../../kernel-contracts/contracts/c-types.js';
 import type { Term, TermBuilder } from '../smt/term.js';
 
 /** The bpftrace type of a symbolic value. */
@@ -48,60 +49,11 @@ export function intTy(size: number, signed: boolean): Ty {
   return { k: 'int', signed, size };
 }
 
-/** bpftrace's integer type names and common C spellings -> width and signedness. */
-export const CAST_TYPES: Readonly<Record<string, { size: number; signed: boolean }>> = {
-  int8: { size: 1, signed: true },
-  int16: { size: 2, signed: true },
-  int32: { size: 4, signed: true },
-  int64: { size: 8, signed: true },
-  uint8: { size: 1, signed: false },
-  uint16: { size: 2, signed: false },
-  uint32: { size: 4, signed: false },
-  uint64: { size: 8, signed: false },
-  int8_t: { size: 1, signed: true },
-  int16_t: { size: 2, signed: true },
-  int32_t: { size: 4, signed: true },
-  int64_t: { size: 8, signed: true },
-  uint8_t: { size: 1, signed: false },
-  uint16_t: { size: 2, signed: false },
-  uint32_t: { size: 4, signed: false },
-  uint64_t: { size: 8, signed: false },
-  char: { size: 1, signed: true },
-  'signed char': { size: 1, signed: true },
-  'unsigned char': { size: 1, signed: false },
-  short: { size: 2, signed: true },
-  'unsigned short': { size: 2, signed: false },
-  int: { size: 4, signed: true },
-  'unsigned int': { size: 4, signed: false },
-  unsigned: { size: 4, signed: false },
-  long: { size: 8, signed: true },
-  'unsigned long': { size: 8, signed: false },
-  'long long': { size: 8, signed: true },
-  'unsigned long long': { size: 8, signed: false },
-  u8: { size: 1, signed: false },
-  u16: { size: 2, signed: false },
-  u32: { size: 4, signed: false },
-  u64: { size: 8, signed: false },
-  s8: { size: 1, signed: true },
-  s16: { size: 2, signed: true },
-  s32: { size: 4, signed: true },
-  s64: { size: 8, signed: true },
-  __u8: { size: 1, signed: false },
-  __u16: { size: 2, signed: false },
-  __u32: { size: 4, signed: false },
-  __u64: { size: 8, signed: false },
-  __s8: { size: 1, signed: true },
-  __s16: { size: 2, signed: true },
-  __s32: { size: 4, signed: true },
-  __s64: { size: 8, signed: true },
-  __be16: { size: 2, signed: false },
-  __be32: { size: 4, signed: false },
-  __be64: { size: 8, signed: false },
-  size_t: { size: 8, signed: false },
-  ssize_t: { size: 8, signed: true },
-  pid_t: { size: 4, signed: true },
-  bool: { size: 1, signed: false },
-};
+/**
+ * bpftrace's integer type names and the C spellings (kernel typedefs included) -> width and
+ * signedness, for casts and `let` declarations: the one table in kernel-contracts/contracts/c-types.ts.
+ */
+export const CAST_TYPES: Readonly<Record<string, { size: number; signed: boolean }>> = { ...C_INTEGER_TYPES, ...BPFTRACE_INTEGER_TYPES };
 
 /** Term width in bits of a value of type `ty` when stored (map keys and values). */
 export function storedWidth(ty: Ty): number {

@@ -1,0 +1,208 @@
+/**
+ * The executor's shared core: what one verification run accumulates (map layouts, axioms, opaque
+ * symbols, inputs, obligations ...), the per-path state, and the small helpers every part of the
+ * language uses. The language itself is cut into modules of functions over an {@link ExecCore}:
+ * `statements.ts`, `expressions.ts`, `operators.ts`, `calls.ts`, `maps.ts`, `fields.ts`.
+ * `executor.ts` ties them together.
+ */
+import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
+import type { FieldContract } from '../contracts.js';
+import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
+import { printExpr } from '../frontend/index.js';
+import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
+import type { AssertionSite, AssumeSite, ExecOptions, Obligation } from './results.js';
+import { U64, type Ty, type Val } from './values.js';
+
+/** Raised when an expression uses something the executor does not model. */
+export class Unsupported extends Error {}
+
+export interface MapInfo {
+  keyTys: Ty[];
+  keyWidth: number;
+  valTy: Ty;
+  valWidth: number;
+  /** The aggregation last seen for this map (`count`, `hist` ...), if any. */
+  agg?: string;
+  /** Values are not modelled (tuples, stacks ...). */
+  opaqueValues?: boolean;
+  /** Key layout / value type seen (by a read or write with keys / by a write). */
+  keyKnown?: boolean;
+  valKnown?: boolean;
+}
+
+export interface LastUpdate {
+  readonly keys: readonly Val[];
+  readonly value: Val;
+}
+
+export interface PathState {
+  pc: Term[];
+  vars: Map<string, Val>;
+  maps: Map<string, Term>;
+  updated: Set<string>;
+  printed?: { vals: readonly Val[]; texts: readonly string[] };
+  lastUpdate: Map<string, LastUpdate>;
+  assumptions: Term[];
+  flow: 'normal' | 'return' | 'break' | 'continue';
+}
+
+/**
+ * After one loop iteration: paths that broke out (or returned/exited) go to `exits`; paths that
+ * ran to the end or hit `continue` come back to iterate again.
+ */
+export function splitLoopExits(after: readonly PathState[], exits: PathState[]): PathState[] {
+  const again: PathState[] = [];
+  for (const st of after) {
+    if (st.flow === 'break') {
+      st.flow = 'normal';
+      exits.push(st);
+    } else if (st.flow === 'continue' || st.flow === 'normal') {
+      st.flow = 'normal';
+      again.push(st);
+    } else exits.push(st);
+  }
+  return again;
+}
+
+export function cloneState(s: PathState): PathState {
+  return {
+    pc: [...s.pc],
+    vars: new Map(s.vars),
+    maps: new Map(s.maps),
+    updated: new Set(s.updated),
+    ...(s.printed ? { printed: s.printed } : {}),
+    lastUpdate: new Map(s.lastUpdate),
+    assumptions: [...s.assumptions],
+    flow: s.flow,
+  };
+}
+
+export type Mode = 'real' | 'havoc';
+
+export interface EvalCtx {
+  readonly mode: Mode;
+  /** Fresh symbols of a havoc evaluation, so one observable read twice agrees. */
+  readonly havoc: Map<string, Val>;
+  /** Set when evaluating an `assume`: map reads of maps written this invocation are reported. */
+  readonly assume?: { readonly span: Span };
+}
+
+export interface ProbeCtx {
+  readonly index: number;
+  readonly probe: Probe;
+  readonly ap: AttachPoint;
+  readonly text: string;
+  /** tracepoint fields when known. */
+  readonly fields?: readonly FieldContract[];
+  /** Why args fields are not known (no contract, wildcard ...). */
+  readonly fieldsMissing?: string;
+}
+
+/** Evaluates an expression on a path (installed by `executor.ts`; see `expressions.ts`). */
+export type Evaluator = (ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx) => Val;
+
+/** The state of one verification run shared by every module of the executor. */
+export class ExecCore {
+  readonly maps = new Map<string, MapInfo>();
+  readonly axioms = new Map<number, Term>();
+  readonly opaque = new Map<string, string>();
+  readonly definitions = new Map<string, Term>();
+  readonly inputs = new Map<string, Val>();
+  readonly unmodelled = new Set<string>();
+  sites: AssertionSite[] = [];
+  obligations: Obligation[] = [];
+  unknowns = new Map<AssertStmt, string>();
+  assumes: AssumeSite[] = [];
+  incomplete = new Map<number, string>();
+  guardDiagnostics: Diagnostic[] = [];
+  readonly maxPaths: number;
+  readonly maxLoop: number;
+  readonly maxForkingIterations: number;
+  builtinCache = new Map<string, Val>();
+  /** The predicate of the probe being executed (T when it has none). */
+  predicate: Term;
+
+  constructor(
+    readonly b: TermBuilder,
+    readonly opts: ExecOptions,
+    private readonly evaluator: Evaluator,
+  ) {
+    this.maxPaths = opts.maxPaths ?? 256;
+    this.predicate = b.T;
+    this.maxLoop = opts.maxLoopIterations ?? 100;
+    this.maxForkingIterations = opts.maxForkingIterations ?? 16;
+  }
+
+  /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */
+  evalExpr(e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+    return this.evaluator(this, e, s, pc, ctx);
+  }
+
+  /**
+   * Evaluates an expression whose value the program only computes with (assignments, printf
+   * arguments, map keys, conditions): something unsupported becomes an unconstrained value, which
+   * over-approximates it, instead of abandoning the path. Assertions that depend on it cannot be
+   * refuted through it (they come out unknown); they can still be proved.
+   */
+  evalLoose(e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+    try {
+      return this.evalExpr(e, s, pc, ctx);
+    } catch (err) {
+      if (!(err instanceof Unsupported) || ctx.mode !== 'real') throw err;
+      const t = this.b.fresh('opaque', bvSort(64));
+      this.opaque.set(t.name as string, `${printExpr(e)}: ${err.message}`);
+      return { ty: U64, t };
+    }
+  }
+
+  readVar(name: string, s: PathState): Val {
+    const v = s.vars.get(name);
+    if (!v) throw new Unsupported(`${name} is used before it is assigned on this path`);
+    return v;
+  }
+
+  havocLike(real: Val, name: string): Val {
+    const b = this.b;
+    if (real.ty.k === 'tuple' && real.parts) {
+      const parts = real.parts.map((p, i) => this.havocLike(p, `${name}.${i}`));
+      return { ty: real.ty, t: b.T, parts };
+    }
+    if (real.ty.k === 'place' && real.place) {
+      return { ty: real.ty, t: b.T, place: { ...real.place, base: b.fresh(`havoc${name}`, bvSort(64)) } };
+    }
+    return { ty: real.ty, t: b.fresh(`havoc${name}`, real.t.sort) };
+  }
+
+  opaqueVal(what: string, construct: string): Val {
+    this.unmodelled.add(construct);
+    const t = this.b.fresh('opaque', bvSort(64));
+    this.opaque.set(t.name as string, `${what} is not modelled`);
+    return { ty: U64, t };
+  }
+
+  opaqueArray(name: string, info: MapInfo, reason: string): Term {
+    const t = this.b.fresh(`opaque${name}`, arraySort(info.keyWidth, info.valWidth));
+    this.opaque.set(t.name as string, reason);
+    return t;
+  }
+
+  noteInput(name: string, val: Val): void {
+    const prev = this.inputs.get(name);
+    if (prev && prev.t !== val.t) {
+      for (let i = 2; ; i++) {
+        const n = `${name}#${i}`;
+        const p = this.inputs.get(n);
+        if (!p) {
+          this.inputs.set(n, val);
+          return;
+        }
+        if (p.t === val.t) return;
+      }
+    }
+    this.inputs.set(name, val);
+  }
+
+  markIncomplete(probe: number, reason: string): void {
+    if (!this.incomplete.has(probe)) this.incomplete.set(probe, reason);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Expression evaluation: dispatches each expression kind to its module (operators, calls, maps,
+ * fields) and handles literals, variables, unary operators, indexing and tuples.
+ */
+import type { Expr } from '../frontend/ast.js';
+import { printExpr } from '../frontend/index.js';
+import { bvSort } from '../smt/term.js';
+import { builtin, call } from './calls.js';
+import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { field } from './fields.js';
+import { readMap, update } from './maps.js';
+import { asBool, asInt, binary, cast, constInt, iteVal } from './operators.js';
+import { intTy, S64, stringLiteralTerm, U64, type Val } from './values.js';
+
+export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+  const b = ex.b;
+  switch (e.kind) {
+    case 'Integer': {
+      const v = e.value;
+      const signed = v <= 0x7fffffffffffffffn;
+      return { ty: signed ? S64 : U64, t: b.bv(v, 64) };
+    }
+    case 'Boolean':
+      return { ty: { k: 'bool' }, t: b.bool(e.value) };
+    case 'String': {
+      const { t, size } = stringLiteralTerm(b, e.value);
+      return { ty: { k: 'str', size }, t };
+    }
+    case 'Builtin':
+      return builtin(ex, e.name);
+    case 'Positional': {
+      // One value for the whole run, given on the command line: an input like a builtin.
+      const v: Val = { ty: S64, t: b.variable(`$${e.index}`, bvSort(64)) };
+      ex.noteInput(`$${e.index}`, v);
+      return v;
+    }
+    case 'PositionalCount': {
+      const v: Val = { ty: U64, t: b.variable('$#', bvSort(64)) };
+      ex.noteInput('$#', v);
+      return v;
+    }
+    case 'Identifier':
+      return ex.opaqueVal(`identifier ${e.name}`, 'bare identifiers (enum constants)');
+    case 'Variable': {
+      if (ctx.mode === 'havoc') {
+        const real = ex.readVar(e.name, s);
+        let h = ctx.havoc.get(e.name);
+        if (!h) {
+          h = ex.havocLike(real, e.name);
+          ctx.havoc.set(e.name, h);
+        }
+        return h;
+      }
+      return ex.readVar(e.name, s);
+    }
+    case 'Map':
+      return readMap(ex, e, s, pc, ctx);
+    case 'Call':
+      return call(ex, e, s, pc, ctx);
+    case 'Unary': {
+      if (e.op === '*' || e.op === '&') {
+        ex.unmodelled.add('pointer dereference (*) and address-of (&)');
+        return ex.opaqueVal(`${e.op}${printExpr(e.operand)}`, 'pointer dereference (*) and address-of (&)');
+      }
+      const v = ex.evalExpr(e.operand, s, pc, ctx);
+      if (e.op === '!') return { ty: { k: 'bool' }, t: b.not(asBool(ex, v)) };
+      const x = asInt(ex, v);
+      if (e.op === '-' || e.op === '~') {
+        // bpftrace 0.17 keeps the operand's type for unary - and ~ (checked on this machine:
+        // ~ of a uint16 1 is 65534, - of it 65535).
+        const size = x.ty.k === 'int' ? x.ty.size : 8;
+        const signed = x.ty.k === 'int' ? x.ty.signed : false;
+        const narrow = b.extract(size * 8 - 1, 0, x.t);
+        const r = e.op === '-' ? b.neg(narrow) : b.bvnot(narrow);
+        return { ty: intTy(size, signed), t: b.resize(r, 64, signed) };
+      }
+      return x;
+    }
+    case 'Update':
+      return update(ex, e, s, pc, ctx);
+    case 'Binary': {
+      if (e.op === '&&' || e.op === '||') {
+        const l = asBool(ex, ex.evalExpr(e.left, s, pc, ctx));
+        const r = asBool(ex, ex.evalExpr(e.right, s, pc, ctx));
+        return { ty: { k: 'bool' }, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) };
+      }
+      return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
+    }
+    case 'Ternary': {
+      const c = asBool(ex, ex.evalExpr(e.condition, s, pc, ctx));
+      const x = ex.evalExpr(e.then, s, pc, ctx);
+      const y = ex.evalExpr(e.else, s, pc, ctx);
+      return iteVal(ex, c, x, y);
+    }
+    case 'Cast':
+      return cast(ex, e, ex.evalExpr(e.operand, s, pc, ctx));
+    case 'Field':
+      return field(ex, e, s, pc, ctx);
+    case 'Index': {
+      const obj = ex.evalExpr(e.object, s, pc, ctx);
+      const idx = constInt(ex, e.index, s, pc);
+      if (obj.ty.k === 'array' && idx !== undefined && idx >= 0 && idx < obj.ty.count) {
+        const w = obj.ty.elemSize * 8;
+        const el = b.extract(w * (idx + 1) - 1, w * idx, obj.t);
+        return { ty: intTy(obj.ty.elemSize, obj.ty.signed), t: b.resize(el, 64, obj.ty.signed) };
+      }
+      if (obj.ty.k === 'str' && idx !== undefined && idx >= 0 && idx < obj.ty.size) {
+        return { ty: intTy(1, true), t: b.resize(b.extract(8 * idx + 7, 8 * idx, obj.t), 64, true) };
+      }
+      ex.unmodelled.add('indexing pointers or with non-constant indices');
+      return ex.opaqueVal(printExpr(e), 'indexing pointers or with non-constant indices');
+    }
+    case 'Tuple': {
+      const parts = e.elements.map((x) => ex.evalExpr(x, s, pc, ctx));
+      return { ty: { k: 'tuple', elems: parts.map((p) => p.ty) }, t: b.T, parts };
+    }
+    case 'Range':
+    case 'TypeExpr':
+      throw new Unsupported(`${e.kind} used as a value`);
+  }
+}

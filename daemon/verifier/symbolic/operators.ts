@@ -1,0 +1,176 @@
+/**
+ * bpftrace's operators on symbolic values: truth and integer views, binary operators with
+ * bpftrace 0.17's widths and signedness, the ternary's merge, casts, and constant evaluation.
+ */
+import type { Expr } from '../frontend/ast.js';
+import { bvSort, type Term } from '../smt/term.js';
+import { type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { CAST_TYPES, intTy, U64, type Val } from './values.js';
+
+export function asBool(ex: ExecCore, v: Val): Term {
+  const b = ex.b;
+  if (v.ty.k === 'bool') return v.t;
+  if (v.ty.k === 'int' || v.ty.k === 'ptr') return b.not(b.eq(v.t, b.bv(0, 64)));
+  if (v.ty.k === 'place' && v.place) return b.not(b.eq(asInt(ex, v).t, b.bv(0, 64)));
+  throw new Unsupported(`a ${v.ty.k} used as a condition`);
+}
+
+export function asInt(ex: ExecCore, v: Val): Val {
+  const b = ex.b;
+  if (v.ty.k === 'int' || v.ty.k === 'ptr') return v;
+  if (v.ty.k === 'bool') return { ty: U64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)) };
+  if (v.ty.k === 'place' && v.place && v.t.sort.k === 'bv') return { ty: U64, t: v.t };
+  throw new Unsupported(`a ${v.ty.k} used as an integer`);
+}
+
+export function isSigned(ex: ExecCore, v: Val): boolean {
+  return v.ty.k === 'int' && v.ty.signed;
+}
+
+export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
+  const b = ex.b;
+  // Strings and addresses: equality only.
+  if (l0.ty.k === 'str' || r0.ty.k === 'str' || l0.ty.k === 'inet' || r0.ty.k === 'inet') {
+    if (op !== '==' && op !== '!=') throw new Unsupported(`operator ${op} on strings`);
+    if (l0.ty.k !== r0.ty.k) throw new Unsupported(`comparison of ${l0.ty.k} with ${r0.ty.k}`);
+    const w = Math.max(l0.t.sort.k === 'bv' ? l0.t.sort.w : 0, r0.t.sort.k === 'bv' ? r0.t.sort.w : 0);
+    const eq = b.eq(b.resize(l0.t, w), b.resize(r0.t, w));
+    return { ty: { k: 'bool' }, t: op === '==' ? eq : b.not(eq) };
+  }
+  if (l0.ty.k === 'bool' && r0.ty.k === 'bool' && (op === '==' || op === '!=')) {
+    const eq = b.eq(l0.t, r0.t);
+    return { ty: { k: 'bool' }, t: op === '==' ? eq : b.not(eq) };
+  }
+  const l = asInt(ex, l0);
+  const r = asInt(ex, r0);
+  const signed = isSigned(ex, l) && isSigned(ex, r);
+  const ty = intTy(8, signed);
+  const zero = b.bv(0, 64);
+  switch (op) {
+    case '+':
+      return { ty, t: b.add(l.t, r.t) };
+    case '-':
+      return { ty, t: b.sub(l.t, r.t) };
+    case '*':
+      return { ty, t: b.mul(l.t, r.t) };
+    case '/': {
+      const dm = divmod(ex, l.t, r.t);
+      if (dm) return { ty, t: dm.q };
+      // BPF division is unsigned and x/0 = 0 (bpftrace 0.17 emits plain BPF_DIV).
+      return { ty, t: b.ite(b.eq(r.t, zero), zero, b.udiv(l.t, r.t)) };
+    }
+    case '%': {
+      const dm = divmod(ex, l.t, r.t);
+      if (dm) return { ty, t: dm.r };
+      // Observed on bpftrace 0.17: x % 0 = 0.
+      return { ty, t: b.ite(b.eq(r.t, zero), zero, b.urem(l.t, r.t)) };
+    }
+    case '&':
+      return { ty, t: b.bvand(l.t, r.t) };
+    case '|':
+      return { ty, t: b.bvor(l.t, r.t) };
+    case '^':
+      return { ty, t: b.bvxor(l.t, r.t) };
+    case '<<':
+      return { ty: intTy(8, isSigned(ex, l)), t: b.shl(l.t, r.t) };
+    case '>>':
+      // bpftrace 0.17 emits a logical shift even for signed operands.
+      return { ty: intTy(8, isSigned(ex, l)), t: b.lshr(l.t, r.t) };
+    case '==':
+      return { ty: { k: 'bool' }, t: b.eq(l.t, r.t) };
+    case '!=':
+      return { ty: { k: 'bool' }, t: b.not(b.eq(l.t, r.t)) };
+    case '<':
+      return { ty: { k: 'bool' }, t: signed ? b.slt(l.t, r.t) : b.ult(l.t, r.t) };
+    case '<=':
+      return { ty: { k: 'bool' }, t: signed ? b.sle(l.t, r.t) : b.ule(l.t, r.t) };
+    case '>':
+      return { ty: { k: 'bool' }, t: signed ? b.slt(r.t, l.t) : b.ult(r.t, l.t) };
+    case '>=':
+      return { ty: { k: 'bool' }, t: signed ? b.sle(r.t, l.t) : b.ule(r.t, l.t) };
+    default:
+      throw new Unsupported(`operator ${op}`);
+  }
+}
+
+/**
+ * Unsigned division by a non-zero constant without a divider circuit: a power of two is a shift
+ * and a mask; otherwise quotient and remainder are fresh symbols defined by x = q*c + r, r < c. Z3 bit-blasts constant multiplication cheaply but times out
+ * on 64-bit division circuits (e.g. `elapsed / 1000000000` next to `q * 1000000000`).
+ */
+export function divmod(ex: ExecCore, x: Term, d: Term): { q: Term; r: Term } | undefined {
+  const b = ex.b;
+  if (d.op !== 'bv' || d.value === 0n || x.op === 'bv') return undefined;
+  const c = d.value as bigint;
+  if ((c & (c - 1n)) === 0n) {
+    const k = c.toString(2).length - 1;
+    return { q: b.lshr(x, b.bv(k, 64)), r: b.bvand(x, b.bv(c - 1n, 64)) };
+  }
+  const q = b.variable(`div!${x.id}!${c}`, bvSort(64));
+  const r = b.variable(`mod!${x.id}!${c}`, bvSort(64));
+  if (!ex.axioms.has(q.id)) {
+    // q <= max/c keeps q*c from wrapping; q*c <= x and x - q*c = r < c then make x = q*c + r
+    // exact in 64 bits. Writing it with the same terms a program uses (`x - q*c`, `q*c <= x`)
+    // lets hash-consing share them with the assertion.
+    const qc = b.mul(q, d);
+    const def = b.and(b.ule(q, b.bv(0xffffffffffffffffn / c, 64)), b.ule(qc, x), b.eq(b.sub(x, qc), r), b.ult(r, d));
+    ex.axioms.set(q.id, def);
+    ex.axioms.set(r.id, def);
+    ex.definitions.set(q.name as string, b.udiv(x, d));
+    ex.definitions.set(r.name as string, b.urem(x, d));
+  }
+  return { q, r };
+}
+
+export function iteVal(ex: ExecCore, c: Term, x: Val, y: Val): Val {
+  const b = ex.b;
+  if (x.ty.k === 'bool' && y.ty.k === 'bool') return { ty: x.ty, t: b.ite(c, x.t, y.t) };
+  if (x.ty.k === 'str' && y.ty.k === 'str') {
+    const size = Math.max(x.ty.size, y.ty.size);
+    return { ty: { k: 'str', size }, t: b.ite(c, b.resize(x.t, size * 8), b.resize(y.t, size * 8)) };
+  }
+  if (x.ty.k === 'tuple' || y.ty.k === 'tuple' || x.ty.k === 'inet' || y.ty.k === 'inet') {
+    if (x.ty.k === 'inet' && y.ty.k === 'inet') return { ty: x.ty, t: b.ite(c, x.t, y.t) };
+    throw new Unsupported(`a ternary over ${x.ty.k} values`);
+  }
+  if (x.ty.k === 'ptr' && y.ty.k === 'ptr') return { ty: x.ty, t: b.ite(c, x.t, y.t) };
+  const xi = asInt(ex, x);
+  const yi = asInt(ex, y);
+  const signed = isSigned(ex, xi) && isSigned(ex, yi);
+  const size = Math.max(xi.ty.k === 'int' ? xi.ty.size : 8, yi.ty.k === 'int' ? yi.ty.size : 8);
+  return { ty: intTy(size, signed), t: b.ite(c, xi.t, yi.t) };
+}
+
+export function cast(ex: ExecCore, e: Extract<Expr, { kind: 'Cast' }>, v: Val): Val {
+  const b = ex.b;
+  const ty = e.type;
+  if (ty.pointerLevel > 0) {
+    const x = asInt(ex, v);
+    const pointee = ty.pointerLevel > 1 ? `${ty.name} ${'*'.repeat(ty.pointerLevel - 1)}` : ty.name;
+    return { ty: { k: 'ptr', pointee }, t: x.t };
+  }
+  const c = CAST_TYPES[ty.name];
+  if (!c || ty.arraySize !== undefined) {
+    ex.unmodelled.add('casts to array or struct types');
+    return ex.opaqueVal(`cast to ${ty.name}`, 'casts to array or struct types');
+  }
+  const x = asInt(ex, v);
+  // bpftrace 0.17 keeps the source's own width and extends it by the TARGET's signedness
+  // (checked on this machine: (int64) of a uint32 0x80000001 is -2147483647, (uint64) of an
+  // int32 -6 is 4294967290, (uint32) of an int8 -3 is 253), unlike C.
+  const srcSize = x.ty.k === 'int' ? x.ty.size : 8;
+  const w = Math.min(srcSize, c.size) * 8;
+  const t = b.resize(b.extract(w - 1, 0, x.t), 64, c.signed);
+  return { ty: intTy(c.size, c.signed), t };
+}
+
+export function constInt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx): number | undefined {
+  try {
+    const v = asInt(ex, ex.evalExpr(e, s, pc, { mode: 'real', havoc: new Map() }));
+    if (v.t.op !== 'bv') return undefined;
+    const n = v.t.value as bigint;
+    return n > 1_000_000n ? undefined : Number(n);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * What the symbolic executor hands to `verify.ts`: the assertion sites, one proof obligation per
+ * path reaching each, the assume sites, and the facts and names needed to decide and explain them.
+ */
+import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
+import type { AssertStmt } from '../frontend/ast.js';
+import type { Term } from '../smt/term.js';
+import type { ContractCache } from './contract-cache.js';
+import type { Val } from './values.js';
+
+/** One `assert` statement of the program. */
+export interface AssertionSite {
+  readonly stmt: AssertStmt;
+  readonly probeIndex: number;
+  /** Attach points as written. */
+  readonly probeText: string;
+  /** The asserted expression as printed source. */
+  readonly text: string;
+}
+
+/** A value shown in a counterexample: its display name, term and type. */
+export interface Shown {
+  readonly name: string;
+  readonly val: Val;
+}
+
+/** One path reaching one assertion. */
+export interface Obligation {
+  readonly site: AssertionSite;
+  /** Contract preconditions of the probe (provider conditions; field axioms are added per query). */
+  readonly pre: Term;
+  /** The probe predicate and the branch conditions of this path. */
+  readonly pc: Term;
+  /** The probe predicate alone. */
+  readonly pred: Term;
+  /** The assumptions on this path before the assertion. */
+  readonly assumptions: Term;
+  /** The assertion on this path. */
+  readonly goal: Term;
+  /** The assertion with every value the program computes replaced by a fresh symbol. */
+  readonly havocGoal: Term;
+  /** Computed values named in the assertion, for counterexamples. */
+  readonly computed: readonly Shown[];
+  /** For `a OP b` assertions: both sides, for the summary line. */
+  readonly sides?: { readonly op: string; readonly left: Shown; readonly right: Shown };
+}
+
+/** An `assume` on a path: its assumptions so far must be satisfiable (else the proof is vacuous). */
+export interface AssumeSite {
+  readonly span: Span;
+  readonly text: string;
+  readonly pre: Term;
+  readonly pc: Term;
+  readonly pred: Term;
+  readonly assumptions: Term;
+}
+
+/** Everything a run of the executor found, for `verify.ts` to decide with the solver. */
+export interface ExecResult {
+  readonly sites: readonly AssertionSite[];
+  readonly obligations: readonly Obligation[];
+  /** Assertions that cannot be decided on some path, with why (unsupported construct ...). */
+  readonly unknowns: ReadonlyMap<AssertStmt, string>;
+  readonly assumes: readonly AssumeSite[];
+  /** Per probe: why some paths were not explored to the end (loop bound, path limit ...). */
+  readonly incomplete: ReadonlyMap<number, string>;
+  /** Guard failures found while executing (assume over map contents this invocation wrote). */
+  readonly guardDiagnostics: readonly Diagnostic[];
+  /** Contract facts about input terms (field ranges beyond width, enum domains, string form), by term id. */
+  readonly axioms: ReadonlyMap<number, Term>;
+  /** Symbols standing for unmodelled values, with the reason. */
+  readonly opaque: ReadonlyMap<string, string>;
+  /** Symbols that are functions of other terms (quotients, remainders), for concrete evaluation. */
+  readonly definitions: ReadonlyMap<string, Term>;
+  /** Input values by display name (`args->dport`, `pid`, `@start[tid]`). */
+  readonly inputs: ReadonlyMap<string, Val>;
+  /** Constructs met that are not modelled (for reports). */
+  readonly unmodelled: ReadonlySet<string>;
+}
+
+/** Contracts and exploration bounds of an {@link Executor}. */
+export interface ExecOptions {
+  readonly contracts: ContractCache;
+  /** Paths per probe before the rest are abandoned (default 256). */
+  readonly maxPaths?: number;
+  /** Iterations of a `while` loop before its paths are abandoned (default 100). */
+  readonly maxLoopIterations?: number;
+  /** Iterations whose loop condition depends on inputs (each forks a path) (default 16). */
+  readonly maxForkingIterations?: number;
+}
