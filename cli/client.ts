@@ -1,6 +1,11 @@
 /**
  * kgentctl's connection to kgentd: JSON-RPC 2.0 over the Unix socket, newline-delimited.
- * Imports only the protocol modules of the daemon.
+ * Imports only the daemon's protocol.
+ *
+ * Every call has a time limit (default {@link DEFAULT_CALL_TIMEOUT_MS}; long calls pass their own,
+ * or `null` for none). A line from the daemon that is not a JSON-RPC response or notification is
+ * never skipped: it fails the pending calls (and ends a follow) with one clear line, since
+ * whatever answered can no longer be trusted to pair answers with questions.
  */
 import net from 'node:net';
 import {
@@ -9,10 +14,10 @@ import {
   isResponse,
   JSONRPC,
   LineDecoder,
-  type NotificationMessage,
+  type MethodSpec,
+  type NotificationSpec,
   type ResponseMessage,
-} from '../daemon/protocol/jsonrpc.js';
-import type { MethodSpec } from '../daemon/protocol/methods.js';
+} from '../daemon/protocol/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** An error the daemon answered with: its JSON-RPC code, message and data. */
@@ -31,41 +36,75 @@ export class RpcError extends Error {
   }
 }
 
+/** Time limit of a call unless it names its own: ample for every short method. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * Calls that wait for the kernel check (`check`, `run`) or the Kgent loop (`request`): above the
+ * daemon's own kernel-check limit (60 s by default) plus queueing behind other checks.
+ */
+export const LONG_CALL_TIMEOUT_MS = 10 * 60_000;
+
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export interface CallOptions {
+  /** Milliseconds to wait for the answer; `null`: no limit (a follow, a rebuild the user watches). */
+  readonly timeoutMs?: number | null;
+}
+
+interface Pending {
+  readonly method: string;
+  resolve(r: ResponseMessage): void;
+  reject(e: Error): void;
+}
 
 export class KgentClient {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ResponseMessage) => void; reject: (e: Error) => void }>();
-  private readonly listeners = new Set<(n: NotificationMessage) => void>();
+  private readonly pending = new Map<number, Pending>();
+  /** Calls given up on (timed out): their late answers are dropped, knowingly. */
+  private readonly abandoned = new Set<number>();
+  private readonly listeners = new Set<(method: string, params: unknown) => void>();
   private closedError: Error | undefined;
+  private closedWaiters: ((e: Error) => void)[] = [];
 
-  private constructor(private readonly socket: net.Socket) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly socketPath: string,
+  ) {
     const decoder = new LineDecoder(MAX_RESPONSE_BYTES);
     socket.on('data', (chunk: Buffer) => {
       for (const item of decoder.push(chunk)) {
-        if (!item.ok) continue;
+        if (!item.ok) {
+          this.fail(this.badReply(`a reply of ${item.tooLarge} bytes, over the ${MAX_RESPONSE_BYTES}-byte limit`));
+          return;
+        }
         let msg: unknown;
         try {
           msg = JSON.parse(item.line);
         } catch {
-          continue;
+          this.fail(this.badReply(`a line that is not JSON: ${preview(item.line)}`));
+          return;
         }
-        if (isResponse(msg) && typeof msg.id === 'number') {
-          const p = this.pending.get(msg.id);
+        if (isResponse(msg) && typeof msg.id === 'number' && this.pending.has(msg.id)) {
+          const p = this.pending.get(msg.id)!;
           this.pending.delete(msg.id);
-          p?.resolve(msg);
+          p.resolve(msg);
+        } else if (isResponse(msg) && typeof msg.id === 'number' && this.abandoned.delete(msg.id)) {
+          // the answer to a call that timed out
         } else if (isNotification(msg)) {
-          for (const l of this.listeners) l(msg);
+          for (const l of this.listeners) l(msg.method, msg.params);
+        } else if (isResponse(msg) && msg.id === null && msg.error) {
+          // The daemon could not tell which request this answers (e.g. a message it could not parse).
+          this.fail(new RpcError(msg.error.code, msg.error.message, msg.error.data));
+          return;
+        } else {
+          this.fail(this.badReply(`a message that answers no request of this connection: ${preview(item.line)}`));
+          return;
         }
       }
     });
-    const fail = (err: Error): void => {
-      this.closedError = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    socket.on('error', (err) => fail(new CliError(ExitCode.Unreachable, `connection to kgentd failed: ${err.message}`)));
-    socket.on('close', () => fail(new CliError(ExitCode.Unreachable, 'kgentd closed the connection; check `journalctl -u kgentd`')));
+    socket.on('error', (err) => this.fail(new CliError(ExitCode.Unreachable, `connection to kgentd failed: ${err.message}`)));
+    socket.on('close', () => this.fail(new CliError(ExitCode.Unreachable, 'kgentd closed the connection; check `journalctl -u kgentd`')));
   }
 
   static connect(socketPath: string, timeoutMs = 5000): Promise<KgentClient> {
@@ -77,7 +116,7 @@ export class KgentClient {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
-        resolve(new KgentClient(socket));
+        resolve(new KgentClient(socket, socketPath));
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -86,30 +125,72 @@ export class KgentClient {
     });
   }
 
-  onNotification(fn: (n: NotificationMessage) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  /** Calls `fn` with each notification of this kind; returns a function that stops it. */
+  onNotification<P>(spec: NotificationSpec<P>, fn: (params: P) => void): () => void {
+    const l = (method: string, params: unknown): void => {
+      if (method === spec.method) fn(params as P);
+    };
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
-  call<P, R>(spec: MethodSpec<P, R>, params: P): Promise<R> {
-    return this.callRaw(spec.method, params) as Promise<R>;
+  /** Settles with the reason once the connection is unusable (closed, failed, or a bad reply). */
+  whenClosed(): Promise<Error> {
+    if (this.closedError) return Promise.resolve(this.closedError);
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
   }
 
-  async callRaw(method: string, params: unknown): Promise<unknown> {
+  async call<P, R>(spec: MethodSpec<P, R>, params: P, opts: CallOptions = {}): Promise<R> {
     if (this.closedError) throw this.closedError;
     const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs === undefined ? DEFAULT_CALL_TIMEOUT_MS : opts.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
     const response = await new Promise<ResponseMessage>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.socket.write(encode({ jsonrpc: JSONRPC, id, method, params }));
-    });
+      this.pending.set(id, { method: spec.method, resolve, reject });
+      if (timeoutMs !== null) {
+        timer = setTimeout(() => {
+          this.pending.delete(id);
+          this.abandoned.add(id);
+          reject(
+            new CliError(
+              ExitCode.DaemonError,
+              `kgentd did not answer ${spec.method} within ${formatMs(timeoutMs)}; it may be overloaded or stuck (journalctl -u kgentd shows why); retry later`,
+            ),
+          );
+        }, timeoutMs);
+      }
+      this.socket.write(encode({ jsonrpc: JSONRPC, id, method: spec.method, params }));
+    }).finally(() => clearTimeout(timer));
     if (response.error) throw new RpcError(response.error.code, response.error.message, response.error.data);
-    return response.result;
+    return response.result as R;
   }
 
   close(): void {
     this.socket.end();
     this.socket.destroy();
   }
+
+  private badReply(what: string): CliError {
+    return new CliError(ExitCode.DaemonError, `kgentd at ${this.socketPath} sent ${what}; is it a kgentd of the same version? (kgentctl status; journalctl -u kgentd)`);
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const w of this.closedWaiters.splice(0)) w(err);
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+}
+
+function preview(line: string): string {
+  const one = line.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(one.length > 80 ? `${one.slice(0, 80)}…` : one);
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function connectError(socketPath: string, err: NodeJS.ErrnoException): CliError {

@@ -1,12 +1,13 @@
 /**
- * kgentctl: the command line of kgent. Talks to kgentd over its Unix socket; `verify` runs locally.
+ * kgentctl: the command line of kgent. Talks to kgentd over its Unix socket; `verify` falls back to
+ * verifying locally (through `daemon/offline/`, loaded only then) when kgentd is not reachable.
  */
 import { parseArgs } from 'node:util';
-import { ErrorCodes } from '../daemon/protocol/jsonrpc.js';
+import { ErrorCodes } from '../daemon/protocol/index.js';
 import { KgentClient, RpcError } from './client.js';
 import { doctorCommand, requestCommand, statusCommand } from './commands/daemon.js';
 import { verifyCommand } from './commands/verify.js';
-import { contractsCommand, type ContractsCall } from './commands/contracts.js';
+import { contractsCommand } from './commands/contracts.js';
 import {
   approveCommand,
   checkCommand,
@@ -39,8 +40,9 @@ Commands:
   approve ID                 approve a waiting program and attach it
   stop ID                    stop a running program (it stays stopped across daemon restarts)
   logs ID [-f] [-n N]        a program's output (last N entries, default 50); -f follows it
-  verify FILE.bt [--timeout-ms N] [--formats DIR]
-                             symbolic verification of an annotated program (runs locally, no daemon)
+  verify FILE.bt [--timeout-ms N] [--formats DIR] [--local]
+                             symbolic verification of an annotated program, with the running
+                             kernel's contracts via kgentd, or locally when kgentd is not reachable
   contracts status|rebuild|show HOOK|search TEXT
                              kernel contracts of the running kernel
 
@@ -100,17 +102,14 @@ function splitGlobal(argv: string[]): { global: string[]; command?: string; rest
 
 export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const split = splitGlobal(argv);
-  // verify runs locally with its own options and exit statuses.
-  if (split.command === 'verify') {
-    const json = split.global.includes('--json') ? ['--json'] : [];
-    return verifyCommand([...json, ...split.rest], io);
-  }
-  // contracts has subcommands and options of its own; it talks to kgentd like the others.
-  if (split.command === 'contracts') {
+  if (split.command === 'verify' || split.command === 'contracts') {
     const json = split.global.includes('--json') ? ['--json'] : [];
     const socketArg = split.global.find((g) => g.startsWith('--socket='))?.slice('--socket='.length) ??
       (split.global.includes('--socket') ? split.global[split.global.indexOf('--socket') + 1] : undefined);
     const socketPath = socketArg ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
+    // verify has its own options and exit statuses, and falls back to verifying locally.
+    if (split.command === 'verify') return verifyCommand([...json, ...split.rest], io, { socketPath });
+    // contracts has subcommands and options of its own; it talks to kgentd like the others.
     return runContracts([...json, ...split.rest], io, socketPath);
   }
   let parsed;
@@ -190,18 +189,8 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
 }
 
 async function runContracts(argv: string[], io: CliIO, socketPath: string): Promise<number> {
-  let client: KgentClient | undefined;
-  const call: ContractsCall = async (method, params, onNotify) => {
-    client ??= await KgentClient.connect(socketPath);
-    const off = onNotify ? client.onNotification((n) => onNotify(n.method, n.params)) : undefined;
-    try {
-      return await client.callRaw(method, params);
-    } finally {
-      off?.();
-    }
-  };
   try {
-    return await contractsCommand(argv, io, call);
+    return await contractsCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError) {
       io.stderr.write(`kgentctl contracts: ${err.message}\n`);
@@ -212,7 +201,5 @@ async function runContracts(argv: string[], io: CliIO, socketPath: string): Prom
       return exitCodeForRpc(err);
     }
     throw err;
-  } finally {
-    client?.close();
   }
 }

@@ -8,13 +8,15 @@ import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
 import { runDoctor } from './kernel/doctor.js';
 import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
-import { PROBE_TYPES } from './protocol/probe-types.js';
+import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
 import { createOllama, probeOllama } from './llm/ollama-client.js';
-import { contractHandlers, createContractService, type ContractService } from '../kernel-contracts/index.js';
+import { createContractService, type ContractService } from '../kernel-contracts/index.js';
+import { registerContractMethods, registerVerifyMethod } from './contracts/handlers.js';
 import type { Logger } from './log.js';
 import {
   Doctor,
-  Notifications,
+  ProgramLog,
+  ProgramLogEnd,
   ProgramsApprove,
   ProgramsCheck,
   ProgramsList,
@@ -124,8 +126,8 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   server.register(ProgramsStop, async (p) => ({ program: await programs.stop(p.id, p.stoppedBy ?? 'unknown') }));
   server.register(ProgramsLogs, async (p, conn) =>
     programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
-      send: (entry) => conn.notify(Notifications.ProgramLog, { id: p.id, entry }),
-      end: (reason) => void conn.notify(Notifications.ProgramLogEnd, { id: p.id, reason }),
+      send: (entry) => conn.notify(ProgramLog, { id: p.id, entry }),
+      end: (reason) => void conn.notify(ProgramLogEnd, { id: p.id, reason }),
       onClose: (fn) => conn.onClose(fn),
     }),
   );
@@ -145,11 +147,19 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   });
 
   const contracts = await startContracts(config, host, logger, probeOptions);
-  if (contracts) {
-    for (const [method, handler] of Object.entries(contractHandlers(contracts))) {
-      server.registerRaw(method, (params, conn) => handler(params, conn));
-    }
-  }
+  registerContractMethods(
+    server,
+    contracts,
+    config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
+  );
+  registerVerifyMethod(server, {
+    service: contracts,
+    host,
+    probes,
+    release,
+    allowUnsafe: config.allowUnsafe,
+    logger: logger.child({ component: 'verifier' }),
+  });
 
   await server.listen();
   const restored = await programs.restore();

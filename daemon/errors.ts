@@ -1,35 +1,20 @@
 /**
- * Operational errors (a missing binary, a full disk, a bad request). Problems in a user's program
- * are {@link Diagnostic}s, not errors. Every KgentError has a stable code, a one-line message
- * that says what failed, why and what to do, and data for the log.
+ * The daemon's operational errors: {@link KgentError} (defined with the protocol) and the one
+ * conversion every boundary uses. Errors of kernel-contracts, which does not know the daemon, are
+ * converted here with their code kept.
  */
-export type ErrorCode =
-  | 'bad-request'
-  | 'not-found'
-  | 'conflict'
-  | 'refused'
-  | 'unavailable'
-  | 'kernel-unsupported'
-  | 'io'
-  | 'internal'
-  | 'timeout'
-  | 'config';
+import { ContractsError, type ContractsErrorCode } from '../kernel-contracts/errors.js';
+import { KgentError, type ErrorCode } from './protocol/errors.js';
 
-export class KgentError extends Error {
-  readonly code: ErrorCode;
-  readonly data: Record<string, unknown> | undefined;
+export { KgentError, type ErrorCode };
 
-  constructor(code: ErrorCode, message: string, data?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KgentError';
-    this.code = code;
-    this.data = data;
-  }
-}
+// Every kernel-contracts code must be a daemon code (a compile error here otherwise).
+const contractsCodeIsErrorCode = (c: ContractsErrorCode): ErrorCode => c;
 
 /** Wraps anything thrown into a KgentError, keeping the original as `cause`. */
 export function asKgentError(err: unknown, fallbackCode: ErrorCode = 'internal', context?: string): KgentError {
   if (err instanceof KgentError) return err;
+  if (err instanceof ContractsError) return new KgentError(contractsCodeIsErrorCode(err.code), err.message, err.data, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   return new KgentError(fallbackCode, context ? `${context}: ${msg}` : msg, undefined, { cause: err });
 }

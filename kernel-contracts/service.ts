@@ -8,8 +8,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Ollama } from 'ollama';
-import { KgentError } from '../daemon/errors.js';
-import type { ProbeContractProvider } from '../daemon/verifier/contracts.js';
+import { ContractsError } from './errors.js';
 import { realHost, type KernelHost } from './kernel-reader/host.js';
 import { readKernelIdentity, type KernelIdentity } from './kernel-reader/identity.js';
 import { loadVmlinuxBtf, listModuleBtf, loadModuleBtf } from './kernel-reader/btf/btf.js';
@@ -27,7 +26,6 @@ import { DocIndex, type Embedder } from './search/doc-index.js';
 import { SourceReader, findDefaultSourceTree, type SourceIndexData } from './source-reader/index.js';
 import { buildDataset, defaultBtfLoader, functionProbes, functionDocText, hydrateProbes, tracepointDocText, type BtfLoader, type BuildResult } from './rebuild/build.js';
 import { watchKernelInstalls, type KernelWatcher } from './rebuild/watcher.js';
-import { verifierProvider } from './verifier-adapter.js';
 import {
   formatHookRef,
   parseHookRef,
@@ -39,7 +37,7 @@ import {
   type IdentitySummary,
   type RebuildProgress,
   type SearchHit,
-} from './protocol.js';
+} from './api.js';
 import type { EnrichmentAnswer } from './contracts/expr.js';
 
 /** The logging the service does (pino's `(obj, msg)` shape). */
@@ -101,8 +99,6 @@ export interface ContractService {
   search(text: string, k?: number, opts?: SearchOptions): Promise<ContractsSearchResult>;
   /** LLM enrichment of a hook (cached per kernel identity and model). */
   enrich(hook: string | HookRef): Promise<ContractsShowResult>;
-  /** The symbolic verifier's view (daemon/verifier/contracts.ts). */
-  toVerifierProvider(): ProbeContractProvider;
   on(event: 'progress', fn: (p: RebuildProgress) => void): this;
   on(event: 'rebuilt', fn: (r: { generation: number; identity: KernelIdentity; buildMs: number }) => void): this;
   on(event: 'rebuild-failed', fn: (err: Error) => void): this;
@@ -212,7 +208,7 @@ class Service extends EventEmitter implements ContractService {
   }
 
   private requireStore(): ContractStore {
-    if (!this.store) throw new KgentError('unavailable', 'kernel contracts service is not started');
+    if (!this.store) throw new ContractsError('unavailable', 'kernel contracts service is not started');
     return this.store;
   }
 
@@ -325,7 +321,7 @@ class Service extends EventEmitter implements ContractService {
       const r = await this.startRebuild();
       return { started, generation: r.generation, status: await this.status() };
     } catch (err) {
-      throw err instanceof KgentError ? err : new KgentError('io', `kernel contracts rebuild failed: ${(err as Error).message}`, undefined, { cause: err });
+      throw err instanceof ContractsError ? err : new ContractsError('io', `kernel contracts rebuild failed: ${(err as Error).message}`, undefined, { cause: err });
     } finally {
       if (listener) this.off('progress', listener);
     }
@@ -366,9 +362,9 @@ class Service extends EventEmitter implements ContractService {
     if (cur) return cur;
     if (this.running) {
       const p = this.progressNow;
-      throw new KgentError('unavailable', `the first kernel-contracts build is still running${p ? ` (${p.phase}: ${p.message})` : ''}; try again shortly`);
+      throw new ContractsError('unavailable', `the first kernel-contracts build is still running${p ? ` (${p.phase}: ${p.message})` : ''}; try again shortly`);
     }
-    throw new KgentError('unavailable', `no kernel contracts built yet${this.lastError ? ` (last build failed: ${this.lastError})` : ''}; run: kgentctl contracts rebuild`);
+    throw new ContractsError('unavailable', `no kernel contracts built yet${this.lastError ? ` (last build failed: ${this.lastError})` : ''}; run: kgentctl contracts rebuild`);
   }
 
   /** Cached LLM conditions merged into a contract; generation-wide probe reasons restored. */
@@ -508,11 +504,11 @@ class Service extends EventEmitter implements ContractService {
   async enrich(hook: string | HookRef): Promise<ContractsShowResult> {
     const ref = typeof hook === 'string' ? parseHookRef(hook) : hook;
     if (!ref) throw badHook(String(hook));
-    if (ref.kind === 'struct') throw new KgentError('bad-request', 'struct members are not enriched; only functions and tracepoints have conditions from the LLM');
-    if (!this.o.ollama?.chatModel) throw new KgentError('unavailable', 'LLM enrichment is not configured (no Ollama chat model)');
+    if (ref.kind === 'struct') throw new ContractsError('bad-request', 'struct members are not enriched; only functions and tracepoints have conditions from the LLM');
+    if (!this.o.ollama?.chatModel) throw new ContractsError('unavailable', 'LLM enrichment is not configured (no Ollama chat model)');
     const gen = this.currentOrThrow();
     const shown = await this.lookup(ref);
-    if (!shown || shown.kind !== 'contract') throw new KgentError('not-found', `${formatHookRef(ref)} does not exist on this kernel`);
+    if (!shown || shown.kind !== 'contract') throw new ContractsError('not-found', `${formatHookRef(ref)} does not exist on this kernel`);
     const c = shown.contract.enrichment ? shown.contract : await this.enrichContract(shown.contract, gen);
     return showResult(ref, formatHookRef(ref), c ?? shown.contract, gen);
   }
@@ -548,7 +544,7 @@ class Service extends EventEmitter implements ContractService {
   async search(text: string, k = 10, opts: SearchOptions = {}): Promise<ContractsSearchResult> {
     const gen = this.currentOrThrow();
     const docs = this.docs;
-    if (!docs?.ready) throw new KgentError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
+    if (!docs?.ready) throw new ContractsError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
     let vector: number[] | undefined;
     const ol = this.o.ollama;
     if (ol?.embedModel && docs.hasVectors) {
@@ -573,10 +569,6 @@ class Service extends EventEmitter implements ContractService {
     void gen;
     return { mode: vector ? 'hybrid' : 'full-text', hits };
   }
-
-  toVerifierProvider(): ProbeContractProvider {
-    return verifierProvider({ contract: (id) => this.contract(id), member: (s, p) => this.member(s, p).catch(() => undefined) });
-  }
 }
 
 /** Rejects after `ms` so a model server that does not answer cannot stall a build or a search. */
@@ -588,8 +580,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-function badHook(text: string): KgentError {
-  return new KgentError(
+function badHook(text: string): ContractsError {
+  return new ContractsError(
     'bad-request',
     `"${text}" is not a hook name; use tracepoint:CATEGORY:EVENT, kprobe:FUNCTION (or kretprobe/kfunc/kretfunc), or struct:NAME:MEMBER.PATH`,
     { hook: text },

@@ -6,26 +6,34 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  CONTRACTS_PROGRESS,
-  ContractsMethods,
-  parseHookRef,
+  ContractsProgress,
+  ContractsRebuild,
+  ContractsSearch,
+  ContractsShow,
+  ContractsStatus,
+  isHookName,
   type Condition,
   type Contract,
-  type ContractsRebuildResult,
   type ContractsSearchResult,
   type ContractsShowResult,
   type ContractsStatusResult,
   type MemberContract,
+  type MethodSpec,
+  type NotificationSpec,
   type RebuildProgress,
   type StructLayout,
-} from '../../kernel-contracts/protocol.js';
-import type { ValueContract } from '../../kernel-contracts/contracts/model.js';
-import { renderCond } from '../../kernel-contracts/contracts/expr.js';
+  type ValueContract,
+} from '../../daemon/protocol/index.js';
+import type { CallOptions } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 
-/** Sends one request; notifications that arrive meanwhile go to `onNotify`. */
-export type ContractsCall = (method: string, params: object, onNotify?: (method: string, params: unknown) => void) => Promise<unknown>;
+/** What the command needs of a connection to kgentd (a {@link KgentClient}, or a test's stand-in). */
+export interface ContractsClient {
+  call<P, R>(spec: MethodSpec<P, R>, params: P, opts?: CallOptions): Promise<R>;
+  onNotification<P>(spec: NotificationSpec<P>, fn: (params: P) => void): () => void;
+  close?(): void;
+}
 
 export const CONTRACTS_HELP = `kgentctl contracts — kernel contracts of the running kernel
 
@@ -43,8 +51,8 @@ HOOK is one of:
                                      e.g. struct:sock:__sk_common.skc_dport; struct:NAME for the layout
 `;
 
-/** Runs `kgentctl contracts ...`; returns the exit status. */
-export async function contractsCommand(argv: readonly string[], io: CliIO, call: ContractsCall): Promise<number> {
+/** Runs `kgentctl contracts ...`; returns the exit status. Connects (with `connect`) only once the arguments are valid. */
+export async function contractsCommand(argv: readonly string[], io: CliIO, connect: () => Promise<ContractsClient>): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -72,55 +80,63 @@ export async function contractsCommand(argv: readonly string[], io: CliIO, call:
     return values.help ? ExitCode.Ok : ExitCode.Usage;
   }
   const json = values.json;
-  switch (sub) {
-    case 'status': {
-      const r = (await call(ContractsMethods.status, {})) as ContractsStatusResult;
-      if (json) printJson(io, r);
-      else io.stdout.write(renderStatus(r));
-      return r.state === 'empty' ? ExitCode.Failed : ExitCode.Ok;
-    }
-    case 'rebuild': {
-      const t0 = Date.now();
-      const onNotify = (method: string, params: unknown): void => {
-        if (method !== CONTRACTS_PROGRESS) return;
-        const p = params as RebuildProgress;
-        if (json) io.stderr.write(`${JSON.stringify(p)}\n`);
-        else io.stderr.write(`${renderProgress(p)}\n`);
-      };
-      const r = (await call(ContractsMethods.rebuild, { force: !values['if-changed'], wait: !values['no-wait'] }, onNotify)) as ContractsRebuildResult;
-      if (json) printJson(io, r);
-      else {
-        const s = r.status;
-        if (values['no-wait']) io.stdout.write(`rebuild started; follow it with: kgentctl contracts status\n`);
-        else if (!r.started && values['if-changed']) io.stdout.write(`contracts already match the running kernel (${s.running.release}); nothing to do\n`);
-        else io.stdout.write(`rebuilt in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${s.counts.functions} functions, ${s.counts.tracepoints} tracepoints (generation ${r.generation ?? s.generation})\n`);
+  let client: ContractsClient | undefined;
+  const open = async (): Promise<ContractsClient> => (client ??= await connect());
+  try {
+    return await run();
+  } finally {
+    client?.close?.();
+  }
+
+  async function run(): Promise<number> {
+    switch (sub) {
+      case 'status': {
+        const r = await (await open()).call(ContractsStatus, {});
+        if (json) printJson(io, r);
+        else io.stdout.write(renderStatus(r));
+        return r.state === 'empty' ? ExitCode.Failed : ExitCode.Ok;
       }
-      return ExitCode.Ok;
-    }
-    case 'show': {
-      const hook = rest[0];
-      if (!hook || rest.length > 1) throw new CliError(ExitCode.Usage, 'kgentctl contracts show: give exactly one HOOK (see kgentctl contracts --help)');
-      if (!parseHookRef(hook)) throw new CliError(ExitCode.Usage, `kgentctl contracts show: "${hook}" is not a hook name; use tracepoint:CAT:EVENT, kprobe:FN or struct:NAME:MEMBER.PATH`);
-      const r = (await call(ContractsMethods.show, { hook, ...(values.enrich ? { enrich: true } : {}) })) as ContractsShowResult;
-      if (json) printJson(io, r);
-      else io.stdout.write(renderShow(r));
-      return ExitCode.Ok;
-    }
-    case 'search': {
-      const text = rest.join(' ').trim();
-      if (!text) throw new CliError(ExitCode.Usage, 'kgentctl contracts search: missing TEXT');
-      const k = values.k === undefined ? 10 : Number(values.k);
-      if (!Number.isSafeInteger(k) || k < 1 || k > 100) throw new CliError(ExitCode.Usage, `kgentctl contracts search: -k wants 1..100, got "${values.k}"`);
-      if (values.kind !== undefined && values.kind !== 'function' && values.kind !== 'tracepoint') {
-        throw new CliError(ExitCode.Usage, `kgentctl contracts search: --kind is function or tracepoint, got "${values.kind}"`);
+      case 'rebuild': {
+        const t0 = Date.now();
+        const c = await open();
+        c.onNotification(ContractsProgress, (p) => io.stderr.write(json ? `${JSON.stringify(p)}\n` : `${renderProgress(p)}\n`));
+        // A rebuild the user waits for takes minutes and shows its progress: no time limit.
+        const r = await c.call(ContractsRebuild, { force: !values['if-changed'], wait: !values['no-wait'] }, values['no-wait'] ? {} : { timeoutMs: null });
+        if (json) printJson(io, r);
+        else {
+          const s = r.status;
+          if (values['no-wait']) io.stdout.write(`rebuild started; follow it with: kgentctl contracts status\n`);
+          else if (!r.started && values['if-changed']) io.stdout.write(`contracts already match the running kernel (${s.running.release}); nothing to do\n`);
+          else io.stdout.write(`rebuilt in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${s.counts.functions} functions, ${s.counts.tracepoints} tracepoints (generation ${r.generation ?? s.generation})\n`);
+        }
+        return ExitCode.Ok;
       }
-      const r = (await call(ContractsMethods.search, { text, k, ...(values.kind ? { kind: values.kind } : {}), ...(values.attachable ? { attachable: true } : {}) })) as ContractsSearchResult;
-      if (json) printJson(io, r);
-      else io.stdout.write(renderSearch(r));
-      return r.hits.length ? ExitCode.Ok : ExitCode.NotFound;
+      case 'show': {
+        const hook = rest[0];
+        if (!hook || rest.length > 1) throw new CliError(ExitCode.Usage, 'kgentctl contracts show: give exactly one HOOK (see kgentctl contracts --help)');
+        if (!isHookName(hook)) throw new CliError(ExitCode.Usage, `kgentctl contracts show: "${hook}" is not a hook name; use tracepoint:CAT:EVENT, kprobe:FN or struct:NAME:MEMBER.PATH`);
+        // Enrichment asks the LLM (several attempts of up to two minutes each).
+        const r = await (await open()).call(ContractsShow, { hook, ...(values.enrich ? { enrich: true } : {}) }, values.enrich ? { timeoutMs: 10 * 60_000 } : {});
+        if (json) printJson(io, r);
+        else io.stdout.write(renderShow(r));
+        return ExitCode.Ok;
+      }
+      case 'search': {
+        const text = rest.join(' ').trim();
+        if (!text) throw new CliError(ExitCode.Usage, 'kgentctl contracts search: missing TEXT');
+        const k = values.k === undefined ? 10 : Number(values.k);
+        if (!Number.isSafeInteger(k) || k < 1 || k > 100) throw new CliError(ExitCode.Usage, `kgentctl contracts search: -k wants 1..100, got "${values.k}"`);
+        if (values.kind !== undefined && values.kind !== 'function' && values.kind !== 'tracepoint') {
+          throw new CliError(ExitCode.Usage, `kgentctl contracts search: --kind is function or tracepoint, got "${values.kind}"`);
+        }
+        const r = await (await open()).call(ContractsSearch, { text, k, ...(values.kind ? { kind: values.kind } : {}), ...(values.attachable ? { attachable: true } : {}) });
+        if (json) printJson(io, r);
+        else io.stdout.write(renderSearch(r));
+        return r.hits.length ? ExitCode.Ok : ExitCode.NotFound;
+      }
+      default:
+        throw new CliError(ExitCode.Usage, `kgentctl contracts: unknown subcommand "${sub}" (status, rebuild, show, search)`);
     }
-    default:
-      throw new CliError(ExitCode.Usage, `kgentctl contracts: unknown subcommand "${sub}" (status, rebuild, show, search)`);
   }
 }
 
@@ -198,9 +214,9 @@ function valueRows(vs: readonly ValueContract[], withOffset: boolean): string[][
   return rows;
 }
 
-function renderConditions(cs: readonly Condition[], name?: (f: string) => string): string[] {
+function renderConditions(cs: readonly Condition[]): string[] {
   if (!cs.length) return ['  (none)'];
-  return cs.map((c) => `  ${c.kind.padEnd(4)} [${c.source}] ${renderCond(c.expr, name)}${c.note ? `   -- ${c.note}` : ''}`);
+  return cs.map((c) => `  ${c.kind.padEnd(4)} [${c.source}] ${c.text}${c.note ? `   -- ${c.note}` : ''}`);
 }
 
 function renderContract(c: Contract): string[] {

@@ -1,5 +1,6 @@
 /** kgentctl status / doctor / request. */
-import { Doctor, RequestSubmit, Status, type DoctorCheck } from '../../daemon/protocol/methods.js';
+import { Doctor, RequestSubmit, Status, type DoctorCheck } from '../../daemon/protocol/index.js';
+import { LONG_CALL_TIMEOUT_MS } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, type CliIO } from '../io.js';
 import { actor, type CommandContext } from './programs.js';
@@ -57,7 +58,7 @@ export async function requestCommand(ctx: CommandContext, text: string | undefin
   if (!text) throw new CliError(ExitCode.Usage, 'kgentctl request: missing the request text, e.g. kgentctl request "trace tcp connects"');
   const client = await ctx.connect();
   try {
-    const res = await client.call(RequestSubmit, { text, submittedBy: actor() });
+    const res = await client.call(RequestSubmit, { text, submittedBy: actor() }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
     if (ctx.json) printJson(ctx.io, res);
     else ctx.io.stdout.write(`request ${res.requestId}: ${res.status}: ${res.message}\n`);
     return ExitCode.Ok;

@@ -2,9 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { formatDiagnostic, type Diagnostic } from '../../daemon/protocol/diagnostic.js';
 import {
-  Notifications,
+  formatDiagnostic,
+  ProgramLog,
+  ProgramLogEnd,
   ProgramsApprove,
   ProgramsCheck,
   ProgramsList,
@@ -13,10 +14,10 @@ import {
   ProgramsShow,
   ProgramsStop,
   type LogEntry,
+  type Diagnostic,
   type ProgramInfo,
-  type ProgramLogNotification,
-} from '../../daemon/protocol/methods.js';
-import type { KgentClient } from '../client.js';
+} from '../../daemon/protocol/index.js';
+import { LONG_CALL_TIMEOUT_MS, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 
@@ -62,7 +63,7 @@ export async function runCommand(ctx: CommandContext, args: { file?: string; nam
       name: args.name ?? path.basename(args.file!),
       submittedBy: actor(),
       approve: args.approve,
-    });
+    }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
     if (ctx.json) printJson(ctx.io, res);
     else {
       renderDiagnostics(ctx.io, res.check.diagnostics, args.file!, source);
@@ -88,7 +89,7 @@ export async function checkCommand(ctx: CommandContext, file: string | undefined
   const source = await readProgram(file, 'check');
   const client = await ctx.connect();
   try {
-    const res = await client.call(ProgramsCheck, { source });
+    const res = await client.call(ProgramsCheck, { source }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
     if (ctx.json) printJson(ctx.io, res);
     else {
       renderDiagnostics(ctx.io, res.diagnostics, file!, source);
@@ -191,18 +192,20 @@ export async function logsCommand(ctx: CommandContext, id: number, follow: boole
   };
   let ended: (reason: string) => void = () => undefined;
   const done = new Promise<string>((resolve) => (ended = resolve));
-  client.onNotification((n) => {
-    if (n.method === Notifications.ProgramLog) {
-      const { id: nid, entry } = n.params as ProgramLogNotification;
-      if (nid === id) print(entry);
-    } else if (n.method === Notifications.ProgramLogEnd) ended((n.params as { reason: string }).reason);
+  client.onNotification(ProgramLog, (n) => {
+    if (n.id === id) print(n.entry);
+  });
+  client.onNotification(ProgramLogEnd, (n) => {
+    if (n.id === id) ended(n.reason);
   });
   try {
     const res = await client.call(ProgramsLogs, { id, tail, follow });
     for (const e of res.entries) print(e);
     if (follow && res.following) {
       const stopOnSignal = new Promise<string>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
-      const reason = await Promise.race([done, stopOnSignal]);
+      // A connection that drops or a reply that makes no sense ends the follow with its error.
+      const lost = client.whenClosed().then((err) => Promise.reject(err));
+      const reason = await Promise.race([done, stopOnSignal, lost]);
       if (!ctx.json && reason !== 'interrupted') ctx.io.stderr.write(`-- program ${id} ${reason} --\n`);
     } else if (follow && !ctx.json) {
       ctx.io.stderr.write(`-- program ${id} is not running; nothing to follow --\n`);

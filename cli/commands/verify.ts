@@ -1,6 +1,11 @@
 /**
- * `kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR]`: runs the symbolic verifier
- * on an annotated bpftrace program, locally, without the daemon.
+ * `kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR] [--local]`: runs the symbolic
+ * verifier on an annotated bpftrace program.
+ *
+ * Where: kgentd when it is reachable (the running kernel's contracts, a warm solver); otherwise
+ * in this process through the offline entry point (`daemon/offline/`, loaded only then) with this
+ * host's BTF and tracefs. `--formats DIR` and `--local` always verify locally. The report says
+ * which contracts it used (`contracts: ...` line; `contracts` in --json).
  *
  * Exit status: 0 proved, 1 refuted, 3 unknown or unannotated, 4 invalid (syntax error or a guard
  * failed), 2 usage error (bad flag, missing or unreadable file). Without `--json` the report reads
@@ -9,15 +14,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
-import { detectProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
-import { formatDiagnostic } from '../../daemon/protocol/diagnostic.js';
-import { recordedContractProvider, tracefsContractProvider, type ProbeContractProvider } from '../../daemon/verifier/contracts.js';
-import { collect, parse, type Program } from '../../daemon/verifier/frontend/index.js';
-import { ALL_PROBES_AVAILABLE, runLints, type FieldTypeInfo, type LintContext, type ProbeSupport } from '../../daemon/verifier/lints/index.js';
-import type { AssertionResult, ProgramVerdict, VerifyReport } from '../../daemon/verifier/report.js';
-import { verifyProgram } from '../../daemon/verifier/verify.js';
+import {
+  ErrorCodes,
+  formatDiagnostic,
+  VerifyProgram,
+  type AssertionResult,
+  type ContractsUsed,
+  type ProgramVerdict,
+  type VerifyProgramResult,
+  type VerifyReport,
+} from '../../daemon/protocol/index.js';
+import type { OfflineVerifyOptions } from '../../daemon/offline/index.js';
+import { KgentClient, RpcError } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 
 /** Exit status per program verdict (2 is reserved for usage errors). */
@@ -32,12 +41,15 @@ export const VERIFY_EXIT: Readonly<Record<ProgramVerdict, number>> = {
 /** Exit status of a usage error: bad flag, missing argument, missing or unreadable file. */
 export const EXIT_USAGE = 2;
 
-export const VERIFY_USAGE = `usage: kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR]
+export const VERIFY_USAGE = `usage: kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR] [--local]
 
-Checks the assume()/assert() annotations of a bpftrace program with the symbolic verifier (no daemon needed).
-  --json           print one JSON object: {verdict, assertions, diagnostics, timings}
+Checks the assume()/assert() annotations of a bpftrace program with the symbolic verifier.
+Asks kgentd (the running kernel's contracts) when it is reachable; otherwise verifies here with
+this host's BTF and tracefs. The report says which it used.
+  --json           print one JSON object: {verdict, assertions, diagnostics, timings, contracts}
   --timeout-ms N   solver time limit per assertion, in milliseconds (positive integer)
-  --formats DIR    read tracepoint formats from DIR/<category>/<event>/format instead of the running kernel's tracefs
+  --formats DIR    read tracepoint formats from DIR/<category>/<event>/format instead of tracefs (local)
+  --local          verify in this process, without asking kgentd
 exit status: 0 proved, 1 refuted, 3 unknown or unannotated, 4 invalid, 2 usage error
 `;
 
@@ -46,6 +58,7 @@ interface VerifyArgs {
   readonly json: boolean;
   readonly timeoutMs?: number;
   readonly formatsDir?: string;
+  readonly local: boolean;
 }
 
 type ParsedArgs = { readonly ok: true; readonly args: VerifyArgs } | { readonly ok: false; readonly help?: true; readonly error?: string };
@@ -55,6 +68,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
   let json = false;
   let timeoutMs: number | undefined;
   let formatsDir: string | undefined;
+  let local = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -65,6 +79,9 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
     if (flag === '--json') {
       if (inline !== undefined) return { ok: false, error: `--json takes no value (got "${arg}")` };
       json = true;
+    } else if (flag === '--local') {
+      if (inline !== undefined) return { ok: false, error: `--local takes no value (got "${arg}")` };
+      local = true;
     } else if (flag === '--timeout-ms') {
       const v = value();
       if (v === undefined) return { ok: false, error: '--timeout-ms needs a value: a number of milliseconds, e.g. --timeout-ms 2000' };
@@ -85,7 +102,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (file === undefined) return { ok: false, error: 'missing the program file to verify' };
-  return { ok: true, args: { file, json, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(formatsDir !== undefined ? { formatsDir } : {}) } };
+  return { ok: true, args: { file, json, local, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(formatsDir !== undefined ? { formatsDir } : {}) } };
 }
 
 function readError(file: string, err: unknown): string {
@@ -146,8 +163,8 @@ export function renderVerifyReport(report: VerifyReport, fileName: string, sourc
   return `${lines.join('\n')}\n`;
 }
 
-/** The `--json` object: the report's keys, with `counterexample` always present (null unless refuted). */
-export function verifyReportJson(report: VerifyReport, fileName: string): Record<string, unknown> {
+/** The `--json` object: the report's keys, with `counterexample` always present (null unless refuted), and the contracts used. */
+export function verifyReportJson(report: VerifyReport, fileName: string, contracts?: ContractsUsed): Record<string, unknown> {
   return {
     file: fileName,
     verdict: report.verdict,
@@ -162,52 +179,48 @@ export function verifyReportJson(report: VerifyReport, fileName: string): Record
     })),
     diagnostics: report.diagnostics,
     timings: report.timings,
+    ...(contracts ? { contracts } : {}),
   };
 }
 
-/** Which probe types this host offers, for the probe-availability lint; everything when it cannot be read. */
-async function hostProbeSupport(): Promise<ProbeSupport> {
+/** How `kgentctl verify` reaches a verifier; tests replace parts of it. */
+export interface VerifyCommandOptions {
+  /** kgentd's socket; without it (or with `--local`/`--formats`) verification is local. */
+  readonly socketPath?: string;
+  /** Options for the local verifier (tests pass recorded contracts and probe support). */
+  readonly offline?: Pick<OfflineVerifyOptions, 'contracts' | 'probes' | 'host'>;
+}
+
+/** Verification through the call time limit: many solver queries of `--timeout-ms` each. */
+const VERIFY_CALL_TIMEOUT_MS = 5 * 60_000;
+
+/** Asks kgentd; undefined (with why) when it is not reachable or does not serve verification. */
+async function viaDaemon(
+  socketPath: string,
+  params: { source: string; fileName: string; timeoutMs?: number },
+): Promise<{ ok: true; result: VerifyProgramResult } | { ok: false; why: string }> {
+  let client: KgentClient;
   try {
-    return await detectProbeSupport(realHost(), { functionNames: false });
-  } catch {
-    return ALL_PROBES_AVAILABLE;
+    client = await KgentClient.connect(socketPath, 2000);
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === ExitCode.Unreachable) return { ok: false, why: 'kgentd not reachable' };
+    throw err;
   }
-}
-
-/**
- * The lints' context: probe support, no unsafe builtins, and the field types of every tracepoint
- * the program attaches to, read ahead through the contracts (lints ask synchronously).
- */
-async function buildLintContext(source: string, contracts: ProbeContractProvider, probes: ProbeSupport): Promise<LintContext> {
-  const types = new Map<string, Map<string, FieldTypeInfo>>();
-  const program: Program | undefined = parse(source).program;
-  for (const ap of program ? collect(program, 'AttachPoint') : []) {
-    const [category, event] = ap.target;
-    if (ap.provider !== 'tracepoint' || ap.wildcard || category === undefined || event === undefined) continue;
-    const key = `${category}:${event}`;
-    if (types.has(key)) continue;
-    const fields = await contracts.tracepointFields(category, event);
-    types.set(key, new Map((fields ?? []).map((f) => [f.name, { type: f.cType, size: f.size, signed: f.signed }])));
+  try {
+    return { ok: true, result: await client.call(VerifyProgram, params, { timeoutMs: VERIFY_CALL_TIMEOUT_MS }) };
+  } catch (err) {
+    if (err instanceof RpcError && err.code === ErrorCodes.MethodNotFound) return { ok: false, why: 'this kgentd does not serve verify.program' };
+    throw err;
+  } finally {
+    client.close();
   }
-  return {
-    probes,
-    policy: { allowUnsafe: false },
-    fields: { fieldType: (category, event, field) => types.get(`${category}:${event}`)?.get(field) },
-  };
 }
 
 /**
  * Runs `kgentctl verify` with `argv` (the arguments after `verify`) and returns the exit status.
  * Never throws for a bad invocation or an unreadable file: those print one line on stderr and give 2.
- * `opts.contracts` overrides where tracepoint types come from (default: the running kernel's
- * tracefs, or `--formats DIR`); `opts.probes` overrides the probe support the lints check against
- * (default: detected on this host, or every type with `--formats`).
  */
-export async function verifyCommand(
-  argv: string[],
-  io: CliIO,
-  opts: { contracts?: ProbeContractProvider; probes?: ProbeSupport } = {},
-): Promise<number> {
+export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyCommandOptions = {}): Promise<number> {
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     if (parsed.help) {
@@ -217,7 +230,7 @@ export async function verifyCommand(
     io.stderr.write(`kgentctl verify: ${parsed.error}; run "kgentctl verify --help" for usage\n`);
     return EXIT_USAGE;
   }
-  const { file, json, timeoutMs, formatsDir } = parsed.args;
+  const { file, json, timeoutMs, formatsDir, local } = parsed.args;
   let source: string;
   try {
     source = await readFile(file, 'utf8');
@@ -225,41 +238,35 @@ export async function verifyCommand(
     io.stderr.write(`${readError(file, err)}\n`);
     return EXIT_USAGE;
   }
-  const live = opts.contracts === undefined && formatsDir === undefined;
-  const contracts = opts.contracts ?? (formatsDir !== undefined ? recordedContractProvider(path.resolve(formatsDir)) : tracefsContractProvider(realHost()));
-  let report: VerifyReport;
+  let result: VerifyProgramResult;
+  let note = '';
   try {
-    const lintContext = await buildLintContext(source, contracts, opts.probes ?? (live ? await hostProbeSupport() : ALL_PROBES_AVAILABLE));
-    report = await verifyProgram(source, {
-      fileName: file,
-      contracts,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      lintContext,
-      runLints: (program, ctx) => runLints(program, ctx as LintContext),
-    });
+    const asked =
+      local || formatsDir !== undefined || opts.offline?.contracts !== undefined || opts.socketPath === undefined
+        ? undefined
+        : await viaDaemon(opts.socketPath, { source, fileName: file, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    if (asked?.ok) result = asked.result;
+    else {
+      if (asked) note = ` (${asked.why})`;
+      // Loaded only here: Z3, the verifier and kernel-contracts stay out of every other command.
+      const { verifyOffline } = await import('../../daemon/offline/index.js');
+      result = await verifyOffline(source, {
+        fileName: file,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(formatsDir !== undefined ? { formatsDir: path.resolve(formatsDir) } : {}),
+        ...opts.offline,
+      });
+    }
   } catch (err) {
     // The verifier reports problems in the program as diagnostics; reaching here is an operational
-    // failure (solver could not start ...). Nothing was decided, so the status is "unknown".
+    // failure (solver could not start, kgentd failed ...). Nothing was decided, so the status is "unknown".
     const msg = err instanceof Error ? err.message : String(err);
     io.stderr.write(`kgentctl verify: verification of ${file} failed: ${msg}; nothing was verified (report this with the file)\n`);
     return VERIFY_EXIT.unknown;
   }
-  if (json) io.stdout.write(`${JSON.stringify(verifyReportJson(report, file), null, 2)}\n`);
-  else io.stdout.write(renderVerifyReport(report, file, source));
+  const { report } = result;
+  const contracts: ContractsUsed = note ? { ...result.contracts, description: `${result.contracts.description}${note}` } : result.contracts;
+  if (json) io.stdout.write(`${JSON.stringify(verifyReportJson(report, file, contracts), null, 2)}\n`);
+  else io.stdout.write(`contracts: ${contracts.description}\n${renderVerifyReport(report, file, source)}`);
   return VERIFY_EXIT[report.verdict];
-}
-
-// Standalone harness: `node dist/cli/commands/verify.js FILE.bt [...]` works before (and besides)
-// the kgentctl dispatcher.
-const invokedAs = process.argv[1];
-if (invokedAs !== undefined && import.meta.url === pathToFileURL(path.resolve(invokedAs)).href) {
-  verifyCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`kgentctl verify: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = EXIT_USAGE;
-    },
-  );
 }

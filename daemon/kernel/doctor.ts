@@ -9,7 +9,7 @@ import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { KgentConfig } from '../config.js';
 import { hasModel, probeOllama } from '../llm/ollama-client.js';
 import type { DoctorCheck } from '../protocol/methods.js';
-import { PROBE_TYPES, type ProbeType } from '../protocol/probe-types.js';
+import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import type { ProbeAvailability } from '../programs/program-analysis.js';
 

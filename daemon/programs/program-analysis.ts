@@ -5,7 +5,7 @@
  * {@link ProbeAvailability}.
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import type { ProbeType } from '../protocol/probe-types.js';
+import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import { parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
 import { probeAvailabilityLint, runLints, unsafeBuiltinsLint } from '../verifier/lints/index.js';
 

@@ -1,21 +1,11 @@
 /**
- * Every control-socket method as a typed constant: its name, the schema its params are validated
- * against at the boundary, and (as a phantom type) its result. The CLI imports this module and
- * `jsonrpc.ts`, nothing else of the daemon.
+ * The daemon's and programs' control-socket methods as typed constants: name, the schema params
+ * are validated against at the boundary, and (as a phantom type) the result. Contracts' methods
+ * are in `contracts.ts`, verification in `verify.ts`; `index.ts` gathers them all.
  */
 import type { Diagnostic } from './diagnostic.js';
-import { bool, int, obj, optional, str, type Infer, type Schema } from './validate.js';
-
-export interface MethodSpec<P, R> {
-  readonly method: string;
-  readonly params: Schema<P>;
-  /** Phantom: carries the result type for typed clients; always undefined at run time. */
-  readonly result?: R;
-}
-
-function method<R>() {
-  return <P>(name: string, params: Schema<P>): MethodSpec<P, R> => ({ method: name, params });
-}
+import { defineMethod as method, defineNotification } from './spec.js';
+import { bool, int, obj, optional, str } from './validate.js';
 
 /** Largest accepted program source, before the daemon's own configured limit applies. */
 export const MAX_SOURCE_CHARS = 1024 * 1024;
@@ -169,40 +159,14 @@ export const RequestSubmit = method<RequestResult>()(
   obj({ text: str({ min: 1, max: 8192 }), submittedBy: optional(str({ min: 1, max: 128 })), approve: optional(bool()) }),
 );
 
-export const ALL_METHODS = [
-  Status,
-  Doctor,
-  ProgramsRun,
-  ProgramsCheck,
-  ProgramsApprove,
-  ProgramsList,
-  ProgramsShow,
-  ProgramsStop,
-  ProgramsLogs,
-  RequestSubmit,
-] as const;
-
-export type ParamsOf<M> = M extends MethodSpec<infer P, unknown> ? P : never;
-export type ResultOf<M> = M extends MethodSpec<unknown, infer R> ? R : never;
-export type RunParams = Infer<typeof ProgramsRun.params>;
-
 // ---- notifications (server -> client) ---------------------------------------------------------
-
-export const Notifications = {
-  /** `{ id, entry: LogEntry }` for `programs.logs` with follow. */
-  ProgramLog: 'programs.log',
-  /** `{ id, reason }` when a followed program's log ends (program stopped or exited). */
-  ProgramLogEnd: 'programs.logEnd',
-  /** `{ stage, message }` progress of a long operation on this connection. */
-  Progress: 'progress',
-} as const;
 
 export interface ProgramLogNotification {
   readonly id: number;
   readonly entry: LogEntry;
 }
 
-export interface ProgressNotification {
-  readonly stage: string;
-  readonly message: string;
-}
+/** An entry of a followed log (`programs.logs` with follow). */
+export const ProgramLog = defineNotification<ProgramLogNotification>('programs.log');
+/** A followed program's log ended (program stopped or exited). */
+export const ProgramLogEnd = defineNotification<{ readonly id: number; readonly reason: string }>('programs.logEnd');

@@ -2,7 +2,7 @@
  * A small runtime schema language for protocol params: each schema both validates untrusted JSON at
  * the socket boundary and gives the TypeScript type of what it accepts (`Infer<typeof schema>`).
  */
-import { KgentError } from '../errors.js';
+import { KgentError } from './errors.js';
 
 export interface Schema<T> {
   readonly describe: string;

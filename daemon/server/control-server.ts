@@ -18,19 +18,24 @@ import {
   type ErrorObject,
   type Id,
 } from '../protocol/jsonrpc.js';
-import type { MethodSpec } from '../protocol/methods.js';
+import type { MethodSpec, NotificationSpec } from '../protocol/spec.js';
 import { RPC_CODE_OF } from './error-codes.js';
 
 export interface ConnectionContext {
   readonly connectionId: number;
   /** Sends a notification to this client; false once the client is gone. */
-  notify(method: string, params: unknown): boolean;
+  notify<P>(spec: NotificationSpec<P>, params: P): boolean;
   /** Runs when the client disconnects (to end log follows and the like). */
   onClose(fn: () => void): void;
   readonly closed: boolean;
 }
 
-export type RawHandler = (params: unknown, ctx: ConnectionContext) => Promise<unknown>;
+type Handler = (params: unknown, ctx: ConnectionContext) => Promise<unknown>;
+
+/** Where typed methods are registered (the server; tests pass a stand-in). */
+export interface MethodRegistry {
+  register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void;
+}
 
 export interface ControlServerOptions {
   readonly socketPath: string;
@@ -44,8 +49,8 @@ export interface ControlServerOptions {
 /** A slow reader of a followed log must not make the daemon buffer without bound. */
 const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 
-export class ControlServer {
-  private readonly handlers = new Map<string, RawHandler>();
+export class ControlServer implements MethodRegistry {
+  private readonly handlers = new Map<string, Handler>();
   private readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private nextConnectionId = 1;
@@ -54,13 +59,13 @@ export class ControlServer {
 
   /** Registers a typed method: params are validated against the method's schema before `fn` runs. */
   register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void {
-    this.registerRaw(spec.method, (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
+    if (this.handlers.has(spec.method)) throw new Error(`method ${spec.method} registered twice`);
+    this.handlers.set(spec.method, (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
   }
 
-  /** Registers a method that validates its own params (for modules that bring their own schemas). */
-  registerRaw(method: string, fn: RawHandler): void {
-    if (this.handlers.has(method)) throw new Error(`method ${method} registered twice`);
-    this.handlers.set(method, fn);
+  /** Names of the registered methods. */
+  methods(): string[] {
+    return [...this.handlers.keys()];
   }
 
   async listen(): Promise<void> {
@@ -128,7 +133,7 @@ export class ControlServer {
     };
     const ctx: ConnectionContext = {
       connectionId,
-      notify: (method, params) => send({ jsonrpc: JSONRPC, method, params }),
+      notify: (spec, params) => send({ jsonrpc: JSONRPC, method: spec.method, params }),
       onClose: (fn) => {
         if (closed) fn();
         else closers.push(fn);

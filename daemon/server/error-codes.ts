@@ -1,5 +1,5 @@
 /** Maps operational error codes to JSON-RPC error codes (and back, for the CLI's exit statuses). */
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../protocol/errors.js';
 import { ErrorCodes } from '../protocol/jsonrpc.js';
 
 export const RPC_CODE_OF: Readonly<Record<ErrorCode, number>> = {

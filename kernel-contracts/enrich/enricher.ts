@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ollama } from 'ollama';
-import { KgentError } from '../../daemon/errors.js';
+import { ContractsError } from '../errors.js';
 import { checkCondition, renderCond, validateAgainstSchema, type Condition, type EnrichmentAnswer, type Scope, type ScopeValue } from '../contracts/expr.js';
 import type { SchemaError } from '../contracts/json-schema.js';
 import type { Contract, ValueContract } from '../contracts/model.js';
@@ -51,7 +51,7 @@ function loadTemplate(dir: string, name: string): string {
   try {
     return readFileSync(path.join(dir, name), 'utf8');
   } catch (err) {
-    throw new KgentError('config', `prompt template ${name} missing in ${dir}`, { dir, name }, { cause: err });
+    throw new ContractsError('config', `prompt template ${name} missing in ${dir}`, { dir, name }, { cause: err });
   }
 }
 
@@ -141,8 +141,8 @@ function promptValues(c: Contract, src: FunctionSource | undefined): Record<stri
 
 /**
  * Asks the model for conditions, validating each answer; retries with the rejection reasons up to
- * `maxAttempts`. Throws `KgentError('unavailable')` when the model cannot be reached, and
- * `KgentError('refused')` with every rejection when no answer was valid.
+ * `maxAttempts`. Throws `ContractsError('unavailable')` when the model cannot be reached, and
+ * `ContractsError('refused')` with every rejection when no answer was valid.
  */
 export async function enrichContract(contract: Contract, source: FunctionSource | undefined, opts: EnricherOptions): Promise<EnrichmentResult> {
   const dir = opts.promptsDir ?? promptsDir();
@@ -160,7 +160,7 @@ export async function enrichContract(contract: Contract, source: FunctionSource 
       const res = await opts.client.chat({ model: opts.model, messages, stream: false, format: 'json', options: { temperature: 0 } });
       text = res.message.content;
     } catch (err) {
-      throw new KgentError('unavailable', `LLM enrichment of ${contract.id} failed: the model ${opts.model} did not answer (${(err as Error).message})`, { hook: contract.id, model: opts.model }, { cause: err });
+      throw new ContractsError('unavailable', `LLM enrichment of ${contract.id} failed: the model ${opts.model} did not answer (${(err as Error).message})`, { hook: contract.id, model: opts.model }, { cause: err });
     }
     const checked = checkAnswer(text, contract, opts.memberOf);
     if (checked.ok) {
@@ -176,7 +176,7 @@ export async function enrichContract(contract: Contract, source: FunctionSource 
     messages.push({ role: 'user', content: fillTemplate(retry, { reasons: checked.reasons.map((r) => `- ${r}`).join('\n') }) });
   }
   const last = rejections.at(-1)?.reasons[0] ?? 'no answer';
-  throw new KgentError('refused', `LLM enrichment of ${contract.id} rejected after ${max} answer(s); last reason: ${last}`, {
+  throw new ContractsError('refused', `LLM enrichment of ${contract.id} rejected after ${max} answer(s); last reason: ${last}`, {
     hook: contract.id,
     model: opts.model,
     rejections,

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { access } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
-import { KgentError } from '../../daemon/errors.js';
+import { ContractsError } from '../errors.js';
 
 /** A parsed bpftrace version. */
 export interface BpftraceVersion {
@@ -89,12 +89,12 @@ export async function whichBpftrace(bin = 'bpftrace'): Promise<string | undefine
 
 /**
  * Reads the installed bpftrace's path, version and `--info` features. Throws
- * `KgentError('unavailable')` when bpftrace is not installed or prints no version.
+ * `ContractsError('unavailable')` when bpftrace is not installed or prints no version.
  */
 export async function readBpftraceInfo(opts: BpftraceOptions = {}): Promise<BpftraceInfo> {
   const bin = await whichBpftrace(opts.bin);
   if (!bin) {
-    throw new KgentError('unavailable', `bpftrace not found (${opts.bin ?? 'bpftrace on PATH'}); install the bpftrace package`, {
+    throw new ContractsError('unavailable', `bpftrace not found (${opts.bin ?? 'bpftrace on PATH'}); install the bpftrace package`, {
       bin: opts.bin ?? 'bpftrace',
     });
   }
@@ -102,7 +102,7 @@ export async function readBpftraceInfo(opts: BpftraceOptions = {}): Promise<Bpft
   const v = await execa(bin, ['--version'], { reject: false, timeout });
   const version = parseBpftraceVersion(`${v.stdout}\n${v.stderr}`);
   if (!version) {
-    throw new KgentError('unavailable', `${bin} --version printed no version: ${(v.stderr || v.stdout).slice(0, 200)}`, { bin });
+    throw new ContractsError('unavailable', `${bin} --version printed no version: ${(v.stderr || v.stdout).slice(0, 200)}`, { bin });
   }
   const info = await execa(bin, ['--info'], { reject: false, timeout });
   // --info prints to stderr in some releases, to stdout in others.
@@ -113,15 +113,15 @@ export async function readBpftraceInfo(opts: BpftraceOptions = {}): Promise<Bpft
 
 /**
  * Probes bpftrace can attach to, from `bpftrace -l [pattern]` (`tracepoint:sock:inet_sock_set_state`,
- * `software:cpu-clock:`, ...). Throws `KgentError('unavailable')` when bpftrace cannot run.
+ * `software:cpu-clock:`, ...). Throws `ContractsError('unavailable')` when bpftrace cannot run.
  */
 export async function listProbes(pattern?: string, opts: BpftraceOptions = {}): Promise<string[]> {
   const bin = await whichBpftrace(opts.bin);
-  if (!bin) throw new KgentError('unavailable', 'bpftrace not found; install the bpftrace package', {});
+  if (!bin) throw new ContractsError('unavailable', 'bpftrace not found; install the bpftrace package', {});
   const args = pattern === undefined ? ['-l'] : ['-l', pattern];
   const r = await execa(bin, args, { reject: false, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024 });
   if (r.exitCode !== 0 && !r.stdout) {
-    throw new KgentError('unavailable', `bpftrace -l failed (exit ${r.exitCode}): ${r.stderr.split('\n')[0] ?? ''}`, {
+    throw new ContractsError('unavailable', `bpftrace -l failed (exit ${r.exitCode}): ${r.stderr.split('\n')[0] ?? ''}`, {
       pattern,
       stderr: r.stderr.slice(0, 2000),
     });

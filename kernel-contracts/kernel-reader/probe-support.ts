@@ -3,8 +3,8 @@
  * from the kernel config, tracefs, /sys/bus/event_source and BTF presence; optionally sharpened by
  * bpftrace's own feature probe (`bpftrace --info`, see ./bpftrace.ts), which loads test programs.
  */
-import { PROBE_TYPES, canonicalProbeType } from '../../daemon/protocol/probe-types.js';
-import type { ProbeType } from '../../daemon/protocol/probe-types.js';
+import { PROBE_TYPES, canonicalProbeType } from '../probe-types.js';
+import type { ProbeType } from '../probe-types.js';
 import type { BpftraceFeatures, BpftraceVersion } from './bpftrace.js';
 import type { KernelHost } from './host.js';
 import { readRelease } from './host.js';

@@ -2,7 +2,7 @@
  * Tracepoint formats from tracefs (`events/<category>/<event>/format`): the record layout a
  * `tracepoint:` probe sees as `args`.
  */
-import { KgentError } from '../../daemon/errors.js';
+import { ContractsError } from '../errors.js';
 import type { KernelHost } from './host.js';
 
 /** One field of a tracepoint record. */
@@ -101,7 +101,7 @@ function arrayLength(s: string): number | null {
 }
 
 /**
- * Parses the text of `events/<category>/<event>/format`. Throws a `KgentError('io')` naming the
+ * Parses the text of `events/<category>/<event>/format`. Throws a `ContractsError('io')` naming the
  * file and line when a field line cannot be understood.
  */
 export function parseTracepointFormat(category: string, event: string, text: string): TracepointFormat {
@@ -126,7 +126,7 @@ export function parseTracepointFormat(category: string, event: string, text: str
       const m = FIELD_RE.exec(line);
       const decl = m ? parseFieldDeclaration(m[1] ?? '') : undefined;
       if (!m || !decl) {
-        throw new KgentError('io', `cannot parse field of tracepoint ${category}:${event} (line ${i + 1}): ${line}`, {
+        throw new ContractsError('io', `cannot parse field of tracepoint ${category}:${event} (line ${i + 1}): ${line}`, {
           category,
           event,
           line: i + 1,

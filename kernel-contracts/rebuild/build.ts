@@ -18,7 +18,7 @@ import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract,
 import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
 import { docText, type DocIndex, type DocRow, type Embedder } from '../search/doc-index.js';
 import type { SourceReader } from '../source-reader/index.js';
-import type { RebuildPhase } from '../protocol.js';
+import type { RebuildPhase } from '../api.js';
 import { resolvePrintFmtEnums } from '../contracts/print-fmt.js';
 
 /** BTF of the running kernel: vmlinux and the loaded modules (split BTF on top of vmlinux). */

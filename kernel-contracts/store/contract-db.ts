@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { KgentError } from '../../daemon/errors.js';
+import { ContractsError } from '../errors.js';
 import type { KernelIdentity } from '../kernel-reader/identity.js';
 import type { Contract } from '../contracts/model.js';
 import { fromStored, toStored, type StoredDefaults } from '../contracts/stored.js';
@@ -108,7 +108,7 @@ export function openContractDb(stateDir: string): ContractDb {
     }
     return db;
   } catch (err) {
-    throw new KgentError('io', `cannot open the contracts database in ${stateDir}: ${(err as Error).message}`, { stateDir }, { cause: err });
+    throw new ContractsError('io', `cannot open the contracts database in ${stateDir}: ${(err as Error).message}`, { stateDir }, { cause: err });
   }
 }
 

@@ -152,7 +152,6 @@ const distCli = path.join(root, 'dist', 'cli');
 const kgentctl = existsSync(path.join(distCli, 'bin.js')) ? path.join(distCli, 'bin.js') : path.join(distCli, 'main.js');
 const children: { name: string; script: string; pre: string[] }[] = [
   { name: `kgentctl verify (${path.relative(root, kgentctl)})`, script: kgentctl, pre: ['verify'] },
-  { name: 'standalone harness (dist/cli/commands/verify.js)', script: path.join(distCli, 'commands', 'verify.js'), pre: [] },
 ];
 for (const c of children) {
   t.test(`child process: ${c.name}`, async (t) => {

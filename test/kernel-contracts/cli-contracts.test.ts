@@ -2,10 +2,11 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { contractsCommand, type ContractsCall } from '../../cli/commands/contracts.js';
+import { contractsCommand } from '../../cli/commands/contracts.js';
 import { CliError } from '../../cli/exit-codes.js';
 import { createContractService } from '../../kernel-contracts/service.js';
-import { contractHandlers } from '../../kernel-contracts/handlers.js';
+import { registerContractMethods } from '../../daemon/contracts/handlers.js';
+import { InProcessServer } from '../support/in-process-server.js';
 import { fixtureHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { makeFakeKernel, HAVE_REAL_BTF } from './helpers/fake-kernel.js';
 import { subsetLoader } from './helpers/subset-btf.js';
@@ -26,16 +27,10 @@ t.test('kgentctl contracts against the handlers (in-process JSON-RPC stand-in)',
   });
   await svc.start();
   await svc.whenIdle();
-  const handlers = contractHandlers(svc);
-  const calls: string[] = [];
-  // Params go through a JSON round trip, as over the socket.
-  const call: ContractsCall = async (method, params, onNotify) => {
-    calls.push(method);
-    const h = handlers[method];
-    if (!h) throw new Error(`no method ${method}`);
-    const r = await h(JSON.parse(JSON.stringify(params)), { notify: (m, p) => onNotify?.(m, JSON.parse(JSON.stringify(p))) });
-    return JSON.parse(JSON.stringify(r));
-  };
+  const server = new InProcessServer();
+  registerContractMethods(server, svc);
+  // Params, results and notifications go through a JSON round trip, as over the socket.
+  const call = async () => server.client();
 
   let b = bufferIo();
   t.equal(await contractsCommand(['show', 'struct:sock:__sk_common.skc_dport'], b.io, call), 0);

@@ -4,7 +4,7 @@ import { startOllamaStandin } from '../support/ollama-standin.js';
 import { enrichContract, checkAnswer, buildPrompt } from '../../kernel-contracts/enrich/enricher.js';
 import { deriveFunctionContract, deriveTracepointContract, type TypeInfo } from '../../kernel-contracts/contracts/derive.js';
 import { parseTracepointFormat } from '../../kernel-contracts/kernel-reader/tracepoint-format.js';
-import { KgentError } from '../../daemon/errors.js';
+import { ContractsError } from '../../kernel-contracts/errors.js';
 import { RECORDED_FORMATS } from './helpers/fake-kernel.js';
 
 const int32: TypeInfo = { type: 'int', kind: 'int', bits: 32, signed: true, byteOrder: 'host', size: 4 };
@@ -87,9 +87,9 @@ t.test('bounded retries: all answers malformed -> refused, nothing returned', as
   const s = await startOllamaStandin({ chat: [bad, bad, bad, GOOD] });
   t.teardown(() => s.close());
   const err = await enrichContract(tpContract, undefined, { client: new Ollama({ host: s.host }), model: 'coder', maxAttempts: 3 }).catch((e: unknown) => e);
-  t.ok(err instanceof KgentError);
-  t.equal((err as KgentError).code, 'refused');
-  t.match((err as KgentError).message, /rejected after 3 answer\(s\); last reason: at \$\.pre\[0\]\.expr\.rhs\[0\]: "AF_INET" does not match/);
+  t.ok(err instanceof ContractsError);
+  t.equal((err as ContractsError).code, 'refused');
+  t.match((err as ContractsError).message, /rejected after 3 answer\(s\); last reason: at \$\.pre\[0\]\.expr\.rhs\[0\]: "AF_INET" does not match/);
   t.equal(s.remaining(), 1, 'stopped after 3 attempts');
 });
 
@@ -108,6 +108,6 @@ t.test('an unreachable model is an operational error, not a rejection', async (t
   const s = await startOllamaStandin({ chat: [], models: ['other'] });
   t.teardown(() => s.close());
   const err = await enrichContract(fnContract, undefined, { client: new Ollama({ host: s.host }), model: 'coder' }).catch((e: unknown) => e);
-  t.equal((err as KgentError).code, 'unavailable');
+  t.equal((err as ContractsError).code, 'unavailable');
   t.match((err as Error).message, /model coder did not answer .*not found/);
 });

@@ -10,7 +10,7 @@
  * remove one.
  */
 import type { Span } from '../../protocol/diagnostic.js';
-import type { ProbeType } from '../../protocol/probe-types.js';
+import type { ProbeType } from '../../../kernel-contracts/probe-types.js';
 
 export type { Span } from '../../protocol/diagnostic.js';
 
@@ -32,6 +32,20 @@ export interface Program {
   /** `config = { key = value; ... }` (bpftrace >= 0.20), when present. */
   readonly config?: ConfigBlock;
   readonly probes: readonly Probe[];
+  /** kgent's `cover(HOOK[, COND]);` annotations (top level, anywhere between probes), in source order. */
+  readonly covers: readonly CoverStmt[];
+  readonly span: Span;
+}
+
+/**
+ * kgent annotation `cover(HOOK[, COND]);` at the top level: the program must observe the events
+ * of HOOK (those satisfying COND over the hook's `args`): some probe attaches to HOOK and lets an
+ * observable effect (printf, print, map update) happen for them.
+ */
+export interface CoverStmt {
+  readonly kind: 'CoverStmt';
+  readonly hook: AttachPoint;
+  readonly condition?: Expr;
   readonly span: Span;
 }
 
@@ -454,6 +468,7 @@ export type Node =
   | ConfigEntry
   | Probe
   | AttachPoint
+  | CoverStmt
   | Stmt
   | Expr
   | TypeRef;

@@ -4,7 +4,7 @@
  * like bpftrace, and reports it with the exact span of the offending token.
  */
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
-import { canonicalProbeType } from '../../protocol/probe-types.js';
+import { canonicalProbeType } from '../../../kernel-contracts/probe-types.js';
 import type {
   AssignOp,
   AttachPoint,
@@ -13,6 +13,7 @@ import type {
   CDefinition,
   ConfigBlock,
   ConfigEntry,
+  CoverStmt,
   Expr,
   IfStmt,
   IncludeDirective,
@@ -165,6 +166,7 @@ class Parser {
   parseProgram(): Program {
     const preamble: PreambleItem[] = [];
     const probes: Probe[] = [];
+    const covers: CoverStmt[] = [];
     let config: ConfigBlock | undefined;
     for (;;) {
       this.lx.pos = this.cur.start;
@@ -196,6 +198,10 @@ class Parser {
         config = this.configBlock();
         continue;
       }
+      if (word === 'cover' && this.peekPunctAfterWord(at, '(')) {
+        covers.push(this.cover(at));
+        continue;
+      }
       const unsupported = UNSUPPORTED_TOP_LEVEL[word];
       if (unsupported) {
         throw new SyntaxFailure('parse.unsupported', unsupported, this.tokenSpan(this.cur), [
@@ -216,6 +222,7 @@ class Parser {
       preamble,
       ...(config ? { config } : {}),
       probes,
+      covers,
       span: this.sm.span(0, Math.max(1, this.src.length)),
     };
   }
@@ -370,6 +377,24 @@ class Parser {
     if (!this.isPunct('{')) throw this.unexpected(predicate ? '{' : '{ or a predicate');
     const body = this.block();
     return { kind: 'Probe', attachPoints, ...(predicate ? { predicate } : {}), body, span: this.span(at) };
+  }
+
+  /** `cover(HOOK[, COND]);` — HOOK is one attach point, written as in a probe. */
+  private cover(at: number): CoverStmt {
+    this.expect('cover');
+    this.expect('(');
+    const { ap, end } = this.attachPoint(this.cur.start);
+    if (ap.provider === 'BEGIN' || ap.provider === 'END') {
+      throw new SyntaxFailure('parse.bad-cover', `cover() names an event hook; ${ap.provider} is not one`, ap.span, [
+        'write cover(tracepoint:CATEGORY:EVENT) or cover(kprobe:FUNCTION), optionally with a condition over args',
+      ]);
+    }
+    this.resetTo(end);
+    let condition: Expr | undefined;
+    if (this.accept(',')) condition = this.expr();
+    this.expect(')');
+    this.expect(';');
+    return { kind: 'CoverStmt', hook: ap, ...(condition ? { condition } : {}), span: this.span(at) };
   }
 
   private attachPoint(at: number): { ap: AttachPoint; end: number } {

@@ -2,7 +2,7 @@
  * What the lints need from the outside world, as interfaces so tests (and the CLI without a daemon)
  * can supply recorded kernel data. Lints themselves are pure.
  */
-import type { ProbeType } from '../../protocol/probe-types.js';
+import type { ProbeType } from '../../../kernel-contracts/probe-types.js';
 import type { Diagnostic } from '../../protocol/diagnostic.js';
 import type { Program } from '../frontend/ast.js';
 

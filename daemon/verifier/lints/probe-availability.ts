@@ -1,6 +1,6 @@
 /** Lint: attach points whose provider this kernel does not offer (error). */
 import type { Diagnostic } from '../../protocol/diagnostic.js';
-import { PROBE_TYPES } from '../../protocol/probe-types.js';
+import { PROBE_TYPES } from '../../../kernel-contracts/probe-types.js';
 import type { LintContext, LintPass } from './context.js';
 
 export function probeAvailabilityLint(ctx: LintContext): LintPass {

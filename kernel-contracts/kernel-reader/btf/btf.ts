@@ -3,7 +3,7 @@
  * of vmlinux. It indexes type records into typed arrays in one pass and decodes a type only when
  * asked, so loading vmlinux (~130k types) costs tens of milliseconds and little memory.
  */
-import { KgentError } from '../../../daemon/errors.js';
+import { ContractsError } from '../../errors.js';
 import type { KernelHost } from '../host.js';
 import { BTF_KIND, BTF_KIND_NAMES } from './types.js';
 import type {
@@ -39,16 +39,16 @@ export interface ParseBtfOptions {
   readonly base?: Btf;
 }
 
-/** Parses a BTF blob. Throws `KgentError('io')` on a malformed blob. */
+/** Parses a BTF blob. Throws `ContractsError('io')` on a malformed blob. */
 export function parseBtf(data: Uint8Array, opts: ParseBtfOptions = {}): Btf {
   return new BtfImpl(data, opts);
 }
 
-/** Reads and parses /sys/kernel/btf/vmlinux. Throws `KgentError('kernel-unsupported')` when the kernel has no BTF. */
+/** Reads and parses /sys/kernel/btf/vmlinux. Throws `ContractsError('kernel-unsupported')` when the kernel has no BTF. */
 export async function loadVmlinuxBtf(host: KernelHost): Promise<Btf> {
   const buf = await host.readBytes('/sys/kernel/btf/vmlinux');
   if (!buf) {
-    throw new KgentError(
+    throw new ContractsError(
       'kernel-unsupported',
       'this kernel exposes no BTF (/sys/kernel/btf/vmlinux absent); it needs CONFIG_DEBUG_INFO_BTF=y',
       { host: host.description },
@@ -65,15 +65,15 @@ export async function listModuleBtf(host: KernelHost): Promise<string[]> {
 /** Reads and parses /sys/kernel/btf/<module>, split on top of `base` (vmlinux). */
 export async function loadModuleBtf(host: KernelHost, name: string, base: Btf): Promise<Btf> {
   if (!name || name.includes('/') || name === '.' || name === '..') {
-    throw new KgentError('bad-request', `invalid module name '${name}'`, { name });
+    throw new ContractsError('bad-request', `invalid module name '${name}'`, { name });
   }
   const buf = await host.readBytes(`/sys/kernel/btf/${name}`);
-  if (!buf) throw new KgentError('not-found', `module ${name} has no BTF (/sys/kernel/btf/${name} absent)`, { name });
+  if (!buf) throw new ContractsError('not-found', `module ${name} has no BTF (/sys/kernel/btf/${name} absent)`, { name });
   return parseBtf(buf, { name, base });
 }
 
-function malformed(what: string, data?: Record<string, unknown>): KgentError {
-  return new KgentError('io', `malformed BTF: ${what}`, data);
+function malformed(what: string, data?: Record<string, unknown>): ContractsError {
+  return new ContractsError('io', `malformed BTF: ${what}`, data);
 }
 
 const BE_RE = /^__be(16|32|64)$/;
@@ -112,7 +112,7 @@ class BtfImpl implements Btf {
     if (buf.length < 24) throw malformed('shorter than its header');
     const magic = buf.readUInt16LE(0);
     if (magic !== BTF_MAGIC) {
-      if (magic === 0x9feb) throw new KgentError('kernel-unsupported', 'big-endian BTF is not supported by this reader');
+      if (magic === 0x9feb) throw new ContractsError('kernel-unsupported', 'big-endian BTF is not supported by this reader');
       throw malformed(`bad magic 0x${magic.toString(16)}`);
     }
     const version = buf.readUInt8(2);
@@ -132,7 +132,7 @@ class BtfImpl implements Btf {
     new Uint8Array(this.words.buffer).set(buf.subarray(tStart, tStart + typeLen));
     this.strText = buf.toString('latin1', sStart, sStart + strLen);
     this.base = opts.base as BtfImpl | undefined;
-    if (this.base && !(this.base instanceof BtfImpl)) throw new KgentError('internal', 'base BTF must come from parseBtf');
+    if (this.base && !(this.base instanceof BtfImpl)) throw new ContractsError('internal', 'base BTF must come from parseBtf');
     this.module = opts.name ?? (this.base ? 'module' : 'vmlinux');
     this.strBase = this.base ? this.base.stringSectionEnd() : 0;
     this.firstId = this.base ? this.base.lastId + 1 : 1;
@@ -234,7 +234,7 @@ class BtfImpl implements Btf {
   private owner(id: number): BtfImpl {
     if (id >= this.firstId && id <= this.lastId) return this;
     if (id < this.firstId && this.base) return this.base.owner(id);
-    throw new KgentError('not-found', `BTF type id ${id} does not exist in ${this.module}`, { id });
+    throw new ContractsError('not-found', `BTF type id ${id} does not exist in ${this.module}`, { id });
   }
 
   /** Word index of a type record (id must be own). */

@@ -248,7 +248,7 @@ export interface Btf {
   kind(id: number): BtfKindName;
   /** Name of a type id ('' when anonymous). */
   name(id: number): string;
-  /** Decoded type (own or base). Throws `KgentError('not-found')` on an unknown id. */
+  /** Decoded type (own or base). Throws `ContractsError('not-found')` on an unknown id. */
   resolve(id: number): BtfType;
   /** C text of a type, typedef names kept. With `declName`, a declaration (`char *comm[16]` style). */
   typeToC(id: number, declName?: string): string;

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { PROBE_TYPES } from '../../../daemon/protocol/probe-types.js';
+import { PROBE_TYPES } from '../../../kernel-contracts/probe-types.js';
 import { fixtureHost, realHost } from '../../../kernel-contracts/kernel-reader/host.js';
 import { parseKernelConfig, readKernelConfig } from '../../../kernel-contracts/kernel-reader/kernel-config.js';
 import { detectProbeSupport } from '../../../kernel-contracts/kernel-reader/probe-support.js';

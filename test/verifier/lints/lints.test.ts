@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap';
 import { formatDiagnostic, type Diagnostic } from '../../../daemon/protocol/diagnostic.js';
-import type { ProbeType } from '../../../daemon/protocol/probe-types.js';
+import type { ProbeType } from '../../../kernel-contracts/probe-types.js';
 import { parse, type Program } from '../../../daemon/verifier/frontend/index.js';
 import {
   ALL_PROBES_AVAILABLE,

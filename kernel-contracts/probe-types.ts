@@ -2,6 +2,11 @@
  * bpftrace probe providers by canonical name, and the short aliases bpftrace accepts.
  * Shared by the front-end (attach points), the kernel reader (what this kernel offers) and the
  * runner/kernel check, so that "kprobe" means the same thing everywhere.
+ *
+ * It lives at the bottom layer, in kernel-contracts (which never imports the daemon), as a pure
+ * table with no imports: the daemon and the pure verifier import it from here. The control
+ * protocol does not use it (probe names cross the socket as plain strings), so the CLI, which
+ * imports only the protocol, never loads kernel-contracts.
  */
 export const PROBE_TYPES = [
   'BEGIN',

@@ -1,26 +1,10 @@
 /**
- * The control-socket methods of kernel contracts: names, params and results (types only, plus
- * the hook-name parser shared by CLI and daemon). The daemon mounts {@link contractHandlers} from
- * `kernel-contracts/handlers.ts`; the CLI (`kgentctl contracts ...`) imports this module only.
- *
- * - `contracts.status`  {}                           -> ContractsStatusResult
- * - `contracts.rebuild` {force?, wait?}              -> ContractsRebuildResult, with
- *                        `contracts.progress` notifications (RebuildProgress) while it runs
- * - `contracts.show`    {hook, enrich?}              -> ContractsShowResult
- * - `contracts.search`  {text, k?, kind?, attachable?} -> ContractsSearchResult
+ * What the contract service answers (status, rebuild, lookup, search) and the hook-name parser.
+ * The daemon serves these over its control socket (`daemon/contracts/handlers.ts`), converting
+ * them to the protocol's own wire types (`daemon/protocol/contracts.ts`).
  */
 import type { Condition } from './contracts/expr.js';
 import type { Contract, MemberContract, StructLayout } from './contracts/model.js';
-
-export const ContractsMethods = {
-  status: 'contracts.status',
-  rebuild: 'contracts.rebuild',
-  show: 'contracts.show',
-  search: 'contracts.search',
-} as const;
-
-/** Notification sent to the client that asked for a rebuild (and to nobody else). */
-export const CONTRACTS_PROGRESS = 'contracts.progress';
 
 /** Who the kernel is, as shown to users. */
 export interface IdentitySummary {
@@ -45,8 +29,6 @@ export interface RebuildProgress {
   readonly elapsedMs: number;
 }
 
-export type ContractsStatusParams = Record<string, never>;
-
 export interface ContractsStatusResult {
   /** `empty`: nothing built yet; `building`: first build running; `ready`; `stale`: built for another kernel (a rebuild is due or running). */
   readonly state: 'empty' | 'building' | 'ready' | 'stale';
@@ -69,25 +51,11 @@ export interface ContractsStatusResult {
   readonly lastError?: string;
 }
 
-export interface ContractsRebuildParams {
-  /** Rebuild even when the stored identity matches the running kernel. Default true for an explicit request. */
-  readonly force?: boolean;
-  /** Wait for the rebuild to finish (progress notifications meanwhile). Default true. */
-  readonly wait?: boolean;
-}
-
 export interface ContractsRebuildResult {
   /** False when a rebuild was already running (this call then waited for / reports that one). */
   readonly started: boolean;
   readonly generation?: number;
   readonly status: ContractsStatusResult;
-}
-
-export interface ContractsShowParams {
-  /** See {@link parseHookRef}: `tracepoint:sock:inet_sock_set_state`, `kprobe:tcp_connect`, `struct:sock:__sk_common.skc_dport`. */
-  readonly hook: string;
-  /** Ask the LLM for conditions if this hook has none cached yet (needs Ollama). Default false. */
-  readonly enrich?: boolean;
 }
 
 export type ContractsShowResult =
@@ -105,15 +73,6 @@ export type ContractsShowResult =
     }
   | { readonly kind: 'member'; readonly hook: string; readonly member: MemberContract; readonly kernel: string }
   | { readonly kind: 'struct'; readonly hook: string; readonly layout: StructLayout; readonly kernel: string };
-
-export interface ContractsSearchParams {
-  readonly text: string;
-  /** How many hooks (default 10, at most 100). */
-  readonly k?: number;
-  readonly kind?: 'function' | 'tracepoint';
-  /** Only hooks with at least one probe type that attaches on this kernel. Default false. */
-  readonly attachable?: boolean;
-}
 
 export interface SearchHit {
   /** Contract id (`function:tcp_connect`, `tracepoint:sock:inet_sock_set_state`). */

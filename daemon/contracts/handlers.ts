@@ -1,0 +1,136 @@
+/**
+ * The control-socket methods backed by kernel contracts:
+ * - `contracts.*`, served from the contract service. Results are converted to the protocol's wire
+ *   types here (the one place both sides meet, so the compiler checks they agree); each condition
+ *   gets its rendered `text`. `contracts.rebuild` streams `contracts.progress` to the client that asked.
+ * - `verify.program`: the symbolic verifier with the running kernel's contracts and the daemon's
+ *   one warm solver.
+ */
+import { renderCond } from '../../kernel-contracts/contracts/expr.js';
+import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
+import type { ContractService } from '../../kernel-contracts/service.js';
+import type { Logger } from '../log.js';
+import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
+import type { ProbeSupport } from '../verifier/lints/index.js';
+import { hostContractProvider } from './host-provider.js';
+import { kernelContractProvider } from './verifier-provider.js';
+import { firstKnown, verifyWithContracts, WARM_UP_PROGRAM } from './verify.js';
+import {
+  ContractsProgress,
+  ContractsRebuild,
+  ContractsSearch,
+  ContractsShow,
+  ContractsStatus,
+  type Condition as WireCondition,
+  type Contract as WireContract,
+  type ContractsShowResult,
+} from '../protocol/contracts.js';
+import { KgentError } from '../errors.js';
+import type { MethodRegistry } from '../server/control-server.js';
+
+type ServiceShow = NonNullable<Awaited<ReturnType<ContractService['lookup']>>>;
+type ServiceCondition = Extract<ServiceShow, { kind: 'contract' }>['contract']['conditions'][number];
+
+function wireConditions(cs: readonly ServiceCondition[]): WireCondition[] {
+  return cs.map((c) => ({ ...c, text: renderCond(c.expr) }));
+}
+
+/** A lookup result on the wire: the same data, conditions with their text. */
+export function toWireShow(r: ServiceShow): ContractsShowResult {
+  switch (r.kind) {
+    case 'contract': {
+      const contract: WireContract = { ...r.contract, conditions: wireConditions(r.contract.conditions) };
+      return { ...r, contract };
+    }
+    case 'member':
+      return { ...r, member: { ...r.member, conditions: wireConditions(r.member.conditions) } };
+    default:
+      return r;
+  }
+}
+
+/**
+ * Registers `contracts.*` on `server`. Without a service (contracts disabled in the configuration,
+ * or failed to start) each method answers `unavailable` with why.
+ */
+export function registerContractMethods(server: MethodRegistry, service: ContractService | undefined, why = 'kernel contracts are disabled in the configuration (contracts.enabled)'): void {
+  const need = (): ContractService => {
+    if (!service) throw new KgentError('unavailable', `${why}; see kgentctl doctor and the kgentd log`);
+    return service;
+  };
+  server.register(ContractsStatus, async () => need().status());
+  server.register(ContractsRebuild, async (p, conn) => {
+    const svc = need();
+    const run = svc.rebuild({ force: p.force ?? true, onProgress: (ev) => conn.notify(ContractsProgress, ev) });
+    if (p.wait === false) {
+      run.catch(() => undefined);
+      // Give the build a moment to publish its first progress, then answer.
+      await new Promise((r) => setTimeout(r, 50));
+      return { started: true, status: await svc.status() };
+    }
+    return run;
+  });
+  server.register(ContractsShow, async (p) => {
+    const r = await need().lookup(p.hook, { enrich: p.enrich ?? false });
+    if (!r) throw new KgentError('not-found', `${p.hook}: no such hook or struct member on this kernel (kgentctl contracts search TEXT finds hooks)`, { hook: p.hook });
+    return toWireShow(r);
+  });
+  server.register(ContractsSearch, async (p) =>
+    need().search(p.text, p.k ?? 10, { ...(p.kind ? { kind: p.kind } : {}), ...(p.attachable ? { attachable: true } : {}) }),
+  );
+}
+
+export interface VerifyMethodOptions {
+  /** The contract service; without it contracts come from the kernel's BTF and tracefs directly. */
+  readonly service: ContractService | undefined;
+  readonly host: KernelHost;
+  readonly probes: ProbeSupport;
+  /** `uname -r` of the running kernel. */
+  readonly release: string;
+  readonly allowUnsafe: boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * Registers `verify.program` and starts warming the solver in the background (Z3's WebAssembly
+ * initialises once per process, ~0.4 s, and V8 compiles its paths on first use), so that the
+ * first client does not pay for it. Requests that arrive meanwhile wait for the same solver.
+ */
+export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOptions): void {
+  const direct = hostContractProvider(o.host);
+  let datasetReady = false;
+  const provider = o.service ? firstKnown(kernelContractProvider(o.service), direct) : direct;
+  if (o.service) {
+    const svc = o.service;
+    void svc.status().then(
+      (s) => (datasetReady = s.state === 'ready'),
+      () => undefined,
+    );
+    svc.on('rebuilt', () => (datasetReady = true));
+  }
+  const used = (): ContractsUsed => ({
+    source: 'kernel',
+    kernel: o.release,
+    description: datasetReady
+      ? `kernel ${o.release} via kgentd`
+      : `kernel ${o.release} via kgentd (BTF + tracefs read directly: ${o.service ? 'the contracts dataset is not built yet' : 'the contracts store is off'})`,
+  });
+
+  server.register(VerifyProgram, async (p) => {
+    const report = await verifyWithContracts(p.source, {
+      contracts: provider,
+      probes: o.probes,
+      allowUnsafe: o.allowUnsafe,
+      ...(p.fileName !== undefined ? { fileName: p.fileName } : {}),
+      ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+      ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+    });
+    return { report, contracts: used() };
+  });
+
+  const t0 = performance.now();
+  verifyWithContracts(WARM_UP_PROGRAM, { contracts: provider, probes: o.probes }).then(
+    (r) => o.logger.info({ ms: Math.round(performance.now() - t0), verdict: r.verdict }, 'verifier warm (solver initialised)'),
+    (err: unknown) => o.logger.warn({ err: (err as Error).message }, 'verifier warm-up failed; the first verification will initialise the solver'),
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * Verification with kernel contracts: the one place where a program, a contract provider and the
+ * probe support of a kernel meet the pure verifier. Used by the daemon's `verify.program` method
+ * (the running kernel's contracts, warm solver) and by the CLI's offline entry point
+ * (`daemon/offline/`, the host's BTF and tracefs read directly).
+ */
+import type { ContractsUsed, VerifyReport } from '../protocol/verify.js';
+import type { ProbeContractProvider } from '../verifier/contracts.js';
+import { collect, parse, type Program } from '../verifier/frontend/index.js';
+import { type FieldTypeInfo, type LintContext, type ProbeSupport } from '../verifier/lints/index.js';
+import { verifyProgram } from '../verifier/verify.js';
+
+export interface VerifyWithContractsOptions {
+  readonly fileName?: string;
+  readonly timeoutMs?: number;
+  readonly candidate?: string;
+  readonly contracts: ProbeContractProvider;
+  /** Which probe types this kernel offers, for the probe-availability lint. */
+  readonly probes: ProbeSupport;
+  /** Allow `system()`, `signal()`, `override()` (default false). */
+  readonly allowUnsafe?: boolean;
+}
+
+/** Parses, lints (with the kernel's tracepoint field types) and verifies `source`. */
+export async function verifyWithContracts(source: string, o: VerifyWithContractsOptions): Promise<VerifyReport> {
+  const lintContext = await buildLintContext(source, o.contracts, o.probes, o.allowUnsafe ?? false);
+  return verifyProgram(source, {
+    contracts: o.contracts,
+    lintContext,
+    ...(o.fileName !== undefined ? { fileName: o.fileName } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.candidate !== undefined ? { candidate: o.candidate } : {}),
+  });
+}
+
+/**
+ * The lints' context: probe support, policy, and the field types of every tracepoint the program
+ * attaches to, read ahead through the contracts (lints ask synchronously).
+ */
+async function buildLintContext(source: string, contracts: ProbeContractProvider, probes: ProbeSupport, allowUnsafe: boolean): Promise<LintContext> {
+  const types = new Map<string, Map<string, FieldTypeInfo>>();
+  const program: Program | undefined = parse(source).program;
+  for (const ap of program ? collect(program, 'AttachPoint') : []) {
+    const [category, event] = ap.target;
+    if (ap.provider !== 'tracepoint' || ap.wildcard || category === undefined || event === undefined) continue;
+    const key = `${category}:${event}`;
+    if (types.has(key)) continue;
+    const fields = await contracts.tracepointFields(category, event);
+    types.set(key, new Map((fields ?? []).map((f) => [f.name, { type: f.cType, size: f.size, signed: f.signed }])));
+  }
+  return {
+    probes,
+    policy: { allowUnsafe },
+    fields: { fieldType: (category, event, field) => types.get(`${category}:${event}`)?.get(field) },
+  };
+}
+
+/**
+ * `primary`'s answer where it has one, else `fallback`'s: the contracts store first, then the
+ * kernel's BTF and tracefs read directly (while the first build runs, or for a tracepoint the
+ * store has not seen).
+ */
+export function firstKnown(primary: ProbeContractProvider, fallback: ProbeContractProvider): ProbeContractProvider {
+  return {
+    async tracepointFields(category, event) {
+      return (await primary.tracepointFields(category, event)) ?? fallback.tracepointFields(category, event);
+    },
+    async kernelField(structName, fieldPath) {
+      return (await primary.kernelField(structName, fieldPath)) ?? fallback.kernelField(structName, fieldPath);
+    },
+    async preconditions(probe) {
+      const p = (await primary.preconditions?.(probe)) ?? [];
+      return p.length ? p : ((await fallback.preconditions?.(probe)) ?? []);
+    },
+  };
+}
+
+/** A tiny annotated program: verifying it at start makes Z3 initialise and V8 compile its paths. */
+export const WARM_UP_PROGRAM = 'kprobe:f /pid == 1/ { $x = (uint32)arg0 & 0xff; printf("%d\\n", $x); assert(printed(0) <= 255); assert(pid == 1); }\n';
+
+export type { ContractsUsed };

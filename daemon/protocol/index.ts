@@ -1,0 +1,36 @@
+/**
+ * The control protocol of kgentd, the only part of the daemon the CLI imports: JSON-RPC message
+ * shapes, typed method and notification constants with their params schemas and result types,
+ * diagnostics and errors. It depends on nothing outside this folder.
+ */
+export * from './jsonrpc.js';
+export * from './spec.js';
+export * from './validate.js';
+export * from './errors.js';
+export * from './diagnostic.js';
+export * from './methods.js';
+export * from './contracts.js';
+export * from './verify.js';
+
+import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
+import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, RequestSubmit, Status } from './methods.js';
+import { VerifyProgram } from './verify.js';
+
+/** Every method kgentd serves (a test checks the daemon registers exactly these). */
+export const ALL_METHODS = [
+  Status,
+  Doctor,
+  ProgramsRun,
+  ProgramsCheck,
+  ProgramsApprove,
+  ProgramsList,
+  ProgramsShow,
+  ProgramsStop,
+  ProgramsLogs,
+  RequestSubmit,
+  ContractsStatus,
+  ContractsRebuild,
+  ContractsShow,
+  ContractsSearch,
+  VerifyProgram,
+] as const;

@@ -1,0 +1,85 @@
+/**
+ * Symbolic verification over the socket: `verify.program` and the report it returns. The report
+ * types are the verifier's result (`daemon/verifier/report.ts` re-exports them) and cross the socket
+ * as plain data, so they live with the protocol, like {@link Diagnostic}.
+ *
+ * Verdicts are three-valued plus the two outcomes that are not verdicts on the program's meaning
+ * (`unannotated`, `invalid`); `unknown` is never "verified".
+ */
+import type { Diagnostic } from './diagnostic.js';
+import { MAX_SOURCE_CHARS } from './methods.js';
+import { defineMethod } from './spec.js';
+import { int, obj, optional, str } from './validate.js';
+
+/** Per assertion. `trivial`: holds whatever the program computes, so it proves nothing. */
+export type AssertionVerdict = 'proved' | 'refuted' | 'unknown' | 'trivial';
+
+/** Per program. `proved` only when every assertion is proved and at least one is non-trivial. */
+export type ProgramVerdict = 'proved' | 'refuted' | 'unknown' | 'unannotated' | 'invalid';
+
+export interface Counterexample {
+  /** Concrete input values in bpftrace terms, e.g. `{ "args->dport": "0x5000", "pid": "1" }`. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** What the program computed on that path, e.g. `{ "printed(0)": "20480", "$dport": "20480" }`. */
+  readonly computed: Readonly<Record<string, string>>;
+  /** One line for humans and LLM feedback: `args->dport = 0x5000 -> printed $dport = 20480, expected 80`. */
+  readonly summary: string;
+}
+
+export interface AssertionResult {
+  readonly line: number;
+  readonly column: number;
+  /** The assertion's expression as printed source. */
+  readonly text: string;
+  /** The probe (attach point list as written) the assertion sits in. */
+  readonly probe: string;
+  readonly verdict: AssertionVerdict;
+  readonly counterexample?: Counterexample;
+  /** Why `unknown` (timeout, unsupported construct ...) or why `trivial`. */
+  readonly reason?: string;
+}
+
+export interface VerifyTimings {
+  readonly parseMs: number;
+  readonly lintMs: number;
+  readonly solverInitMs: number;
+  readonly verifyMs: number;
+  readonly totalMs: number;
+}
+
+export interface VerifyReport {
+  readonly verdict: ProgramVerdict;
+  readonly assertions: readonly AssertionResult[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly timings: VerifyTimings;
+}
+
+/** Which kernel knowledge a verification used. */
+export interface ContractsUsed {
+  /** `kernel`: the running kernel's contracts served by kgentd (BTF, tracefs formats, prototypes);
+   *  `local`: read by kgentctl itself from this host's BTF and tracefs; `recorded`: `--formats DIR`. */
+  readonly source: 'kernel' | 'local' | 'recorded';
+  /** Kernel release the contracts describe, when known. */
+  readonly kernel?: string;
+  /** One line for people: `kernel 6.18.0 via kgentd`. */
+  readonly description: string;
+}
+
+export interface VerifyProgramResult {
+  readonly report: VerifyReport;
+  readonly contracts: ContractsUsed;
+}
+
+/**
+ * Verifies an annotated program against the running kernel's contracts with the daemon's warm
+ * solver. `candidate`: the unannotated program, which the annotated one minus annotations must equal.
+ */
+export const VerifyProgram = defineMethod<VerifyProgramResult>()(
+  'verify.program',
+  obj({
+    source: str({ min: 1, max: MAX_SOURCE_CHARS }),
+    fileName: optional(str({ min: 1, max: 4096 })),
+    timeoutMs: optional(int({ min: 1, max: 600_000 })),
+    candidate: optional(str({ min: 1, max: MAX_SOURCE_CHARS })),
+  }),
+);
