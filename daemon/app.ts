@@ -6,7 +6,7 @@ import path from 'node:path';
 import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/host.js';
 import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
-import { runDoctor } from './kernel/doctor.js';
+import { runDoctor } from './kernel-check/doctor.js';
 import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
 import { createOllama, probeOllama } from './llm/ollama-client.js';

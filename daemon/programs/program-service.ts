@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { KgentConfig } from '../config.js';
 import { KgentError } from '../errors.js';
-import { kernelCheck } from '../kernel/kernel-check.js';
+import { kernelCheck } from '../kernel-check/kernel-check.js';
 import type { Logger } from '../log.js';
 import { hasErrors, type Diagnostic } from '../protocol/diagnostic.js';
 import type {

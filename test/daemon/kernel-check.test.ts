@@ -1,8 +1,8 @@
 import t from 'tap';
 import { execa } from 'execa';
-import { kernelCheck, withReadyMarker } from '../../daemon/kernel/kernel-check.js';
+import { kernelCheck, withReadyMarker } from '../../daemon/kernel-check/kernel-check.js';
 import { detectBpftrace, type BpftraceCli } from '../../daemon/runner/bpftrace-cli.js';
-import { summariseVerifierLog } from '../../daemon/kernel/bpftrace-output.js';
+import { summariseVerifierLog } from '../../daemon/kernel-check/bpftrace-output.js';
 
 t.test('withReadyMarker keeps the user program lines where they were', async (t) => {
   const src = 'tracepoint:syscalls:sys_enter_openat { @c = count(); }';
