@@ -36,5 +36,8 @@ log "npm install"
 npm install --no-audit --no-fund --loglevel=error
 log "build"
 npm run build --silent
+# The layer rules (.dependency-cruiser.cjs, test/lint/pure-globals.mjs) before any test.
+log "lint"
+npm run lint --silent
 export LANCEDB_LOG=error
 exec node test/run-tests.mjs "$@"
