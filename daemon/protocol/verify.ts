@@ -47,9 +47,24 @@ export interface VerifyTimings {
   readonly totalMs: number;
 }
 
+/** Per `cover(HOOK[, COND]);`: does some probe observe those events (reach a printf, print or map update)? */
+export interface CoverageResult {
+  readonly line: number;
+  readonly column: number;
+  /** The cover statement as printed source. */
+  readonly text: string;
+  readonly verdict: 'proved' | 'refuted' | 'unknown';
+  /** Why refuted or unknown, in bpftrace terms. */
+  readonly reason?: string;
+  /** The probes (attach points as written) that attach to the hook. */
+  readonly probes: readonly string[];
+}
+
 export interface VerifyReport {
   readonly verdict: ProgramVerdict;
   readonly assertions: readonly AssertionResult[];
+  /** One result per `cover`, in source order ([] when the program has none). */
+  readonly coverage: readonly CoverageResult[];
   readonly diagnostics: readonly Diagnostic[];
   readonly timings: VerifyTimings;
 }

@@ -37,13 +37,16 @@ export function checkAnnotationPlacement(program: Program): Diagnostic[] {
   const out: Diagnostic[] = [];
   walk(program, {
     enter(node: Node, ancestors: readonly Node[]) {
-      if (node.kind === 'AssumeStmt') {
-        for (const bad of computedRefs(node.expr)) {
+      // cover(HOOK, COND) selects events by their inputs, exactly like an assume at the probe's start.
+      if (node.kind === 'AssumeStmt' || node.kind === 'CoverStmt') {
+        const what = node.kind === 'AssumeStmt' ? 'assume()' : 'the condition of cover()';
+        const constrained = node.kind === 'AssumeStmt' ? node.expr : node.condition;
+        for (const bad of constrained ? computedRefs(constrained) : []) {
           out.push({
             code: 'guard.assume-computed',
             severity: 'error',
             stage: 'guard',
-            message: `assume() constrains ${describe(bad)}, a value the program computes; assume may constrain only inputs (args, builtins, kernel fields, map contents before this invocation)`,
+            message: `${what} constrains ${describe(bad)}, a value the program computes; it may constrain only inputs (args, builtins, kernel fields, map contents before this invocation)`,
             span: bad.span,
             hints: [
               bad.kind === 'Variable'

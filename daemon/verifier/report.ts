@@ -7,6 +7,7 @@ export type {
   AssertionResult,
   AssertionVerdict,
   Counterexample,
+  CoverageResult,
   ProgramVerdict,
   VerifyReport,
   VerifyTimings,

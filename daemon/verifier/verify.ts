@@ -13,7 +13,8 @@ import type { AssertStmt, Program } from './frontend/ast.js';
 import { collect, parse } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
-import type { AssertionResult, AssertionVerdict, Counterexample, ProgramVerdict, VerifyReport } from './report.js';
+import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, ProgramVerdict, VerifyReport } from './report.js';
+import { checkCoverage } from './coverage.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
@@ -91,6 +92,7 @@ export async function verifyProgram(source: string, options: VerifyOptions): Pro
           ...(err instanceof Error && err.stack ? { detail: err.stack } : {}),
         },
       ],
+      coverage: [],
       timings: { parseMs: 0, lintMs: 0, solverInitMs: 0, verifyMs: totalMs, totalMs },
     };
   }
@@ -105,6 +107,7 @@ class Run {
   lintMs = 0;
   solverInitMs = 0;
   verifyStart: number | undefined;
+  coverage: CoverageResult[] = [];
 
   constructor(readonly t0: number) {}
 
@@ -113,6 +116,7 @@ class Run {
     return {
       verdict,
       assertions,
+      coverage: this.coverage,
       diagnostics: this.diagnostics,
       timings: {
         parseMs: this.parseMs,
@@ -132,14 +136,15 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   await lintStep(run, program, options.lintContext);
   if (!guardStep(run, program, options)) return run.report('invalid');
   run.verifyStart = performance.now();
-  if (!hasAssertions(run, program)) return run.report('unannotated');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp);
+  if (!hasAssertions(run, program)) return run.report(run.coverage.some((c) => c.verdict === 'refuted') ? 'refuted' : 'unannotated');
   const { b, exec } = await executeStep(run, program, options.contracts);
   if (exec.guardDiagnostics.length > 0) {
     run.diagnostics.push(...dedupe(exec.guardDiagnostics));
     return run.report('invalid');
   }
   const solver = await solverStep(run, warmingUp);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
   await refute(b, solver, exec, state, timeoutMs);
@@ -224,8 +229,8 @@ async function solverStep(run: Run, warmingUp: boolean): Promise<SmtSolver> {
   } catch (err) {
     throw new SolverStartError('Z3 could not start', { cause: err });
   }
-  run.solverInitMs = acquired.initMs;
-  if (run.solverInitMs > 0 && !warmingUp) run.solverInitMs += await exerciseSolver();
+  // Called by the coverage step and the assertion step: the first call pays the start.
+  if (acquired.initMs > 0) run.solverInitMs += acquired.initMs + (warmingUp ? 0 : await exerciseSolver());
   return acquired.solver;
 }
 
@@ -289,10 +294,34 @@ function assertionDiagnostics(exec: ExecResult, assertions: readonly AssertionRe
   return out;
 }
 
-/** Step 9: the program's verdict from its assertions' (proved needs one non-trivial proof). */
+/**
+ * Step 4b: event coverage (`coverage.ts`): each `cover` is checked by running the probes that
+ * attach to its hook; a refuted or undecided cover is a diagnostic.
+ */
+async function coverageStep(run: Run, program: Program, contracts: ProbeContractProvider, timeoutMs: number, warmingUp: boolean): Promise<void> {
+  const solver = await solverStep(run, warmingUp);
+  run.coverage = await checkCoverage(program, {
+    execute: (p) => executeStep(run, p, contracts),
+    satisfiable: (b, exec, f) => satisfiable(b, solver, exec, f, timeoutMs),
+  });
+  for (const c of run.coverage) {
+    const cover = program.covers.find((x) => x.span.line === c.line && x.span.column === c.column);
+    if (c.verdict === 'proved') continue;
+    run.diagnostics.push({
+      code: c.verdict === 'refuted' ? 'symbolic.not-covered' : 'symbolic.coverage-unknown',
+      severity: c.verdict === 'refuted' ? 'error' : 'warning',
+      stage: 'symbolic',
+      message: `${c.text} ${c.verdict === 'refuted' ? 'does not hold' : 'could not be decided'}: ${c.reason ?? ''}`,
+      ...(cover ? { span: cover.span } : {}),
+      ...(c.verdict === 'refuted' ? { hints: ['attach a probe to that hook (or widen its predicate) so those events reach a printf, print or map update'] } : {}),
+    });
+  }
+}
+
+/** Step 9: the program's verdict from its assertions and covers (proved needs one non-trivial proof). */
 function programVerdict(run: Run, assertions: readonly AssertionResult[]): ProgramVerdict {
-  if (assertions.some((a) => a.verdict === 'refuted')) return 'refuted';
-  if (assertions.some((a) => a.verdict === 'unknown')) return 'unknown';
+  if (assertions.some((a) => a.verdict === 'refuted') || run.coverage.some((c) => c.verdict === 'refuted')) return 'refuted';
+  if (assertions.some((a) => a.verdict === 'unknown') || run.coverage.some((c) => c.verdict === 'unknown')) return 'unknown';
   if (assertions.some((a) => a.verdict === 'proved')) return 'proved';
   run.diagnostics.push({
     code: 'symbolic.unannotated',

@@ -4,7 +4,7 @@
  * (up to spans). Comments are not kept.
  */
 import { BINARY_PRECEDENCE, KNOWN_TYPE_NAMES } from './tokens.js';
-import type { AttachPoint, Block, ConfigBlock, Expr, IfStmt, Probe, Program, Stmt, TypeRef } from './ast.js';
+import type { AttachPoint, Block, ConfigBlock, CoverStmt, Expr, IfStmt, Probe, Program, Stmt, TypeRef } from './ast.js';
 
 const INDENT = '  ';
 
@@ -267,5 +267,11 @@ export function printProgram(p: Program): string {
   if (p.preamble.length > 0) sections.push(p.preamble.map((x) => x.text).join('\n'));
   if (p.config) sections.push(printConfig(p.config));
   for (const probe of p.probes) sections.push(printProbe(probe));
+  if (p.covers.length > 0) sections.push(p.covers.map(printCover).join('\n'));
   return sections.join('\n\n') + '\n';
+}
+
+/** `cover(tracepoint:sock:inet_sock_set_state, args->family == 10);` */
+export function printCover(c: CoverStmt): string {
+  return `cover(${c.hook.raw}${c.condition ? `, ${printExpr(c.condition)}` : ''});`;
 }

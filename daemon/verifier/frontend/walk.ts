@@ -7,7 +7,9 @@ import type { Block, Expr, IfStmt, Node, Probe, Program, Stmt } from './ast.js';
 export function childrenOf(n: Node): Node[] {
   switch (n.kind) {
     case 'Program':
-      return [...n.preamble, ...(n.config ? [n.config] : []), ...n.probes];
+      return [...n.preamble, ...(n.config ? [n.config] : []), ...n.probes, ...n.covers];
+    case 'CoverStmt':
+      return [n.hook, ...(n.condition ? [n.condition] : [])];
     case 'Config':
       return [...n.entries];
     case 'ConfigEntry':
@@ -221,13 +223,13 @@ function stripStmt(s: Stmt): Stmt {
   }
 }
 
-/** The program without its `assume(...)` / `assert(...)` statements (at any depth). Spans are kept. */
+/** The program without its annotations: `assume`/`assert` (at any depth) and `cover`. Spans are kept. */
 export function stripAnnotations(p: Program): Program {
   const probes: Probe[] = p.probes.map((pr) => ({ ...pr, body: stripBlock(pr.body) }));
-  return { ...p, probes };
+  return { ...p, probes, covers: [] };
 }
 
-/** True when the program holds at least one `assume` or `assert`. */
+/** True when the program holds at least one `assume`, `assert` or `cover`. */
 export function hasAnnotations(p: Program): boolean {
-  return collect(p, 'AssumeStmt').length > 0 || collect(p, 'AssertStmt').length > 0;
+  return p.covers.length > 0 || collect(p, 'AssumeStmt').length > 0 || collect(p, 'AssertStmt').length > 0;
 }
