@@ -6,6 +6,7 @@ import type { Expr } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { builtinTerm32 } from './fields.js';
 import { AGGS } from './maps.js';
 import { asInt, constInt } from './operators.js';
 import { CAST_TYPES, canonicalStringAxiom, intTy, U64, type Val } from './values.js';
@@ -46,6 +47,8 @@ export function builtin(ex: ExecCore, name: string): Val {
   switch (name) {
     case 'pid':
     case 'tid':
+      v = { ty: U64, t: b.zext(32, builtinTerm32(ex, name)) };
+      break;
     case 'uid':
     case 'gid':
     case 'cpu':
@@ -109,12 +112,13 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
     case 'bswap': {
       const v = asInt(ex, arg(0));
       const size = v.ty.k === 'int' ? v.ty.size : 8;
-      const signed = v.ty.k === 'int' ? v.ty.signed : false;
       const bytes: Term[] = [];
       for (let i = 0; i < size; i++) bytes.push(b.extract(8 * i + 7, 8 * i, v.t));
       // bytes[0] (lowest) becomes the highest byte.
       const swapped = size === 1 ? (bytes[0] as Term) : b.concat(...bytes);
-      return { ty: intTy(size, signed), t: b.resize(swapped, 64, signed) };
+      // Unsigned whatever the argument's signedness (checked on bpftrace 0.17 here:
+      // bswap((int16)0x0180) is 32769, bswap((int8)-1) is 255, bswap((int64)0x80) < 0 is false).
+      return { ty: intTy(size, false), t: b.zext(64 - size * 8, swapped) };
     }
     case 'str': {
       const v = arg(0);
@@ -131,10 +135,11 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
         sv = { ty: { k: 'str', size: 64 }, t };
         ex.noteInput(printExpr(e), sv);
       } else throw new Unsupported(`str() of ${v.ty.k}`);
-      if (limit !== undefined && sv.ty.k === 'str' && limit >= 1 && limit < sv.ty.size) {
-        // Bytes from limit-1 on are NUL.
-        const keep = b.extract(8 * (limit - 1) - 1 < 0 ? 0 : 8 * (limit - 1) - 1, 0, sv.t);
-        const t = limit === 1 ? b.bv(0, sv.ty.size * 8) : b.resize(keep, sv.ty.size * 8);
+      if (limit !== undefined && sv.ty.k === 'str' && limit < sv.ty.size) {
+        // Keeps `limit` characters: bytes from `limit` on are NUL (checked on bpftrace 0.17 here:
+        // str(p, 0) is "", str(p, 1) is "/", str(p, 2) is "/e"; a limit past the buffer keeps it all).
+        const size = sv.ty.size;
+        const t = limit <= 0 ? b.bv(0, size * 8) : b.resize(b.extract(8 * limit - 1, 0, sv.t), size * 8);
         return { ty: sv.ty, t };
       }
       return sv;

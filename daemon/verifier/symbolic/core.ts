@@ -119,6 +119,8 @@ export class ExecCore {
   readonly maxLoop: number;
   readonly maxForkingIterations: number;
   builtinCache = new Map<string, Val>();
+  /** The probe's variables' types: each is fixed by its first assignment (see `variables.ts`). */
+  varTypes = new Map<string, Ty>();
   /** The predicate of the probe being executed (T when it has none). */
   predicate: Term;
 

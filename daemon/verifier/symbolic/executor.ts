@@ -110,6 +110,7 @@ function fieldsFor(ex: ExecCore, ap: AttachPoint): { fields?: readonly FieldCont
 function runProbe(ex: ExecCore, pc: ProbeCtx): void {
   const b = ex.b;
   ex.builtinCache = new Map();
+  ex.varTypes = new Map();
   const init: PathState = {
     pc: [],
     vars: new Map(),

@@ -4,7 +4,8 @@
  */
 import type { Expr } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
-import { bvSort } from '../smt/term.js';
+import { bvSort, type Term } from '../smt/term.js';
+import { evalUnder, hasSideEffects } from './join.js';
 import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
@@ -81,15 +82,21 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
     case 'Binary': {
       if (e.op === '&&' || e.op === '||') {
         const l = asBool(ex, ex.evalExpr(e.left, s, pc, ctx));
-        const r = asBool(ex, ex.evalExpr(e.right, s, pc, ctx));
+        // The right operand runs only when the left one does not decide (short-circuit).
+        const runsRight = e.op === '&&' ? l : b.not(l);
+        const evalRight = (st: PathState): Term => asBool(ex, ex.evalExpr(e.right, st, pc, ctx));
+        const r = hasSideEffects(e.right) ? evalUnder(ex, s, runsRight, evalRight) : evalRight(s);
         return { ty: { k: 'bool' }, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) };
       }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }
     case 'Ternary': {
       const c = asBool(ex, ex.evalExpr(e.condition, s, pc, ctx));
-      const x = ex.evalExpr(e.then, s, pc, ctx);
-      const y = ex.evalExpr(e.else, s, pc, ctx);
+      // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
+      const branch = (x: Expr, when: Term): Val =>
+        hasSideEffects(x) ? evalUnder(ex, s, when, (st) => ex.evalExpr(x, st, pc, ctx)) : ex.evalExpr(x, s, pc, ctx);
+      const x = branch(e.then, c);
+      const y = branch(e.else, b.not(c));
       return iteVal(ex, c, x, y);
     }
     case 'Cast':

@@ -47,7 +47,44 @@ export function readPlace(ex: ExecCore, place: Place, text: string): Val {
     ex.unmodelled.add('kernel struct fields without a contract (BTF)');
     return { ty: U64, t, place };
   }
-  return fromContract(ex, c, (w) => b.uf(`${ufName}:${w}`, [place.base], bvSort(w)), text, place);
+  return fromContract(ex, c, (w) => kernelRead(ex, place, c, w, ufName), text, place);
+}
+
+/**
+ * The term of a kernel memory read of `w` bits. Memory does not change within one action, so a
+ * read is a function of where it reads: (base pointer + byte offset, width) when BTF gives the
+ * member's offset, so that `((struct sock *)p)->__sk_common.skc_dport` and `((struct sock_common
+ * *)p)->skc_dport` are the same read; (base pointer, struct and field path) otherwise.
+ */
+function kernelRead(ex: ExecCore, place: Place, c: FieldContract, w: number, ufName: string): Term {
+  const b = ex.b;
+  const known = currentTaskId(ex, place, w);
+  if (known) return known;
+  if (c.offset !== undefined) return b.uf(`kmem@${w}`, [b.add(place.base, b.bv(c.offset, 64))], bvSort(w));
+  return b.uf(`${ufName}:${w}`, [place.base], bvSort(w));
+}
+
+/**
+ * `curtask->tgid` is the builtin `pid` and `curtask->pid` is `tid` (bpftrace's pid is the upper half
+ * of bpf_get_current_pid_tgid(), the current task's tgid; checked on bpftrace 0.17 here: BEGIN
+ * prints the same number for curtask->tgid, pid, curtask->pid and tid).
+ */
+function currentTaskId(ex: ExecCore, place: Place, w: number): Term | undefined {
+  const b = ex.b;
+  if (w !== 32 || place.struct !== 'task_struct' || place.path.length !== 1) return undefined;
+  if (place.base !== b.variable('curtask', bvSort(64))) return undefined;
+  const builtinName = place.path[0] === 'tgid' ? 'pid' : place.path[0] === 'pid' ? 'tid' : undefined;
+  if (!builtinName) return undefined;
+  return builtinTerm32(ex, builtinName);
+}
+
+/** The 32-bit kernel value behind the builtin `pid` or `tid` (see `calls.ts`). */
+export function builtinTerm32(ex: ExecCore, name: 'pid' | 'tid'): Term {
+  const b = ex.b;
+  const t = b.variable(name, bvSort(32));
+  // PID_MAX_LIMIT (include/linux/threads.h): pids and tids are at most 4194304 on 64-bit kernels.
+  if (!ex.axioms.has(t.id)) ex.axioms.set(t.id, b.ule(t, b.bv(4194304, 32)));
+  return t;
 }
 
 export function fromContract(ex: ExecCore, c: FieldContract, read: (w: number) => Term, text: string, place?: Place): Val {
@@ -97,5 +134,13 @@ export function argsField(ex: ExecCore, name: string, pc: ProbeCtx, text: string
   // One symbol per tracepoint and field: a probe with several attach points may see fields of
   // the same name with different types.
   const tp = pc.ap.target.join(':');
+  if (c.dataLoc) {
+    // Checked on bpftrace 0.17 here: `args->filename` of sched_process_exec (`__data_loc char[]`)
+    // is neither a string nor the 32-bit locator but a 64-bit address (0xffffe8ffffc1ed14) into
+    // the event record; `str(args->filename)` reads the string there.
+    const v: Val = { ty: U64, t: b.variable(`args->${name}@${tp}`, bvSort(64)) };
+    ex.noteInput(`args->${name}`, v);
+    return v;
+  }
   return fromContract(ex, c, (w) => b.variable(`args->${name}@${tp}`, bvSort(w)), `args->${name}`);
 }

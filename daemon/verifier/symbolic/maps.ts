@@ -7,6 +7,7 @@ import { printExpr } from '../frontend/index.js';
 import { arraySort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type MapInfo, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { binary, asInt } from './operators.js';
+import { wrapToVar } from './variables.js';
 import { S64, storedTerm, storedWidth, U64, type Ty, type Val } from './values.js';
 
 /** Aggregation functions: valid only as the value of a map assignment. */
@@ -159,7 +160,7 @@ export function update(ex: ExecCore, e: Extract<Expr, { kind: 'Update' }>, s: Pa
   const op = e.op === '++' ? '+' : '-';
   if (e.operand.kind === 'Variable') {
     const old = ex.readVar(e.operand.name, s);
-    const nv = binary(ex, op, old, one);
+    const nv = wrapToVar(ex, e.operand.name, binary(ex, op, old, one));
     s.vars.set(e.operand.name, nv);
     return e.prefix ? nv : old;
   }

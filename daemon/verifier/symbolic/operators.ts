@@ -23,7 +23,27 @@ export function asInt(ex: ExecCore, v: Val): Val {
   throw new Unsupported(`a ${v.ty.k} used as an integer`);
 }
 
-export function isSigned(ex: ExecCore, v: Val): boolean {
+/**
+ * Whether LLVM sees `t` as a constant when it compiles the program: our builder folds literals,
+ * casts of literals and variables holding them exactly as LLVM's constant propagation does for
+ * these programs, so a folded term stands for an LLVM constant.
+ */
+function isCompileTimeConstant(t: Term): boolean {
+  return t.op === 'bv';
+}
+
+/**
+ * The shift count as BPF applies it. Checked on bpftrace 0.17 here: at run time the count is
+ * masked to 6 bits (`1 << @n` with @n = 64 prints 1, with 65 prints 2), but a count LLVM knows to
+ * be >= 64 makes the shift 0 (`(uint64)1 << 64`, `@x << 64` and `256 >> 72` print 0).
+ */
+function shiftCount(ex: ExecCore, r: Term): Term {
+  const b = ex.b;
+  if (isCompileTimeConstant(r)) return r; // an SMT shift by >= 64 is 0, as LLVM folds it
+  return b.bvand(r, b.bv(63, 64));
+}
+
+export function isSigned(v: Val): boolean {
   return v.ty.k === 'int' && v.ty.signed;
 }
 
@@ -43,7 +63,7 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
   }
   const l = asInt(ex, l0);
   const r = asInt(ex, r0);
-  const signed = isSigned(ex, l) && isSigned(ex, r);
+  const signed = isSigned(l) && isSigned(r);
   const ty = intTy(8, signed);
   const zero = b.bv(0, 64);
   switch (op) {
@@ -56,14 +76,17 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
     case '/': {
       const dm = divmod(ex, l.t, r.t);
       if (dm) return { ty, t: dm.q };
-      // BPF division is unsigned and x/0 = 0 (bpftrace 0.17 emits plain BPF_DIV).
+      // BPF division is unsigned and x/0 = 0, at run time and when LLVM folds a constant 0
+      // divisor alike (checked on bpftrace 0.17 here: `@z/0`, `7/@z` and `7/0` all print 0).
       return { ty, t: b.ite(b.eq(r.t, zero), zero, b.udiv(l.t, r.t)) };
     }
     case '%': {
       const dm = divmod(ex, l.t, r.t);
       if (dm) return { ty, t: dm.r };
-      // Observed on bpftrace 0.17: x % 0 = 0.
-      return { ty, t: b.ite(b.eq(r.t, zero), zero, b.urem(l.t, r.t)) };
+      // Checked on bpftrace 0.17 here: at run time x % 0 is x (the BPF rule: `7 % @z` with @z = 0
+      // prints 7), but a divisor LLVM knows to be 0 is folded to 0 (`@x % 0`, `7 % 0` print 0).
+      if (isCompileTimeConstant(r.t)) return { ty, t: r.t === zero ? zero : b.urem(l.t, r.t) };
+      return { ty, t: b.ite(b.eq(r.t, zero), l.t, b.urem(l.t, r.t)) };
     }
     case '&':
       return { ty, t: b.bvand(l.t, r.t) };
@@ -72,10 +95,10 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
     case '^':
       return { ty, t: b.bvxor(l.t, r.t) };
     case '<<':
-      return { ty: intTy(8, isSigned(ex, l)), t: b.shl(l.t, r.t) };
+      return { ty: intTy(8, isSigned(l)), t: b.shl(l.t, shiftCount(ex, r.t)) };
     case '>>':
       // bpftrace 0.17 emits a logical shift even for signed operands.
-      return { ty: intTy(8, isSigned(ex, l)), t: b.lshr(l.t, r.t) };
+      return { ty: intTy(8, isSigned(l)), t: b.lshr(l.t, shiftCount(ex, r.t)) };
     case '==':
       return { ty: { k: 'bool' }, t: b.eq(l.t, r.t) };
     case '!=':
@@ -134,11 +157,17 @@ export function iteVal(ex: ExecCore, c: Term, x: Val, y: Val): Val {
     throw new Unsupported(`a ternary over ${x.ty.k} values`);
   }
   if (x.ty.k === 'ptr' && y.ty.k === 'ptr') return { ty: x.ty, t: b.ite(c, x.t, y.t) };
+  // Checked on bpftrace 0.17 here: `c ? a : b` is a 64-bit integer with the signedness of `a`, and
+  // each branch is extended from its own width by that signedness: `c ? (int8)1 : (uint32)0xffffffff`
+  // is -1 when c is false, `(c ? (uint32)1 : (int32)-1) < 0` is false (unsigned 4294967295).
   const xi = asInt(ex, x);
   const yi = asInt(ex, y);
-  const signed = isSigned(ex, xi) && isSigned(ex, yi);
-  const size = Math.max(xi.ty.k === 'int' ? xi.ty.size : 8, yi.ty.k === 'int' ? yi.ty.size : 8);
-  return { ty: intTy(size, signed), t: b.ite(c, xi.t, yi.t) };
+  const signed = isSigned(xi);
+  const extend = (v: Val): Term => {
+    const size = v.ty.k === 'int' ? v.ty.size : 8;
+    return b.resize(b.extract(size * 8 - 1, 0, v.t), 64, signed);
+  };
+  return { ty: intTy(8, signed), t: b.ite(c, extend(xi), extend(yi)) };
 }
 
 export function cast(ex: ExecCore, e: Extract<Expr, { kind: 'Cast' }>, v: Val): Val {

@@ -10,6 +10,8 @@ import { cloneState, type EvalCtx, type ExecCore, type PathState, type ProbeCtx,
 import { assignMap, keyTerm, mapArray, mapInfo, update } from './maps.js';
 import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
+import { asPrinted, conversions } from './printf.js';
+import { assignVar } from './variables.js';
 import { CAST_TYPES, intTy, S64, type Val } from './values.js';
 
 /** Statement-level calls with no effect on the modelled state. */
@@ -48,7 +50,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
             const old = ex.readVar(stmt.target.name, s);
             v = binary(ex, stmt.op.slice(0, -1), old, v);
           }
-          s.vars.set(stmt.target.name, v);
+          assignVar(ex, s, stmt.target.name, v);
         } else {
           assignMap(ex, stmt.target, stmt.op, stmt.value, s, pc, real);
         }
