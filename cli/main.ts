@@ -6,8 +6,6 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../daemon/protocol/index.js';
 import { KgentClient, RpcError } from './client.js';
 import { doctorCommand, requestCommand, statusCommand } from './commands/daemon.js';
-import { verifyCommand } from './commands/verify.js';
-import { contractsCommand } from './commands/contracts.js';
 import {
   approveCommand,
   checkCommand,
@@ -108,7 +106,11 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       (split.global.includes('--socket') ? split.global[split.global.indexOf('--socket') + 1] : undefined);
     const socketPath = socketArg ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
     // verify has its own options and exit statuses, and falls back to verifying locally.
-    if (split.command === 'verify') return verifyCommand([...json, ...split.rest], io, { socketPath });
+    // Command modules other than the common ones load on use, to keep kgentctl's start short.
+    if (split.command === 'verify') {
+      const { verifyCommand } = await import('./commands/verify.js');
+      return verifyCommand([...json, ...split.rest], io, { socketPath });
+    }
     // contracts has subcommands and options of its own; it talks to kgentd like the others.
     return runContracts([...json, ...split.rest], io, socketPath);
   }
@@ -190,6 +192,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
 
 async function runContracts(argv: string[], io: CliIO, socketPath: string): Promise<number> {
   try {
+    const { contractsCommand } = await import('./commands/contracts.js');
     return await contractsCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError) {

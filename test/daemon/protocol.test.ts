@@ -32,3 +32,21 @@ t.test('method params are validated at the boundary', async (t) => {
   t.throws(() => ProgramsLogs.params.parse({ id: 0 }), { message: /id must be an integer >= 1/ });
   t.throws(() => ProgramsLogs.params.parse({ id: 1.5 }), { message: /id must be an integer/ });
 });
+
+t.test('the protocol hook-name check agrees with kernel-contracts parser', async (t) => {
+  const { isHookName } = await import('../../daemon/protocol/contracts.js');
+  const { parseHookRef } = await import('../../kernel-contracts/api.js');
+  const names = [
+    'tcp_connect', 'tracepoint:sock:inet_sock_set_state', 't:syscalls:sys_enter_openat', 'tracepoint:a', 'function:tcp_connect',
+    'kprobe:tcp_connect', 'kr:tcp_v4_connect', 'fentry:x.isra.0', 'fexit:vfs_read', 'uprobe:/bin/sh:main', 'struct:sock',
+    'struct:sock:__sk_common.skc_dport', 'union:bpf_attr:map_type', 'struct:sock:', 'struct:1x', 'no such thing', '', 'kprobe:',
+    'tracepoint:sock:inet-sock', ' tcp_connect ', 'kprobe:1abc', 'function:a.b',
+  ];
+  for (const n of names) t.equal(isHookName(n), parseHookRef(n) !== undefined, JSON.stringify(n));
+});
+
+t.test('method and notification names are unique', async (t) => {
+  const { ALL_METHODS } = await import('../../daemon/protocol/index.js');
+  const names = ALL_METHODS.map((m) => m.method);
+  t.equal(new Set(names).size, names.length);
+});
