@@ -7,7 +7,7 @@
 import type { ContractsUsed, VerifyReport } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { collect, parse, type Program } from '../verifier/frontend/index.js';
-import { type FieldTypeInfo, type LintContext, type ProbeSupport } from '../verifier/lints/index.js';
+import { runLints, type FieldTypeInfo, type KernelMemberTypes, type LintContext, type ProbeSupport } from '../verifier/lints/index.js';
 import { verifyProgram } from '../verifier/verify.js';
 
 export interface VerifyWithContractsOptions {
@@ -48,11 +48,43 @@ async function buildLintContext(source: string, contracts: ProbeContractProvider
     const fields = await contracts.tracepointFields(category, event);
     types.set(key, new Map((fields ?? []).map((f) => [f.name, { type: f.cType, size: f.size, signed: f.signed }])));
   }
-  return {
+  const base: LintContext = {
     probes,
     policy: { allowUnsafe },
     fields: { fieldType: (category, event, field) => types.get(`${category}:${event}`)?.get(field) },
   };
+  return program ? { ...base, members: await readMemberTypesAhead(program, base, contracts) } : base;
+}
+
+/**
+ * The BTF types of the struct members the lints will ask about. Which members those are depends
+ * on the answers (`$sk->__sk_common.skc_dport` needs `sock.__sk_common` to learn that it is a
+ * `struct sock_common`), so the lints run with a recording lookup, the misses are fetched, and
+ * again until nothing new is asked (a chain of members deep at most).
+ */
+async function readMemberTypesAhead(program: Program, base: LintContext, contracts: ProbeContractProvider): Promise<KernelMemberTypes> {
+  const known = new Map<string, string | undefined>();
+  const members: KernelMemberTypes = {
+    memberType(structName, member) {
+      const key = `${structName}.${member}`;
+      if (!known.has(key)) missing.add(key);
+      return known.get(key);
+    },
+  };
+  const missing = new Set<string>();
+  for (let round = 0; round < 8; round++) {
+    missing.clear();
+    runLints(program, { ...base, members });
+    if (missing.size === 0) break;
+    await Promise.all(
+      [...missing].map(async (key) => {
+        const dot = key.indexOf('.');
+        const field = await contracts.kernelField(key.slice(0, dot), [key.slice(dot + 1)]);
+        known.set(key, field?.cType);
+      }),
+    );
+  }
+  return members;
 }
 
 /**

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagnosticStage, Severity } from '../../daemon/protocol/diagnostic.js';
 import type { ProbeContractProvider } from '../../daemon/verifier/contracts.js';
-import { recordedContractProvider, recordedFormatsDir } from './recorded-contracts.js';
+import { hostMemberTypes, recordedContractProvider, recordedFormatsDir } from './recorded-contracts.js';
 import { ALL_PROBES_AVAILABLE, type LintContext } from '../../daemon/verifier/lints/index.js';
 import type { AssertionVerdict, ProgramVerdict, VerifyReport } from '../../daemon/verifier/report.js';
 import type { VerifyOptions } from '../../daemon/verifier/verify.js';
@@ -108,6 +108,7 @@ export function goldenLintContext(contracts: ProbeContractProvider): LintContext
         return f ? { type: f.cType, size: f.size, signed: f.signed } : undefined;
       },
     },
+    members: hostMemberTypes(),
   };
 }
 

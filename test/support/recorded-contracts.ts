@@ -9,6 +9,10 @@ import path from 'node:path';
 import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
 import { fieldContractOf } from '../../daemon/contracts/verifier-provider.js';
 import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import type { KernelMemberTypes } from '../../daemon/verifier/lints/index.js';
+import { memberContract } from '../../kernel-contracts/contracts/members.js';
+import { parseBtf } from '../../kernel-contracts/kernel-reader/btf/btf.js';
+import type { Btf } from '../../kernel-contracts/kernel-reader/btf/types.js';
 import { repoRoot } from '../../daemon/util/repo-root.js';
 import { deriveTracepointContract } from '../../kernel-contracts/contracts/derive.js';
 import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
@@ -42,5 +46,28 @@ export function recordedContractProvider(formatsDir: string = recordedFormatsDir
     },
     kernelField: (structName, fieldPath) => host.kernelField(structName, fieldPath),
     preconditions: (probe) => host.preconditions?.(probe) ?? [],
+  };
+}
+
+let hostBtf: Btf | undefined | null;
+
+/**
+ * Kernel struct member types for lint contexts in tests, from this host's BTF (read once,
+ * synchronously); none when the kernel has no BTF.
+ */
+export function hostMemberTypes(): KernelMemberTypes {
+  if (hostBtf === undefined) {
+    try {
+      hostBtf = parseBtf(readFileSync('/sys/kernel/btf/vmlinux'), { name: 'vmlinux' });
+    } catch {
+      hostBtf = null;
+    }
+  }
+  const btf = hostBtf;
+  return {
+    memberType(structName, member) {
+      if (!btf) return undefined;
+      return (memberContract(btf, structName, false, [member]) ?? memberContract(btf, structName, true, [member]))?.value.type;
+    },
   };
 }

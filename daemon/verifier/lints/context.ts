@@ -30,11 +30,22 @@ export interface TracepointFieldTypes {
   fieldType(category: string, event: string, field: string): FieldTypeInfo | undefined;
 }
 
+/** Kernel struct member types from BTF, asked synchronously (callers read them ahead). */
+export interface KernelMemberTypes {
+  /**
+   * C type text of member `member` of struct (or union) `structName`, typedef names kept
+   * (`__be16`, `struct sock_common`, `struct task_struct *`), when known.
+   */
+  memberType(structName: string, member: string): string | undefined;
+}
+
 export interface LintContext {
   readonly probes: ProbeSupport;
   readonly policy: LintPolicy;
-  /** Tracepoint field types; without it the lints that need types see only casts and known kernel fields. */
+  /** Tracepoint field types; without it the lints that need types see only casts and kernel members. */
   readonly fields?: TracepointFieldTypes;
+  /** Kernel struct member types (BTF); without it, member reads through casts have no known type. */
+  readonly members?: KernelMemberTypes;
 }
 
 /** A lint pass: built once per context by its factory, run on a program. Never throws. */

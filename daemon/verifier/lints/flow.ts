@@ -1,7 +1,7 @@
 /**
  * A small forward data-flow over probe bodies for the lints: what is known about each `$var` and
- * `@map` value at each statement — its C type (tracepoint field types, casts, a few well-known
- * kernel fields), whether it is in network byte order, whether it is an absolute nanosecond
+ * `@map` value at each statement — its C type (tracepoint field types, casts, kernel struct
+ * members from BTF), whether it is in network byte order, whether it is an absolute nanosecond
  * timestamp, or a nanosecond difference divided by some factor. Deliberately modest: it tracks
  * direct flows, forgets anything it cannot follow, and merges branches by keeping only facts that
  * hold on every path, so the lints built on it warn only when sure.
@@ -23,21 +23,6 @@ export interface ValueFacts {
 }
 
 const NONE: ValueFacts = {};
-
-/**
- * Kernel struct fields whose BTF type is network order, for programs that read sockets without a
- * tracepoint format to say so (`$sk->__sk_common.skc_dport`). skc_num is host order, so absent.
- */
-export const KNOWN_NETWORK_ORDER_FIELDS: Readonly<Record<string, string>> = {
-  skc_dport: '__be16',
-  skc_daddr: '__be32',
-  skc_rcv_saddr: '__be32',
-  inet_dport: '__be16',
-  inet_sport: '__be16',
-  inet_daddr: '__be32',
-  inet_saddr: '__be32',
-  inet_rcv_saddr: '__be32',
-};
 
 /** `[category, event]` of each non-wildcard tracepoint attach point of a probe. */
 export function probeTracepoints(probe: Probe): [string, string][] {
@@ -162,6 +147,7 @@ export class FlowAnalysis {
     switch (e.kind) {
       case 'Builtin':
         if (e.name === 'nsecs') return { timestamp: true };
+        if (e.name === 'curtask') return { ctype: 'struct task_struct *' };
         // elapsed is a time and also already a difference (ns since the program started).
         if (e.name === 'elapsed') return { timestamp: true, delta: { divisor: 1n } };
         return NONE;
@@ -184,8 +170,13 @@ export class FlowAnalysis {
           }
           return NONE;
         }
-        const known = KNOWN_NETWORK_ORDER_FIELDS[e.field];
-        return known ? { ctype: known, networkOrder: known } : NONE;
+        // A member of a struct the program reached through a cast or curtask: its BTF type.
+        const owner = this.facts(e.object, probe, env).ctype;
+        const struct = owner ? /^(?:struct|union) (\w+)(?: \*)?$/.exec(owner)?.[1] : undefined;
+        const ctype = struct ? this.ctx.members?.memberType(struct, e.field) : undefined;
+        if (!ctype) return NONE;
+        const be = networkOrderOf(ctype);
+        return be ? { ctype, networkOrder: be } : { ctype };
       }
       case 'Cast': {
         const ctype = printType(e.type);

@@ -11,7 +11,7 @@ import { probeAvailabilityLint } from './probe-availability.js';
 import { timeUnitsLint } from './time-units.js';
 import { unsafeBuiltinsLint } from './unsafe-builtins.js';
 
-export type { FieldTypeInfo, LintContext, LintFactory, LintPass, LintPolicy, ProbeSupport, TracepointFieldTypes } from './context.js';
+export type { FieldTypeInfo, KernelMemberTypes, LintContext, LintFactory, LintPass, LintPolicy, ProbeSupport, TracepointFieldTypes } from './context.js';
 export { ALL_PROBES_AVAILABLE } from './context.js';
 export { charPointerStrLint, isCharPointer } from './char-pointer-str.js';
 export { entryExitDeleteLint } from './entry-exit-delete.js';
@@ -20,7 +20,7 @@ export { probeAvailabilityLint } from './probe-availability.js';
 export { formatUnit, nameUnit, timeUnitsLint } from './time-units.js';
 export { UNSAFE_BUILTINS, unsafeBuiltinsLint } from './unsafe-builtins.js';
 export { parseFormat, type Conversion } from './printf-format.js';
-export { FlowAnalysis, KNOWN_NETWORK_ORDER_FIELDS, type ValueFacts } from './flow.js';
+export { FlowAnalysis, type ValueFacts } from './flow.js';
 
 /** Every lint, in the order their diagnostics are reported for the same position. */
 export const ALL_LINTS: readonly LintFactory[] = [

@@ -47,6 +47,13 @@ const FORMATS: Readonly<Record<string, Readonly<Record<string, FieldTypeInfo>>>>
 
 const NO_KPROBES = new Set<ProbeType>(['kprobe', 'kretprobe', 'kfunc', 'kretfunc']);
 
+const MEMBERS: Readonly<Record<string, string>> = {
+  'sock.__sk_common': 'struct sock_common',
+  'sock_common.skc_dport': '__be16',
+  'sock_common.skc_num': '__u16',
+  'task_struct.tgid': 'pid_t',
+};
+
 function context(over: Partial<LintContext> = {}): LintContext {
   return {
     probes: {
@@ -55,6 +62,8 @@ function context(over: Partial<LintContext> = {}): LintContext {
     },
     policy: { allowUnsafe: false },
     fields: { fieldType: (c, e, f) => FORMATS[`${c}:${e}`]?.[f] },
+    // As the kernel's BTF types them (the daemon reads them ahead from its contracts).
+    members: { memberType: (s, m) => MEMBERS[`${s}.${m}`] },
     ...over,
   };
 }
@@ -216,6 +225,17 @@ t.test('network-order', async (t) => {
       name: 'kernel socket field printed raw',
       src: 'kprobe:tcp_connect { $sk = (struct sock *)arg0; $dport = $sk->__sk_common.skc_dport; printf("%d\\n", $dport); }',
       want: ['lint.network-order@1:101-106'],
+    },
+    {
+      name: 'a host-order socket field is not flagged',
+      src: 'kprobe:tcp_connect { $sk = (struct sock *)arg0; printf("%d\\n", $sk->__sk_common.skc_num); }',
+      want: [],
+    },
+    {
+      name: 'without BTF member types nothing is claimed',
+      src: 'kprobe:tcp_connect { $sk = (struct sock *)arg0; printf("%d\\n", $sk->__sk_common.skc_dport); }',
+      want: [],
+      ctx: { members: { memberType: () => undefined } },
     },
     { name: 'a cast to __be32 says so', src: 'kprobe:f { printf("%u\\n", (__be32)arg0); }', want: ['lint.network-order@1:27-38'] },
     { name: 'swapped on one branch only: no claim', src: `${tp} { $p = args->dport; if (pid) { $p = bswap($p); } printf("%d\\n", $p); }`, want: [] },
