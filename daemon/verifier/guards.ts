@@ -74,6 +74,33 @@ export function checkAnnotationPlacement(program: Program): Diagnostic[] {
   return out;
 }
 
+/** Calls that change state or output: they have no place in an annotation. */
+const EFFECT_CALLS = new Set(['printf', 'print', 'delete', 'clear', 'zero', 'exit', 'system', 'signal', 'override', 'cat', 'time', 'join', 'debugf', 'errorf', 'warnf']);
+
+/**
+ * Annotations must not change the program: an `@m++` or `$i++` inside `assert`/`assume` would run
+ * (in the model) where the real program does nothing, so it is rejected rather than modelled.
+ */
+function sideEffects(e: Expr, where: 'assume' | 'assert'): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  walk(e, {
+    enter(n: Node) {
+      const what = n.kind === 'Update' ? `${n.op}` : n.kind === 'Call' && EFFECT_CALLS.has(n.callee) ? `${n.callee}()` : undefined;
+      if (what === undefined) return undefined;
+      out.push({
+        code: 'guard.annotation-side-effect',
+        severity: 'error',
+        stage: 'guard',
+        message: `${where}() contains ${what}, which changes the program's state; annotations may only read`,
+        span: n.span,
+        hints: [n.kind === 'Update' ? 'compare with the value plus or minus one instead of incrementing it' : 'annotations are expressions over values; leave effects to the program'],
+      });
+      return false;
+    },
+  });
+  return out;
+}
+
 function computedRefs(e: Expr): Expr[] {
   const out: Expr[] = [];
   walk(e, {

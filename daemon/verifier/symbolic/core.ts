@@ -44,6 +44,8 @@ export interface PathState {
   lastUpdate: Map<string, LastUpdate>;
   assumptions: Term[];
   flow: 'normal' | 'return' | 'break' | 'continue';
+  /** The last read of each clock builtin on this path (see `clock.ts`). */
+  clocks: Map<string, Term>;
 }
 
 /**
@@ -74,6 +76,7 @@ export function cloneState(s: PathState): PathState {
     lastUpdate: new Map(s.lastUpdate),
     assumptions: [...s.assumptions],
     flow: s.flow,
+    clocks: new Map(s.clocks),
   };
 }
 
@@ -83,6 +86,11 @@ export interface EvalCtx {
   readonly mode: Mode;
   /** Fresh symbols of a havoc evaluation, so one observable read twice agrees. */
   readonly havoc: Map<string, Val>;
+  /**
+   * Clock reads of one annotation, by AST node: an assertion is evaluated several times (its goal,
+   * its havocked goal, its sides) but stands for one evaluation at its point.
+   */
+  readonly reads?: Map<Expr, Val>;
   /** Set when evaluating an `assume`: map reads of maps written this invocation are reported. */
   readonly assume?: { readonly span: Span };
 }

@@ -119,6 +119,7 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
     lastUpdate: new Map(),
     assumptions: [],
     flow: 'normal',
+    clocks: new Map(),
   };
   const pre = b.and(
     ...ex.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => contractTerm(ex, c, pc, init)),

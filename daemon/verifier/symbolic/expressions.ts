@@ -5,6 +5,7 @@
 import type { Expr } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
+import { isClock, readClock } from './clock.js';
 import { evalUnder, hasSideEffects } from './join.js';
 import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
@@ -28,6 +29,7 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       return { ty: { k: 'str', size }, t };
     }
     case 'Builtin':
+      if (isClock(e.name)) return readClock(ex, e, s, ctx);
       return builtin(ex, e.name);
     case 'Positional': {
       // One value for the whole run, given on the command line: an input like a builtin.

@@ -73,6 +73,10 @@ function joinInto(ex: ExecCore, s: PathState, c: Term, taken: PathState): void {
     if (old !== arr) s.maps.set(name, iteTerm(ex, c, arr, old));
   }
   for (const name of taken.updated) s.updated.add(name);
+  for (const [name, t] of taken.clocks) {
+    const old = s.clocks.get(name);
+    s.clocks.set(name, old ? iteTerm(ex, c, t, old) : t);
+  }
   for (const [name, u] of taken.lastUpdate) {
     const old = s.lastUpdate.get(name);
     const joined = old ? joinUpdate(ex, c, u, old) : undefined;

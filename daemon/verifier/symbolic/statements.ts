@@ -129,7 +129,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
         s.flow = 'continue';
         return [s];
       case 'AssumeStmt': {
-        const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span } };
+        const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span }, reads: new Map() };
         const a = asBool(ex, ex.evalExpr(stmt.expr, s, pc, ctx));
         s.assumptions.push(a);
         ex.assumes.push({
@@ -198,11 +198,12 @@ export function collectAssert(ex: ExecCore, stmt: AssertStmt, s: PathState, pc: 
   const b = ex.b;
   const site = ex.sites.find((x) => x.stmt === stmt);
   if (!site) return;
+  const reads = new Map<Expr, Val>();
   let goal: Term;
   let havocGoal: Term;
   try {
-    goal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'real', havoc: new Map() }));
-    havocGoal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'havoc', havoc: new Map() }));
+    goal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'real', havoc: new Map(), reads }));
+    havocGoal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'havoc', havoc: new Map(), reads }));
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
     if (!ex.unknowns.has(stmt)) ex.unknowns.set(stmt, err.message);
@@ -210,7 +211,7 @@ export function collectAssert(ex: ExecCore, stmt: AssertStmt, s: PathState, pc: 
   }
   const computed: Shown[] = [];
   const seen = new Set<string>();
-  const real: EvalCtx = { mode: 'real', havoc: new Map() };
+  const real: EvalCtx = { mode: 'real', havoc: new Map(), reads };
   const visit = (e: Expr): void => {
     if (e.kind === 'Variable' || (e.kind === 'Call' && ['printed', 'mapkey', 'mapval'].includes(e.callee))) {
       const name = printExpr(e);

@@ -19,7 +19,7 @@ interface Case {
   /** Per assertion in source order. */
   readonly assertions?: readonly AssertionVerdict[];
   /** Substrings the first refuted assertion's counterexample summary must contain. */
-  readonly summary?: readonly string[];
+  readonly summary?: readonly (string | RegExp)[];
   /** Exact counterexample values (inputs or computed) of the first refuted assertion. */
   readonly values?: Readonly<Record<string, string>>;
   /** A diagnostic code that must be reported. */
@@ -69,13 +69,13 @@ const cases: Case[] = [
       tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000; printf("%d ms\\n", $ms);
       assert(printed(0) == (nsecs - @start[tid]) / 1000000); delete(@start[tid]); }`,
     verdict: 'refuted',
-    summary: ['@start[tid] = ', 'nsecs = ', 'printed $ms = '],
+    summary: ['@start[tid] = ', /nsecs(#\d+)? = /, 'printed $ms = '],
   },
   {
-    name: 'one invocation is instantaneous: nsecs has one value',
-    src: `kprobe:f { $a = nsecs; $b = nsecs; assert($a == $b); printf("%d\\n", nsecs - $a); assert(printed(0) == 0); }`,
-    verdict: 'proved',
-    assertions: ['proved', 'proved'],
+    name: 'each read of nsecs is a new value (checked on bpftrace 0.17: two reads differ by ~70 ns); annotations see the last read',
+    src: `kprobe:f { $a = nsecs; $b = nsecs; assert($a == $b); assert($a <= $b); assert($b == nsecs); printf("%d\\n", nsecs - $a); assert(printed(0) == 0); }`,
+    verdict: 'refuted',
+    assertions: ['refuted', 'proved', 'proved', 'refuted'],
   },
   // ---- filters --------------------------------------------------------------------------
   {
