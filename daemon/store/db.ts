@@ -75,6 +75,48 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_program ON audit(program_id);
     `,
   },
+  {
+    version: 2,
+    description: 'requests of the Kgent loop and their attempts',
+    sql: `
+      CREATE TABLE requests (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        text          TEXT NOT NULL,
+        submitted_by  TEXT NOT NULL,
+        submitted_at  TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        status        TEXT NOT NULL,            -- running | verified | attached | needs-hint | accepted-unverified | failed | cancelled
+        trials        INTEGER NOT NULL,         -- per round; a hint starts a new round
+        attach        INTEGER NOT NULL,
+        hints         TEXT NOT NULL,            -- JSON array of hint texts, in order
+        program_id    INTEGER REFERENCES programs(id),
+        reason        TEXT
+      );
+      CREATE TABLE attempts (
+        id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id            INTEGER NOT NULL REFERENCES requests(id),
+        n                     INTEGER NOT NULL,
+        started_at            TEXT NOT NULL,
+        ended_at              TEXT,
+        outcome               TEXT NOT NULL,
+        synthesis_prompt      TEXT,
+        synthesis_answer      TEXT,
+        candidate             TEXT,
+        comprehension_prompt  TEXT,
+        comprehension_answer  TEXT,
+        annotated             TEXT,
+        verdict               TEXT,
+        report                TEXT,             -- JSON VerifyReport
+        kernel_check          TEXT,             -- JSON {ok, diagnostics, durationMs}
+        feedback              TEXT NOT NULL,    -- JSON array of FeedbackMessage produced by this attempt
+        timings               TEXT NOT NULL,    -- JSON array of {stage, ms}
+        trimmed               TEXT,             -- JSON {synthesis?, comprehension?} of PromptTrim
+        UNIQUE (request_id, n)
+      );
+      CREATE INDEX attempts_request ON attempts(request_id);
+      ALTER TABLE audit ADD COLUMN request_id INTEGER REFERENCES requests(id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
