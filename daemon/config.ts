@@ -23,7 +23,14 @@ export interface KgentConfig {
   readonly stateDir: string;
   readonly bpftracePath: string;
   readonly ollamaHost: string;
+  /** Ollama model names per stage (must be pulled: `ollama pull NAME`). */
   readonly models: { readonly synthesis: string; readonly comprehension: string; readonly embedding: string };
+  /** Context size sent as `options.num_ctx` on every chat call (Ollama's own default, 2048, silently truncates). */
+  readonly numCtx: number;
+  /** Tokens of `numCtx` kept free for the answer (also sent as `num_predict`); the prompt gets the rest. */
+  readonly llmAnswerTokens: number;
+  /** Time limit of one LLM call (chat or embed), in ms. */
+  readonly llmTimeoutMs: number;
   /** Allow programs that use system(), signal(), override() (bpftrace --unsafe). */
   readonly allowUnsafe: boolean;
   /** Max bytes of one JSON message on the control socket. */
@@ -58,6 +65,9 @@ export const DEFAULTS: KgentConfig = {
   bpftracePath: 'bpftrace',
   ollamaHost: 'http://127.0.0.1:11434',
   models: { synthesis: 'qwen2.5-coder:7b', comprehension: 'qwen2.5-coder:7b', embedding: 'nomic-embed-text' },
+  numCtx: 8192,
+  llmAnswerTokens: 1536,
+  llmTimeoutMs: 180_000,
   allowUnsafe: false,
   maxMessageBytes: 1024 * 1024,
   maxProgramBytes: 256 * 1024,
@@ -111,7 +121,26 @@ export function loadConfig(sources: ConfigSources): KgentConfig {
   if (f.logLevel) cfg.logLevel = f.logLevel;
   cfg.socketPath = path.resolve(cfg.socketPath);
   cfg.stateDir = path.resolve(cfg.stateDir);
+  validateLlm(cfg, text !== undefined ? file : 'defaults/environment');
   return cfg;
+}
+
+/** The LLM keys: model names Ollama accepts, a context that leaves room for a prompt, a positive timeout. */
+function validateLlm(cfg: KgentConfig, file: string): void {
+  const bad = (key: string, why: string): never => {
+    throw new KgentError('config', `config ${file}: "${key}" ${why}`, { file, key });
+  };
+  for (const stage of ['synthesis', 'comprehension', 'embedding'] as const) {
+    const name = cfg.models[stage];
+    if (!/^[A-Za-z0-9][A-Za-z0-9._\-/:]*$/.test(name)) bad(`models.${stage}`, `must be an Ollama model name like qwen2.5-coder:7b, not "${name}"`);
+  }
+  const int = (key: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) bad(key, `must be an integer from ${min} to ${max}, not ${v}`);
+  };
+  int('numCtx', cfg.numCtx, 2048, 1_048_576);
+  int('llmAnswerTokens', cfg.llmAnswerTokens, 256, 65_536);
+  int('llmTimeoutMs', cfg.llmTimeoutMs, 1000, 3_600_000);
+  if (cfg.llmAnswerTokens > cfg.numCtx / 2) bad('llmAnswerTokens', `must be at most half of numCtx (${cfg.numCtx}), not ${cfg.llmAnswerTokens}`);
 }
 
 /** OLLAMA_HOST may be `host:port` or `0.0.0.0`, as the ollama CLI accepts; the client wants a URL. */
