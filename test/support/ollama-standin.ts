@@ -19,7 +19,12 @@
  *
  * Start it on 127.0.0.1 port 0 (`startOllamaStandin()`), pass `standin.host` as the Ollama host,
  * and `await standin.close()` at the end of the test.
+ *
+ * By hand: `npm run standin -- --script FILE --port N [--record FILE]` (standin-main.ts), with a
+ * script of JSON lines `{"match": "<substring of the last user message>" | null, "response": "..."}`
+ * ({@link matchScript}); `record` appends every request as a JSON line ({@link StandinRecord}).
  */
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -71,14 +76,78 @@ export interface OllamaStandinOptions {
   readonly embed?: (input: readonly string[], model: string) => number[][];
   /** Value of `/api/version`. Default `0.0.0-standin`. */
   readonly version?: string;
+  /** Delay before every chat answer, in ms (an answer's own `delayMs` adds to it). For timeout/cancel tests. */
+  readonly delayMs?: number;
+  /** Appends every request received (and every client that hung up early) to this file as a JSON line. */
+  readonly record?: string;
+  /** Port to listen on (default 0: a free one) and address (default 127.0.0.1). */
+  readonly port?: number;
+  readonly hostname?: string;
 }
 
-/** One request the stand-in received. */
+/**
+ * One line of a stand-in script: answers the first chat request whose last user message contains
+ * `match` (`null` or absent: any request), once.
+ */
+export interface StandinScriptEntry {
+  readonly match?: string | null;
+  readonly response?: string;
+  /** Optional: fail instead (`status` with `error` as Ollama's error text). */
+  readonly status?: number;
+  readonly error?: string;
+  readonly delayMs?: number;
+}
+
+/**
+ * A chat script where each request takes the first unused entry that matches its last user
+ * message; when none does, the request fails the way Ollama fails (HTTP 500 `{"error": ...}`)
+ * with a message saying so.
+ */
+export function matchScript(entries: readonly StandinScriptEntry[]): (req: StandinChatRequest, index: number) => StandinAnswer {
+  const used = new Array<boolean>(entries.length).fill(false);
+  return (req, index) => {
+    const last = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    const at = entries.findIndex((e, i) => !used[i] && (e.match === null || e.match === undefined || last.includes(e.match)));
+    if (at < 0) {
+      const shown = last.length > 80 ? `${last.slice(0, 80)}...` : last;
+      return { status: 500, error: `ollama stand-in: no unused script entry matches request #${index} (last user message: ${JSON.stringify(shown)})` };
+    }
+    used[at] = true;
+    const e = entries[at]!;
+    return { content: e.response ?? '', ...(e.status !== undefined ? { status: e.status, error: e.error } : {}), ...(e.delayMs ? { delayMs: e.delayMs } : {}) };
+  };
+}
+
+/** Parses a script file's text: one JSON object per non-empty line; errors name the line. */
+export function parseScript(text: string, file = 'script'): StandinScriptEntry[] {
+  const out: StandinScriptEntry[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`${file}:${i + 1}: not JSON: ${(err as Error).message}`);
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}:${i + 1}: expected an object {"match", "response"}`);
+    if (o['match'] !== null && o['match'] !== undefined && typeof o['match'] !== 'string') throw new Error(`${file}:${i + 1}: "match" must be a string or null`);
+    if (o['response'] !== undefined && typeof o['response'] !== 'string') throw new Error(`${file}:${i + 1}: "response" must be a string`);
+    if (o['response'] === undefined && o['status'] === undefined) throw new Error(`${file}:${i + 1}: needs "response" (or "status" and "error")`);
+    out.push(o as StandinScriptEntry);
+  });
+  return out;
+}
+
+/** One request the stand-in received (also the line written to the `record` file). */
 export interface StandinRecord {
   readonly method: string;
   readonly path: string;
+  /** The whole parsed JSON body: for chat `model`, `messages`, `options` (`num_ctx`), `stream`. */
   readonly body: Record<string, unknown> | undefined;
   readonly at: number;
+  /** Set on the extra record of a client that closed the connection before its answer was sent. */
+  readonly event?: 'client-closed';
 }
 
 export interface OllamaStandin {
@@ -87,6 +156,8 @@ export interface OllamaStandin {
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: StandinRecord[];
+  /** Chat requests whose client hung up before the answer was sent (cancelled or timed out). */
+  readonly clientClosed: StandinRecord[];
   /** Only the `/api/chat` requests, parsed. */
   chatRequests(): StandinChatRequest[];
   /** Appends answers to the queue (only when the chat script is a queue or absent). */
@@ -116,6 +187,10 @@ export function hashedEmbedding(text: string, dims = 64): number[] {
 /** Starts the stand-in on 127.0.0.1, port 0 (a free port). */
 export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promise<OllamaStandin> {
   const requests: StandinRecord[] = [];
+  const clientClosed: StandinRecord[] = [];
+  const record = (r: StandinRecord): void => {
+    if (opts.record) appendFileSync(opts.record, JSON.stringify(r) + '\n');
+  };
   const queue: StandinAnswer[] = Array.isArray(opts.chat) ? [...(opts.chat as readonly StandinAnswer[])] : [];
   const chatFn = typeof opts.chat === 'function' ? opts.chat : undefined;
   let chatIndex = 0;
@@ -137,7 +212,7 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
   const notFound = (res: http.ServerResponse, model: string): void =>
     sendJson(res, 404, { error: `model "${model}" not found, try pulling it first` });
 
-  const handleChat = async (res: http.ServerResponse, body: Record<string, unknown>): Promise<void> => {
+  const handleChat = async (res: http.ServerResponse, body: Record<string, unknown>, rec: StandinRecord): Promise<void> => {
     const model = String(body['model'] ?? '');
     if (!known(model)) return notFound(res, model);
     const req: StandinChatRequest = {
@@ -156,7 +231,27 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
       return sendJson(res, 500, { error: `ollama stand-in: no scripted chat answer left (request #${index})` });
     }
     const a = typeof answer === 'string' ? { content: answer } : answer;
-    if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));
+    const delay = (opts.delayMs ?? 0) + (a.delayMs ?? 0);
+    if (delay) {
+      // Wait, but notice a client that gives up (abort, timeout): it closes the connection.
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          res.off('close', onClose);
+          resolve(false);
+        }, delay);
+        const onClose = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        res.once('close', onClose);
+      });
+      if (closed || res.destroyed) {
+        const r: StandinRecord = { ...rec, at: Date.now(), event: 'client-closed' };
+        clientClosed.push(r);
+        record(r);
+        return;
+      }
+    }
     if (a.status && a.status !== 200) return sendJson(res, a.status, { error: a.error ?? 'scripted failure' });
     const content = a.content ?? '';
     const created = new Date().toISOString();
@@ -202,16 +297,20 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
         } catch {
-          requests.push({ method: req.method ?? '', path: url.pathname, body: undefined, at: Date.now() });
+          const r = { method: req.method ?? '', path: url.pathname, body: undefined, at: Date.now() };
+          requests.push(r);
+          record(r);
           return sendJson(res, 400, { error: 'invalid JSON body' });
         }
       }
-      requests.push({ method: req.method ?? '', path: url.pathname, body, at: Date.now() });
+      const rec: StandinRecord = { method: req.method ?? '', path: url.pathname, body, at: Date.now() };
+      requests.push(rec);
+      record(rec);
       const route = `${req.method} ${url.pathname}`;
       const run = async (): Promise<void> => {
         switch (route) {
           case 'POST /api/chat':
-            return handleChat(res, body ?? {});
+            return handleChat(res, body ?? {}, rec);
           case 'POST /api/embed':
             return handleEmbed(res, body ?? {});
           case 'GET /api/tags':
@@ -240,14 +339,15 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
   return {
-    host: `http://127.0.0.1:${port}`,
+    host: `http://${opts.hostname ?? '127.0.0.1'}:${port}`,
     port,
     requests,
+    clientClosed,
     chatRequests: () =>
       requests
         .filter((r) => r.path === '/api/chat' && r.body)
