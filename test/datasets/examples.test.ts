@@ -1,0 +1,160 @@
+/**
+ * CI for kgent's own examples (datasets/, issue 8 item 8): there are enough of them, spread over
+ * the areas; each plain program parses with our front-end; each annotated version is `proved` by
+ * the verifier with this host's contracts (and its annotations stripped equal the plain program:
+ * the guard runs with it as the candidate); each plain program whose probes exist on this kernel
+ * loads in the kernel through the daemon's kernel check. Examples whose probe types or tracepoints
+ * this kernel lacks (kprobe variants on a kernel without CONFIG_KPROBES) are skipped with the reason.
+ */
+import os from 'node:os';
+import t from 'tap';
+import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
+import { verifyWithContracts } from '../../daemon/contracts/verify.js';
+import { kernelCheck } from '../../daemon/kernel-check/kernel-check.js';
+import { analyzeProgram } from '../../daemon/programs/program-analysis.js';
+import type { CheckResult } from '../../daemon/protocol/methods.js';
+import type { VerifyReport } from '../../daemon/protocol/verify.js';
+import { detectBpftrace, type BpftraceCli } from '../../daemon/runner/bpftrace-cli.js';
+import { parse } from '../../daemon/verifier/frontend/index.js';
+import { ALL_PROBES_AVAILABLE } from '../../daemon/verifier/lints/index.js';
+import { AREAS, loadExamples, type Example } from '../../datasets/load.js';
+import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
+import { detectProbeSupport, type ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
+
+const MIN_EXAMPLES = 120;
+const MIN_PER_AREA = 6;
+const KERNEL_CHECKS_AT_ONCE = 2;
+const examples = loadExamples();
+
+t.test('the dataset is large enough and spread over the areas', async (t) => {
+  t.ok(examples.length >= MIN_EXAMPLES, `${examples.length} examples (at least ${MIN_EXAMPLES})`);
+  for (const area of AREAS) {
+    if (area === 'misc') continue;
+    const n = examples.filter((e) => e.area === area).length;
+    t.ok(n >= MIN_PER_AREA, `${area}: ${n} examples (at least ${MIN_PER_AREA})`);
+  }
+  const network = examples.filter((e) => e.area === 'network');
+  t.ok(network.some((e) => e.tags.includes('ipv4')), 'network has IPv4 examples');
+  t.ok(network.some((e) => e.tags.includes('ipv6')), 'network has IPv6 examples');
+  for (const tag of ['histogram', 'rate', 'latency']) {
+    t.ok(examples.some((e) => e.tags.includes(tag)), `some example is tagged ${tag}`);
+  }
+  const kprobe = examples.filter((e) => e.hooks.some((h) => /^(kprobe|kretprobe|kfunc|kretfunc):/.test(h)));
+  t.ok(kprobe.some((e) => e.variantOf !== undefined), 'kprobe examples have tracepoint twins');
+  for (const e of examples) {
+    if (e.variantOf === undefined) continue;
+    const twin = examples.find((x) => x.slug === e.variantOf);
+    t.equal(twin?.variantOf, e.slug, `${e.id} and its variant ${e.variantOf} name each other`);
+  }
+});
+
+t.test('every plain program parses and its hooks header matches its attach points', async (t) => {
+  for (const e of examples) {
+    const parsed = parse(e.program, e.file);
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    t.same(
+      errors.map((d) => `${d.span?.line}:${d.span?.column} ${d.message}`),
+      [],
+      `${e.id} parses`,
+    );
+    if (!parsed.program) continue;
+    const attached = parsed.program.probes.flatMap((p) => p.attachPoints.map((a) => a.raw)).filter((r) => r !== 'BEGIN' && r !== 'END');
+    t.same([...new Set(attached)].sort(), [...e.hooks].sort(), `${e.id}: hooks header lists the attach points`);
+  }
+});
+
+t.test('every annotated version is proved with this host contracts', async (t) => {
+  const contracts = hostContractProvider(realHost());
+  for (const e of examples) {
+    let report: VerifyReport;
+    try {
+      report = await verifyWithContracts(e.annotated, {
+        contracts,
+        probes: ALL_PROBES_AVAILABLE,
+        candidate: e.program,
+        fileName: e.annotatedFile,
+      });
+    } catch (err) {
+      t.fail(`${e.id}: verifier threw ${(err as Error).message}`);
+      continue;
+    }
+    const problems = [
+      ...report.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code}: ${d.message}`),
+      ...report.assertions.filter((a) => a.verdict !== 'proved' && a.verdict !== 'trivial').map((a) => `line ${a.line} ${a.verdict}: ${a.text} ${a.reason ?? ''}`),
+      ...report.coverage.filter((c) => c.verdict !== 'proved').map((c) => `line ${c.line} ${c.verdict}: ${c.text} ${c.reason ?? ''}`),
+    ];
+    t.equal(report.verdict, 'proved', `${e.id} is proved`, { problems });
+    t.ok(report.coverage.length > 0, `${e.id} says which events it must observe (cover)`);
+  }
+});
+
+/** Why this kernel cannot load the example (probe type or tracepoint missing), or undefined. */
+function unavailableHere(e: Example, support: ProbeSupport): { reason?: string; beginBodyOffset?: number } {
+  const analysis = analyzeProgram(e.program, e.file, support, { allowUnsafe: false });
+  const missing = analysis.diagnostics.filter((d) => d.code === 'lint.probe-unavailable' || d.code === 'probe.not-found');
+  return {
+    ...(missing.length ? { reason: missing.map((d) => d.message).join('; ') } : {}),
+    ...(analysis.beginBodyOffset !== undefined ? { beginBodyOffset: analysis.beginBodyOffset } : {}),
+  };
+}
+
+t.test('every program whose probes exist here loads in the kernel', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to load eBPF programs');
+  let cli: BpftraceCli;
+  try {
+    cli = await detectBpftrace('bpftrace');
+  } catch (err) {
+    return t.skip(`bpftrace not usable here: ${(err as Error).message}`);
+  }
+  const support = await detectProbeSupport(realHost(), {
+    bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) },
+    functionNames: false,
+  });
+  const plan = examples.map((e) => ({ e, ...unavailableHere(e, support) }));
+
+  // A small pool: at most KERNEL_CHECKS_AT_ONCE bpftrace loads at a time.
+  const results = new Map<string, Promise<CheckResult>>();
+  const queue = plan.filter((p) => p.reason === undefined);
+  const started: Array<() => void> = [];
+  const gates = queue.map(() => new Promise<void>((resolve) => started.push(resolve)));
+  let next = 0;
+  const startNext = (): void => {
+    if (next < queue.length) (started[next++] as () => void)();
+  };
+  queue.forEach((p, i) => {
+    results.set(
+      p.e.id,
+      (gates[i] as Promise<void>)
+        .then(() =>
+          kernelCheck(
+            cli,
+            {
+              source: p.e.program,
+              fileName: p.e.file,
+              unsafe: false,
+              ...(p.beginBodyOffset !== undefined ? { beginBodyOffset: p.beginBodyOffset } : {}),
+            },
+            { timeoutMs: 60_000 },
+          ),
+        )
+        .finally(startNext),
+    );
+  });
+  for (let i = 0; i < Math.min(KERNEL_CHECKS_AT_ONCE, os.cpus().length || 1, queue.length); i++) startNext();
+
+  let loaded = 0;
+  const skipped: string[] = [];
+  for (const p of plan) {
+    if (p.reason !== undefined) {
+      skipped.push(p.e.id);
+      t.skip(`${p.e.id}: not on this kernel (${p.reason})`);
+      continue;
+    }
+    const res = await (results.get(p.e.id) as Promise<CheckResult>);
+    if (res.ok) loaded++;
+    t.ok(res.ok, `${p.e.id} loads in the kernel (${Math.round(res.durationMs)} ms)`, {
+      diagnostics: res.diagnostics.map((d) => `${d.code}: ${d.message}`),
+    });
+  }
+  t.comment(`${loaded} examples loaded in the kernel, ${skipped.length} skipped (probes this kernel lacks)`);
+});
