@@ -37,6 +37,7 @@ export function checkAnnotationPlacement(program: Program): Diagnostic[] {
   const out: Diagnostic[] = [];
   walk(program, {
     enter(node: Node, ancestors: readonly Node[]) {
+      if (node.kind === 'AssumeStmt' || node.kind === 'AssertStmt') out.push(...sideEffects(node.expr, node.kind === 'AssumeStmt' ? 'assume' : 'assert'));
       // cover(HOOK, COND) selects events by their inputs, exactly like an assume at the probe's start.
       if (node.kind === 'AssumeStmt' || node.kind === 'CoverStmt') {
         const what = node.kind === 'AssumeStmt' ? 'assume()' : 'the condition of cover()';

@@ -273,7 +273,10 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
     switch (e.callee) {
       case 'printf': {
         const args = e.args.slice(1);
-        s.printed = { vals: args.map((a) => ex.evalLoose(a, s, pc, ctx)), texts: args.map((a) => printExpr(a)) };
+        const fmt = e.args[0]?.kind === 'String' ? e.args[0].value : undefined;
+        const specs = fmt === undefined ? [] : conversions(fmt);
+        const vals = args.map((a, i) => asPrinted(ex, ex.evalLoose(a, s, pc, ctx), specs[i]));
+        s.printed = { vals, texts: args.map((a) => printExpr(a)) };
         return;
       }
       case 'delete': {

@@ -35,13 +35,13 @@ const cases: Case[] = [
   // ---- byte order -----------------------------------------------------------------------
   {
     name: 'bswap of a __be16 kernel field proves the host-order port',
-    src: `${SOCK} { $sk = (struct sock *)args->skaddr; $p = bswap($sk->__sk_common.skc_dport); printf("%d\\n", $p);
+    src: `${SOCK} { $sk = (struct sock *)args->skaddr; $p = bswap($sk->__sk_common.skc_dport); printf("%ld\\n", $p);
       assert(printed(0) == (($sk->__sk_common.skc_dport & 0xff) << 8 | $sk->__sk_common.skc_dport >> 8)); }`,
     verdict: 'proved',
   },
   {
     name: 'a network-order port printed as is is refuted with the raw value',
-    src: `${SOCK} { $sk = (struct sock *)args->skaddr; printf("%d\\n", $sk->__sk_common.skc_dport);
+    src: `${SOCK} { $sk = (struct sock *)args->skaddr; printf("%ld\\n", $sk->__sk_common.skc_dport);
       assert(printed(0) == bswap($sk->__sk_common.skc_dport)); }`,
     verdict: 'refuted',
     summary: ['$sk->__sk_common.skc_dport = ', '-> printed $sk->__sk_common.skc_dport = ', 'expected'],
@@ -58,7 +58,7 @@ const cases: Case[] = [
   {
     name: 'ns to ms through an entry/exit map pair',
     src: `tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
-      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000000; printf("%d ms\\n", $ms);
+      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000000; printf("%ld ms\\n", $ms);
       assert(printed(0) == (nsecs - @start[tid]) / 1000000); assert(printed(0) * 1000000 <= nsecs - @start[tid]); delete(@start[tid]); }`,
     verdict: 'proved',
     assertions: ['proved', 'proved'],
@@ -66,21 +66,21 @@ const cases: Case[] = [
   {
     name: 'ns divided by 1000 is not ms',
     src: `tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
-      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000; printf("%d ms\\n", $ms);
+      tracepoint:syscalls:sys_exit_read /@start[tid]/ { $ms = (nsecs - @start[tid]) / 1000; printf("%ld ms\\n", $ms);
       assert(printed(0) == (nsecs - @start[tid]) / 1000000); delete(@start[tid]); }`,
     verdict: 'refuted',
     summary: ['@start[tid] = ', /nsecs(#\d+)? = /, 'printed $ms = '],
   },
   {
     name: 'each read of nsecs is a new value (checked on bpftrace 0.17: two reads differ by ~70 ns); annotations see the last read',
-    src: `kprobe:f { $a = nsecs; $b = nsecs; assert($a == $b); assert($a <= $b); assert($b == nsecs); printf("%d\\n", nsecs - $a); assert(printed(0) == 0); }`,
+    src: `kprobe:f { $a = nsecs; $b = nsecs; assert($a == $b); assert($a <= $b); assert($b == nsecs); printf("%ld\\n", nsecs - $a); assert(printed(0) == 0); }`,
     verdict: 'refuted',
     assertions: ['refuted', 'proved', 'proved', 'refuted'],
   },
   // ---- filters --------------------------------------------------------------------------
   {
     name: 'a pid predicate proves the pid (restating the predicate is not trivial)',
-    src: `tracepoint:syscalls:sys_enter_openat /pid == 1234/ { printf("%d\\n", pid); assert(pid == 1234); assert(printed(0) == 1234); }`,
+    src: `tracepoint:syscalls:sys_enter_openat /pid == 1234/ { printf("%ld\\n", pid); assert(pid == 1234); assert(printed(0) == 1234); }`,
     verdict: 'proved',
     assertions: ['proved', 'proved'],
   },
@@ -123,22 +123,22 @@ const cases: Case[] = [
   },
   {
     name: 'different keys of a map that is only read are different elements',
-    src: `kprobe:f { assume(@m[1] == 5); printf("%d\\n", @m[257]); assert(printed(0) == 5); }`,
+    src: `kprobe:f { assume(@m[1] == 5); printf("%ld\\n", @m[257]); assert(printed(0) == 5); }`,
     verdict: 'refuted',
   },
   {
     name: 'clear() and zero() act later in user space; delete() at once (bpftrace 0.17)',
-    src: `kprobe:f { @m[1] = 5; @d[1] = 5; clear(@m); zero(@m); delete(@d[1]); printf("%d %d\\n", @m[1], @d[1]); assert(printed(0) == 5); assert(printed(1) == 0); }`,
+    src: `kprobe:f { @m[1] = 5; @d[1] = 5; clear(@m); zero(@m); delete(@d[1]); printf("%ld %ld\\n", @m[1], @d[1]); assert(printed(0) == 5); assert(printed(1) == 0); }`,
     verdict: 'proved',
   },
   {
     name: 'exit() ends the action',
-    src: `kprobe:f { if (arg0 > 5) { exit(); } printf("%d\\n", arg0); assert(printed(0) <= 5); }`,
+    src: `kprobe:f { if (arg0 > 5) { exit(); } printf("%ld\\n", arg0); assert(printed(0) <= 5); }`,
     verdict: 'proved',
   },
   {
     name: 'positional parameters are inputs of the whole run',
-    src: `kprobe:f /pid == $1/ { printf("%d\\n", pid); assert(printed(0) == $1); assert($1 == 7); }`,
+    src: `kprobe:f /pid == $1/ { printf("%ld\\n", pid); assert(printed(0) == $1); assert($1 == 7); }`,
     verdict: 'refuted',
     assertions: ['proved', 'refuted'],
   },
@@ -150,13 +150,13 @@ const cases: Case[] = [
   },
   {
     name: 'an assumption over map contents before the invocation is allowed',
-    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%d\\n", $d); assert(printed(0) <= nsecs); }`,
+    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
     verdict: 'proved',
   },
   // ---- ternary, branches, loops ---------------------------------------------------------
   {
     name: 'ternary max',
-    src: `kprobe:f { $m = arg0 > arg1 ? arg0 : arg1; printf("%d\\n", $m); assert(printed(0) >= arg0 && printed(0) >= arg1); }`,
+    src: `kprobe:f { $m = arg0 > arg1 ? arg0 : arg1; printf("%ld\\n", $m); assert(printed(0) >= arg0 && printed(0) >= arg1); }`,
     verdict: 'proved',
   },
   {
@@ -173,57 +173,57 @@ const cases: Case[] = [
   },
   {
     name: 'a while loop with a constant bound is exact',
-    src: `kprobe:f { $i = 0; $s = 0; while ($i < 4) { $s += arg0 & 1; $i++; } printf("%d\\n", $s); assert(printed(0) == (arg0 & 1) * 4); }`,
+    src: `kprobe:f { $i = 0; $s = 0; while ($i < 4) { $s += arg0 & 1; $i++; } printf("%ld\\n", $s); assert(printed(0) == (arg0 & 1) * 4); }`,
     verdict: 'proved',
   },
   {
     name: 'a while loop bounded by an input is unknown',
-    src: `kprobe:f { $n = 0; $l = arg0; while ($l > 0) { $l -= 1; $n++; } printf("%d\\n", $n); assert(printed(0) == arg0); }`,
+    src: `kprobe:f { $n = 0; $l = arg0; while ($l > 0) { $l -= 1; $n++; } printf("%ld\\n", $n); assert(printed(0) == arg0); }`,
     verdict: 'unknown',
     reason: 'while loop',
   },
   // ---- casts, signedness, arithmetic ----------------------------------------------------
   {
     name: '(uint16) truncates, (int8) sign-extends',
-    src: `kprobe:f { $a = (uint16)70000; $b = (int8)200; printf("%d %d\\n", (uint16)arg0, (int8)arg0);
+    src: `kprobe:f { $a = (uint16)70000; $b = (int8)200; printf("%ld %ld\\n", (uint16)arg0, (int8)arg0);
       assert($a == 4464); assert($b == -56); assert(printed(0) <= 65535); assert(printed(1) >= -128 && printed(1) <= 127); assert(printed(0) == arg0); }`,
     verdict: 'refuted',
     assertions: ['proved', 'proved', 'proved', 'proved', 'refuted'],
   },
   {
     name: 'casts keep the source width and extend by the target signedness (bpftrace 0.17, not C)',
-    src: `kprobe:f { $x = (uint32)0x80000001; $y = (int32)-6; $s = (int8)-3; printf("%d %d %d %d\\n", (int64)$x, (uint64)$y, (uint32)$s, $x + 0);
+    src: `kprobe:f { $x = (uint32)0x80000001; $y = (int32)-6; $s = (int8)-3; printf("%ld %ld %ld %ld\\n", (int64)$x, (uint64)$y, (uint32)$s, $x + 0);
       assert(printed(0) == -2147483647); assert(printed(1) == 4294967290); assert(printed(2) == 253); assert(printed(3) == 2147483649); }`,
     verdict: 'proved',
     assertions: ['proved', 'proved', 'proved', 'proved'],
   },
   {
     name: 'unary ~ and - keep the operand type; binary arithmetic is 64-bit',
-    src: `kprobe:f { $w = (uint16)arg0; printf("%d %d %d\\n", ~$w, -$w, $w + (uint16)65535);
+    src: `kprobe:f { $w = (uint16)arg0; printf("%ld %ld %ld\\n", ~$w, -$w, $w + (uint16)65535);
       assert(printed(0) == 65535 - $w); assert(printed(1) == (65536 - $w) % 65536); assert(printed(2) == $w + 65535); }`,
     verdict: 'proved',
     assertions: ['proved', 'proved', 'proved'],
   },
   {
     name: 'signed comparison when both sides are signed, unsigned otherwise',
-    src: `tracepoint:syscalls:sys_exit_read { $r = args->ret; printf("%d\\n", $r); assert(printed(0) < 0 || printed(0) >= 0); assert((uint64)printed(0) >= 0); assert(printed(0) > -1 || printed(0) < 0); assert(printed(0) < (uint64)1 || printed(0) >= 1); }`,
+    src: `tracepoint:syscalls:sys_exit_read { $r = args->ret; printf("%ld\\n", $r); assert(printed(0) < 0 || printed(0) >= 0); assert((uint64)printed(0) >= 0); assert(printed(0) > -1 || printed(0) < 0); assert(printed(0) < (uint64)1 || printed(0) >= 1); }`,
     // The last one mixes an unsigned and a signed comparison: -5 satisfies neither.
     verdict: 'refuted',
     assertions: ['trivial', 'trivial', 'trivial', 'refuted'],
   },
   {
     name: 'signed ret compared with an unsigned value compares unsigned',
-    src: `tracepoint:syscalls:sys_exit_read { if (args->ret >= (uint64)4096) { printf("%d\\n", args->ret); assert(printed(0) > 0); } }`,
+    src: `tracepoint:syscalls:sys_exit_read { if (args->ret >= (uint64)4096) { printf("%ld\\n", args->ret); assert(printed(0) > 0); } }`,
     verdict: 'refuted',
   },
   {
     name: 'u32 * 512 is computed in 64 bits',
-    src: `kprobe:f { $s = (uint32)arg0; printf("%d\\n", $s * 512); assert(printed(0) / 512 == $s); }`,
+    src: `kprobe:f { $s = (uint32)arg0; printf("%ld\\n", $s * 512); assert(printed(0) / 512 == $s); }`,
     verdict: 'proved',
   },
   {
     name: 'division and modulo by zero give 0 (bpftrace 0.17); >> is logical',
-    src: `kprobe:f { $z = arg0 & 0; printf("%d %d %d\\n", arg1 / $z, arg1 % $z, (int64)-8 >> 1); assert(printed(0) == 0); assert(printed(1) == 0); assert(printed(2) == 0x7ffffffffffffffc); }`,
+    src: `kprobe:f { $z = arg0 & 0; printf("%ld %ld %ld\\n", arg1 / $z, arg1 % $z, (int64)-8 >> 1); assert(printed(0) == 0); assert(printed(1) == 0); assert(printed(2) == 0x7ffffffffffffffc); }`,
     verdict: 'proved',
   },
   {
@@ -235,7 +235,7 @@ const cases: Case[] = [
   // ---- guards ---------------------------------------------------------------------------
   {
     name: 'contradictory assumptions are vacuous',
-    src: `kprobe:f { assume(pid == 1); assume(pid == 2); printf("%d\\n", pid); assert(printed(0) == 7); }`,
+    src: `kprobe:f { assume(pid == 1); assume(pid == 2); printf("%ld\\n", pid); assert(printed(0) == 7); }`,
     verdict: 'invalid',
     code: 'guard.vacuous',
   },
@@ -247,7 +247,7 @@ const cases: Case[] = [
   },
   {
     name: 'an assumption outside the field range is vacuous',
-    src: `${SOCK} { assume(args->dport > 65535); printf("%d\\n", args->dport); assert(printed(0) == 0); }`,
+    src: `${SOCK} { assume(args->dport > 65535); printf("%ld\\n", args->dport); assert(printed(0) == 0); }`,
     verdict: 'invalid',
     code: 'guard.vacuous',
   },
@@ -259,7 +259,7 @@ const cases: Case[] = [
   },
   {
     name: 'assume over printed() is rejected',
-    src: `kprobe:f { printf("%d\\n", arg0); assume(printed(0) == 1); assert(printed(0) == 1); }`,
+    src: `kprobe:f { printf("%ld\\n", arg0); assume(printed(0) == 1); assert(printed(0) == 1); }`,
     verdict: 'invalid',
     code: 'guard.assume-computed',
   },
@@ -271,30 +271,30 @@ const cases: Case[] = [
   },
   {
     name: 'observables outside annotations are rejected',
-    src: `kprobe:f { printf("%d\\n", arg0); $x = printed(0); }`,
+    src: `kprobe:f { printf("%ld\\n", arg0); $x = printed(0); }`,
     verdict: 'invalid',
     code: 'guard.observable-outside-annotation',
   },
   {
     name: 'annotations that change the program are rejected',
-    src: `kprobe:f { $ms = arg0 / 1000000; printf("%d\\n", $ms); assert(printed(0) == arg0 / 1000000); }`,
-    candidate: `kprobe:f { $ms = arg0 / 1000; printf("%d\\n", $ms); }`,
+    src: `kprobe:f { $ms = arg0 / 1000000; printf("%ld\\n", $ms); assert(printed(0) == arg0 / 1000000); }`,
+    candidate: `kprobe:f { $ms = arg0 / 1000; printf("%ld\\n", $ms); }`,
     verdict: 'invalid',
     code: 'guard.annotations-changed-program',
   },
   {
     name: 'annotations that only add assume/assert are accepted',
-    src: `kprobe:f { $ms = arg0 / 1000; printf("%d\\n", $ms); assert(printed(0) == arg0 / 1000); }`,
+    src: `kprobe:f { $ms = arg0 / 1000; printf("%ld\\n", $ms); assert(printed(0) == arg0 / 1000); }`,
     candidate: `kprobe:f
 {
   $ms = arg0 / 1000;   // comments and layout do not matter
-  printf("%d\\n", $ms);
+  printf("%ld\\n", $ms);
 }`,
     verdict: 'proved',
   },
   {
     name: 'an assertion implied by the assumptions alone is trivial',
-    src: `kprobe:f { assume(arg0 > 5); printf("%d\\n", arg0); assert(arg0 > 5); }`,
+    src: `kprobe:f { assume(arg0 > 5); printf("%ld\\n", arg0); assert(arg0 > 5); }`,
     verdict: 'unannotated',
     assertions: ['trivial'],
     reason: 'whatever the program computes',
@@ -319,29 +319,29 @@ const cases: Case[] = [
   },
   {
     name: 'an unmodelled value that does not matter still allows a proof',
-    src: `kprobe:f { $k = ksym(arg0); printf("%d\\n", arg1); assert(printed(0) == arg1); }`,
+    src: `kprobe:f { $k = ksym(arg0); printf("%ld\\n", arg1); assert(printed(0) == arg1); }`,
     verdict: 'proved',
   },
   {
     name: 'for over a constant range is exact; let with a type converts',
-    src: `kprobe:f { let $s: uint8 = 300; for ($i : 0..4) { $s += $i; } printf("%d\\n", $s); assert(printed(0) == 50); }`,
+    src: `kprobe:f { let $s: uint8 = 300; for ($i : 0..4) { $s += $i; } printf("%ld\\n", $s); assert(printed(0) == 50); }`,
     verdict: 'proved',
   },
   {
     name: 'for loops over maps are not modelled',
-    src: `kprobe:f { @m[1] = 1; for ($kv : @m) { printf("x\\n"); } printf("%d\\n", arg0); assert(printed(0) == arg0); }`,
+    src: `kprobe:f { @m[1] = 1; for ($kv : @m) { printf("x\\n"); } printf("%ld\\n", arg0); assert(printed(0) == arg0); }`,
     verdict: 'unknown',
     reason: 'for loop',
   },
   {
     name: 'kernel fields without a contract: proofs hold, counterexamples are unknown',
-    src: `kprobe:f { $t = (struct kgent_no_such_struct *)arg0; $a = $t->real_parent->pid; printf("%d\\n", $a); assert(printed(0) == $t->real_parent->pid); assert(printed(0) == 1); }`,
+    src: `kprobe:f { $t = (struct kgent_no_such_struct *)arg0; $a = $t->real_parent->pid; printf("%ld\\n", $a); assert(printed(0) == $t->real_parent->pid); assert(printed(0) == 1); }`,
     verdict: 'unknown',
     assertions: ['proved', 'unknown'],
   },
   {
     name: 'args of a tracepoint without a recorded format are unknown',
-    src: `tracepoint:nosuch:event { printf("%d\\n", args->x); assert(printed(0) == 1); }`,
+    src: `tracepoint:nosuch:event { printf("%ld\\n", args->x); assert(printed(0) == 1); }`,
     verdict: 'unknown',
     reason: 'no format known',
   },
@@ -369,8 +369,8 @@ for (const c of cases) {
 }
 
 t.test('timings: the solver init is reported once', async (t) => {
-  const a = await verifyProgram('kprobe:f { printf("%d\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
-  const b = await verifyProgram('kprobe:f { printf("%d\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
+  const a = await verifyProgram('kprobe:f { printf("%ld\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
+  const b = await verifyProgram('kprobe:f { printf("%ld\\n", arg0); assert(printed(0) == arg0); }', { contracts: EMPTY_CONTRACTS });
   t.equal(b.timings.solverInitMs, 0, 'second call pays no init');
   t.ok(a.timings.totalMs >= 0 && b.timings.verifyMs >= 0);
   t.equal(b.verdict, 'proved');
@@ -383,7 +383,7 @@ t.test('a syntax error is invalid with a parse diagnostic', async (t) => {
 });
 
 t.test('lints run when a lint context is given, and never change the verdict', async (t) => {
-  const src = 'kprobe:f { system("echo hi"); printf("%d\\n", arg0); assert(printed(0) == arg0); }';
+  const src = 'kprobe:f { system("echo hi"); printf("%ld\\n", arg0); assert(printed(0) == arg0); }';
   const r = await verifyProgram(src, { contracts, lintContext: { probes: ALL_PROBES_AVAILABLE, policy: { allowUnsafe: false } } });
   t.ok(r.diagnostics.some((d) => d.stage === 'lint'), JSON.stringify(r.diagnostics));
   t.equal(r.verdict, 'proved');
@@ -393,7 +393,7 @@ t.test('lints run when a lint context is given, and never change the verdict', a
 
 t.test('a solver timeout gives unknown with its reason, never a verdict it did not reach', async (t) => {
   // 64-bit multiplication of two inputs is hard for the bit-vector solver.
-  const src = 'kprobe:f { $p = arg0 * arg1; printf("%d\\n", $p); assert(printed(0) != 0x1234567890abcdef || arg0 * arg1 == 0x1234567890abcdef); assert(printed(0) / 3 * 3 + printed(0) % 3 == arg1 * arg0 || arg0 == 3); }';
+  const src = 'kprobe:f { $p = arg0 * arg1; printf("%ld\\n", $p); assert(printed(0) != 0x1234567890abcdef || arg0 * arg1 == 0x1234567890abcdef); assert(printed(0) / 3 * 3 + printed(0) % 3 == arg1 * arg0 || arg0 == 3); }';
   const r = await verifyProgram(src, { contracts, timeoutMs: 1 });
   for (const a of r.assertions) t.not(a.verdict, 'refuted', `${a.text}: ${a.verdict} ${a.reason ?? ''}`);
   t.ok(r.assertions.some((a) => a.verdict === 'unknown' && /timed out/.test(a.reason ?? '')), 'the hard one times out');
