@@ -6,6 +6,7 @@ import { Ollama } from 'ollama';
 import { fixtureHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { createContractService, type ContractService } from '../../kernel-contracts/service.js';
 import { registerContractMethods } from '../../daemon/contracts/handlers.js';
+import { kernelContractProvider } from '../../daemon/contracts/verifier-provider.js';
 import { InProcessServer } from '../support/in-process-server.js';
 import { openContractDb, ContractStore } from '../../kernel-contracts/store/contract-db.js';
 import { renderCond } from '../../kernel-contracts/contracts/expr.js';
@@ -273,7 +274,7 @@ t.test('verifier provider: fields, kernel members and preconditions', { skip: NE
   const { svc } = await setup(t);
   await svc.start();
   await svc.whenIdle();
-  const p = svc.toVerifierProvider();
+  const p = kernelContractProvider(svc);
   const fields = await p.tracepointFields('sock', 'inet_sock_set_state');
   const family = fields?.find((f) => f.name === 'family');
   t.same(family?.enumDomain?.map((e) => e.value), [2n, 10n]);

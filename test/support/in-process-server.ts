@@ -12,7 +12,7 @@ export class InProcessServer implements MethodRegistry {
   readonly handlers = new Map<string, Handler>();
 
   register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void {
-    this.handlers.set(spec.method, (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
+    this.handlers.set(spec.method, async (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
   }
 
   /** A client of this server: the shape of kgentctl's `KgentClient` that commands use. */
