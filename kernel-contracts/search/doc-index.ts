@@ -4,9 +4,11 @@
  * rank fusion) when both exist. One table per contract generation (`docs_g<N>`), so a rebuild
  * fills a new table while searches use the current one; the old table is dropped after the switch.
  */
-import './lancedb-env.js';
-import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
-import { makeData, makeVector, Table as ArrowTable, Utf8, type Vector } from 'apache-arrow';
+import { connect, type Connection, type Table } from '@lancedb/lancedb';
+import { Table as ArrowTable } from 'apache-arrow';
+import { ftsIndex, rankedQuery, sanitizeQuery, utf8Vector } from './lance.js';
+
+export { sanitizeQuery };
 
 function arrowRows(rows: readonly DocRow[]): ArrowTable {
   return new ArrowTable({
@@ -15,20 +17,6 @@ function arrowRows(rows: readonly DocRow[]): ArrowTable {
     attach: utf8Vector(rows.map((r) => (r.attachable ? 'y' : 'n'))),
     text: utf8Vector(rows.map((r) => r.text)),
   });
-}
-
-/** A plain (not dictionary-encoded) UTF-8 Arrow vector, built in one pass. */
-function utf8Vector(strs: readonly string[]): Vector<Utf8> {
-  const offsets = new Int32Array(strs.length + 1);
-  let total = 0;
-  for (let i = 0; i < strs.length; i++) {
-    offsets[i] = total;
-    total += Buffer.byteLength(strs[i]!, 'utf8');
-  }
-  offsets[strs.length] = total;
-  const data = Buffer.allocUnsafe(total);
-  for (let i = 0; i < strs.length; i++) data.write(strs[i]!, offsets[i]!, 'utf8');
-  return makeVector(makeData({ type: new Utf8(), length: strs.length, nullCount: 0, valueOffsets: offsets, data: new Uint8Array(data.buffer, data.byteOffset, total) }));
 }
 
 /** One searchable hook. */
@@ -107,7 +95,7 @@ export class DocIndex {
       const table = arrowRows(src);
       tbl = await this.conn.createTable(name, table, { mode: 'overwrite' });
     }
-    await tbl.createIndex('text', { config: Index.fts({ withPosition: false, stem: true, language: 'English', removeStopWords: true, lowercase: true }), replace: true });
+    await tbl.createIndex('text', { config: ftsIndex(), replace: true });
     tbl.close();
   }
 
@@ -154,13 +142,8 @@ export class DocIndex {
     const q = sanitizeQuery(query);
     if (!q) return [];
     const where = [opts.kind ? `kind = '${opts.kind}'` : "id != ''", ...(opts.attachable ? ["attach = 'y'"] : [])].join(' AND ');
-    if (opts.vector && this.tableHasVectors) {
-      const rrf = await rerankers.RRFReranker.create();
-      const rows = await this.table.query().fullTextSearch(q).nearestTo(opts.vector).distanceType('cosine').rerank(rrf).where(where).select(['id']).limit(k).toArray();
-      return rows.map((r: { id: string; _relevance_score?: number }) => ({ id: r.id, score: Number(r._relevance_score ?? 0) }));
-    }
-    const rows = await this.table.query().fullTextSearch(q).where(where).select(['id']).limit(k).toArray();
-    return rows.map((r: { id: string; _score?: number }) => ({ id: r.id, score: Number(r._score ?? 0) }));
+    const { rows } = await rankedQuery(this.table, { text: q, ...(opts.vector && this.tableHasVectors ? { vector: opts.vector } : {}), where, select: ['id'], limit: k });
+    return rows.map((r) => ({ id: String(r['id']), score: r.score }));
   }
 
   close(): void {
@@ -168,16 +151,6 @@ export class DocIndex {
     this.table = undefined;
     this.conn.close();
   }
-}
-
-/** Words only: full-text query syntax characters in user text must not break the query. */
-export function sanitizeQuery(q: string): string {
-  return q
-    .replace(/[^A-Za-z0-9_\s]+/g, ' ')
-    .replace(/_/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 500);
 }
 
 /** The searchable text of a hook: name split into words, then whatever describes it. */
