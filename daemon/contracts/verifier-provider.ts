@@ -23,9 +23,11 @@ export interface ContractSource {
 export function fieldContractOf(v: ValueContract): FieldContract {
   const base = { name: v.name, cType: v.type, ...(v.offset !== undefined ? { offset: v.offset } : {}) } as const;
   const byteOrder = v.byteOrder === 'big' ? 'big' : 'host';
-  // A `__data_loc char[]` field holds a 32-bit locator (offset | length << 16); bpftrace 0.17
-  // reads `args->f` as that integer and `str(args->f)` as the string it locates.
-  if (v.dataLoc) return { ...base, kind: 'int', size: 4, signed: false, byteOrder: 'host', dataLoc: true };
+  // A `__data_loc char[]` field: the record holds a 32-bit locator (offset | length << 16), but
+  // bpftrace 0.17 gives `args->f` as the 64-bit address of the data inside the event record
+  // (checked here: sched_process_exec's filename prints 0xffffe8ffffc1ed14), and `str(args->f)`
+  // as the string there.
+  if (v.dataLoc) return { ...base, kind: 'int', size: 8, signed: false, byteOrder: 'host', dataLoc: true };
   if (v.arrayLength !== undefined) {
     if (v.kind === 'char' || /^(const )?char\[/.test(v.type)) return { ...base, kind: 'string', size: v.size ?? 0, signed: false, byteOrder: 'host' };
     return { ...base, kind: 'array', size: v.size ?? 0, signed: v.signed, byteOrder, elementSize: Math.max(1, v.bits / 8) };

@@ -35,8 +35,9 @@ export interface FieldContract {
    */
   readonly enumDomain?: readonly { readonly value: bigint; readonly name: string }[];
   /**
-   * A tracepoint `__data_loc` field: `kind` is `int` (the 32-bit locator, offset | length << 16,
-   * which is what bpftrace 0.17 gives for `args->f`); `str(args->f)` reads the string it locates.
+   * A tracepoint `__data_loc` field: `kind` is `int`, 64-bit unsigned — bpftrace 0.17 gives
+   * `args->f` as the address of the data in the event record, not the 32-bit locator the record
+   * holds; `str(args->f)` reads the string there.
    */
   readonly dataLoc?: boolean;
   /** Byte offset of a struct member from the start of the outermost struct of the path (BTF). */

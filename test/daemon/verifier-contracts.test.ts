@@ -44,8 +44,8 @@ const table: [string, string, Partial<FieldContract>][] = [
   ['sched:sched_switch', 'prev_comm', { kind: 'string', size: 16 }],
   ['sched:sched_switch', 'prev_pid', { kind: 'int', size: 4, signed: true }],
   ['sched:sched_switch', 'prev_state', { kind: 'int', size: 8, signed: true }],
-  // `args->filename` of a __data_loc field is the 32-bit locator; str(args->filename) is the string.
-  ['sched:sched_process_exec', 'filename', { kind: 'int', size: 4, signed: false, dataLoc: true }],
+  // `args->filename` of a __data_loc field is a 64-bit address in the record; str(args->filename) is the string.
+  ['sched:sched_process_exec', 'filename', { kind: 'int', size: 8, signed: false, dataLoc: true }],
 ];
 
 t.test('recorded formats give bpftrace 0.17 field types', async (t) => {
