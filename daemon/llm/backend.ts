@@ -149,7 +149,7 @@ export function createLlmBackend(opts: LlmBackendOptions): LlmBackend {
     async check() {
       const wanted = [...new Set([opts.models.synthesis, opts.models.comprehension, opts.models.embedding])];
       try {
-        const res = await call('list', '-', undefined, (client) => client.list());
+        const res = await call('list', '', undefined, (client) => client.list());
         const models = res.models.map((m) => m.name);
         return { reachable: true, models, missing: wanted.filter((m) => !hasModel(models, m)) };
       } catch (err) {

@@ -55,7 +55,7 @@ export const llmErrors = {
   timeout: (host: string, what: string, model: string, ms: number, cause?: unknown): LlmError =>
     new LlmError(
       'timeout',
-      `Ollama at ${host} did not answer the ${what} call (model ${model}) within ${ms} ms: raise llmTimeoutMs in the configuration or use a smaller model`,
+      `Ollama at ${host} did not answer the ${what} call${model ? ` (model ${model})` : ''} within ${ms} ms: raise llmTimeoutMs in the configuration${model ? ' or use a smaller model' : ''}`,
       { host, model, timeoutMs: ms, call: what },
       { cause },
     ),

@@ -8,7 +8,8 @@ export function createOllama(host: string, timeoutMs: number): Ollama {
   return new Ollama({
     host,
     fetch: (input: string | URL | Request, init?: RequestInit) =>
-      fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+      // Streamed calls bring the client's own abort signal: the time limit applies to them too.
+      fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) }),
   });
 }
 
