@@ -43,6 +43,8 @@ Commands:
                              kernel's contracts via kgentd, or locally when kgentd is not reachable
   contracts status|rebuild|show HOOK|search TEXT
                              kernel contracts of the running kernel
+  examples list|search TEXT|show ID|remove ID
+                             the example library: dataset and learned examples
 
 Options:
   --socket PATH   control socket (default ${DEFAULT_SOCKET}, or $KGENT_SOCKET)
@@ -100,7 +102,7 @@ function splitGlobal(argv: string[]): { global: string[]; command?: string; rest
 
 export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const split = splitGlobal(argv);
-  if (split.command === 'verify' || split.command === 'contracts') {
+  if (split.command === 'verify' || split.command === 'contracts' || split.command === 'examples') {
     const json = split.global.includes('--json') ? ['--json'] : [];
     const socketArg = split.global.find((g) => g.startsWith('--socket='))?.slice('--socket='.length) ??
       (split.global.includes('--socket') ? split.global[split.global.indexOf('--socket') + 1] : undefined);
@@ -111,6 +113,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       const { verifyCommand } = await import('./commands/verify.js');
       return verifyCommand([...json, ...split.rest], io, { socketPath });
     }
+    if (split.command === 'examples') return runExamples([...json, ...split.rest], io, socketPath);
     // contracts has subcommands and options of its own; it talks to kgentd like the others.
     return runContracts([...json, ...split.rest], io, socketPath);
   }
@@ -202,6 +205,19 @@ async function runContracts(argv: string[], io: CliIO, socketPath: string): Prom
     if (err instanceof RpcError) {
       io.stderr.write(`kgentctl contracts: ${err.message}\n`);
       return exitCodeForRpc(err);
+    }
+    throw err;
+  }
+}
+
+async function runExamples(argv: string[], io: CliIO, socketPath: string): Promise<number> {
+  try {
+    const { examplesCommand } = await import('./commands/examples.js');
+    return await examplesCommand(argv, io, () => KgentClient.connect(socketPath));
+  } catch (err) {
+    if (err instanceof CliError || err instanceof RpcError) {
+      io.stderr.write(`kgentctl examples: ${err.message}\n`);
+      return err instanceof CliError ? err.exitCode : exitCodeForRpc(err);
     }
     throw err;
   }

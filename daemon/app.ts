@@ -12,6 +12,8 @@ import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
 import { createOllama, probeOllama } from './llm/ollama-client.js';
 import { createContractService, type ContractService } from '../kernel-contracts/index.js';
 import { registerContractMethods, registerVerifyMethod } from './contracts/handlers.js';
+import { registerExampleMethods } from './retrieval/handlers.js';
+import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
 import {
   Doctor,
@@ -161,6 +163,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     logger: logger.child({ component: 'verifier' }),
   });
 
+  // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
+  const examples = await startExampleLibrary(config, logger);
+  registerExampleMethods(server, examples);
+
   await server.listen();
   const restored = await programs.restore();
   if (restored.reattached + restored.failed > 0) logger.info(restored, 'programs re-attached after start');
@@ -173,6 +179,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
       await server.close();
       await supervisor.stopAll(reason);
       await contracts?.stop();
+      examples?.close();
       db.close();
     },
   };

@@ -11,10 +11,12 @@ export * from './diagnostic.js';
 export * from './methods.js';
 export * from './contracts.js';
 export * from './verify.js';
+export * from './examples.js';
 
 import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
 import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, RequestSubmit, Status } from './methods.js';
 import { VerifyProgram } from './verify.js';
+import { ExamplesList, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
 
 /** Every method kgentd serves (a test checks the daemon registers exactly these). */
 export const ALL_METHODS = [
@@ -33,4 +35,8 @@ export const ALL_METHODS = [
   ContractsShow,
   ContractsSearch,
   VerifyProgram,
+  ExamplesList,
+  ExamplesSearch,
+  ExamplesShow,
+  ExamplesRemove,
 ] as const;

@@ -1,0 +1,63 @@
+/**
+ * The example-library methods of the control socket (the few-shot examples of the synthesis
+ * prompt: the repository's dataset plus what kgentd learned from finished requests).
+ *
+ * - `examples.list`   {learnedOnly?}  -> ExamplesListResult
+ * - `examples.search` {text, k?}      -> ExamplesSearchResult
+ * - `examples.show`   {id}            -> ExamplesShowResult
+ * - `examples.remove` {id}            -> ExamplesRemoveResult   (learned entries only; admin)
+ *
+ * Wire types are the protocol's own; the daemon's adapter (daemon/retrieval/handlers.ts) hands
+ * over the store's entries and the compiler checks there that both agree.
+ */
+import { defineMethod } from './spec.js';
+import { bool, int, obj, optional, str } from './validate.js';
+
+export type ExampleKind = 'dataset' | 'learned-positive' | 'learned-avoid';
+
+export interface ExampleEntry {
+  /** `area/slug` (dataset), `learned/<request>` (verified program), `avoid/<request>` (failure and its feedback). */
+  readonly id: string;
+  readonly kind: ExampleKind;
+  readonly prompt: string;
+  readonly program: string;
+  readonly annotated?: string;
+  readonly feedback?: readonly string[];
+  readonly tags: readonly string[];
+  readonly hooks: readonly string[];
+  readonly area?: string;
+  readonly requestId?: string;
+  readonly verdict?: string;
+  readonly learnedAt?: string;
+}
+
+/** A listing row: the entry without its programs and feedback. */
+export type ExampleSummary = Omit<ExampleEntry, 'program' | 'annotated' | 'feedback'>;
+
+export interface ExamplesListResult {
+  readonly examples: readonly ExampleSummary[];
+  readonly counts: { readonly dataset: number; readonly learnedPositive: number; readonly learnedAvoid: number };
+  /** Search mode available: full text always; hybrid when the table has vectors. */
+  readonly vectors: boolean;
+}
+
+export interface ExamplesSearchResult {
+  readonly mode: 'full-text' | 'hybrid';
+  readonly hits: readonly (ExampleEntry & { readonly score: number })[];
+}
+
+export interface ExamplesShowResult {
+  readonly example: ExampleEntry;
+}
+
+export interface ExamplesRemoveResult {
+  readonly removed: ExampleEntry;
+}
+
+/** Example ids as the store makes them; anything else cannot name an entry. */
+const exampleId = str({ min: 3, max: 200, pattern: /^[a-z0-9][a-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/ });
+
+export const ExamplesList = defineMethod<ExamplesListResult>()('examples.list', obj({ learnedOnly: optional(bool()) }));
+export const ExamplesSearch = defineMethod<ExamplesSearchResult>()('examples.search', obj({ text: str({ min: 1, max: 2000 }), k: optional(int({ min: 1, max: 50 })) }));
+export const ExamplesShow = defineMethod<ExamplesShowResult>()('examples.show', obj({ id: exampleId }));
+export const ExamplesRemove = defineMethod<ExamplesRemoveResult>()('examples.remove', obj({ id: exampleId }));
