@@ -18,6 +18,8 @@ import {
   datasetRow,
   embedText,
   ENTRY_COLUMNS,
+  FTS_BOOSTS,
+  FTS_COLUMNS,
   isRequestId,
   learnedRow,
   toEntry,
@@ -82,7 +84,7 @@ function sql(s: string): string {
 }
 
 function schemaFor(dims: number | undefined): Schema {
-  const fields: Field[] = [...ENTRY_COLUMNS, 'text'].map((name) => new Field(name, new Utf8(), false));
+  const fields: Field[] = [...ENTRY_COLUMNS, ...FTS_COLUMNS].map((name) => new Field(name, new Utf8(), false));
   if (dims !== undefined) fields.push(new Field('vector', new FixedSizeList(dims, new Field('item', new Float32(), true)), true));
   return new Schema(fields);
 }
@@ -166,6 +168,8 @@ export class ExampleStore {
     const kinds = opts.kinds ?? [];
     const { mode, rows } = await rankedQuery(table, {
       text: q,
+      columns: FTS_COLUMNS,
+      boosts: FTS_BOOSTS,
       ...(vector ? { vector } : {}),
       ...(kinds.length ? { where: `kind IN (${kinds.map(sql).join(', ')})` } : {}),
       select: ENTRY_COLUMNS,
@@ -258,10 +262,10 @@ export class ExampleStore {
     if (!this.table) return [];
     let q = this.table.query();
     if (where) q = q.where(where);
-    const cols = [...ENTRY_COLUMNS, 'text', ...(this.hasVectors ? ['vector'] : [])];
+    const cols = [...ENTRY_COLUMNS, ...FTS_COLUMNS, ...(this.hasVectors ? ['vector'] : [])];
     const rows: Record<string, unknown>[] = await q.select(cols).toArray();
     return rows.map((r) => {
-      const row = Object.fromEntries([...ENTRY_COLUMNS, 'text'].map((c) => [c, String(r[c] ?? '')])) as unknown as ExampleRow;
+      const row = Object.fromEntries([...ENTRY_COLUMNS, ...FTS_COLUMNS].map((c) => [c, String(r[c] ?? '')])) as unknown as ExampleRow;
       const v = r['vector'] as { toArray?: () => ArrayLike<number> } | null | undefined;
       return v ? { row, vector: Array.from(v.toArray ? v.toArray() : (v as unknown as ArrayLike<number>)) } : { row };
     });
@@ -310,7 +314,7 @@ export class ExampleStore {
     const dims = vectors?.[0]?.length;
     const data = rows.map((r, i) => (vectors ? { ...r, vector: vectors[i]! } : { ...r }));
     const tbl = await this.conn.createTable(TABLE, data, { mode: 'overwrite', schema: schemaFor(dims) });
-    await tbl.createIndex('text', { config: ftsIndex(), replace: true });
+    for (const c of FTS_COLUMNS) await tbl.createIndex(c, { config: ftsIndex(), replace: true });
     await this.useTable(tbl);
   }
 

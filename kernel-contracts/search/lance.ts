@@ -5,7 +5,7 @@
  * rank fusion) when the caller has a query vector and the table has vectors.
  */
 import './lancedb-env.js';
-import { Index, rerankers, type Table } from '@lancedb/lancedb';
+import { Index, MultiMatchQuery, rerankers, type Table } from '@lancedb/lancedb';
 import { makeData, makeVector, Utf8, type Vector } from 'apache-arrow';
 
 /** A plain (not dictionary-encoded) UTF-8 Arrow vector, built in one pass. */
@@ -45,14 +45,16 @@ export type RankedRow = Record<string, unknown> & { readonly score: number };
 
 /**
  * The best `limit` rows for `text` (already sanitized, non-empty): full-text over the table's
- * indexed column; hybrid with reciprocal rank fusion when `vector` is given (the caller checks that
- * the table has a `vector` column). Rows whose vector is null still rank by their full text.
+ * indexed column, or over several indexed `columns` with their `boosts` (BM25 scores weighted and
+ * summed); hybrid with reciprocal rank fusion when `vector` is given (the caller checks that the
+ * table has a `vector` column). Rows whose vector is null still rank by their full text.
  */
 export async function rankedQuery(
   table: Table,
-  o: { text: string; vector?: readonly number[]; where?: string; select: readonly string[]; limit: number },
+  o: { text: string; columns?: readonly string[]; boosts?: readonly number[]; vector?: readonly number[]; where?: string; select: readonly string[]; limit: number },
 ): Promise<{ mode: 'full-text' | 'hybrid'; rows: RankedRow[] }> {
-  let q = table.query().fullTextSearch(o.text);
+  const fts = o.columns ? new MultiMatchQuery(o.text, [...o.columns], o.boosts ? { boosts: [...o.boosts] } : {}) : o.text;
+  let q = table.query().fullTextSearch(fts);
   if (o.where) q = q.where(o.where);
   if (o.vector) {
     const rrf = await rerankers.RRFReranker.create();

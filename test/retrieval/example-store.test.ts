@@ -52,6 +52,10 @@ t.test('first sync loads the dataset with a full-text index; an unchanged datase
   t.ok(r.hits[0]!.annotated?.includes('// annotated'));
   t.ok(r.hits[0]!.score > 0);
 
+  // Kernel and bpftrace names reach the program through the second (hooks + program) column.
+  t.equal((await store.search('sched_wakeup', 1)).hits[0]?.id, 'sched/runqueue-latency');
+  t.equal((await store.search('ntop skc_daddr', 1)).hits[0]?.id, 'network/tcp-connect-v4');
+
   const again = await store.sync(DATASET);
   t.equal(again.changed, false, 'same dataset: nothing done');
   store.close();
