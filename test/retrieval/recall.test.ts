@@ -86,6 +86,22 @@ export const RECALL_TABLE: readonly Row[] = [
   { request: 'is the system under memory pressure? kswapd activity', expect: 'memory/kswapd-wakeups' },
   { request: 'how long do allocations stall in direct reclaim', expect: 'memory/direct-reclaim-latency' },
   { request: 'size of memory mappings being created', expect: 'memory/mmap-sizes' },
+  // locks
+  { request: 'where is the kernel spinning on locks, by program', expect: ['lock/contention-count', 'lock/mutex-slowpath-kprobe', 'lock/hot-locks'] },
+  { request: 'how long do threads wait for kernel locks', expect: 'lock/contention-latency' },
+  { request: 'which lock address is the hottest', expect: 'lock/hot-locks' },
+  { request: 'who holds flock locks on files', expect: 'lock/flock-calls' },
+  { request: 'futex usage by application', expect: ['lock/futex-ops', 'lock/futex-wait-latency'] },
+  { request: 'time blocked in futex waits', expect: 'lock/futex-wait-latency' },
+  { request: 'fcntl record locks that could not be taken', expect: 'lock/posix-lock-failures' },
+  // signals
+  { request: 'which programs are segfaulting', expect: 'signal/fatal-signals' },
+  { request: 'who killed my process with kill -9', expect: 'signal/sigkill-senders' },
+  { request: 'who sends signals to whom', expect: ['signal/signals-sent', 'signal/signals-sent-kprobe', 'signal/kill-syscalls'] },
+  { request: 'signals that got ignored or dropped', expect: 'signal/ignored-signals' },
+  { request: 'what signal handlers do programs install', expect: 'signal/signal-handlers' },
+  { request: 'delay between sending a signal and the target receiving it', expect: 'signal/signal-delivery-latency' },
+  { request: 'signal rate every second', expect: 'signal/signals-per-second' },
   // hooks rather than examples
   { request: 'do something on every block request completion', expect: 'tracepoint:block:block_rq_complete' },
   { request: 'time spent in vfs_read', expect: 'kprobe:vfs_read' },
