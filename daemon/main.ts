@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { startDaemon } from './app.js';
 import { loadConfig } from './config.js';
+import { ContractsError } from '../kernel-contracts/errors.js';
 import { KgentError } from './errors.js';
 import { createLogger } from './log.js';
 
@@ -67,7 +68,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const msg = err instanceof KgentError ? err.message : (err as Error).stack ?? String(err);
+    // Operational errors are one line for the user; anything else is a bug: its stack helps.
+    const msg = err instanceof KgentError || err instanceof ContractsError ? err.message : (err as Error).stack ?? String(err);
     process.stderr.write(`kgentd: ${msg}\n`);
     process.exit(1);
   },
