@@ -6,7 +6,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Case } from './generator.js';
 import { bpftraceProgram, type RunEnv } from './program.js';
@@ -58,7 +58,7 @@ interface Attempt {
 const LINE = /^c(\d+)\.(\d+)=(.*)\|$/;
 const END = /^c(\d+)\.end$/;
 
-async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir: string, timeoutMs: number): Promise<Attempt & { lineCase: number[] }> {
+async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir: string, timeoutMs: number, exits: Promise<void>[]): Promise<Attempt & { lineCase: number[] }> {
   const { text, lineCase } = bpftraceProgram(cases, env);
   const file = path.join(dir, `batch-${stats.processes}.bt`);
   writeFileSync(file, text);
@@ -72,11 +72,24 @@ async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir
     let ready = false;
     let stopping = false;
     const ended = new Set<number>();
+    // Every case has printed its end line: the output is complete. bpftrace 0.17's orderly exit
+    // takes seconds here (it fails to detach each uprobe through the absent tracefs, then prints
+    // every map); SIGKILL is safe because the perf-event uprobes and BPF objects go with its fds.
+    // The kernel still takes ~0.1 s per uprobe to tear them down, so the result is returned at
+    // once and the exit is awaited later (see `exits`).
+    let settled = false;
+    const settle = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(overall);
+      stats.ms += performance.now() - t0;
+      resolve({ ok, stdout, stderr, lineCase });
+    };
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
-      p.kill('SIGINT');
-      setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+      p.kill('SIGKILL');
+      settle(ready);
     };
     const overall = setTimeout(stop, timeoutMs);
     p.stdout.setEncoding('utf8');
@@ -100,11 +113,8 @@ async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir
     p.stderr.on('data', (d: string) => {
       stderr += d;
     });
-    p.on('close', () => {
-      clearTimeout(overall);
-      stats.ms += performance.now() - t0;
-      resolve({ ok: ready, stdout, stderr, lineCase });
-    });
+    exits.push(new Promise((done) => p.on('close', () => done())));
+    p.on('close', () => settle(ready));
   });
 }
 
@@ -122,15 +132,16 @@ function errorLines(stderr: string): { line?: number; message: string }[] {
 export async function runInBpftrace(
   cases: readonly Case[],
   env: RunEnv,
-  opts: { batchSize?: number; timeoutMs?: number; log?: (s: string) => void } = {},
+  opts: { batchSize?: number; concurrency?: number; timeoutMs?: number; log?: (s: string) => void } = {},
 ): Promise<{ outcomes: Map<number, BpfOutcome>; stats: BpfStats }> {
   const stats: BpfStats = { processes: 0, ms: 0 };
   const outcomes = new Map<number, BpfOutcome>();
   const dir = mkdtempSync(path.join(tmpdir(), 'kgent-difftest-'));
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const exits: Promise<void>[] = [];
   const run = async (batch: readonly Case[]): Promise<void> => {
     if (batch.length === 0) return;
-    const a = await runOnce(batch, env, stats, dir, timeoutMs);
+    const a = await runOnce(batch, env, stats, dir, timeoutMs, exits);
     if (!a.ok) {
       const errs = errorLines(a.stderr);
       const blamed = new Map<number, string>();
@@ -181,11 +192,20 @@ export async function runInBpftrace(
     }
   };
   const size = opts.batchSize ?? 40;
-  try {
-    for (let i = 0; i < cases.length; i += size) {
-      await run(cases.slice(i, i + size));
-      opts.log?.(`bpftrace: ${Math.min(i + size, cases.length)}/${cases.length} cases, ${stats.processes} processes`);
+  const batches: Case[][] = [];
+  for (let i = 0; i < cases.length; i += size) batches.push(cases.slice(i, i + size));
+  let done = 0;
+  // bpftrace's start-up is CPU-bound (LLVM): one worker per core.
+  const worker = async (): Promise<void> => {
+    for (let b = batches.shift(); b; b = batches.shift()) {
+      await run(b);
+      done += b.length;
+      opts.log?.(`bpftrace: ${done}/${cases.length} cases, ${stats.processes} processes`);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? Math.min(2, availableParallelism())) }, worker));
+    await Promise.all(exits);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

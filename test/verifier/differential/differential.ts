@@ -228,3 +228,58 @@ export function formatReport(r: Report, opts: { maxDetails?: number; showErrors?
   if (shown > max) lines.push(`... ${shown - max} more`);
   return lines.join('\n');
 }
+
+/**
+ * Disagreement classes found so far, each confirmed by hand on real bpftrace (see the README in
+ * this folder). `known` classes are the ones issue 7 lists; a disagreement that matches none is
+ * `unclassified` and always fails the CI test.
+ */
+export interface Classification {
+  readonly label: string;
+  readonly known: boolean;
+}
+
+function statementsOf(nodes: readonly Node[]): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    if (n.t === 'stmt') out.push(n.text);
+    else if (n.t === 'if') out.push(`if (${n.cond})`, ...statementsOf(n.then), ...statementsOf(n.else ?? []));
+  }
+  return out;
+}
+
+/** A heuristic label for a disagreement, from what the case exercises and which values differ. */
+export function classify(r: CaseResult): Classification {
+  const c = r.c;
+  const exprs = r.mismatches.map((m) => m.expr).join(' ');
+  const stmts = statementsOf(c.body).join(' ');
+  const convs = new Set<string>();
+  const walk = (ns: readonly Node[]): void => {
+    for (const n of ns) {
+      if (n.t === 'print') n.args.forEach((a, j) => r.mismatches.some((m) => m.k === n.k && m.j === j) && convs.add(a.conv));
+      else if (n.t === 'if') {
+        walk(n.then);
+        walk(n.else ?? []);
+      }
+    }
+  };
+  walk(c.body);
+  if (r.verdict === 'executor-error') return { label: `executor cannot evaluate: ${(r.detail ?? '').slice(0, 80)}`, known: false };
+  if (c.cls === 'str') return { label: 'str(p, n) length', known: true };
+  if (convs.has('%d')) return { label: 'printf %d of a 64-bit value prints its low 32 bits', known: true };
+  if (/&&|\|\||\?/.test(stmts) && /\+\+|--/.test(stmts) && c.cls === 'side-effects') return { label: '&&, || and ?: side effects', known: true };
+  if (/\$\w+ (=|\+=|-=|<<=)[^;]*;.*\1/.test(stmts) || /\$\w+(\+\+|--)|(\+\+|--)\$\w+|\$\w+ [-+<]=/.test(stmts)) {
+    // A variable assigned twice (or incremented): the slot keeps its first type.
+    const vars = new Map<string, number>();
+    for (const m of stmts.matchAll(/(\$\w+) (?:=|\+=|-=|<<=)|(\$\w+)(?:\+\+|--)|(?:\+\+|--)(\$\w+)/g)) {
+      const v = (m[1] ?? m[2] ?? m[3]) as string;
+      vars.set(v, (vars.get(v) ?? 0) + 1);
+    }
+    if ([...vars.values()].some((n) => n > 1)) return { label: 'variable keeps the type of its first assignment', known: true };
+  }
+  if (/bswap/.test(exprs)) return { label: 'bswap() result type', known: true };
+  if (/\?/.test(exprs) || /\?/.test(stmts)) return { label: 'type of c ? a : b', known: true };
+  if (c.cls === 'expr-const') return { label: 'constant folding', known: true };
+  if (/ (\/|%|<<|>>) /.test(exprs)) return { label: 'division, modulo and shift rules', known: true };
+  return { label: 'unclassified', known: false };
+}

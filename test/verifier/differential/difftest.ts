@@ -6,10 +6,12 @@
  * Options: --seed N (default 1), --cases N (default 2000), --from N (first case index),
  * --class a,b (only these generator classes), --id 12,40 (only these case ids), --batch N (cases
  * per bpftrace process, default 40), --errors (also list rejected cases and executor errors),
- * --json FILE (write every result), --quiet.
+ * --json FILE (write every result), --quiet, --print (print the cases' programs, run nothing).
  */
 import { writeFileSync } from 'node:fs';
-import { bpftraceUnavailable } from './bpftrace-run.js';
+import { bpftraceUnavailable, libcPath } from './bpftrace-run.js';
+import { generateCases } from './generator.js';
+import { executorProgram, reproProgram } from './program.js';
 import { formatReport, runDifferential } from './differential.js';
 
 function arg(name: string): string | undefined {
@@ -18,6 +20,16 @@ function arg(name: string): string | undefined {
 }
 const list = (s: string | undefined): string[] | undefined => (s ? s.split(',').filter(Boolean) : undefined);
 
+if (process.argv.includes('--print')) {
+  // Print the cases' programs (bpftrace's, then the executor's) without running anything.
+  const env = { libc: '/lib/x86_64-linux-gnu/libc.so.6', pid: 1234, ...(libcPath() ? { libc: libcPath() as string } : {}) };
+  const ids = list(arg('id'))?.map(Number);
+  for (const c of generateCases(Number(arg('seed') ?? 1), Number(arg('cases') ?? 2000), Number(arg('from') ?? 0), list(arg('class')))) {
+    if (ids && !ids.includes(c.id)) continue;
+    console.log(`# case ${c.id} (${c.cls})\n${reproProgram(c, env)}# executor:\n${executorProgram(c, env)}`);
+  }
+  process.exit(0);
+}
 const why = bpftraceUnavailable();
 if (why) {
   console.error(`difftest: ${why}`);

@@ -80,11 +80,19 @@ interface Ctx {
 function newInput(c: Ctx, ty?: IntTy, value?: bigint): string {
   const t = ty ?? c.r.pick(INT_TYPES);
   const v = value ?? c.r.pick(edgeValues(t));
-  // One map per input type, keyed by case and input (a BPF program may use at most 64 maps, so
-  // BEGIN cannot write one map per input). A plain (uncast, int64) input one time in four.
-  const plain = t === 'int64' && c.r.chance(0.25);
-  const name = `@in_${plain ? 'plain' : t}[${c.id * 16 + c.nextInput++}]`;
-  c.inputs.push(plain ? `${name} = ${literal(v)};` : `${name} = (${t})${literal(v)};`);
+  // Inputs live in two 64-bit maps keyed by case and input (a BPF program may use at most 64
+  // maps, so BEGIN cannot write one map per input). bpftrace 0.17 stores every map value in 64
+  // bits (a narrow value comes back extended, typed 64-bit), so a narrow input is a cast of a
+  // 64-bit map value: genuinely narrow, and unknown to the compiler. (The 'map-width' class
+  // covers narrow values stored in maps.)
+  const key = c.id * 16 + c.nextInput++;
+  if (t === 'uint64') {
+    c.inputs.push(`@in_u64[${key}] = (uint64)${literal(v)};`);
+    c.leaves.push(`@in_u64[${key}]`);
+    return `@in_u64[${key}]`;
+  }
+  c.inputs.push(`@in_s64[${key}] = ${literal(v)};`);
+  const name = t === 'int64' ? `@in_s64[${key}]` : `((${t})@in_s64[${key}])`;
   c.leaves.push(name);
   return name;
 }
@@ -349,6 +357,17 @@ const CLASSES: Record<string, { weight: number; gen: Gen }> = {
         { t: 'if', cond: cond(c), then: branch(2), ...(r.chance(0.7) ? { else: branch(2) } : {}) },
         print(c, ['$x', '$y']),
       ];
+    },
+  },
+  'map-width': {
+    weight: 2,
+    gen: (c) => {
+      const r = c.r;
+      const ty = r.pick(INT_TYPES.filter((t) => bits(t) < 64));
+      const v = r.pick(edgeValues(ty));
+      const m = `@c${c.id}_w`;
+      c.inputs.push(`${m}[1] = (${ty})${literal(v)};`);
+      return [print(c, [`${m}[1]`, `bswap(${m}[1])`, `(${m}[1] >> 40)`, `((uint64)${m}[1] > 4294967295)`])];
     },
   },
   'printf-d': {

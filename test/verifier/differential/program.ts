@@ -33,11 +33,18 @@ function render(c: Case, nodes: readonly Node[], withAsserts: boolean): string {
     .join(' ');
 }
 
-/** The probe (attach point and predicate) a case runs in. */
-export function probeHeader(c: Case, env: RunEnv): string {
-  if (c.trigger.kind === 'getenv') return `uprobe:${env.libc}:getenv /pid == ${env.pid} && str(arg0) == "${c.trigger.name}"/`;
-  return `uprobe:${env.libc}:getppid /pid == ${env.pid}/`;
+/**
+ * The probe (attach point and predicate) a case runs in. `guard` (bpftrace only) adds a map set at
+ * the end of BEGIN: two bpftrace processes may be attached at once, and a trigger meant for one
+ * must not run the other's cases before its BEGIN has set their inputs.
+ */
+export function probeHeader(c: Case, env: RunEnv, guard = ''): string {
+  const g = guard ? ` && ${guard}` : '';
+  if (c.trigger.kind === 'getenv') return `uprobe:${env.libc}:getenv /pid == ${env.pid}${g} && str(arg0) == "${c.trigger.name}"/`;
+  return `uprobe:${env.libc}:getppid /pid == ${env.pid}${g}/`;
 }
+
+const READY = '@kgd_ready';
 
 /** Printed values of a case in order of appearance: printf k, argument j. */
 export function printSlots(c: Case): { k: number; j: number }[] {
@@ -65,9 +72,9 @@ export function bpftraceProgram(cases: readonly Case[], env: RunEnv): { text: st
   };
   add('BEGIN {', -1);
   for (const c of cases) if (c.inputs.length > 0) add(`  ${c.inputs.join(' ')}`, c.id);
-  add('  printf("READY\\n");', -1);
+  add(`  ${READY} = 1; printf("READY\\n");`, -1);
   add('}', -1);
-  for (const c of cases) add(`${probeHeader(c, env)} { ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
+  for (const c of cases) add(`${probeHeader(c, env, READY)} { ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
   return { text: lines.join('\n') + '\n', lineCase };
 }
 
