@@ -9,8 +9,8 @@
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contracts.js';
-import type { AssertStmt, Program } from './frontend/ast.js';
-import { collect, parse } from './frontend/index.js';
+import type { AssertStmt, AssumeStmt, Program } from './frontend/ast.js';
+import { collect, parse, printExpr } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, ProgramVerdict, VerifyReport } from './report.js';
@@ -18,9 +18,9 @@ import { checkCoverage } from './coverage.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
-import { Executor, type AssertionSite, type ExecResult, type Obligation } from './symbolic/executor.js';
+import { Executor, type AssertionSite, type ExcludedAction, type ExecResult, type Obligation } from './symbolic/executor.js';
 import { searchModel } from './symbolic/concrete.js';
-import { renderCounterexample } from './symbolic/render.js';
+import { formatVal, renderCounterexample } from './symbolic/render.js';
 
 export interface VerifyOptions {
   /** Name used in diagnostics (default `stdin`). */
@@ -48,7 +48,7 @@ const WARMUP_PROGRAMS = [
   `kprobe:f { @s[tid] = nsecs; }
    kretprobe:f /@s[tid]/ { $ms = (nsecs - @s[tid]) / 1000000; printf("%d\n", $ms);
      assert(printed(0) * 1000000 <= nsecs - @s[tid]); assert(printed(0) == (nsecs - @s[tid]) / 1000); delete(@s[tid]); }`,
-  `kprobe:g /comm == "nginx"/ { $sk = (struct sock *)arg0; assume($sk != 0);
+  `kprobe:g /comm == "nginx" && arg0 != 0/ { $sk = (struct sock *)arg0; assume(arg0 != 0);
      @p[comm, bswap($sk->__sk_common.skc_dport)] = count();
      assert(mapkey(@p, 1) == bswap($sk->__sk_common.skc_dport)); assert(mapval(@p) == 1); assert(comm == "nginx");
      $x = (int32)arg1 < 0 ? -(int32)arg1 : (uint16)arg1; assert($x >= 0); }`,
@@ -139,7 +139,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp);
   if (!hasAssertions(run, program)) return run.report(run.coverage.some((c) => c.verdict === 'refuted') ? 'refuted' : 'unannotated');
-  const { b, exec } = await executeStep(run, program, options.contracts);
+  const { b, exec, cache } = await executeStep(run, program, options.contracts);
   if (exec.guardDiagnostics.length > 0) {
     run.diagnostics.push(...dedupe(exec.guardDiagnostics));
     return run.report('invalid');
@@ -147,6 +147,12 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   const solver = await solverStep(run, warmingUp);
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
+  const hiding = await assumeStep(b, solver, program, cache, exec, state, timeoutMs);
+  // Contradictory assumptions exclude every input; the vacuity guard (step 7) says so more precisely.
+  if (hiding.length > 0 && !(await someAssumeVacuous(b, solver, exec, timeoutMs))) {
+    run.diagnostics.push(...hiding);
+    return run.report('invalid');
+  }
   await refute(b, solver, exec, state, timeoutMs);
   const vacuity: Diagnostic[] = [];
   await vacuityAndTriviality(b, solver, exec, state, vacuity, timeoutMs);
@@ -208,7 +214,7 @@ function hasAssertions(run: Run, program: Program): boolean {
 }
 
 /** Step 4: symbolic execution (again when contracts arrive asynchronously, up to three rounds). */
-async function executeStep(run: Run, program: Program, contracts: ProbeContractProvider): Promise<{ b: TermBuilder; exec: ExecResult }> {
+async function executeStep(run: Run, program: Program, contracts: ProbeContractProvider): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
   const cache = new ContractCache(contracts);
   let b = new TermBuilder();
   let exec: ExecResult = new Executor(b, { contracts: cache }).run(program);
@@ -218,7 +224,114 @@ async function executeStep(run: Run, program: Program, contracts: ProbeContractP
     exec = new Executor(b, { contracts: cache }).run(program);
   }
   for (const e of cache.errors) run.diagnostics.push({ code: 'symbolic.contracts-unavailable', severity: 'note', stage: 'symbolic', message: e });
-  return { b, exec };
+  return { b, exec, cache };
+}
+
+/**
+ * Step 5b: no assume may hide inputs the program acts on. For each `assume(A)` the probe is run
+ * again with a copy of every path reaching it that takes `!A` instead; if on such a copy the
+ * program still reaches an observable effect (printf, print, a map update, delete, exit ...), or
+ * already had one before the assume, and that copy is feasible under the contracts, the probe's
+ * predicate and the branches taken, the assume excludes inputs the program acts on: an error.
+ * An assume implied by contracts, predicate and path condition passes (the copy is infeasible),
+ * as does one excluding only inputs the program ignores. Undecided: the probe's assertions are
+ * `unknown`.
+ */
+async function assumeStep(
+  b: TermBuilder,
+  solver: SmtSolver,
+  program: Program,
+  cache: ContractCache,
+  exec: ExecResult,
+  state: Map<AssertStmt, SiteState>,
+  timeoutMs: number,
+): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const [probeIndex, probe] of program.probes.entries()) {
+    for (const stmt of collect(probe.body, 'AssumeStmt')) {
+      const shadow = new Executor(b, { contracts: cache, excluding: stmt }).run(program);
+      const text = printExpr(stmt.expr);
+      const undecided = (why: string): void => {
+        for (const site of exec.sites) {
+          const st = state.get(site.stmt);
+          if (site.probeIndex !== probeIndex || !st || st.verdict !== undefined) continue;
+          st.verdict = 'unknown';
+          st.reason = `could not establish that assume(${text}) excludes only inputs the program ignores: ${why}`;
+        }
+      };
+      const cut = shadow.incomplete.get(probeIndex);
+      const acts = shadow.actsOnExcluded.map((w) => ({ w, f: b.and(w.pre, w.pc) }));
+      if (acts.length === 0) {
+        if (cut !== undefined) undecided(cut);
+        continue;
+      }
+      const any = withAxioms(b, shadow, b.or(...acts.map((x) => x.f)));
+      if (propagate(b, any) === b.F) {
+        if (cut !== undefined) undecided(cut);
+        continue;
+      }
+      const witness = (value: (t: Term) => bigint | boolean | undefined): Diagnostic | undefined => {
+        const hit = acts.find((x) => value(x.f) === true);
+        return hit ? hidesInputs(stmt, text, hit.w, shadow, value) : undefined;
+      };
+      const model = searchModel(b, any, shadow.definitions);
+      let found = model ? witness(model) : undefined;
+      if (!found) {
+        const r = await solver.check(any, timeoutMs, witness);
+        if (r.status === 'unknown') {
+          undecided(`the solver gave up (${r.reason ?? 'unknown'})`);
+          continue;
+        }
+        if (r.status === 'unsat') {
+          if (cut !== undefined) undecided(cut);
+          continue;
+        }
+        found = r.result;
+      }
+      if (!found) {
+        undecided('solver model could not be read');
+        continue;
+      }
+      const why = opaqueReason(shadow, any);
+      if (why !== undefined) undecided(`the program's action on the excluded inputs depends on a value that is not modelled: ${why}`);
+      else out.push(found);
+    }
+  }
+  return out;
+}
+
+/** True when the assumptions up to some assume contradict each other on a feasible path. */
+async function someAssumeVacuous(b: TermBuilder, solver: SmtSolver, exec: ExecResult, timeoutMs: number): Promise<boolean> {
+  for (const a of exec.assumes) {
+    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc, a.assumptions), timeoutMs)) !== 'unsat') continue;
+    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') return true;
+  }
+  return false;
+}
+
+/** The `guard.assume-hides-inputs` error, with the excluded inputs of one witness. */
+function hidesInputs(stmt: AssumeStmt, text: string, w: ExcludedAction, shadow: ExecResult, value: (t: Term) => bigint | boolean | undefined): Diagnostic {
+  // The inputs the assume itself reads (not every read of the same map or field).
+  const inAssume = new Set(subterms([w.excluded]).map((t) => t.id));
+  const shown: string[] = [];
+  for (const [name, val] of shadow.inputs) {
+    if (!inAssume.has(val.t.id)) continue;
+    const f = formatVal(val, value);
+    // `nsecs#6`: the executor numbers distinct reads of one name; one is shown here.
+    if (f !== undefined) shown.push(`${name.replace(/#\d+$/, '')} = ${f}`);
+  }
+  const example = shown.length > 0 ? ` (e.g. ${shown.join(', ')})` : '';
+  return {
+    code: 'guard.assume-hides-inputs',
+    severity: 'error',
+    stage: 'guard',
+    message: `assume(${text}) excludes inputs the program acts on: where it is false${example} the probe reaches ${w.effect}; a proof under this assume would say nothing about what the program does with those inputs`,
+    span: stmt.span,
+    hints: [
+      `if the program should ignore those inputs, filter them in the probe's predicate or an if; if it handles them, assert what it does with them too, e.g. assert(!(${text}) || ...) instead of assuming`,
+      'an assume may exclude only inputs the program never acts on, or ones the kernel contract already rules out',
+    ],
+  };
 }
 
 /** Step 5: the shared Z3 (its first start is paid once per process, with a warm-up). */

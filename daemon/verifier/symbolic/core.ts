@@ -10,7 +10,7 @@ import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
-import type { AssertionSite, AssumeSite, ExecOptions, Obligation } from './results.js';
+import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
 
 /** Raised when an expression uses something the executor does not model. */
@@ -46,6 +46,13 @@ export interface PathState {
   flow: 'normal' | 'return' | 'break' | 'continue';
   /** The last read of each clock builtin on this path (see `clock.ts`). */
   clocks: Map<string, Term>;
+  /** The first observable effect on this path (`printf`, an update of `@m` ...), with its line. */
+  acted?: string;
+  /**
+   * Only when executing for {@link ExecOptions.excluding}: the negation of that assume, once this
+   * path has taken it; every effect from then on is an action on excluded inputs.
+   */
+  excluded?: Term;
 }
 
 /**
@@ -77,6 +84,8 @@ export function cloneState(s: PathState): PathState {
     assumptions: [...s.assumptions],
     flow: s.flow,
     clocks: new Map(s.clocks),
+    ...(s.acted !== undefined ? { acted: s.acted } : {}),
+    ...(s.excluded !== undefined ? { excluded: s.excluded } : {}),
   };
 }
 
@@ -123,6 +132,7 @@ export class ExecCore {
   assumes: AssumeSite[] = [];
   incomplete = new Map<number, string>();
   guardDiagnostics: Diagnostic[] = [];
+  actsOnExcluded: ExcludedAction[] = [];
   readonly maxPaths: number;
   readonly maxLoop: number;
   readonly maxForkingIterations: number;
@@ -131,6 +141,8 @@ export class ExecCore {
   varTypes = new Map<string, Ty>();
   /** The predicate of the probe being executed (T when it has none). */
   predicate: Term;
+  /** The contract preconditions of the probe being executed. */
+  pre: Term;
 
   constructor(
     readonly b: TermBuilder,
@@ -139,6 +151,7 @@ export class ExecCore {
   ) {
     this.maxPaths = opts.maxPaths ?? 256;
     this.predicate = b.T;
+    this.pre = b.T;
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
   }
@@ -210,6 +223,17 @@ export class ExecCore {
       }
     }
     this.inputs.set(name, val);
+  }
+
+  /**
+   * Records an observable effect on path `s` (`what` names it: `printf (line 6)`). On a path that
+   * has taken the negation of the assume under test ({@link ExecOptions.excluding}) it is an
+   * action on excluded inputs.
+   */
+  noteEffect(s: PathState, what: string): void {
+    if (s.excluded !== undefined) {
+      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc), excluded: s.excluded, effect: what });
+    } else if (s.acted === undefined) s.acted = what;
   }
 
   markIncomplete(probe: number, reason: string): void {

@@ -38,7 +38,7 @@ import { collectAsserts, execBlock } from './statements.js';
 import { S64, type Val } from './values.js';
 
 export { Unsupported } from './core.js';
-export type { AssertionSite, AssumeSite, ExecOptions, ExecResult, Obligation, Shown } from './results.js';
+export type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, ExecResult, Obligation, Shown } from './results.js';
 export { collectAsserts } from './statements.js';
 
 /**
@@ -74,6 +74,7 @@ export class Executor {
       definitions: ex.definitions,
       inputs: ex.inputs,
       unmodelled: ex.unmodelled,
+      actsOnExcluded: ex.actsOnExcluded,
     };
   }
 }
@@ -85,6 +86,7 @@ function resetResults(ex: ExecCore): void {
   ex.assumes = [];
   ex.incomplete = new Map();
   ex.guardDiagnostics = [];
+  ex.actsOnExcluded = [];
 }
 
 function runPass(ex: ExecCore, program: Program): void {
@@ -125,6 +127,7 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
     ...ex.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => contractTerm(ex, c, pc, init)),
   );
   const states: PathState[] = [init];
+  ex.pre = pre;
   ex.predicate = b.T;
   if (pc.probe.predicate) {
     try {

@@ -136,6 +136,7 @@ export function assignMap(
     }
     s.maps.set(target.name, next);
     s.updated.add(target.name);
+    ex.noteEffect(s, `${agg}() into ${target.name} (line ${target.span.line})`);
     s.lastUpdate.set(target.name, { keys, value: agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : x });
     return;
   }
@@ -153,6 +154,7 @@ export function assignMap(
   }
   s.updated.add(target.name);
   s.lastUpdate.set(target.name, { keys, value });
+  ex.noteEffect(s, `update of ${target.name} (line ${target.span.line})`);
 }
 
 export function update(ex: ExecCore, e: Extract<Expr, { kind: 'Update' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
@@ -174,6 +176,7 @@ export function update(ex: ExecCore, e: Extract<Expr, { kind: 'Update' }>, s: Pa
     s.maps.set(e.operand.name, ex.b.store(mapArray(ex, e.operand.name, s), key, storedTerm(ex.b, nv, info.valWidth)));
     s.updated.add(e.operand.name);
     s.lastUpdate.set(e.operand.name, { keys, value: nv });
+    ex.noteEffect(s, `${e.operand.name}${e.op} (line ${e.span.line})`);
     return e.prefix ? nv : old;
   }
   throw new Unsupported(`${e.op} on ${e.operand.kind}`);

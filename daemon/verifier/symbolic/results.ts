@@ -3,7 +3,7 @@
  * path reaching each, the assume sites, and the facts and names needed to decide and explain them.
  */
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
-import type { AssertStmt } from '../frontend/ast.js';
+import type { AssertStmt, AssumeStmt } from '../frontend/ast.js';
 import type { Term } from '../smt/term.js';
 import type { ContractCache } from './contract-cache.js';
 import type { Val } from './values.js';
@@ -55,6 +55,21 @@ export interface AssumeSite {
   readonly assumptions: Term;
 }
 
+/**
+ * A path on which the program acts (prints, updates a map ...) on inputs that the assume under
+ * test excludes ({@link ExecOptions.excluding}): `pre && pc` satisfiable means the assume hides
+ * inputs the program acts on.
+ */
+export interface ExcludedAction {
+  readonly pre: Term;
+  /** Path condition, the negated assume included. */
+  readonly pc: Term;
+  /** The negated assume. */
+  readonly excluded: Term;
+  /** The effect reached, with its line (`update of @size (line 5)`). */
+  readonly effect: string;
+}
+
 /** Everything a run of the executor found, for `verify.ts` to decide with the solver. */
 export interface ExecResult {
   readonly sites: readonly AssertionSite[];
@@ -76,6 +91,8 @@ export interface ExecResult {
   readonly inputs: ReadonlyMap<string, Val>;
   /** Constructs met that are not modelled (for reports). */
   readonly unmodelled: ReadonlySet<string>;
+  /** Only with {@link ExecOptions.excluding}: where the program acts on the excluded inputs. */
+  readonly actsOnExcluded: readonly ExcludedAction[];
 }
 
 /** Contracts and exploration bounds of an {@link Executor}. */
@@ -87,4 +104,11 @@ export interface ExecOptions {
   readonly maxLoopIterations?: number;
   /** Iterations whose loop condition depends on inputs (each forks a path) (default 16). */
   readonly maxForkingIterations?: number;
+  /**
+   * Explores what the program does with the inputs this `assume` excludes, instead of collecting
+   * obligations: a path reaching it forks a copy that takes its negation; effects on that copy
+   * (and effects before the assume) are recorded in {@link ExecResult.actsOnExcluded}. Other
+   * annotations are skipped.
+   */
+  readonly excluding?: AssumeStmt;
 }

@@ -14,7 +14,7 @@ import { asPrinted, conversions } from './printf.js';
 import { assignVar } from './variables.js';
 import { CAST_TYPES, intTy, S64, type Val } from './values.js';
 
-/** Statement-level calls with no effect on the modelled state. */
+/** Statement-level calls with no effect on the modelled state (all are observable effects). */
 const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'printf', 'debugf', 'errorf', 'warnf']);
 
 export function execBlock(ex: ExecCore, block: Block, states: PathState[], pc: ProbeCtx, pre: Term): PathState[] {
@@ -130,6 +130,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
         return [s];
       case 'AssumeStmt': {
         const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span }, reads: new Map() };
+        if (ex.opts.excluding) return excludeAssume(ex, stmt, s, pc, ctx);
         const a = asBool(ex, ex.evalExpr(stmt.expr, s, pc, ctx));
         s.assumptions.push(a);
         ex.assumes.push({
@@ -143,7 +144,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
         return [s];
       }
       case 'AssertStmt':
-        collectAssert(ex, stmt, s, pc, pre);
+        if (!ex.opts.excluding) collectAssert(ex, stmt, s, pc, pre);
         return [s];
     }
   } catch (err) {
@@ -152,6 +153,25 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
     return [];
   }
   return [s];
+}
+
+/**
+ * At the assume under test ({@link ExecOptions.excluding}): the path forks a copy that takes the
+ * assume's negation, from which every effect is an action on excluded inputs (as is an effect the
+ * path has already had); the path itself goes on under the assume (it may be met again in a
+ * loop). Every other assume is skipped: each is tested on its own.
+ */
+function excludeAssume(ex: ExecCore, stmt: Extract<Stmt, { kind: 'AssumeStmt' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): PathState[] {
+  if (stmt !== ex.opts.excluding || s.excluded !== undefined) return [s];
+  const b = ex.b;
+  const a = asBool(ex, ex.evalExpr(stmt.expr, s, pc, ctx));
+  if (a === b.T) return [s];
+  const out = cloneState(s);
+  out.excluded = b.not(a);
+  out.pc.push(out.excluded);
+  if (s.acted !== undefined) ex.noteEffect(out, `${s.acted} before the assume`);
+  if (a !== b.F) s.pc.push(a);
+  return a === b.F ? [out] : [s, out];
 }
 
 export function execWhile(ex: ExecCore, stmt: Extract<Stmt, { kind: 'WhileStmt' }>, s: PathState, pc: ProbeCtx, pre: Term): PathState[] {
@@ -277,6 +297,7 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
         const specs = fmt === undefined ? [] : conversions(fmt);
         const vals = args.map((a, i) => asPrinted(ex, ex.evalLoose(a, s, pc, ctx), specs[i]));
         s.printed = { vals, texts: args.map((a) => printExpr(a)) };
+        ex.noteEffect(s, `printf (line ${e.span.line})`);
         return;
       }
       case 'delete': {
@@ -285,6 +306,7 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
           const key = keyTerm(ex, target.name, target.keys.map((k) => ex.evalLoose(k, s, pc, ctx)));
           s.maps.set(target.name, ex.b.store(mapArray(ex, target.name, s), key, ex.b.bv(0, info.valWidth)));
           s.updated.add(target.name);
+          ex.noteEffect(s, `delete(${target.name}) (line ${e.span.line})`);
         }
         return;
       }
@@ -293,10 +315,12 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
         // bpftrace 0.17 carries these out later, in user space (checked on this machine: @m[1]
         // still reads 5 right after clear(@m)); within the invocation nothing changes, and the
         // next invocation's contents are unknown anyway.
+        ex.noteEffect(s, `${e.callee}() (line ${e.span.line})`);
         return;
       case 'exit':
         // exit() ends the action (checked on this machine: a map update after it does not happen).
         s.flow = 'return';
+        ex.noteEffect(s, `exit() (line ${e.span.line})`);
         return;
       default:
         break;
@@ -306,6 +330,7 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
       for (const a of e.args) {
         if (a.kind !== 'Map') tryEval(ex, a, s, pc, ctx);
       }
+      ex.noteEffect(s, `${e.callee}() (line ${e.span.line})`);
       return;
     }
   }

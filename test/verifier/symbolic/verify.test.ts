@@ -123,7 +123,7 @@ const cases: Case[] = [
   },
   {
     name: 'different keys of a map that is only read are different elements',
-    src: `kprobe:f { assume(@m[1] == 5); printf("%ld\\n", @m[257]); assert(printed(0) == 5); }`,
+    src: `kprobe:f /@m[1] == 5/ { printf("%ld\\n", @m[257]); assert(printed(0) == 5); }`,
     verdict: 'refuted',
   },
   {
@@ -149,8 +149,8 @@ const cases: Case[] = [
     assertions: ['proved', 'proved', 'trivial'],
   },
   {
-    name: 'an assumption over map contents before the invocation is allowed',
-    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
+    name: 'an assumption over map contents before the invocation is allowed (here implied by the predicate)',
+    src: `kprobe:f /@start[tid] <= nsecs/ { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
     verdict: 'proved',
   },
   // ---- ternary, branches, loops ---------------------------------------------------------
@@ -294,10 +294,57 @@ const cases: Case[] = [
   },
   {
     name: 'an assertion implied by the assumptions alone is trivial',
-    src: `kprobe:f { assume(arg0 > 5); printf("%ld\\n", arg0); assert(arg0 > 5); }`,
+    src: `kprobe:f /arg0 > 5/ { assume(arg0 > 5); printf("%ld\\n", arg0); assert(arg0 > 5); }`,
     verdict: 'unannotated',
     assertions: ['trivial'],
     reason: 'whatever the program computes',
+  },
+  // ---- an assume may not hide inputs the program acts on -----------------------------------
+  {
+    name: 'an assume excluding inputs the program prints is rejected',
+    src: `kprobe:f { assume(arg0 > 5); printf("%ld\\n", arg0); assert(printed(0) > 5); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-hides-inputs',
+  },
+  {
+    name: 'an assume over map contents the program acts on is rejected',
+    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-hides-inputs',
+  },
+  {
+    name: 'an effect before the assume counts: the program already acted on the excluded inputs',
+    src: `kprobe:f { @calls = count(); assume(arg0 > 5); if (arg0 > 5) { printf("%ld\\n", arg0); assert(printed(0) > 5); } }`,
+    verdict: 'invalid',
+    code: 'guard.assume-hides-inputs',
+  },
+  {
+    name: 'an assume excluding only inputs the program filters out is allowed',
+    src: `kprobe:f { assume(arg0 > 5); $x = arg0 / 2; if (arg0 > 5) { printf("%lu\\n", $x); assert(printed(0) >= 3); } }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'an assume implied by the path condition is allowed (an if above it)',
+    src: `kprobe:f { if (arg0 > 5) { assume(arg0 >= 6); printf("%lu\\n", arg0); assert(printed(0) >= 6); } }`,
+    verdict: 'proved',
+  },
+  {
+    name: 'exit() is an action: an assume may not exclude the inputs that end the program',
+    src: `kprobe:f { assume(arg0 <= 5); if (arg0 > 5) { exit(); } printf("%ld\\n", arg0); assert(printed(0) <= 5); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-hides-inputs',
+  },
+  {
+    name: 'an assume met in a loop is tested where it is met, after a branch',
+    src: `kprobe:f { unroll(2) { if (arg1 > 3) { assume(arg0 > 5); } @m[arg0] = count(); } assert(mapkey(@m, 0) == arg0); }`,
+    verdict: 'invalid',
+    code: 'guard.assume-hides-inputs',
+  },
+  {
+    name: 'contradictory assumptions are reported as vacuous, not as hiding inputs',
+    src: `kprobe:f { assume(arg0 == 1); assume(arg0 == 2); printf("%ld\\n", arg0); assert(printed(0) == 3); }`,
+    verdict: 'invalid',
+    code: 'guard.vacuous',
   },
   {
     name: 'no assertion at all is unannotated',
