@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../daemon/protocol/index.js';
 import { KgentClient, RpcError } from './client.js';
-import { doctorCommand, requestCommand, statusCommand } from './commands/daemon.js';
+import { doctorCommand, statusCommand } from './commands/daemon.js';
+import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, showRequestCommand } from './commands/request.js';
 import {
   approveCommand,
   checkCommand,
@@ -24,12 +25,21 @@ const DEFAULT_SOCKET = '/run/kgent/kgentd.sock';
 
 export const HELP = `kgentctl — control kgent, the verified-eBPF agent (talks to kgentd over a Unix socket)
 
-Usage: kgentctl [--socket PATH] [--json] COMMAND [ARGS]
+Usage: kgentctl COMMAND [ARGS] [--socket PATH] [--json]   (global options go anywhere)
 
 Commands:
   status                     daemon, kernel, bpftrace and program counts
   doctor                     check this host: bpftrace, tracefs, BTF, probe types, Ollama, socket, state dir
-  request "TEXT"             ask for a program in English (the Kgent loop; needs Ollama)
+  request "TEXT" [--attach] [--hint TEXT] [--trials N]
+                             ask for a program in English (the Kgent loop; needs Ollama): shows each
+                             stage, then the verified program and the next command; asks for a hint
+                             on a terminal when the trials run out; Ctrl-C cancels it
+  request --accept-unverified R<n> [--attach]
+                             accept the last, NOT verified, program of a request (audited)
+  hint R<n> "TEXT"           continue a request that needs a hint
+  requests [--all]           requests and their status (R<n>: a request, not a program)
+  cancel R<n>                cancel a running request
+  show R<n> [-v]             a request: every attempt, feedback, verdicts (-v: prompts and answers)
   run FILE.bt [--name N]     kernel-check a program you wrote, then attach it (your own submission
              [--no-approve]  counts as approved; --no-approve leaves it waiting for kgentctl approve)
   check FILE.bt              kernel-check only: load through the eBPF verifier, leave nothing attached
@@ -79,54 +89,75 @@ function exitCodeForRpc(e: RpcError): number {
   }
 }
 
-/** Global options come before the command; everything after it belongs to the command. */
-function splitGlobal(argv: string[]): { global: string[]; command?: string; rest: string[] } {
-  const global: string[] = [];
-  let i = 0;
-  while (i < argv.length) {
+/**
+ * Global options (`--socket PATH`, `--socket=PATH`, `--json`) are accepted anywhere on the line, for
+ * every command: they are taken out first, and the command sees the rest. `--` ends option parsing.
+ */
+export function extractGlobals(argv: readonly string[]): { socket?: string; json: boolean; rest: string[] } {
+  let socket: string | undefined;
+  let json = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--socket') {
-      global.push(a, argv[i + 1] ?? '');
-      i += 2;
-    } else if (a.startsWith('--socket=') || a === '--json' || a === '-h' || a === '--help') {
-      global.push(a);
-      i++;
-    } else if (a.startsWith('-')) {
-      break; // an option of the command, given before it: parsed with the command's options below
-    } else {
-      return { global, command: a, rest: argv.slice(i + 1) };
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
     }
+    if (a === '--socket') {
+      socket = argv[++i] ?? '';
+    } else if (a.startsWith('--socket=')) {
+      socket = a.slice('--socket='.length);
+    } else if (a === '--json') {
+      json = true;
+    } else rest.push(a);
   }
-  return { global, rest: argv.slice(i) };
+  return { ...(socket !== undefined ? { socket } : {}), json, rest };
+}
+
+/** One line for the user: `kgentctl CMD: message`, without repeating a prefix the message already has. */
+export function errorLine(command: string, message: string): string {
+  const own = `kgentctl ${command}: `;
+  let m = message;
+  while (m.startsWith(own)) m = m.slice(own.length);
+  if (m.startsWith('kgentctl ')) return `${m}\n`;
+  return `${own}${m}\n`;
 }
 
 export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const split = splitGlobal(argv);
-  if (split.command === 'verify' || split.command === 'contracts' || split.command === 'examples') {
-    const json = split.global.includes('--json') ? ['--json'] : [];
-    const socketArg = split.global.find((g) => g.startsWith('--socket='))?.slice('--socket='.length) ??
-      (split.global.includes('--socket') ? split.global[split.global.indexOf('--socket') + 1] : undefined);
-    const socketPath = socketArg ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
+  const globals = extractGlobals(argv);
+  if (globals.socket === '') {
+    io.stderr.write('kgentctl: --socket needs a path; see kgentctl --help\n');
+    return ExitCode.Usage;
+  }
+  const socketPath = globals.socket ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
+  const first = globals.rest.findIndex((a) => !a.startsWith('-'));
+  const sub = first >= 0 ? globals.rest[first] : undefined;
+  if (sub === 'verify' || sub === 'contracts' || sub === 'examples') {
+    const json = globals.json ? ['--json'] : [];
+    const rest = [...globals.rest.slice(0, first), ...globals.rest.slice(first + 1)];
     // verify has its own options and exit statuses, and falls back to verifying locally.
     // Command modules other than the common ones load on use, to keep kgentctl's start short.
-    if (split.command === 'verify') {
+    if (sub === 'verify') {
       const { verifyCommand } = await import('./commands/verify.js');
-      return verifyCommand([...json, ...split.rest], io, { socketPath });
+      return verifyCommand([...json, ...rest], io, { socketPath });
     }
-    if (split.command === 'examples') return runExamples([...json, ...split.rest], io, socketPath);
+    if (sub === 'examples') return runExamples([...json, ...rest], io, socketPath);
     // contracts has subcommands and options of its own; it talks to kgentd like the others.
-    return runContracts([...json, ...split.rest], io, socketPath);
+    return runContracts([...json, ...rest], io, socketPath);
   }
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: globals.rest,
       allowPositionals: true,
       strict: true,
       options: {
-        socket: { type: 'string' },
-        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        attach: { type: 'boolean', default: false },
+        hint: { type: 'string' },
+        trials: { type: 'string' },
+        'accept-unverified': { type: 'string' },
+        verbose: { type: 'boolean', short: 'v', default: false },
         name: { type: 'string' },
         'no-approve': { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
@@ -144,16 +175,33 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     (command || values.help ? io.stdout : io.stderr).write(HELP);
     return values.help ? ExitCode.Ok : ExitCode.Usage;
   }
-  const socketPath = values.socket ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
-  const ctx: CommandContext = { io, json: values.json, connect: () => KgentClient.connect(socketPath) };
+  const ctx: CommandContext = { io, json: globals.json, connect: () => KgentClient.connect(socketPath) };
   try {
     switch (command) {
       case 'status':
         return await statusCommand(ctx);
       case 'doctor':
         return await doctorCommand(ctx);
-      case 'request':
-        return await requestCommand(ctx, rest.join(' ').trim() || undefined);
+      case 'request': {
+        const trials = values.trials === undefined ? undefined : Number(values.trials);
+        if (trials !== undefined && (!Number.isSafeInteger(trials) || trials < 1 || trials > 10)) {
+          throw new CliError(ExitCode.Usage, `--trials wants a number from 1 to 10, got "${values.trials}"`);
+        }
+        const accept = values['accept-unverified'];
+        return await requestCommand(ctx, rest.join(' ').trim() || undefined, {
+          attach: values.attach,
+          interactive: process.stdin.isTTY === true && values.hint === undefined,
+          ...(values.hint !== undefined ? { hint: values.hint } : {}),
+          ...(trials !== undefined ? { trials } : {}),
+          ...(accept !== undefined ? { acceptUnverified: parseRequestId(accept, 'request') } : {}),
+        });
+      }
+      case 'hint':
+        return await hintCommand(ctx, rest[0], rest.slice(1).join(' ').trim() || undefined);
+      case 'requests':
+        return await requestsCommand(ctx, values.all);
+      case 'cancel':
+        return await cancelCommand(ctx, rest[0]);
       case 'run':
         return await runCommand(ctx, {
           ...(rest[0] !== undefined ? { file: rest[0] } : {}),
@@ -165,6 +213,8 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       case 'list':
         return await listCommand(ctx, values.all);
       case 'show':
+        // R<n> is a request, a plain number a program: they are different things.
+        if (/^[Rr]\d+$/.test(rest[0] ?? '')) return await showRequestCommand(ctx, parseRequestId(rest[0], 'show'), values.verbose);
         return await showCommand(ctx, parseId(rest[0], 'show'));
       case 'approve':
         return await approveCommand(ctx, parseId(rest[0], 'approve'));
@@ -181,14 +231,14 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     }
   } catch (err) {
     if (err instanceof CliError) {
-      io.stderr.write(`kgentctl ${command}: ${err.message}\n`);
+      io.stderr.write(errorLine(command, err.message));
       return err.exitCode;
     }
     if (err instanceof RpcError) {
-      io.stderr.write(`kgentctl ${command}: ${err.message}\n`);
+      io.stderr.write(errorLine(command, err.message));
       return exitCodeForRpc(err);
     }
-    io.stderr.write(`kgentctl ${command}: unexpected error: ${(err as Error).message}\n`);
+    io.stderr.write(errorLine(command, `unexpected error: ${(err as Error).message}`));
     return ExitCode.DaemonError;
   }
 }
@@ -199,11 +249,11 @@ async function runContracts(argv: string[], io: CliIO, socketPath: string): Prom
     return await contractsCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError) {
-      io.stderr.write(`kgentctl contracts: ${err.message}\n`);
+      io.stderr.write(errorLine('contracts', err.message));
       return err.exitCode;
     }
     if (err instanceof RpcError) {
-      io.stderr.write(`kgentctl contracts: ${err.message}\n`);
+      io.stderr.write(errorLine('contracts', err.message));
       return exitCodeForRpc(err);
     }
     throw err;
@@ -216,7 +266,7 @@ async function runExamples(argv: string[], io: CliIO, socketPath: string): Promi
     return await examplesCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError || err instanceof RpcError) {
-      io.stderr.write(`kgentctl examples: ${err.message}\n`);
+      io.stderr.write(errorLine('examples', err.message));
       return err instanceof CliError ? err.exitCode : exitCodeForRpc(err);
     }
     throw err;

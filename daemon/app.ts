@@ -9,10 +9,16 @@ import { KgentError } from './errors.js';
 import { runDoctor } from './kernel-check/doctor.js';
 import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
-import { createOllama, probeOllama } from './llm/ollama-client.js';
+import { createOllama } from './llm/ollama-client.js';
 import { createContractService, type ContractService } from '../kernel-contracts/index.js';
 import { registerContractMethods, registerVerifyMethod } from './contracts/handlers.js';
 import { registerExampleMethods } from './retrieval/handlers.js';
+import { exampleSource } from './retrieval/example-source.js';
+import { createRequestService } from './pipeline/index.js';
+import { registerRequestMethods } from './pipeline/handlers.js';
+import { RequestStore } from './store/request-store.js';
+import { createLlmBackend } from './llm/backend.js';
+import { daemonContractProvider } from './contracts/verify.js';
 import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
 import {
@@ -26,7 +32,6 @@ import {
   ProgramsRun,
   ProgramsShow,
   ProgramsStop,
-  RequestSubmit,
   Status,
 } from './protocol/methods.js';
 import { ProgramService } from './programs/program-service.js';
@@ -133,30 +138,16 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
       onClose: (fn) => conn.onClose(fn),
     }),
   );
-  server.register(RequestSubmit, async () => {
-    const ollama = await probeOllama(config.ollamaHost);
-    if (!ollama.reachable) {
-      throw new KgentError(
-        'unavailable',
-        `no LLM reachable at ${config.ollamaHost} (${ollama.error}); start Ollama or set OLLAMA_HOST, then retry (kgentctl doctor shows the state)`,
-        { ollamaHost: config.ollamaHost },
-      );
-    }
-    throw new KgentError(
-      'unavailable',
-      'the Kgent loop (synthesis, comprehension, verification) is not available yet in this kgentd; write the program yourself and use kgentctl run FILE.bt',
-    );
-  });
-
   const contracts = await startContracts(config, host, logger, probeOptions);
   registerContractMethods(
     server,
     contracts,
     config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
   );
+  const verifierContracts = daemonContractProvider(contracts, host);
   registerVerifyMethod(server, {
+    contracts: verifierContracts,
     service: contracts,
-    host,
     probes,
     release,
     allowUnsafe: config.allowUnsafe,
@@ -166,6 +157,31 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
   const examples = await startExampleLibrary(config, logger);
   registerExampleMethods(server, examples);
+
+  // The Kgent loop: requests from English to a verified program.
+  const requests = createRequestService({
+    config,
+    store: new RequestStore(db),
+    llm: createLlmBackend({
+      host: config.ollamaHost,
+      models: config.models,
+      timeoutMs: config.llmTimeoutMs,
+      answerTokens: config.llmAnswerTokens,
+      log: logger.child({ component: 'llm' }),
+    }),
+    programs,
+    contracts: verifierContracts,
+    service: contracts,
+    host,
+    probes,
+    bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
+    release,
+    ...(examples ? { examples: exampleSource(examples) } : {}),
+    logger: logger.child({ component: 'requests' }),
+  });
+  const interrupted = requests.restore();
+  if (interrupted.length > 0) logger.warn({ requests: interrupted }, 'requests interrupted by the last stop marked failed');
+  registerRequestMethods(server, requests);
 
   await server.listen();
   const restored = await programs.restore();

@@ -42,6 +42,8 @@ export interface KgentConfig {
   readonly logLevel: string;
   /** Trials of the Kgent loop before asking for a hint (DESIGN.md section 2). */
   readonly trials: number;
+  /** Examples retrieved into each prompt, best first (the prompt budget may drop the last ones). */
+  readonly examplesPerPrompt: number;
   readonly contracts: ContractsConfig;
 }
 
@@ -75,6 +77,7 @@ export const DEFAULTS: KgentConfig = {
   runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024 },
   logLevel: 'info',
   trials: 3,
+  examplesPerPrompt: 4,
   contracts: { enabled: true, rebuildOnStart: true, watchPaths: ['/lib/modules', '/boot'], sourceTree: '' },
 };
 
@@ -140,6 +143,8 @@ function validateLlm(cfg: KgentConfig, file: string): void {
   int('numCtx', cfg.numCtx, 2048, 1_048_576);
   int('llmAnswerTokens', cfg.llmAnswerTokens, 256, 65_536);
   int('llmTimeoutMs', cfg.llmTimeoutMs, 1000, 3_600_000);
+  int('trials', cfg.trials, 1, 10);
+  int('examplesPerPrompt', cfg.examplesPerPrompt, 0, 20);
   if (cfg.llmAnswerTokens > cfg.numCtx / 2) bad('llmAnswerTokens', `must be at most half of numCtx (${cfg.numCtx}), not ${cfg.llmAnswerTokens}`);
 }
 

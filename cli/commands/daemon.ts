@@ -1,9 +1,8 @@
 /** kgentctl status / doctor / request. */
-import { Doctor, RequestSubmit, Status, type DoctorCheck } from '../../daemon/protocol/index.js';
-import { LONG_CALL_TIMEOUT_MS } from '../client.js';
+import { Doctor, Status, type DoctorCheck } from '../../daemon/protocol/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, type CliIO } from '../io.js';
-import { actor, type CommandContext } from './programs.js';
+import type { CommandContext } from './programs.js';
 
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const client = await ctx.connect();
@@ -51,19 +50,6 @@ function printChecks(io: CliIO, checks: readonly DoctorCheck[]): void {
   for (const c of checks) {
     io.stdout.write(`${c.status.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}\n`);
     if (c.fix && c.status !== 'ok') io.stdout.write(`${' '.repeat(6 + width)}  fix: ${c.fix}\n`);
-  }
-}
-
-export async function requestCommand(ctx: CommandContext, text: string | undefined): Promise<number> {
-  if (!text) throw new CliError(ExitCode.Usage, 'kgentctl request: missing the request text, e.g. kgentctl request "trace tcp connects"');
-  const client = await ctx.connect();
-  try {
-    const res = await client.call(RequestSubmit, { text, submittedBy: actor() }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
-    if (ctx.json) printJson(ctx.io, res);
-    else ctx.io.stdout.write(`request ${res.requestId}: ${res.status}: ${res.message}\n`);
-    return ExitCode.Ok;
-  } finally {
-    client.close();
   }
 }
 

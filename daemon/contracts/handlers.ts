@@ -7,14 +7,12 @@
  *   one warm solver.
  */
 import { renderCond } from '../../kernel-contracts/contracts/expr.js';
-import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { ContractService } from '../../kernel-contracts/service.js';
 import type { Logger } from '../log.js';
 import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
 import type { ProbeSupport } from '../verifier/lints/index.js';
-import { hostContractProvider } from './host-provider.js';
-import { kernelContractProvider } from './verifier-provider.js';
-import { firstKnown, verifyWithContracts, WARM_UP_PROGRAM } from './verify.js';
+import type { ProbeContractProvider } from '../verifier/contracts.js';
+import { verifyWithContracts, WARM_UP_PROGRAM } from './verify.js';
 import {
   ContractsProgress,
   ContractsRebuild,
@@ -82,8 +80,9 @@ export function registerContractMethods(server: MethodRegistry, service: Contrac
 
 export interface VerifyMethodOptions {
   /** The contract service; without it contracts come from the kernel's BTF and tracefs directly. */
+  /** The verifier's view of the running kernel ({@link daemonContractProvider}). */
+  readonly contracts: ProbeContractProvider;
   readonly service: ContractService | undefined;
-  readonly host: KernelHost;
   readonly probes: ProbeSupport;
   /** `uname -r` of the running kernel. */
   readonly release: string;
@@ -97,9 +96,8 @@ export interface VerifyMethodOptions {
  * first client does not pay for it. Requests that arrive meanwhile wait for the same solver.
  */
 export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOptions): void {
-  const direct = hostContractProvider(o.host);
   let datasetReady = false;
-  const provider = o.service ? firstKnown(kernelContractProvider(o.service), direct) : direct;
+  const provider = o.contracts;
   if (o.service) {
     const svc = o.service;
     void svc.status().then(

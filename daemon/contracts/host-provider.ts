@@ -26,12 +26,6 @@ export interface HostProviderOptions {
   readonly formatsDir?: string;
 }
 
-/** Where a {@link hostContractProvider} found its facts, for reports (`kgentctl verify` says it). */
-export function describeHostContracts(host: KernelHost, opts: HostProviderOptions = {}): string {
-  const formats = opts.formatsDir !== undefined ? `tracepoint formats from ${opts.formatsDir}` : 'tracefs formats';
-  return `BTF of ${host.description} + ${formats}`;
-}
-
 /** The verifier's provider over a kernel host (see the module comment). */
 export function hostContractProvider(host: KernelHost, opts: HostProviderOptions = {}): ProbeContractProvider {
   let btf: Promise<Btf | undefined> | undefined;

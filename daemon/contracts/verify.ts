@@ -4,6 +4,11 @@
  * (the running kernel's contracts, warm solver) and by the CLI's offline entry point
  * (`daemon/offline/`, the host's BTF and tracefs read directly).
  */
+import type { ContractService } from '../../kernel-contracts/index.js';
+import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
+import type { Diagnostic } from '../protocol/diagnostic.js';
+import { hostContractProvider } from './host-provider.js';
+import { kernelContractProvider } from './verifier-provider.js';
 import type { ContractsUsed, VerifyReport } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { collect, parse, type Program } from '../verifier/frontend/index.js';
@@ -19,6 +24,13 @@ export interface VerifyWithContractsOptions {
   readonly probes: ProbeSupport;
   /** Allow `system()`, `signal()`, `override()` (default false). */
   readonly allowUnsafe?: boolean;
+}
+
+/** The LLM-free lints of `source` with this kernel's field and member types, probe support and policy. */
+export async function lintWithContracts(source: string, o: Pick<VerifyWithContractsOptions, 'contracts' | 'probes' | 'allowUnsafe'>): Promise<Diagnostic[]> {
+  const program = parse(source).program;
+  if (!program) return [];
+  return runLints(program, await buildLintContext(source, o.contracts, o.probes, o.allowUnsafe ?? false));
 }
 
 /** Parses, lints (with the kernel's tracepoint field types) and verifies `source`. */
@@ -85,6 +97,16 @@ async function readMemberTypesAhead(program: Program, base: LintContext, contrac
     );
   }
   return members;
+}
+
+/**
+ * The verifier's view of the running kernel in kgentd: the contracts store first, the kernel's
+ * BTF and tracefs read directly where the store has no answer (or is off). `verify.program` and
+ * the Kgent loop share it.
+ */
+export function daemonContractProvider(service: ContractService | undefined, host: KernelHost): ProbeContractProvider {
+  const direct = hostContractProvider(host);
+  return service ? firstKnown(kernelContractProvider(service), direct) : direct;
 }
 
 /**

@@ -220,6 +220,11 @@ export class ProgramService {
     return p;
   }
 
+  /** A program's info, or undefined when there is no such program. */
+  find(id: number): ProgramInfo | undefined {
+    return this.o.store.get(id)?.info;
+  }
+
   private info(id: number): ProgramInfo {
     return this.get(id).info;
   }

@@ -12,9 +12,11 @@ export * from './methods.js';
 export * from './contracts.js';
 export * from './verify.js';
 export * from './examples.js';
+export * from './requests.js';
 
 import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
-import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, RequestSubmit, Status } from './methods.js';
+import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, Status } from './methods.js';
+import { RequestAccept, RequestCancel, RequestHint, RequestShow, RequestsList, RequestSubmit } from './requests.js';
 import { VerifyProgram } from './verify.js';
 import { ExamplesList, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
 
@@ -30,6 +32,11 @@ export const ALL_METHODS = [
   ProgramsStop,
   ProgramsLogs,
   RequestSubmit,
+  RequestHint,
+  RequestAccept,
+  RequestCancel,
+  RequestsList,
+  RequestShow,
   ContractsStatus,
   ContractsRebuild,
   ContractsShow,

@@ -119,11 +119,6 @@ export interface StatusResult {
   readonly programs: { readonly total: number; readonly running: number; readonly failed: number };
 }
 
-export interface RequestResult {
-  readonly requestId: number;
-  readonly status: string;
-  readonly message: string;
-}
 
 // ---- methods ------------------------------------------------------------------------------------
 
@@ -153,10 +148,6 @@ export const ProgramsStop = method<{ program: ProgramInfo }>()(
 export const ProgramsLogs = method<LogsResult>()(
   'programs.logs',
   obj({ id: programId, tail: optional(int({ min: 0, max: 100_000 })), follow: optional(bool()) }),
-);
-export const RequestSubmit = method<RequestResult>()(
-  'request.submit',
-  obj({ text: str({ min: 1, max: 8192 }), submittedBy: optional(str({ min: 1, max: 128 })), approve: optional(bool()) }),
 );
 
 // ---- notifications (server -> client) ---------------------------------------------------------

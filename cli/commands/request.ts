@@ -1,0 +1,275 @@
+/**
+ * kgentctl request / hint / requests / cancel, and `show R<id>`: the Kgent loop from the shell.
+ * Progress is shown as it happens (stage, attempt N of M, time); the end shows the program, the
+ * verdicts with counterexamples, and the next command to type. `--json` streams the events as JSON
+ * lines, the last one carrying the request id, its status and the program id. Ctrl-C cancels the
+ * request in the daemon. When no LLM answers, the closest verified programs of the library are
+ * shown instead (exit 5).
+ */
+import { createInterface } from 'node:readline/promises';
+import {
+  ErrorCodes,
+  RequestAccept,
+  RequestCancel,
+  RequestHint,
+  RequestProgressNotification,
+  RequestShow,
+  RequestsList,
+  RequestSubmit,
+  type LibraryExample,
+  type RequestDetail,
+  type RequestInfo,
+  type RequestProgress,
+  type RequestResult,
+} from '../../daemon/protocol/index.js';
+import { LONG_CALL_TIMEOUT_MS, RpcError, type KgentClient } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { printJson, table, type CliIO } from '../io.js';
+import type { CommandContext } from './programs.js';
+
+export interface RequestOptions {
+  readonly attach: boolean;
+  readonly hint?: string;
+  readonly trials?: number;
+  /** Accept the unverified program of request R<id> instead of submitting. */
+  readonly acceptUnverified?: number;
+  /** Ask for a hint on the terminal when the request needs one (default: when stdin is a TTY). */
+  readonly interactive: boolean;
+}
+
+/** `R12` or `12` -> 12. */
+export function parseRequestId(value: string | undefined, command: string): number {
+  if (value === undefined) throw new CliError(ExitCode.Usage, `kgentctl ${command}: missing request ID (R<n>, see kgentctl requests)`);
+  const m = /^[Rr]?(\d+)$/.exec(value);
+  const id = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new CliError(ExitCode.Usage, `kgentctl ${command}: "${value}" is not a request ID (R<n>)`);
+  return id;
+}
+
+const STAGE_WORD: Readonly<Record<string, string>> = {
+  retrieving: 'retrieving examples and hooks',
+  synthesizing: 'synthesizing (LLM)',
+  annotating: 'annotating (LLM)',
+  verifying: 'verifying (symbolic)',
+  'kernel-check': 'kernel check (eBPF verifier)',
+};
+
+function ms(n: number | undefined): string {
+  if (n === undefined) return '';
+  return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;
+}
+
+function progressLine(p: RequestProgress): string | undefined {
+  const head = `[R${p.requestId} ${p.attempt}/${p.trials}]`;
+  if (p.stage === 'feedback') return `${head}   feedback: ${p.message ?? ''}`;
+  if (p.stage === 'trimmed') return `${head}   ${p.message ?? ''}`;
+  if (p.stage === 'done') return undefined;
+  return p.phase === 'end' ? `${head} ${STAGE_WORD[p.stage] ?? p.stage}: ${ms(p.ms)}` : undefined;
+}
+
+function printResult(io: CliIO, r: RequestResult): void {
+  const q = r.request;
+  io.stdout.write(`\nrequest R${q.id}: ${q.status}${q.reason ? ` (${q.reason})` : ''}\n`);
+  if (r.program) io.stdout.write(`\nprogram${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}:\n${r.program.trimEnd()}\n`);
+  if (r.report) {
+    io.stdout.write(`\nverification: ${r.report.verdict}\n`);
+    for (const a of r.report.assertions) {
+      const ce = a.counterexample ? `; counterexample: ${a.counterexample.summary}` : a.reason ? `; ${a.reason}` : '';
+      io.stdout.write(`  line ${a.line}: ${a.verdict}: assert(${a.text})${ce}\n`);
+    }
+    for (const c of r.report.coverage ?? []) io.stdout.write(`  line ${c.line}: ${c.verdict}: ${c.text}${c.reason ? `; ${c.reason}` : ''}\n`);
+  }
+  io.stdout.write(`\nnext: ${r.next}\n`);
+}
+
+function printLibrary(io: CliIO, examples: readonly LibraryExample[]): void {
+  if (examples.length === 0) return;
+  io.stdout.write('Closest verified programs in the library (save one to a file and run it with: kgentctl run FILE.bt):\n');
+  for (const e of examples) io.stdout.write(`\n# ${e.id}: ${e.prompt}\n${e.program.trimEnd()}\n`);
+}
+
+function exitFor(r: RequestResult): number {
+  switch (r.request.status) {
+    case 'verified':
+    case 'attached':
+    case 'accepted-unverified':
+      return ExitCode.Ok;
+    case 'needs-hint':
+    case 'cancelled':
+      return ExitCode.Refused;
+    default:
+      return ExitCode.Failed;
+  }
+}
+
+async function askHint(id: number): Promise<string | undefined> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const a = (await rl.question(`R${id} needs a hint (what should the program do differently? empty line to stop)\nhint> `)).trim();
+    return a === '' ? undefined : a;
+  } finally {
+    rl.close();
+  }
+}
+
+/** Runs one call that streams progress, with Ctrl-C cancelling the request in the daemon. */
+async function streamed(ctx: CommandContext, client: KgentClient, call: () => Promise<RequestResult>): Promise<RequestResult> {
+  let requestId: number | undefined;
+  const stop = client.onNotification(RequestProgressNotification, (p) => {
+    requestId = p.requestId;
+    if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
+    else {
+      const line = progressLine(p);
+      if (line) ctx.io.stderr.write(`${line}\n`);
+    }
+  });
+  const onSigint = (): void => {
+    if (requestId === undefined) process.exit(130);
+    ctx.io.stderr.write(`\ncancelling R${requestId} ...\n`);
+    void client.call(RequestCancel, { id: requestId }).catch(() => undefined);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await call();
+  } finally {
+    process.off('SIGINT', onSigint);
+    stop();
+  }
+}
+
+function finish(ctx: CommandContext, r: RequestResult): number {
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify({ event: 'result', ...r })}\n`);
+    ctx.io.stdout.write(`${JSON.stringify({ event: 'end', requestId: r.request.id, status: r.request.status, ...(r.programInfo ? { programId: r.programInfo.id } : {}) })}\n`);
+  } else printResult(ctx.io, r);
+  return exitFor(r);
+}
+
+/** Maps "no LLM answers" to its one line, the library programs, and exit 5. */
+function unavailable(ctx: CommandContext, err: unknown): number | undefined {
+  if (!(err instanceof RpcError) || err.code !== ErrorCodes.Unavailable) return undefined;
+  const library = ((err.data as { library?: LibraryExample[] } | undefined)?.library ?? []) as LibraryExample[];
+  if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ event: 'end', status: 'unavailable', error: err.message, library })}\n`);
+  else {
+    ctx.io.stderr.write(`kgentctl request: ${err.message}\n`);
+    printLibrary(ctx.io, library);
+  }
+  return ExitCode.Refused;
+}
+
+export async function requestCommand(ctx: CommandContext, text: string | undefined, o: RequestOptions): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    let result: RequestResult;
+    try {
+      if (o.acceptUnverified !== undefined) {
+        result = await client.call(RequestAccept, { id: o.acceptUnverified, ...(o.attach ? { attach: true } : {}) }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
+        return finish(ctx, result);
+      }
+      if (!text) throw new CliError(ExitCode.Usage, 'kgentctl request: missing the request text, e.g. kgentctl request "trace tcp connects with ports in host byte order"');
+      result = await streamed(ctx, client, () =>
+        client.call(
+          RequestSubmit,
+          { text, ...(o.attach ? { attach: true } : {}), ...(o.trials !== undefined ? { trials: o.trials } : {}), ...(o.hint !== undefined ? { hint: o.hint } : {}) },
+          { timeoutMs: null },
+        ),
+      );
+      while (result.request.status === 'needs-hint' && o.interactive && !ctx.json) {
+        printResult(ctx.io, result);
+        const hint = await askHint(result.request.id);
+        if (!hint) break;
+        const id = result.request.id;
+        result = await streamed(ctx, client, () => client.call(RequestHint, { id, hint }, { timeoutMs: null }));
+      }
+    } catch (err) {
+      const code = unavailable(ctx, err);
+      if (code !== undefined) return code;
+      throw err;
+    }
+    return finish(ctx, result);
+  } finally {
+    client.close();
+  }
+}
+
+export async function hintCommand(ctx: CommandContext, idText: string | undefined, hint: string | undefined): Promise<number> {
+  const id = parseRequestId(idText, 'hint');
+  if (!hint) throw new CliError(ExitCode.Usage, 'kgentctl hint: missing the hint text, e.g. kgentctl hint R3 "use the tracepoint, not the kprobe"');
+  const client = await ctx.connect();
+  try {
+    try {
+      return finish(ctx, await streamed(ctx, client, () => client.call(RequestHint, { id, hint }, { timeoutMs: null })));
+    } catch (err) {
+      const code = unavailable(ctx, err);
+      if (code !== undefined) return code;
+      throw err;
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export async function cancelCommand(ctx: CommandContext, idText: string | undefined): Promise<number> {
+  const id = parseRequestId(idText, 'cancel');
+  const client = await ctx.connect();
+  try {
+    const r = await client.call(RequestCancel, { id });
+    if (ctx.json) printJson(ctx.io, r);
+    else ctx.io.stdout.write(`request R${id}: cancelling (was ${r.request.status})\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+export async function requestsCommand(ctx: CommandContext, all: boolean): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const r = await client.call(RequestsList, { all });
+    if (ctx.json) printJson(ctx.io, r);
+    else if (r.requests.length === 0) ctx.io.stdout.write('no requests yet (kgentctl request "TEXT")\n');
+    else ctx.io.stdout.write(`${table([['REQUEST', 'STATUS', 'ATTEMPTS', 'PROGRAM', 'BY', 'TEXT'], ...r.requests.map(requestRow)])}\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+function requestRow(q: RequestInfo): string[] {
+  return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedBy, q.text.length > 60 ? `${q.text.slice(0, 57)}...` : q.text];
+}
+
+/** `kgentctl show R<id>`: a request with every attempt, its prompts' sizes, verdicts and feedback. */
+export async function showRequestCommand(ctx: CommandContext, id: number, verbose: boolean): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const d: RequestDetail = await client.call(RequestShow, { id });
+    if (ctx.json) {
+      printJson(ctx.io, d);
+      return ExitCode.Ok;
+    }
+    const q = d.request;
+    const out: string[] = [
+      `request R${q.id} (a request; its program is ${q.programId !== undefined ? `program ${q.programId}: kgentctl show ${q.programId}` : 'not created'})`,
+      `  text:      ${q.text}`,
+      `  status:    ${q.status}${q.reason ? ` (${q.reason})` : ''}`,
+      `  by:        ${q.submittedBy} at ${q.submittedAt}`,
+      `  trials:    ${q.trials} per round, ${q.attempts} attempt(s)${q.attach ? ', attach when verified' : ''}`,
+      ...(q.hints.length ? [`  hints:     ${q.hints.join(' | ')}`] : []),
+    ];
+    for (const a of d.attempts) {
+      out.push('', `attempt ${a.n}: ${a.outcome}${a.verdict ? ` (verifier: ${a.verdict})` : ''}  [${a.timings.map((t) => `${t.stage} ${ms(t.ms)}`).join(', ')}]`);
+      const trims = [a.trimmed?.synthesis, a.trimmed?.comprehension].filter((t) => t && (t.droppedExamples.length || t.shortenedFeedback));
+      for (const t of trims) out.push(`  prompt trimmed to ${t!.tokens}/${t!.budget} tokens: dropped ${t!.droppedExamples.join(', ') || 'no example'}, shortened ${t!.shortenedFeedback} feedback`);
+      if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));
+      if (verbose && a.annotated) out.push('  annotated:', ...a.annotated.trimEnd().split('\n').map((l) => `    ${l}`));
+      for (const f of a.feedback) out.push(`  feedback (${f.stage}): ${f.message}`);
+      if (verbose && a.synthesisPrompt) out.push('  synthesis prompt:', ...a.synthesisPrompt.split('\n').map((l) => `    ${l}`));
+      if (verbose && a.synthesisAnswer) out.push('  synthesis answer:', ...a.synthesisAnswer.split('\n').map((l) => `    ${l}`));
+    }
+    ctx.io.stdout.write(`${out.join('\n')}\n`);
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}

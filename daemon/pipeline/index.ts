@@ -1,0 +1,80 @@
+/**
+ * The Kgent loop assembled from the daemon's parts: the LLM backend (llm/), examples (retrieval/),
+ * the kernel's hooks and contracts (contracts/), the verifier with those contracts, and the kernel
+ * check of the programs service. `app.ts` creates one {@link RequestService} and serves it.
+ */
+import type { ContractService } from '../../kernel-contracts/index.js';
+import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
+import type { ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
+import type { KgentConfig } from '../config.js';
+import { kernelHookSource } from '../contracts/hooks.js';
+import { lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
+import type { LlmBackend } from '../llm/backend.js';
+import type { Logger } from '../log.js';
+import type { ProgramService } from '../programs/program-service.js';
+import type { RequestStore } from '../store/request-store.js';
+import type { ProbeContractProvider } from '../verifier/contracts.js';
+import { assemblePrompt } from './assemble.js';
+import { RequestService } from './request-service.js';
+import type { ExampleSource } from './stages.js';
+
+export interface PipelineOptions {
+  readonly config: KgentConfig;
+  readonly store: RequestStore;
+  readonly llm: LlmBackend;
+  readonly programs: ProgramService;
+  /** The verifier's view of the running kernel (the same provider `verify.program` uses). */
+  readonly contracts: ProbeContractProvider;
+  readonly service: ContractService | undefined;
+  readonly host: KernelHost;
+  readonly probes: ProbeSupport;
+  readonly bpftraceVersion: string;
+  readonly release: string;
+  readonly examples?: ExampleSource;
+  readonly logger: Logger;
+}
+
+export function createRequestService(o: PipelineOptions): RequestService {
+  const { config } = o;
+  const checkOpts = { contracts: o.contracts, probes: o.probes, allowUnsafe: config.allowUnsafe };
+  return new RequestService({
+    store: o.store,
+    programs: { run: (sub) => o.programs.run(sub), info: (id) => o.programs.find(id) },
+    ...(o.examples ? { examples: o.examples } : {}),
+    defaultTrials: config.trials,
+    logger: o.logger,
+    llmReady: async () => {
+      const c = await o.llm.check();
+      if (!c.reachable) {
+        return { ok: false, message: `no LLM reachable at ${o.llm.host} (${c.error ?? 'no answer'}); start Ollama or set OLLAMA_HOST (kgentctl doctor shows the state)` };
+      }
+      const chatMissing = c.missing.filter((m) => m === config.models.synthesis || m === config.models.comprehension);
+      if (chatMissing.length > 0) {
+        return { ok: false, message: `Ollama at ${o.llm.host} has no model ${chatMissing.join(', ')}; run ${chatMissing.map((m) => `ollama pull ${m}`).join(' and ')}` };
+      }
+      return { ok: true };
+    },
+    loop: {
+      llm: o.llm,
+      ...(o.examples ? { examples: o.examples } : {}),
+      hooks: kernelHookSource(o.service, o.host),
+      checker: {
+        lint: (source) => lintWithContracts(source, checkOpts),
+        verify: (annotated, candidate) => verifyWithContracts(annotated, { ...checkOpts, candidate, fileName: 'annotated.bt' }),
+        kernelCheck: async (source) => {
+          const { probes: _attachPoints, ...check } = await o.programs.check(source, 'candidate.bt');
+          return check;
+        },
+      },
+      host: {
+        bpftraceVersion: o.bpftraceVersion,
+        kernelRelease: o.release,
+        probeAvailable: (t) => o.probes.isAvailable(t),
+        probeReason: (t) => o.probes.reason(t),
+      },
+      assemble: (stage, parts, numCtx) => assemblePrompt(stage, parts, { numCtx, answerTokens: config.llmAnswerTokens }),
+      numCtx: config.numCtx,
+      examplesPerPrompt: config.examplesPerPrompt,
+    },
+  });
+}

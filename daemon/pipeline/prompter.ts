@@ -1,0 +1,82 @@
+/**
+ * The Prompter (paper section 3.2): the parts of each prompt, in the order of their importance.
+ * Fixed parts always go in (the request and its hints, this host's facts, the hooks that fit);
+ * examples are ranked (the budget drops the lowest first); feedback is every message of this
+ * request so far, oldest first (the budget shortens the oldest first). `llm/` renders the parts
+ * into the template of each stage and fits them into num_ctx.
+ */
+import type { Contract } from '../../kernel-contracts/contracts/model.js';
+import type { FeedbackMessage } from '../protocol/requests.js';
+import { argsDialect } from '../llm/templates.js';
+import { probeTypesText, renderHook, type HostFacts } from './hook-facts.js';
+import type { RetrievedExample } from './stages.js';
+
+export interface PromptParts {
+  /** Template values that always go in, by placeholder name. */
+  readonly fixed: Readonly<Record<string, string>>;
+  /** Ranked examples, best first: `{{examples}}`. */
+  readonly examples: readonly { readonly id: string; readonly text: string }[];
+  /** Feedback messages, oldest first: `{{feedback}}`. */
+  readonly feedback: readonly string[];
+}
+
+function requestText(text: string, hints: readonly string[]): string {
+  return hints.length === 0 ? text : `${text}\nHints from the user (follow them):\n${hints.map((h) => `- ${h}`).join('\n')}`;
+}
+
+function fence(program: string): string {
+  return '```bpftrace\n' + program.trim() + '\n```';
+}
+
+export function feedbackLine(f: FeedbackMessage): string {
+  return `attempt ${f.attempt}, ${f.stage}: ${f.message}`;
+}
+
+function exampleText(e: RetrievedExample, annotated: boolean): string {
+  if (e.kind === 'learned-avoid') {
+    return `Request: ${e.prompt}\nThis earlier attempt FAILED; avoid its mistake:\n${fence(e.program)}\nWhy it failed:\n${(e.feedback ?? []).map((f) => `- ${f}`).join('\n')}`;
+  }
+  return `Request: ${e.prompt}\n${annotated ? 'Annotated program' : 'Program'}:\n${fence(annotated && e.annotated ? e.annotated : e.program)}`;
+}
+
+/** The synthesis prompt's parts. */
+export function synthesisParts(o: {
+  text: string;
+  hints: readonly string[];
+  host: HostFacts;
+  hooks: readonly Contract[];
+  examples: readonly RetrievedExample[];
+  feedback: readonly FeedbackMessage[];
+}): PromptParts {
+  return {
+    fixed: {
+      request: requestText(o.text, o.hints),
+      bpftraceVersion: o.host.bpftraceVersion,
+      dialect: argsDialect(o.host.bpftraceVersion),
+      probeTypes: probeTypesText(o.host),
+      hooks: o.hooks.length ? o.hooks.map((h) => renderHook(h)).join('\n\n') : '(no hook of this kernel matched the request words; choose from the probe types above)',
+    },
+    examples: o.examples.map((e) => ({ id: e.id, text: exampleText(e, false) })),
+    feedback: o.feedback.map(feedbackLine),
+  };
+}
+
+/** The comprehension prompt's parts: the candidate, the contracts of what it reads, annotated examples. */
+export function comprehensionParts(o: {
+  text: string;
+  hints: readonly string[];
+  candidate: string;
+  hooks: readonly Contract[];
+  examples: readonly RetrievedExample[];
+  feedback: readonly FeedbackMessage[];
+}): PromptParts {
+  return {
+    fixed: {
+      request: requestText(o.text, o.hints),
+      program: o.candidate.trim(),
+      contracts: o.hooks.length ? o.hooks.map((h) => renderHook(h)).join('\n\n') : '(no contract known for the hooks of this program)',
+    },
+    examples: o.examples.filter((e) => e.kind !== 'learned-avoid' && e.annotated).map((e) => ({ id: e.id, text: exampleText(e, true) })),
+    feedback: o.feedback.filter((f) => f.stage === 'guard' || f.stage === 'symbolic' || f.stage === 'comprehension').map(feedbackLine),
+  };
+}

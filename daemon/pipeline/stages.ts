@@ -1,0 +1,59 @@
+/**
+ * What the Kgent loop needs from the rest of the daemon, as interfaces: the LLM, the examples,
+ * the kernel's hooks, the verifier and the kernel check. The orchestrator depends on these only,
+ * so each stage can be tested with real parts and the LLM stood in.
+ */
+import type { Contract } from '../../kernel-contracts/contracts/model.js';
+import type { Diagnostic } from '../protocol/diagnostic.js';
+import type { CheckResult } from '../protocol/methods.js';
+import type { PromptTrim } from '../protocol/requests.js';
+import type { VerifyReport } from '../protocol/verify.js';
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+/** The LLM, as the pipeline uses it (daemon/llm implements it over Ollama). */
+export interface ChatModel {
+  chat(req: { stage: 'synthesis' | 'comprehension'; messages: ChatMessage[]; numCtx: number; signal?: AbortSignal }): Promise<{ content: string; model: string; ms: number }>;
+}
+
+/** A retrieved example (dataset or learned), best first. */
+export interface RetrievedExample {
+  readonly id: string;
+  readonly kind: 'dataset' | 'learned-positive' | 'learned-avoid';
+  readonly prompt: string;
+  readonly program: string;
+  readonly annotated?: string;
+  readonly feedback?: readonly string[];
+}
+
+export interface ExampleSource {
+  search(text: string, k: number): Promise<RetrievedExample[]>;
+  learn(outcome: { requestId: number; prompt: string; program?: string; annotated?: string; verdict: string; feedback?: string[] }): Promise<void>;
+}
+
+/** The kernel's hooks, from the contracts. */
+export interface HookSource {
+  /** Hooks that fit a request text and exist on this kernel, best first. */
+  fitting(text: string, k: number): Promise<Contract[]>;
+  /** The contract of a hook named like `tracepoint:sock:inet_sock_set_state` or `kprobe:tcp_connect`. */
+  lookup(hook: string): Promise<Contract | undefined>;
+}
+
+/** Verification and the kernel check, as the daemon runs them. */
+export interface Checker {
+  /** The LLM-free lints with this kernel's probe support and policy (errors become feedback). */
+  lint(source: string): Promise<readonly Diagnostic[]>;
+  verify(annotated: string, candidate: string): Promise<VerifyReport>;
+  kernelCheck(source: string): Promise<CheckResult>;
+}
+
+/** A rendered prompt and what the budget left out to fit num_ctx. */
+export interface BuiltPrompt {
+  readonly messages: ChatMessage[];
+  readonly trim: PromptTrim;
+  /** The whole prompt as one text, for the store. */
+  readonly text: string;
+}

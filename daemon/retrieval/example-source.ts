@@ -1,0 +1,32 @@
+/**
+ * The example library as the Kgent loop uses it: top-k examples for a prompt, and learning a
+ * finished request (a verified program as a positive example, a failure as an "avoid" note).
+ */
+import type { ExampleSource } from '../pipeline/stages.js';
+import type { ExampleLibrary } from './library.js';
+
+export function exampleSource(library: ExampleLibrary): ExampleSource {
+  return {
+    async search(text, k) {
+      const r = await library.search(text, k);
+      return r.hits.map((h) => ({
+        id: h.id,
+        kind: h.kind,
+        prompt: h.prompt,
+        program: h.program,
+        ...(h.annotated ? { annotated: h.annotated } : {}),
+        ...(h.feedback ? { feedback: h.feedback } : {}),
+      }));
+    },
+    async learn(o) {
+      await library.learn({
+        requestId: `R${o.requestId}`,
+        prompt: o.prompt,
+        ...(o.program ? { program: o.program } : {}),
+        ...(o.annotated ? { annotated: o.annotated } : {}),
+        verdict: o.verdict === 'proved' ? 'verified' : o.verdict,
+        ...(o.feedback ? { feedback: o.feedback } : {}),
+      });
+    },
+  };
+}
