@@ -26,6 +26,9 @@ const MIN_PER_AREA = 6;
 const KERNEL_CHECKS_AT_ONCE = 2;
 const examples = loadExamples();
 
+// About 45 s on an idle 2-core machine; loads through bpftrace slow down a lot on a busy one.
+t.setTimeout(10 * 60_000);
+
 t.test('the dataset is large enough and spread over the areas', async (t) => {
   t.ok(examples.length >= MIN_EXAMPLES, `${examples.length} examples (at least ${MIN_EXAMPLES})`);
   for (const area of AREAS) {
