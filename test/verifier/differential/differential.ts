@@ -50,10 +50,19 @@ function strBits(s: string, bytes: number): bigint {
   return v;
 }
 
-/** Inputs of a case: this process's pid, empty maps before the invocation, the getenv name. */
+/**
+ * Inputs of a case: this process's pid, the maps BEGIN wrote (other maps empty) as contents before
+ * the invocation, the getenv name. A map's contents are an array symbol named after the map
+ * (`@in_s64@...`); a renamed symbol shows up as an executor error naming it, never as a value.
+ */
 function inputsFor(c: Case, env: RunEnv): InputAssignment {
   return (t, args) => {
-    if (t.sort.k === 'array') return 0n;
+    if (t.sort.k === 'array') {
+      const map = /^(@\w+)/.exec(t.name ?? '')?.[1];
+      if (map === undefined) return undefined;
+      const hit = c.inputValues.find((v) => v.map === map && v.key === args[0]);
+      return hit ? hit.value & ((1n << BigInt(t.sort.value)) - 1n) : 0n;
+    }
     const name = t.name ?? '';
     if (name === 'pid' || name === 'tid') return BigInt(env.pid);
     if (c.trigger.kind === 'getenv') {

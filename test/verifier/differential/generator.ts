@@ -30,9 +30,17 @@ export interface Case {
   /** The generator class (what the case exercises). */
   readonly cls: string;
   readonly trigger: Trigger;
-  /** Statements that set the inputs before the case runs (`@c12_a = (int16)-300;`). */
+  /** Statements that set the inputs before the case runs (`@in_s64[192] = -300;`). */
   readonly inputs: readonly string[];
+  /** The same inputs as values: map, key, value as stored (before any extension). */
+  readonly inputValues: readonly InputValue[];
   readonly body: readonly Node[];
+}
+
+export interface InputValue {
+  readonly map: string;
+  readonly key: bigint;
+  readonly value: bigint;
 }
 
 type IntTy = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
@@ -71,6 +79,7 @@ interface Ctx {
   readonly r: Rng;
   readonly id: number;
   readonly inputs: string[];
+  readonly inputValues: InputValue[];
   /** Integer operands available now (input map reads, variables). */
   readonly leaves: string[];
   nextInput: number;
@@ -88,10 +97,12 @@ function newInput(c: Ctx, ty?: IntTy, value?: bigint): string {
   const key = c.id * 16 + c.nextInput++;
   if (t === 'uint64') {
     c.inputs.push(`@in_u64[${key}] = (uint64)${literal(v)};`);
+    c.inputValues.push({ map: '@in_u64', key: BigInt(key), value: v });
     c.leaves.push(`@in_u64[${key}]`);
     return `@in_u64[${key}]`;
   }
   c.inputs.push(`@in_s64[${key}] = ${literal(v)};`);
+  c.inputValues.push({ map: '@in_s64', key: BigInt(key), value: v });
   const name = t === 'int64' ? `@in_s64[${key}]` : `((${t})@in_s64[${key}])`;
   c.leaves.push(name);
   return name;
@@ -367,6 +378,7 @@ const CLASSES: Record<string, { weight: number; gen: Gen }> = {
       const v = r.pick(edgeValues(ty));
       const m = `@c${c.id}_w`;
       c.inputs.push(`${m}[1] = (${ty})${literal(v)};`);
+      c.inputValues.push({ map: m, key: 1n, value: v });
       return [print(c, [`${m}[1]`, `bswap(${m}[1])`, `(${m}[1] >> 40)`, `((uint64)${m}[1] > 4294967295)`])];
     },
   },
@@ -396,7 +408,7 @@ export function generateCase(seed: number, id: number, only?: readonly string[])
       break;
     }
   }
-  const c: Ctx = { r, id, inputs: [], leaves: [], nextInput: 0, nextPrint: 0 };
+  const c: Ctx = { r, id, inputs: [], inputValues: [], leaves: [], nextInput: 0, nextPrint: 0 };
   const body = (CLASSES[cls] as { gen: Gen }).gen(c);
   // The name getenv() is called with: letters and digits, 3 to 60 characters, starting KGD<id>.
   let trigger: Trigger = { kind: 'getppid' };
@@ -406,7 +418,7 @@ export function generateCase(seed: number, id: number, only?: readonly string[])
     while (name.length < len) name += String.fromCharCode(r.chance(0.5) ? 65 + r.below(26) : 48 + r.below(10));
     trigger = { kind: 'getenv', name };
   }
-  return { id, seed, cls, trigger, inputs: c.inputs, body };
+  return { id, seed, cls, trigger, inputs: c.inputs, inputValues: c.inputValues, body };
 }
 
 /** Cases `from .. from+count-1` of run `seed`. */

@@ -79,12 +79,17 @@ export function bpftraceProgram(cases: readonly Case[], env: RunEnv): { text: st
 }
 
 /** The one-case program bpftrace runs to reproduce a case by hand (inputs in BEGIN). */
-export function reproProgram(c: Case, env: RunEnv, body: readonly Node[] = c.body): string {
+export function reproProgram(c: Case, env: RunEnv, body: readonly Node[] = c.body, withAsserts = false): string {
   const begin = c.inputs.length > 0 ? `BEGIN { ${c.inputs.join(' ')} }\n` : '';
-  return `${begin}${probeHeader(c, env)} { ${render(c, body, false)} }\n`;
+  return `${begin}${probeHeader(c, env)} { ${render(c, body, withAsserts)} }\n`;
 }
 
-/** The program the executor runs in concrete mode: inputs first, asserts after each printf. */
+/**
+ * The program the executor runs in concrete mode: the same BEGIN (it types the input maps), the
+ * case's probe with an assert after each printf. The case reads the inputs as map contents from
+ * before its invocation, which concrete mode assigns; writing them in the case's own probe would
+ * not do: a value stored and read back in one invocation is a different program for bpftrace.
+ */
 export function executorProgram(c: Case, env: RunEnv): string {
-  return `${probeHeader(c, env)} { ${[...c.inputs, render(c, c.body, true)].join(' ')} }\n`;
+  return reproProgram(c, env, c.body, true);
 }
