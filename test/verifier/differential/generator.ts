@@ -382,6 +382,17 @@ const CLASSES: Record<string, { weight: number; gen: Gen }> = {
       return [print(c, [`${m}[1]`, `bswap(${m}[1])`, `(${m}[1] >> 40)`, `((uint64)${m}[1] > 4294967295)`])];
     },
   },
+  'map-rw': {
+    weight: 2,
+    gen: (c) => {
+      // A map written and read back in one invocation: a run-time value for bpftrace (LLVM does
+      // not see through map helpers), however constant the value written.
+      const r = c.r;
+      const v = r.pick([0n, 1n, 63n, 64n, 65n, 128n, -1n, 1n << 62n]);
+      const m = `@c${c.id}_v`;
+      return [stmt(`${m} = ${literal(v)};`), print(c, [`(1 << ${m})`, `(7 % (${m} - ${literal(v)}))`, `(${r.pick(['255', '-1', '3'])} >> ${m})`, `(${m} / (${m} - ${literal(v)}))`])];
+    },
+  },
   'printf-d': {
     weight: 2,
     gen: (c) => {
