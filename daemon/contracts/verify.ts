@@ -75,6 +75,25 @@ async function buildLintContext(source: string, contracts: ProbeContractProvider
  * again until nothing new is asked (a chain of members deep at most).
  */
 async function readMemberTypesAhead(program: Program, base: LintContext, contracts: ProbeContractProvider): Promise<KernelMemberTypes> {
+  return (await readMembers(program, base, contracts)).members;
+}
+
+/** The kernel struct members a program reads (through casts and curtask), with their BTF types. */
+export async function kernelMembersRead(
+  source: string,
+  o: Pick<VerifyWithContractsOptions, 'contracts' | 'probes' | 'allowUnsafe'>,
+): Promise<{ struct: string; member: string; type: string }[]> {
+  const program = parse(source).program;
+  if (!program) return [];
+  const base: LintContext = { probes: o.probes, policy: { allowUnsafe: o.allowUnsafe ?? false } };
+  const { known } = await readMembers(program, base, o.contracts);
+  return [...known].flatMap(([key, type]) => {
+    const dot = key.indexOf('.');
+    return type === undefined ? [] : [{ struct: key.slice(0, dot), member: key.slice(dot + 1), type }];
+  });
+}
+
+async function readMembers(program: Program, base: LintContext, contracts: ProbeContractProvider): Promise<{ members: KernelMemberTypes; known: Map<string, string | undefined> }> {
   const known = new Map<string, string | undefined>();
   const members: KernelMemberTypes = {
     memberType(structName, member) {
@@ -96,7 +115,7 @@ async function readMemberTypesAhead(program: Program, base: LintContext, contrac
       }),
     );
   }
-  return members;
+  return { members, known };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
 import type { KgentConfig } from '../config.js';
 import { kernelHookSource } from '../contracts/hooks.js';
-import { lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
+import { kernelMembersRead, lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
 import type { LlmBackend } from '../llm/backend.js';
 import type { Logger } from '../log.js';
 import type { ProgramService } from '../programs/program-service.js';
@@ -61,6 +61,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
       checker: {
         lint: (source) => lintWithContracts(source, checkOpts),
         verify: (annotated, candidate) => verifyWithContracts(annotated, { ...checkOpts, candidate, fileName: 'annotated.bt' }),
+        members: (source) => kernelMembersRead(source, checkOpts),
         kernelCheck: async (source) => {
           const { probes: _attachPoints, ...check } = await o.programs.check(source, 'candidate.bt');
           return check;

@@ -155,10 +155,11 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
 
     // 3. Comprehension: the same program with assume/assert/cover, given the contracts of its hooks.
     const used = await hooksOf(deps, candidate);
+    const members = await deps.checker.members(candidate).catch(() => []);
     const compPrompt = build(
       deps,
       'comprehension',
-      comprehensionParts({ text: input.text, hints: input.hints, candidate, hooks: used, examples, feedback: store.feedback(input.requestId).concat(rec.feedback) }),
+      comprehensionParts({ text: input.text, hints: input.hints, candidate, hooks: used, members, examples, feedback: store.feedback(input.requestId).concat(rec.feedback) }),
     );
     rec.comprehensionPrompt = compPrompt.text;
     rec.trimmed = { ...rec.trimmed, comprehension: compPrompt.trim };

@@ -67,14 +67,18 @@ export function comprehensionParts(o: {
   hints: readonly string[];
   candidate: string;
   hooks: readonly Contract[];
+  /** Kernel struct members the candidate reads, with their BTF types. */
+  members: readonly { struct: string; member: string; type: string }[];
   examples: readonly RetrievedExample[];
   feedback: readonly FeedbackMessage[];
 }): PromptParts {
+  const hooks = o.hooks.length ? o.hooks.map((h) => renderHook(h)).join('\n\n') : '(no contract known for the hooks of this program)';
+  const members = o.members.map((m) => `  struct ${m.struct}.${m.member}: ${m.type}${/\b__be(16|32|64)\b/.test(m.type) ? ' (network byte order, guaranteed by its BTF type)' : ''}`);
   return {
     fixed: {
       request: requestText(o.text, o.hints),
       program: o.candidate.trim(),
-      contracts: o.hooks.length ? o.hooks.map((h) => renderHook(h)).join('\n\n') : '(no contract known for the hooks of this program)',
+      contracts: members.length ? `${hooks}\n\nKernel fields it reads (BTF of this kernel):\n${members.join('\n')}` : hooks,
     },
     examples: o.examples.filter((e) => e.kind !== 'learned-avoid' && e.annotated).map((e) => ({ id: e.id, text: exampleText(e, true) })),
     feedback: o.feedback.filter((f) => f.stage === 'guard' || f.stage === 'symbolic' || f.stage === 'comprehension').map(feedbackLine),

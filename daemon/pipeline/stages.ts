@@ -47,6 +47,8 @@ export interface Checker {
   /** The LLM-free lints with this kernel's probe support and policy (errors become feedback). */
   lint(source: string): Promise<readonly Diagnostic[]>;
   verify(annotated: string, candidate: string): Promise<VerifyReport>;
+  /** The kernel struct members the program reads, with their BTF types (for the comprehension prompt). */
+  members(source: string): Promise<{ struct: string; member: string; type: string }[]>;
   kernelCheck(source: string): Promise<CheckResult>;
 }
 
