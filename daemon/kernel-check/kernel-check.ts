@@ -1,32 +1,38 @@
 /**
- * The kernel check: does the running kernel's eBPF verifier accept this program? It loads the
- * program for real through bpftrace and leaves nothing attached afterwards.
+ * The kernel check: does the running kernel's eBPF verifier accept this program? It loads a copy of
+ * the program for real through bpftrace, runs nothing of it in user space, and leaves nothing
+ * attached afterwards.
  *
  * How, and why it is sound:
+ * - The copy loaded is {@link loadedCopy}: every user-space action with an effect outside the
+ *   check's own stdout (`system`, `cat`) is renamed `printf`, which compiles to the same BPF, and
+ *   `#include` may not name a device or a file outside the include path (check-copy.ts says why
+ *   killing bpftrace in time cannot be relied on for this).
  * - bpftrace with `--dry-run` (newer releases) loads without attaching: used when `--help` lists it.
  * - bpftrace 0.17 (Debian 12) has no dry run. It loads and attaches every probe, BEGIN last to fire:
  *   BEGIN is triggered only after all other probes are attached, and is never triggered when any
- *   load fails. So we make the first action of BEGIN print a random marker (appending a BEGIN probe,
- *   or inserting one printf right after the `{` of the program's own BEGIN, which keeps the user's
- *   line numbers). Seeing the marker on stdout proves every program passed the verifier and is
- *   attached; we then SIGKILL bpftrace at once. SIGKILL closes its file descriptors, and the kernel
- *   detaches and frees every program, perf event and link with them (bpftrace 0.17 creates k/uprobes
- *   through the perf PMU, not tracefs, on kernels >= 4.17, so no probe definitions are left behind).
- *   No userspace action of the program (printf, system(), END, map printing) runs: SIGKILL comes
- *   before bpftrace's event loop handles them. The check child also carries `--pdeathsig` so a daemon
- *   crash mid-check cannot leave it attached.
+ *   load fails. So the copy prints a random marker first thing in BEGIN. Seeing the marker on stdout
+ *   proves every program passed the verifier and is attached; we then SIGKILL bpftrace at once.
+ *   SIGKILL closes its file descriptors, and the kernel detaches and frees every program, perf event
+ *   and link with them. The check child also carries `--pdeathsig` so a daemon crash mid-check
+ *   cannot leave it attached.
+ * - Bounds (check-limits.ts): at most N checks at once (the rest queue), RLIMIT_AS per bpftrace,
+ *   a time limit, bounded reads of its stdout and stderr; the copy lives in the daemon's work dir,
+ *   which the next start cleans when a SIGKILL left it behind.
  * - A failed load makes bpftrace exit non-zero; `-v` puts the verifier's log on stderr.
  */
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { CheckResult } from '../protocol/methods.js';
 import { runArgs, type BpftraceCli } from '../runner/bpftrace-cli.js';
 import { diagnosticsFromBpftrace, isNoise } from './bpftrace-output.js';
+import { loadedCopy } from './check-copy.js';
+import { CHECK_DIR_PREFIX, kernelCheckLimits, kernelCheckSlots, memoryLimitWrapper } from './check-limits.js';
+
+export { withReadyMarker } from './check-copy.js';
 
 export interface KernelCheckInput {
   readonly source: string;
@@ -41,32 +47,36 @@ export interface KernelCheckOptions {
   readonly deathSignalWrapper?: readonly string[];
 }
 
-/** Source with a marker printed first thing in BEGIN; line numbers of the user's code are unchanged. */
-export function withReadyMarker(source: string, marker: string, beginBodyOffset?: number): string {
-  const printMarker = `printf("${marker}\\n");`;
-  if (beginBodyOffset === undefined) {
-    return `${source}${source.endsWith('\n') ? '' : '\n'}BEGIN { ${printMarker} }\n`;
-  }
-  return `${source.slice(0, beginBodyOffset)} ${printMarker} ${source.slice(beginBodyOffset)}`;
-}
+/** bpftrace's verifier log can be long; what is kept of stderr (the reason is near its end). */
+const MAX_STDERR_BYTES = 32 * 1024 * 1024;
+
+// bpftrace 0.17 out of address space: usually "ERROR: Failed to compi" cut short (formatting the
+// message itself fails), sometimes a C++ allocation error or an abort.
+const OUT_OF_MEMORY = /out of memory|bad_alloc|Cannot allocate memory|length_error|ERROR: Failed to compi$/i;
 
 export async function kernelCheck(
   cli: BpftraceCli,
   input: KernelCheckInput,
   opts: KernelCheckOptions,
 ): Promise<CheckResult> {
-  const started = performance.now();
-  const dir = await mkdtemp(path.join(tmpdir(), 'kgent-check-'));
+  const queued = performance.now();
+  const marker = `__kgent_ready_${randomBytes(8).toString('hex')}`;
+  const copy = loadedCopy(input.source, marker, input.beginBodyOffset);
+  if (!copy.ok) {
+    return { ok: false, diagnostics: copy.diagnostics, durationMs: performance.now() - queued, method: 'refused before loading (nothing was loaded)' };
+  }
+  const release = await kernelCheckSlots().acquire();
+  const limits = kernelCheckLimits();
+  let dir: string | undefined;
   try {
+    await mkdir(limits.workDir, { recursive: true, mode: 0o700 });
+    dir = await mkdtemp(path.join(limits.workDir, CHECK_DIR_PREFIX));
     const file = path.join(dir, 'program.bt');
-    const marker = `__kgent_ready_${randomBytes(8).toString('hex')}`;
     const useDryRun = cli.hasDryRun;
-    await writeFile(file, useDryRun ? input.source : withReadyMarker(input.source, marker, input.beginBodyOffset), {
-      mode: 0o600,
-    });
+    await writeFile(file, copy.text, { mode: 0o600 });
     const args = runArgs(cli, file, { unsafe: input.unsafe, verbose: true, dryRun: useDryRun });
-    const wrapper = opts.deathSignalWrapper ?? [];
-    const [cmd, ...rest] = [...wrapper, cli.path, ...args];
+    const memory = memoryLimitWrapper(limits.memoryBytes);
+    const [cmd, ...rest] = [...(opts.deathSignalWrapper ?? []), ...memory, cli.path, ...args];
     const proc = execa(cmd!, rest, {
       stdin: 'ignore',
       buffer: false,
@@ -75,28 +85,37 @@ export async function kernelCheck(
       // Large enough that a rejected program's log is not cut before the verifier's reason.
       env: { BPFTRACE_LOG_SIZE: String(16 * 1024 * 1024 - 1) },
     });
-    const stderr: string[] = [];
+    const stderrChunks: Buffer[] = [];
+    let stderrBytes = 0;
     let ready = false;
     let timedOut = false;
-    createInterface({ input: proc.stderr! }).on('line', (l) => {
-      if (stderr.length < 400_000) stderr.push(l);
+    proc.stderr!.on('data', (c: Buffer) => {
+      if (stderrBytes >= MAX_STDERR_BYTES) return;
+      stderrChunks.push(c);
+      stderrBytes += c.length;
     });
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      if (!ready && l.includes(marker)) {
+    // Only the marker matters on stdout: a bounded window, never a whole (possibly endless) line.
+    let window = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      if (ready) return;
+      window = (window + c.toString('latin1')).slice(-(marker.length + c.length));
+      if (window.includes(marker)) {
         ready = true;
         proc.kill('SIGKILL');
+      } else {
+        window = window.slice(-marker.length);
       }
     });
     const timer = setTimeout(() => {
       timedOut = true;
       proc.kill('SIGKILL');
     }, opts.timeoutMs);
+    const started = performance.now();
     const result = await proc;
     clearTimeout(timer);
-    const method = useDryRun
-      ? `bpftrace ${cli.version.text} --dry-run`
-      : `bpftrace ${cli.version.text}: load and attach, SIGKILL when BEGIN fires`;
-    const durationMs = performance.now() - started;
+    const stderr = Buffer.concat(stderrChunks).toString('utf8').split('\n');
+    const method = `${useDryRun ? `bpftrace ${cli.version.text} --dry-run` : `bpftrace ${cli.version.text}: load and attach, SIGKILL when BEGIN fires`}; ${copy.renamed > 0 ? `${copy.renamed} system()/cat() call(s) loaded as printf(); ` : ''}no user-space action runs`;
+    const durationMs = performance.now() - queued;
     const ok = useDryRun ? result.exitCode === 0 : ready;
     if (ok) {
       const warnings = diagnosticsFromBpftrace(stderr.join('\n'), input.fileName, lineCount(input.source)).filter(
@@ -104,6 +123,10 @@ export async function kernelCheck(
       );
       return { ok: true, diagnostics: warnings, durationMs, method };
     }
+    const outOfMemory =
+      memory.length > 0 &&
+      !timedOut &&
+      (result.signal === 'SIGABRT' || result.signal === 'SIGSEGV' || stderr.some((l) => OUT_OF_MEMORY.test(l)));
     const diagnostics: Diagnostic[] = timedOut
       ? [
           {
@@ -111,10 +134,20 @@ export async function kernelCheck(
             severity: 'error',
             stage: 'kernel',
             message: `bpftrace did not finish loading within ${opts.timeoutMs} ms`,
-            hints: ['a very large program or a busy machine; try again, or simplify the program'],
+            hints: ['a very large program (nested unroll?) or a busy machine; simplify the program'],
           },
         ]
-      : diagnosticsFromBpftrace(stderr.join('\n'), input.fileName, lineCount(input.source));
+      : outOfMemory
+        ? [
+            {
+              code: 'kernel.check-memory',
+              severity: 'error',
+              stage: 'kernel',
+              message: `bpftrace ran out of the ${Math.round(limits.memoryBytes / 1048576)} MiB a kernel check may use (after ${Math.round(performance.now() - started)} ms)`,
+              hints: ['a very large program (nested unroll, huge includes); simplify it, or raise kernelCheckMemoryBytes'],
+            },
+          ]
+        : diagnosticsFromBpftrace(stderr.join('\n'), input.fileName, lineCount(input.source));
     if (diagnostics.length === 0) {
       const tailLines = stderr.filter((l) => l.trim() !== '' && !isNoise(l)).slice(-5);
       diagnostics.push({
@@ -126,7 +159,8 @@ export async function kernelCheck(
     }
     return { ok: false, diagnostics, durationMs, method };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    release();
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
 
