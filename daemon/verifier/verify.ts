@@ -132,7 +132,7 @@ class Run {
 async function verifyUnguarded(source: string, options: VerifyOptions, t0: number, warmingUp = false): Promise<VerifyReport> {
   const run = new Run(t0);
   const program = parseStep(run, source, options.fileName);
-  if (!program) return run.report('invalid');
+  if (!program || !runnableStep(run, program)) return run.report('invalid');
   await lintStep(run, program, options.lintContext);
   if (!guardStep(run, program, options)) return run.report('invalid');
   run.verifyStart = performance.now();
@@ -172,6 +172,26 @@ function parseStep(run: Run, source: string, fileName: string | undefined): Prog
   run.diagnostics.push(...parsed.diagnostics);
   if (!parsed.program || parsed.diagnostics.some((d) => d.severity === 'error')) return undefined;
   return parsed.program;
+}
+
+/**
+ * Step 1b: constructs the front-end reads (it reads newer bpftrace too) but bpftrace 0.17, the
+ * version programs run on, rejects: nothing is verified about a program that would not load.
+ * Checked here: 0.17 fails `BEGIN { let $x: uint8 = 5; }` with "syntax error, unexpected variable".
+ */
+function runnableStep(run: Run, program: Program): boolean {
+  const found = collect(program, 'VarDeclStmt').map(
+    (d): Diagnostic => ({
+      code: 'parse.not-in-bpftrace-0.17',
+      severity: 'error',
+      stage: 'parse',
+      message: '`let` declarations are not accepted by bpftrace 0.17 (it reports a syntax error): the program would not load',
+      span: d.span,
+      hints: [`assign the variable instead: its first assignment fixes its type, e.g. \`${d.variable.name} = (uint8)5;\``],
+    }),
+  );
+  run.diagnostics.push(...found);
+  return found.length === 0;
 }
 
 /** Step 2: the LLM-free lints (advisory: they never change the verdict). */

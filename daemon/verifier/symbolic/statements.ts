@@ -68,6 +68,10 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
           const ct = stmt.type ? CAST_TYPES[stmt.type.name] : undefined;
           v = { ty: ct ? intTy(ct.size, ct.signed) : S64, t: b.bv(0, 64) };
         }
+        // The declaration fixes the variable's type, as a first assignment does (`variables.ts`).
+        // Only newer bpftrace has `let` (0.17 rejects it, so verifyProgram never runs this); how
+        // newer versions treat a later wider assignment has not been checked here.
+        if (!ex.varTypes.has(stmt.variable.name)) ex.varTypes.set(stmt.variable.name, v.ty);
         s.vars.set(stmt.variable.name, v);
         return [s];
       }
