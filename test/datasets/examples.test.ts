@@ -29,6 +29,10 @@ const examples = loadExamples();
 // About 45 s on an idle 2-core machine; loads through bpftrace slow down a lot on a busy one.
 t.setTimeout(10 * 60_000);
 
+// Declared below; started here so that loads overlap with the verification.
+// An error is kept (not left unhandled) and reported by that test.
+const kernelChecks: Promise<KernelPlan | string | Error> = startKernelChecks().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+
 t.test('the dataset is large enough and spread over the areas', async (t) => {
   t.ok(examples.length >= MIN_EXAMPLES, `${examples.length} examples (at least ${MIN_EXAMPLES})`);
   for (const area of AREAS) {
@@ -101,63 +105,71 @@ function unavailableHere(e: Example, support: ProbeSupport): { reason?: string; 
   };
 }
 
-t.test('every program whose probes exist here loads in the kernel', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to load eBPF programs');
+interface KernelPlan {
+  readonly items: ReadonlyArray<{ readonly e: Example; readonly reason?: string; readonly result?: Promise<CheckResult> }>;
+}
+
+/**
+ * Starts the kernel checks at once, a small pool of at most KERNEL_CHECKS_AT_ONCE bpftrace loads
+ * at a time, so that they overlap with the symbolic verification above (bpftrace mostly waits on
+ * the kernel's verifier while Z3 works). Resolves to the reason when no check can run here.
+ */
+async function startKernelChecks(): Promise<KernelPlan | string> {
+  if (process.getuid?.() !== 0) return 'needs root to load eBPF programs';
   let cli: BpftraceCli;
   try {
     cli = await detectBpftrace('bpftrace');
   } catch (err) {
-    return t.skip(`bpftrace not usable here: ${(err as Error).message}`);
+    return `bpftrace not usable here: ${(err as Error).message}`;
   }
   const support = await detectProbeSupport(realHost(), {
     bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) },
     functionNames: false,
   });
   const plan = examples.map((e) => ({ e, ...unavailableHere(e, support) }));
-
-  // A small pool: at most KERNEL_CHECKS_AT_ONCE bpftrace loads at a time.
-  const results = new Map<string, Promise<CheckResult>>();
-  const queue = plan.filter((p) => p.reason === undefined);
-  const started: Array<() => void> = [];
-  const gates = queue.map(() => new Promise<void>((resolve) => started.push(resolve)));
+  const runnable = plan.filter((p) => p.reason === undefined);
+  const gates: Array<() => void> = [];
   let next = 0;
   const startNext = (): void => {
-    if (next < queue.length) (started[next++] as () => void)();
+    if (next < gates.length) (gates[next++] as () => void)();
   };
-  queue.forEach((p, i) => {
-    results.set(
-      p.e.id,
-      (gates[i] as Promise<void>)
-        .then(() =>
-          kernelCheck(
-            cli,
-            {
-              source: p.e.program,
-              fileName: p.e.file,
-              unsafe: false,
-              ...(p.beginBodyOffset !== undefined ? { beginBodyOffset: p.beginBodyOffset } : {}),
-            },
-            { timeoutMs: 60_000 },
-          ),
-        )
-        .finally(startNext),
-    );
-  });
-  for (let i = 0; i < Math.min(KERNEL_CHECKS_AT_ONCE, os.cpus().length || 1, queue.length); i++) startNext();
+  const results = new Map<Example, Promise<CheckResult>>();
+  for (const p of runnable) {
+    const gate = new Promise<void>((resolve) => gates.push(resolve));
+    const input = {
+      source: p.e.program,
+      fileName: p.e.file,
+      unsafe: false,
+      ...(p.beginBodyOffset !== undefined ? { beginBodyOffset: p.beginBodyOffset } : {}),
+    };
+    results.set(p.e, gate.then(() => kernelCheck(cli, input, { timeoutMs: 60_000 })).finally(startNext));
+  }
+  for (let i = 0; i < Math.min(KERNEL_CHECKS_AT_ONCE, os.cpus().length || 1); i++) startNext();
+  return {
+    items: plan.map((p) => {
+      const result = results.get(p.e);
+      return { e: p.e, ...(p.reason !== undefined ? { reason: p.reason } : {}), ...(result ? { result } : {}) };
+    }),
+  };
+}
 
+t.test('every program whose probes exist here loads in the kernel', async (t) => {
+  const plan = await kernelChecks;
+  if (plan instanceof Error) return t.fail(`kernel checks could not start: ${plan.message}`);
+  if (typeof plan === 'string') return t.skip(plan);
   let loaded = 0;
-  const skipped: string[] = [];
-  for (const p of plan) {
-    if (p.reason !== undefined) {
-      skipped.push(p.e.id);
-      t.skip(`${p.e.id}: not on this kernel (${p.reason})`);
+  let skipped = 0;
+  for (const { e, reason, result } of plan.items) {
+    if (reason !== undefined || !result) {
+      skipped++;
+      t.skip(`${e.id}: not on this kernel (${reason})`);
       continue;
     }
-    const res = await (results.get(p.e.id) as Promise<CheckResult>);
+    const res = await result;
     if (res.ok) loaded++;
-    t.ok(res.ok, `${p.e.id} loads in the kernel (${Math.round(res.durationMs)} ms)`, {
+    t.ok(res.ok, `${e.id} loads in the kernel (${Math.round(res.durationMs)} ms)`, {
       diagnostics: res.diagnostics.map((d) => `${d.code}: ${d.message}`),
     });
   }
-  t.comment(`${loaded} examples loaded in the kernel, ${skipped.length} skipped (probes this kernel lacks)`);
+  t.comment(`${loaded} examples loaded in the kernel, ${skipped} skipped (probes this kernel lacks)`);
 });
