@@ -10,13 +10,13 @@ import { bpftraceUnavailable } from './bpftrace-run.js';
 import { classify, formatReport, runDifferential } from './differential.js';
 
 const SEED = 7;
-const CASES = Number(process.env.KGENT_DIFFTEST_CASES ?? 240);
+const CASES = Number(process.env.KGENT_DIFFTEST_CASES ?? 200);
 
 const skip = bpftraceUnavailable();
 if (skip) console.log(`# differential test skipped: ${skip}`);
 
 t.test(`executor agrees with bpftrace on ${CASES} generated cases (seed ${SEED})`, { skip: skip ?? false, timeout: 170_000 }, async (t) => {
-  const report = await runDifferential({ seed: SEED, cases: CASES, batchSize: 60 });
+  const report = await runDifferential({ seed: SEED, cases: CASES, batchSize: 50 });
   t.comment(formatReport(report, { maxDetails: 0 }).split('\n').join('\n# '));
   const ran = report.results.filter((r) => r.verdict !== 'rejected' && r.verdict !== 'no-output');
   // A mostly well-typed generator: bpftrace rejects few cases, and most cases ran.
