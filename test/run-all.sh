@@ -9,8 +9,9 @@ log() { printf 'run-all: %s\n' "$*"; }
 [ "$(id -u)" -eq 0 ] || { echo "run-all: run as root (the tests load eBPF programs): sudo $0" >&2; exit 2; }
 
 # Debian packages: bpftrace (runtime), bpftool (BTF reader cross-check), z3/socat (tools), setpriv,
-# build tools for better-sqlite3, and the 6.1 kernel source tarball for the real-tree source-reader test.
-REQUIRED=(bpftrace bpftool util-linux socat python3 make g++ xz-utils)
+# build tools for better-sqlite3, python3-seccomp (test/systemd/unit-sandbox.py reproduces the unit's
+# syscall filter), and the 6.1 kernel source tarball for the real-tree source-reader test.
+REQUIRED=(bpftrace bpftool util-linux socat python3 python3-seccomp make g++ xz-utils)
 OPTIONAL=(linux-source-6.1)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=(); for p in "${REQUIRED[@]}"; do installed "$p" || missing+=("$p"); done
