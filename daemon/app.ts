@@ -38,6 +38,10 @@ import { ProgramService } from './programs/program-service.js';
 import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
+import { UserDb } from './server/identity.js';
+import { guardedRegistry } from './policy/method-rights.js';
+import { personOf, Rights } from './policy/rights.js';
+import type { Diagnostic } from './protocol/diagnostic.js';
 import { openDatabase } from './store/db.js';
 import { ProgramStore } from './store/program-store.js';
 import { logPath } from './runner/program-log.js';
@@ -94,14 +98,29 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     ...(deathSignalWrapper ? { deathSignalWrapper } : {}),
   });
 
+  // Who may do what (daemon/policy/rights.ts); identities come from the kernel (server/identity.ts).
+  const users = new UserDb();
+  const rights = new Rights(config, users, { audit: (action, actor, ref, detail) => store.audit(action, actor, ref.programId, detail, ref.requestId) }, logger.child({ component: 'rights' }));
   const server = new ControlServer({
     socketPath: config.socketPath,
     group: config.socketGroup,
     maxMessageBytes: config.maxMessageBytes,
+    maxConnections: config.policy.maxConnections,
+    maxConnectionsPerUid: config.policy.maxConnectionsPerUid,
+    idleTimeoutMs: config.policy.idleTimeoutMs,
+    admit: (peer) => rights.admit(peer),
+    userDb: users,
     logger: logger.child({ component: 'socket' }),
   });
+  // Every method is registered through the rights table (policy/method-rights.ts).
+  const reg = guardedRegistry(server, rights);
+  const ownerOf = (id: number): number | undefined => {
+    const p = programs.find(id);
+    if (!p) throw new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
+    return p.submittedUid;
+  };
 
-  server.register(Status, async () => ({
+  reg.register(Status, async (_p, conn) => ({
     version,
     pid: process.pid,
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
@@ -110,42 +129,64 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     kernelRelease: release,
     bpftrace: { path: config.bpftracePath, ...(cli instanceof Error ? {} : { version: cli.version.text }) },
     programs: programs.counts(),
+    you: { uid: conn.peer.uid, user: conn.peer.user, role: rights.roleOf(conn.peer) ?? 'member' },
   }));
-  server.register(Doctor, async () => ({
+  reg.register(Doctor, async () => ({
     checks: await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) }),
   }));
-  server.register(ProgramsRun, async (p) =>
+  reg.register(ProgramsRun, async (p, conn) =>
     programs.run({
       source: p.source,
       ...(p.name !== undefined ? { name: p.name } : {}),
-      submittedBy: p.submittedBy ?? 'unknown',
+      submittedBy: personOf(conn.peer),
+      policy: rights.lintPolicy(conn.peer),
       approve: p.approve ?? true,
       origin: 'file',
     }),
   );
-  server.register(ProgramsCheck, async (p) => {
-    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt');
+  reg.register(ProgramsCheck, async (p, conn) => {
+    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt', rights.lintPolicy(conn.peer));
+    const refused = result.diagnostics.filter(isPolicyDiagnostic);
+    if (refused.length > 0) rights.decision('policy-refuse', conn.peer, {}, `check: ${refused.map((d) => d.message).join('; ')}`);
     return result;
   });
-  server.register(ProgramsApprove, async (p) => ({ program: await programs.approve(p.id, p.approvedBy ?? 'unknown') }));
-  server.register(ProgramsList, async (p) => ({ programs: programs.list(p.all ?? false) }));
-  server.register(ProgramsShow, async (p) => programs.show(p.id));
-  server.register(ProgramsStop, async (p) => ({ program: await programs.stop(p.id, p.stoppedBy ?? 'unknown') }));
-  server.register(ProgramsLogs, async (p, conn) =>
-    programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
+  reg.register(ProgramsApprove, async (p, conn) => {
+    rights.require(conn.peer, 'approve', { ownerUid: ownerOf(p.id), programId: p.id });
+    return { program: await programs.approve(p.id, personOf(conn.peer)) };
+  });
+  // Members see their own programs; admins everyone's.
+  reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
+  reg.register(ProgramsShow, async (p, conn) => {
+    rights.require(conn.peer, 'see', { ownerUid: ownerOf(p.id), programId: p.id });
+    return programs.show(p.id);
+  });
+  reg.register(ProgramsStop, async (p, conn) => {
+    rights.require(conn.peer, 'stop', { ownerUid: ownerOf(p.id), programId: p.id });
+    return { program: await programs.stop(p.id, personOf(conn.peer)) };
+  });
+  reg.register(ProgramsLogs, async (p, conn) => {
+    rights.require(conn.peer, 'see', { ownerUid: ownerOf(p.id), programId: p.id });
+    // A followed log keeps the connection out of the idle timeout until it ends.
+    const release = p.follow ? conn.busy() : () => undefined;
+    const result = await programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
       send: (entry) => conn.notify(ProgramLog, { id: p.id, entry }),
-      end: (reason) => void conn.notify(ProgramLogEnd, { id: p.id, reason }),
+      end: (reason) => {
+        release();
+        void conn.notify(ProgramLogEnd, { id: p.id, reason });
+      },
       onClose: (fn) => conn.onClose(fn),
-    }),
-  );
+    });
+    if (!result.following) release();
+    return result;
+  });
   const contracts = await startContracts(config, host, logger, probeOptions);
   registerContractMethods(
-    server,
+    reg,
     contracts,
     config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
   );
   const verifierContracts = daemonContractProvider(contracts, host);
-  registerVerifyMethod(server, {
+  registerVerifyMethod(reg, {
     contracts: verifierContracts,
     service: contracts,
     probes,
@@ -156,7 +197,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
   const examples = await startExampleLibrary(config, logger);
-  registerExampleMethods(server, examples);
+  registerExampleMethods(reg, examples);
 
   // The Kgent loop: requests from English to a verified program.
   const requests = createRequestService({
@@ -181,7 +222,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   });
   const interrupted = requests.restore();
   if (interrupted.length > 0) logger.warn({ requests: interrupted }, 'requests interrupted by the last stop marked failed');
-  registerRequestMethods(server, requests);
+  registerRequestMethods(reg, requests, rights, config.policy.maxRequestChars);
 
   await server.listen();
   const restored = await programs.restore();
@@ -199,6 +240,11 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
       db.close();
     },
   };
+}
+
+/** Diagnostics of the policy lint: what a caller's role may not use. */
+function isPolicyDiagnostic(d: Diagnostic): boolean {
+  return d.severity === 'error' && ['lint.unsafe-builtin', 'lint.denied-builtin', 'lint.raw-memory', 'lint.probe-type-denied'].includes(d.code);
 }
 
 /**

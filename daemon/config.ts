@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
 import { KgentError } from './errors.js';
 
 export interface RunnerConfig {
@@ -45,6 +46,43 @@ export interface KgentConfig {
   /** Examples retrieved into each prompt, best first (the prompt budget may drop the last ones). */
   readonly examplesPerPrompt: number;
   readonly contracts: ContractsConfig;
+  /** Who may do what, and the limits that keep one user from starving the others (daemon/policy/). */
+  readonly policy: PolicyConfig;
+  /** Who may own the socket of a local Ollama: requests refuse an endpoint held by anyone else. */
+  readonly ollamaUser: string;
+  /** Send prompts to a local Ollama port held by a user other than root or `ollamaUser` (not advised). */
+  readonly allowForeignOllama: boolean;
+}
+
+/** What a program may use, for one role (members of the socket group, or admins). */
+export interface RolePolicy {
+  /** Probe types allowed, canonical names (`tracepoint`, `kprobe` ...); `["*"]` allows all. */
+  readonly probeTypes: string[];
+  /** Builtins refused besides the unsafe ones (e.g. `cat`, which the daemon runs as root). */
+  readonly deniedBuiltins: string[];
+  /** `system()`, `signal()`, `override()`; needs the top-level `allowUnsafe` as well. */
+  readonly unsafe: boolean;
+  /** Reads of memory at fixed addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`). */
+  readonly rawMemory: boolean;
+}
+
+export interface PolicyConfig {
+  /** Group whose members (and root) may approve, attach, run, stop others' programs, rebuild, remove. */
+  readonly adminGroup: string;
+  /** Members (user names) whose requests may carry `--attach` for their own verified programs. */
+  readonly attachUsers: string[];
+  readonly members: RolePolicy;
+  readonly admins: RolePolicy;
+  /** Programs attached (running or restarting) at once; an attach beyond it is refused. */
+  readonly maxAttachedPrograms: number;
+  /** Characters of a request's English text. */
+  readonly maxRequestChars: number;
+  /** Open connections of all non-root users together; root is never counted nor refused. */
+  readonly maxConnections: number;
+  /** Open connections of one non-root uid. */
+  readonly maxConnectionsPerUid: number;
+  /** A connection with no request in flight and nothing followed is closed after this long. */
+  readonly idleTimeoutMs: number;
 }
 
 export interface ContractsConfig {
@@ -79,6 +117,19 @@ export const DEFAULTS: KgentConfig = {
   trials: 3,
   examplesPerPrompt: 4,
   contracts: { enabled: true, rebuildOnStart: true, watchPaths: ['/lib/modules', '/boot'], sourceTree: '' },
+  policy: {
+    adminGroup: 'kgent-admin',
+    attachUsers: [],
+    members: { probeTypes: ['*'], deniedBuiltins: ['cat'], unsafe: false, rawMemory: false },
+    admins: { probeTypes: ['*'], deniedBuiltins: [], unsafe: true, rawMemory: true },
+    maxAttachedPrograms: 32,
+    maxRequestChars: 8192,
+    maxConnections: 256,
+    maxConnectionsPerUid: 16,
+    idleTimeoutMs: 10 * 60_000,
+  },
+  ollamaUser: 'ollama',
+  allowForeignOllama: false,
 };
 
 export interface ConfigSources {
@@ -124,8 +175,57 @@ export function loadConfig(sources: ConfigSources): KgentConfig {
   if (f.logLevel) cfg.logLevel = f.logLevel;
   cfg.socketPath = path.resolve(cfg.socketPath);
   cfg.stateDir = path.resolve(cfg.stateDir);
-  validateLlm(cfg, text !== undefined ? file : 'defaults/environment');
+  const where = text !== undefined ? file : 'defaults/environment';
+  validateLlm(cfg, where);
+  validateLimits(cfg, where);
   return cfg;
+}
+
+/**
+ * Every number has a range and every name a shape, so a typo cannot start a daemon that refuses
+ * everything (`maxMessageBytes: -5`) or lets everyone in (`maxConnectionsPerUid: 0`).
+ */
+function validateLimits(cfg: KgentConfig, file: string): void {
+  const bad = (key: string, why: string): never => {
+    throw new KgentError('config', `config ${file}: "${key}" ${why}`, { file, key });
+  };
+  const int = (key: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) bad(key, `must be an integer from ${min} to ${max}, not ${v}`);
+  };
+  int('maxMessageBytes', cfg.maxMessageBytes, 4096, 64 * 1024 * 1024);
+  int('maxProgramBytes', cfg.maxProgramBytes, 64, 1024 * 1024);
+  int('kernelCheckTimeoutMs', cfg.kernelCheckTimeoutMs, 1000, 600_000);
+  int('runner.maxRestarts', cfg.runner.maxRestarts, 0, 1000);
+  int('runner.restartWindowMs', cfg.runner.restartWindowMs, 1000, 7 * 24 * 3600_000);
+  int('runner.restartDelayMs', cfg.runner.restartDelayMs, 0, 3_600_000);
+  int('runner.maxLogBytes', cfg.runner.maxLogBytes, 4096, 64 * 1024 * 1024 * 1024);
+  const p = cfg.policy;
+  int('policy.maxAttachedPrograms', p.maxAttachedPrograms, 1, 10_000);
+  int('policy.maxRequestChars', p.maxRequestChars, 16, 8192);
+  int('policy.maxConnections', p.maxConnections, 1, 100_000);
+  int('policy.maxConnectionsPerUid', p.maxConnectionsPerUid, 1, 100_000);
+  int('policy.idleTimeoutMs', p.idleTimeoutMs, 1000, 7 * 24 * 3600_000);
+  if (p.maxConnectionsPerUid > p.maxConnections) {
+    bad('policy.maxConnectionsPerUid', `must be at most policy.maxConnections (${p.maxConnections}), not ${p.maxConnectionsPerUid}`);
+  }
+  const name = /^[a-z_][a-z0-9_.-]*\$?$/i;
+  for (const [key, v] of [['socketGroup', cfg.socketGroup], ['policy.adminGroup', p.adminGroup], ['ollamaUser', cfg.ollamaUser]] as const) {
+    if (!name.test(v) || v.length > 32) bad(key, `must be a user or group name like kgent, not "${v}"`);
+  }
+  p.attachUsers.forEach((u, i) => {
+    if (!name.test(u) || u.length > 32) bad(`policy.attachUsers[${i}]`, `must be a user name, not "${u}"`);
+  });
+  for (const role of ['members', 'admins'] as const) {
+    const r = p[role];
+    r.probeTypes.forEach((t, i) => {
+      if (t !== '*' && !(PROBE_TYPES as readonly string[]).includes(t)) {
+        bad(`policy.${role}.probeTypes[${i}]`, `must be "*" or one of ${PROBE_TYPES.join(', ')}, not "${t}"`);
+      }
+    });
+    r.deniedBuiltins.forEach((b, i) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(b)) bad(`policy.${role}.deniedBuiltins[${i}]`, `must be a builtin name like cat, not "${b}"`);
+    });
+  }
 }
 
 /** The LLM keys: model names Ollama accepts, a context that leaves room for a prompt, a positive timeout. */

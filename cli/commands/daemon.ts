@@ -18,6 +18,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
           `  kernel:    ${s.kernelRelease}`,
           `  bpftrace:  ${s.bpftrace.path}${s.bpftrace.version ? ` ${s.bpftrace.version}` : ' (not usable: see kgentctl doctor)'}`,
           `  programs:  ${s.programs.running} running, ${s.programs.failed} failed, ${s.programs.total} total`,
+          ...(s.you ? [`  you:       ${s.you.user} (uid ${s.you.uid}), ${s.you.role}`] : []),
         ].join('\n') + '\n',
       );
     }

@@ -1,6 +1,5 @@
 /** kgentctl run / check / list / show / approve / stop / logs. */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
   formatDiagnostic,
@@ -27,11 +26,9 @@ export interface CommandContext {
   readonly connect: () => Promise<KgentClient>;
 }
 
-/** Who is asking, as recorded in the audit trail (the socket has no peer credentials in Node). */
-export function actor(): string {
-  const user = os.userInfo();
-  const sudo = process.env.SUDO_USER;
-  return sudo && sudo !== user.username ? `${user.username} (sudo by ${sudo})` : `${user.username} (uid ${user.uid})`;
+/** `alice (uid 1001)`: a stored name with its uid (kgentd records both from the kernel). */
+export function who(name: string, uid: number | undefined): string {
+  return uid === undefined ? name : `${name} (uid ${uid})`;
 }
 
 export function parseId(value: string | undefined, command: string): number {
@@ -61,7 +58,6 @@ export async function runCommand(ctx: CommandContext, args: { file?: string; nam
     const res = await client.call(ProgramsRun, {
       source,
       name: args.name ?? path.basename(args.file!),
-      submittedBy: actor(),
       approve: args.approve,
     }, { timeoutMs: LONG_CALL_TIMEOUT_MS });
     if (ctx.json) printJson(ctx.io, res);
@@ -114,7 +110,7 @@ export async function listCommand(ctx: CommandContext, all: boolean): Promise<nu
     else {
       const rows = [['ID', 'STATUS', 'PID', 'RESTARTS', 'SUBMITTED BY', 'NAME']];
       for (const p of programs) {
-        rows.push([String(p.id), p.status, p.pid ? String(p.pid) : '-', String(p.restarts), p.submittedBy, p.name]);
+        rows.push([String(p.id), p.status, p.pid ? String(p.pid) : '-', String(p.restarts), who(p.submittedBy, p.submittedUid), p.name]);
       }
       ctx.io.stdout.write(`${table(rows)}\n`);
     }
@@ -136,8 +132,8 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
     const lines = [
       `program ${p.id}: ${p.name}`,
       `  status:       ${p.status}${p.pid ? ` (pid ${p.pid})` : ''}${p.exitCode !== undefined ? `, last exit ${p.exitCode}` : ''}${p.exitSignal ? `, signal ${p.exitSignal}` : ''}`,
-      `  submitted:    ${p.submittedAt} by ${p.submittedBy}`,
-      `  approved:     ${p.approvedBy ? `${p.approvedAt} by ${p.approvedBy}` : 'no'}`,
+      `  submitted:    ${p.submittedAt} by ${who(p.submittedBy, p.submittedUid)}`,
+      `  approved:     ${p.approvedBy ? `${p.approvedAt} by ${who(p.approvedBy, p.approvedUid)}` : 'no'}`,
       `  attach points: ${p.probes.join(', ')}`,
       `  restarts:     ${p.restarts}`,
       `  log:          ${p.logPath}`,
@@ -152,7 +148,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
       ),
       '',
       '  audit:',
-      ...res.audit.map((a) => `    ${a.at} ${a.action} by ${a.actor}${a.detail ? `: ${a.detail}` : ''}`),
+      ...res.audit.map((a) => `    ${a.at} ${a.action} by ${who(a.actor, a.actorUid)}${a.detail ? `: ${a.detail}` : ''}`),
     ];
     ctx.io.stdout.write(`${lines.join('\n')}\n`);
     return ExitCode.Ok;
@@ -164,7 +160,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
 export async function approveCommand(ctx: CommandContext, id: number): Promise<number> {
   const client = await ctx.connect();
   try {
-    const { program } = await client.call(ProgramsApprove, { id, approvedBy: actor() });
+    const { program } = await client.call(ProgramsApprove, { id });
     if (ctx.json) printJson(ctx.io, { program });
     else ctx.io.stdout.write(`program ${program.id} approved and ${program.status}\n`);
     return program.status === 'running' || program.status === 'exited' ? ExitCode.Ok : ExitCode.Failed;
@@ -176,7 +172,7 @@ export async function approveCommand(ctx: CommandContext, id: number): Promise<n
 export async function stopCommand(ctx: CommandContext, id: number): Promise<number> {
   const client = await ctx.connect();
   try {
-    const { program } = await client.call(ProgramsStop, { id, stoppedBy: actor() });
+    const { program } = await client.call(ProgramsStop, { id });
     if (ctx.json) printJson(ctx.io, { program });
     else ctx.io.stdout.write(`program ${program.id} ${program.status}\n`);
     return ExitCode.Ok;

@@ -236,7 +236,7 @@ export async function requestsCommand(ctx: CommandContext, all: boolean): Promis
 }
 
 function requestRow(q: RequestInfo): string[] {
-  return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedBy, q.text.length > 60 ? `${q.text.slice(0, 57)}...` : q.text];
+  return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedUid !== undefined ? `${q.submittedBy} (uid ${q.submittedUid})` : q.submittedBy, q.text.length > 60 ? `${q.text.slice(0, 57)}...` : q.text];
 }
 
 /** `kgentctl show R<id>`: a request with every attempt, its prompts' sizes, verdicts and feedback. */
@@ -253,7 +253,7 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       `request R${q.id} (a request; its program is ${q.programId !== undefined ? `program ${q.programId}: kgentctl show ${q.programId}` : 'not created'})`,
       `  text:      ${q.text}`,
       `  status:    ${q.status}${q.reason ? ` (${q.reason})` : ''}`,
-      `  by:        ${q.submittedBy} at ${q.submittedAt}`,
+      `  by:        ${q.submittedBy}${q.submittedUid !== undefined ? ` (uid ${q.submittedUid})` : ''} at ${q.submittedAt}`,
       `  trials:    ${q.trials} per round, ${q.attempts} attempt(s)${q.attach ? ', attach when verified' : ''}`,
       ...(q.hints.length ? [`  hints:     ${q.hints.join(' | ')}`] : []),
     ];

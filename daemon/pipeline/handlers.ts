@@ -12,31 +12,63 @@ import {
   RequestSubmit,
   type RequestProgress,
 } from '../protocol/requests.js';
+import { KgentError } from '../errors.js';
+import { personOf, type Rights } from '../policy/rights.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
+import { peerLabel } from '../server/identity.js';
 import type { Caller, RequestService } from './request-service.js';
 
 /**
- * The caller of a connection. Until the daemon reads the peer's credentials from the kernel
- * (issue 9: SO_PEERCRED, `kgent` vs `kgent-admin`), every client of the socket — which only root
- * and the `kgent` group can open — is treated as allowed to attach, as `programs.run` already does.
+ * The caller of a connection: the peer the kernel identified (SO_PEERCRED), whether the policy
+ * lets them attach (root, kgent-admin, or a member listed in policy.attachUsers), and what their
+ * programs may use. The one place the Kgent loop learns who asks.
  */
-export function callerOf(_conn: ConnectionContext): Caller {
-  return { name: 'socket client', mayAttach: true };
+export function callerOf(conn: ConnectionContext, rights: Rights): Caller {
+  const peer = conn.peer;
+  return { person: personOf(peer), name: peerLabel(peer), mayAttach: rights.mayAttachRequests(peer), policy: rights.lintPolicy(peer) };
 }
 
-export function registerRequestMethods(server: MethodRegistry, requests: RequestService): void {
+export function registerRequestMethods(server: MethodRegistry, requests: RequestService, rights: Rights, maxRequestChars = 8192): void {
+  // Acting on a request (seeing, hinting, cancelling, accepting) needs to own it, or to be an admin.
+  const own = (conn: ConnectionContext, id: number, right: 'see' | 'modify-request'): void => {
+    rights.require(conn.peer, right, { ownerUid: requests.info(id).submittedUid, requestId: id });
+  };
+  const asked = (conn: ConnectionContext, attach: boolean | undefined, requestId?: number): void => {
+    if (attach) rights.require(conn.peer, 'attach', requestId !== undefined ? { requestId } : {});
+  };
+  const textLimit = (text: string): void => {
+    if (text.length > maxRequestChars) {
+      throw new KgentError('bad-request', `the request is ${text.length} characters, over the limit of ${maxRequestChars} (policy.maxRequestChars); say it shorter`);
+    }
+  };
   const progressTo = (conn: ConnectionContext) => (p: RequestProgress) => void conn.notify(RequestProgressNotification, p);
-  server.register(RequestSubmit, async (p, conn) =>
-    requests.submit(
+  server.register(RequestSubmit, async (p, conn) => {
+    textLimit(p.text);
+    asked(conn, p.attach);
+    return requests.submit(
       { text: p.text, ...(p.attach !== undefined ? { attach: p.attach } : {}), ...(p.trials !== undefined ? { trials: p.trials } : {}), ...(p.hint !== undefined ? { hint: p.hint } : {}) },
-      callerOf(conn),
+      callerOf(conn, rights),
       progressTo(conn),
       (fn) => conn.onClose(fn),
-    ),
-  );
-  server.register(RequestHint, async (p, conn) => requests.hint(p.id, p.hint, callerOf(conn), progressTo(conn), (fn) => conn.onClose(fn)));
-  server.register(RequestAccept, async (p, conn) => requests.accept(p.id, p.attach ?? false, callerOf(conn)));
-  server.register(RequestCancel, async (p) => ({ request: requests.cancel(p.id) }));
-  server.register(RequestsList, async () => ({ requests: requests.list() }));
-  server.register(RequestShow, async (p) => requests.show(p.id));
+    );
+  });
+  server.register(RequestHint, async (p, conn) => {
+    own(conn, p.id, 'modify-request');
+    return requests.hint(p.id, p.hint, callerOf(conn, rights), progressTo(conn), (fn) => conn.onClose(fn));
+  });
+  server.register(RequestAccept, async (p, conn) => {
+    own(conn, p.id, 'modify-request');
+    asked(conn, p.attach, p.id);
+    return requests.accept(p.id, p.attach ?? false, callerOf(conn, rights));
+  });
+  server.register(RequestCancel, async (p, conn) => {
+    own(conn, p.id, 'modify-request');
+    return { request: requests.cancel(p.id) };
+  });
+  // Members see their own requests; admins everyone's.
+  server.register(RequestsList, async (_p, conn) => ({ requests: requests.list(rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
+  server.register(RequestShow, async (p, conn) => {
+    own(conn, p.id, 'see');
+    return requests.show(p.id);
+  });
 }

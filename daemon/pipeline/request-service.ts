@@ -10,22 +10,28 @@ import type { Logger } from '../log.js';
 import type { ProgramInfo } from '../protocol/methods.js';
 import type { LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests.js';
 import type { VerifyReport } from '../protocol/verify.js';
+import type { Person } from '../store/program-store.js';
 import type { RequestStore } from '../store/request-store.js';
+import type { LintPolicy } from '../verifier/lints/index.js';
 import { runRound, type LoopDeps, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
 
-/** Who asks, as the daemon knows them. */
+/** Who asks, as the kernel identified their connection (daemon/pipeline/handlers.ts `callerOf`). */
 export interface Caller {
-  /** Name for the store and the audit trail. */
+  /** uid and user name for the store and the audit trail. */
+  readonly person: Person;
+  /** `alice (uid 1001)`, for messages. */
   readonly name: string;
   /** Whether this caller may attach programs (approve their own request's program). */
   readonly mayAttach: boolean;
+  /** What their programs may use. */
+  readonly policy: LintPolicy;
 }
 
 /** What the request service needs of the programs service. */
 export interface ProgramSink {
   /** Kernel-checks again, stores the program (origin `request`) and attaches it when `approve`. */
-  run(sub: { source: string; name?: string; submittedBy: string; approve: boolean; origin: 'request' }): Promise<{ program: ProgramInfo; check: { ok: boolean } }>;
+  run(sub: { source: string; name?: string; submittedBy: Person; policy: LintPolicy; approve: boolean; origin: 'request' }): Promise<{ program: ProgramInfo; check: { ok: boolean } }>;
   info(id: number): ProgramInfo | undefined;
 }
 
@@ -67,7 +73,7 @@ export class RequestService {
     }
     await this.requireLlm(p.text);
     const trials = p.trials ?? this.o.defaultTrials;
-    const req = this.o.store.create({ text: p.text, submittedBy: caller.name, trials, attach: p.attach ?? false, hints: p.hint ? [p.hint] : [] });
+    const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials, attach: p.attach ?? false, hints: p.hint ? [p.hint] : [] });
     return this.round(req, caller, progress, onClose);
   }
 
@@ -91,8 +97,8 @@ export class RequestService {
       throw new KgentError('conflict', `request R${id} has no unverified program to accept (status ${req.status})`, { id });
     }
     if (attach && !caller.mayAttach) throw new KgentError('refused', `${caller.name} may not attach programs; accept without --attach and ask an admin to approve`);
-    this.o.store.audit('accept-unverified', caller.name, id, `attempt ${cand.attempt}, verdict ${cand.report?.verdict ?? 'none'}: the program was NOT verified`);
-    const created = await this.o.programs.run({ source: cand.candidate, name: `request-R${id}`, submittedBy: caller.name, approve: attach, origin: 'request' });
+    this.o.store.audit('accept-unverified', caller.person, id, `attempt ${cand.attempt}, verdict ${cand.report?.verdict ?? 'none'}: the program was NOT verified`);
+    const created = await this.o.programs.run({ source: cand.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: attach, origin: 'request' });
     this.o.store.setProgram(id, created.program.id);
     this.o.store.setStatus(id, 'accepted-unverified', 'accepted without a proof by an explicit --accept-unverified');
     this.unverified.delete(id);
@@ -107,8 +113,14 @@ export class RequestService {
     return this.get(id);
   }
 
-  list(): RequestInfo[] {
-    return this.o.store.list();
+  /** Requests of everyone, or (`submittedUid`) of one user. */
+  list(submittedUid?: number): RequestInfo[] {
+    return this.o.store.list(50, submittedUid);
+  }
+
+  /** A request's info (for rights checks before acting on it). */
+  info(id: number): RequestInfo {
+    return this.get(id);
   }
 
   show(id: number): RequestDetail {
@@ -169,7 +181,7 @@ export class RequestService {
     const id = req.id;
     switch (outcome.status) {
       case 'verified': {
-        const created = await this.o.programs.run({ source: outcome.candidate, name: `request-R${id}`, submittedBy: caller.name, approve: req.attach, origin: 'request' });
+        const created = await this.o.programs.run({ source: outcome.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: req.attach, origin: 'request' });
         this.o.store.setProgram(id, created.program.id);
         const attached = req.attach && created.check.ok;
         this.o.store.setStatus(id, created.check.ok ? (attached ? 'attached' : 'verified') : 'failed', created.check.ok ? undefined : 'the kernel check failed when the program was stored');

@@ -7,7 +7,7 @@
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import { parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
-import { probeAvailabilityLint, runLints, unsafeBuiltinsLint } from '../verifier/lints/index.js';
+import { probeAvailabilityLint, runLints, unsafeBuiltinsLint, type LintPolicy } from '../verifier/lints/index.js';
 
 export interface ProbeAvailability {
   isAvailable(type: ProbeType): boolean;
@@ -29,14 +29,14 @@ export function analyzeProgram(
   source: string,
   fileName: string,
   probes: ProbeAvailability,
-  policy: { allowUnsafe: boolean },
+  policy: LintPolicy,
 ): ProgramAnalysis {
   const parsed = parse(source, fileName);
   if (!parsed.program) return { probes: [], diagnostics: parsed.diagnostics };
   const program = parsed.program;
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   const attachPoints = program.probes.flatMap((p) => p.attachPoints);
-  // Probe types this kernel lacks and unsafe builtins against policy: the same lints the verifier runs.
+  // Probe types this kernel lacks and what the caller's policy refuses: the same lints the verifier runs.
   diagnostics.push(...runLints(program, { probes, policy }, [probeAvailabilityLint, unsafeBuiltinsLint]));
   for (const ap of attachPoints) diagnostics.push(...tracepointExistence(ap, probes));
   const begin = program.probes.find((p) => p.attachPoints.some((a) => a.provider === 'BEGIN'));

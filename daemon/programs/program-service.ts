@@ -1,7 +1,10 @@
 /**
  * Programs as the daemon manages them: check in the kernel, store, approve, attach, stop, logs, and
  * the restore after a daemon restart. Policy lives here: nothing is attached without an approval,
- * and unsafe builtins are refused unless the configuration allows them.
+ * at most `policy.maxAttachedPrograms` run at once, and a program is checked against the policy of
+ * its submitter's role (daemon/policy/rights.ts decides who may ask for what; handlers ask it).
+ * Every submit, approve, attach, stop and refusal is audited with the person's uid and name, in
+ * the audit table and in the journal.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { KgentConfig } from '../config.js';
@@ -20,7 +23,9 @@ import type {
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import { logPath, readLogTail } from '../runner/program-log.js';
 import type { Supervisor } from '../runner/supervisor.js';
-import type { ProgramStore, StoredProgram } from '../store/program-store.js';
+import type { AuditActor, Person, ProgramStore, StoredProgram } from '../store/program-store.js';
+import type { LintPolicy } from '../verifier/lints/index.js';
+import { defaultName } from './default-name.js';
 import { analyzeProgram, type ProbeAvailability } from './program-analysis.js';
 
 export interface ProgramServiceOptions {
@@ -36,17 +41,25 @@ export interface ProgramServiceOptions {
 export interface Submission {
   readonly source: string;
   readonly name?: string;
-  readonly submittedBy: string;
+  readonly submittedBy: Person;
+  /** What the submitter's role may use (daemon/policy/rights.ts `lintPolicy`). */
+  readonly policy: LintPolicy;
   /** An admin's own `kgentctl run` approves its program; a request without approval waits. */
   readonly approve: boolean;
   readonly origin: 'file' | 'request';
 }
 
+/** The strictest policy: for checks made without a caller (the Kgent loop's own kernel checks). */
+export const STRICT_POLICY: LintPolicy = { allowUnsafe: false, deniedBuiltins: ['cat'], denyRawMemory: true };
+
 export class ProgramService {
   constructor(private readonly o: ProgramServiceOptions) {}
 
-  /** Static checks (syntax, probe availability, policy), then the kernel's verifier through bpftrace. */
-  async check(source: string, fileName: string): Promise<CheckResult & { probes: string[] }> {
+  /**
+   * Static checks (syntax, probe availability, `policy`), then the kernel's verifier through
+   * bpftrace; nothing the policy refuses reaches bpftrace.
+   */
+  async check(source: string, fileName: string, policy: LintPolicy = STRICT_POLICY): Promise<CheckResult & { probes: string[] }> {
     const started = performance.now();
     if (Buffer.byteLength(source) > this.o.config.maxProgramBytes) {
       throw new KgentError(
@@ -54,7 +67,7 @@ export class ProgramService {
         `program is ${Buffer.byteLength(source)} bytes, over the limit of ${this.o.config.maxProgramBytes}; split it or raise maxProgramBytes`,
       );
     }
-    const analysis = analyzeProgram(source, fileName, this.o.probes, { allowUnsafe: this.o.config.allowUnsafe });
+    const analysis = analyzeProgram(source, fileName, this.o.probes, policy);
     if (hasErrors(analysis.diagnostics)) {
       return {
         ok: false,
@@ -69,7 +82,7 @@ export class ProgramService {
       {
         source,
         fileName,
-        unsafe: this.o.config.allowUnsafe,
+        unsafe: policy.allowUnsafe,
         ...(analysis.beginBodyOffset !== undefined ? { beginBodyOffset: analysis.beginBodyOffset } : {}),
       },
       {
@@ -82,7 +95,7 @@ export class ProgramService {
 
   async run(sub: Submission): Promise<RunResult> {
     const name = sub.name ?? defaultName(sub.source);
-    const check = await this.check(sub.source, name);
+    const check = await this.check(sub.source, name, sub.policy);
     const { probes, ...checkResult } = check;
     const stored = this.o.store.create({
       name,
@@ -98,35 +111,45 @@ export class ProgramService {
     if (!check.ok) {
       const first = check.diagnostics.find((d) => d.severity === 'error');
       this.o.store.update(id, { lastError: first?.message ?? 'rejected' });
-      this.o.store.audit('refuse', sub.submittedBy, id, first?.message);
+      this.audit('refuse', sub.submittedBy, id, first?.message);
       return { program: this.info(id), check: checkResult };
     }
-    this.o.store.audit('submit', sub.submittedBy, id, `${probes.length} attach point(s)`);
+    this.audit('submit', sub.submittedBy, id, `${probes.length} attach point(s)`);
     if (sub.approve) {
       this.o.store.approve(id, sub.submittedBy, 'submitter');
-      this.o.store.audit('approve', sub.submittedBy, id, 'submitter approves their own program');
+      this.audit('approve', sub.submittedBy, id, 'submitter approves their own program');
       await this.attach(id, sub.submittedBy);
     }
     return { program: this.info(id), check: checkResult };
   }
 
-  async approve(id: number, approvedBy: string): Promise<ProgramInfo> {
+  async approve(id: number, approvedBy: Person): Promise<ProgramInfo> {
     const p = this.get(id);
     if (p.info.status !== 'pending-approval') {
       throw new KgentError('conflict', `program ${id} is ${p.info.status}, not waiting for approval`, { id });
     }
     this.o.store.approve(id, approvedBy, 'explicit');
-    this.o.store.audit('approve', approvedBy, id);
+    this.audit('approve', approvedBy, id);
     await this.attach(id, approvedBy);
     return this.info(id);
   }
 
   /** Starts an approved program; a start failure is recorded on the program, not thrown. */
-  private async attach(id: number, actor: string): Promise<void> {
+  private async attach(id: number, actor: Person): Promise<void> {
     if (!this.o.store.isApproved(id)) {
-      this.o.store.audit('refuse', actor, id, 'attach without approval');
+      this.audit('refuse', actor, id, 'attach without approval');
       throw new KgentError('refused', `program ${id} is not approved; approve it first (kgentctl approve ${id})`, { id });
     }
+    const limit = this.o.config.policy.maxAttachedPrograms;
+    const attached = this.o.store.list().filter((p) => ['starting', 'running', 'restarting'].includes(p.info.status)).length;
+    if (attached >= limit) {
+      const why = `${attached} programs are attached, the limit (policy.maxAttachedPrograms ${limit}); stop one (kgentctl list, kgentctl stop ID) and approve again`;
+      this.audit('refuse', actor, id, `attach: ${why}`);
+      // Approved but not attached: back to waiting, so `kgentctl approve` can try again later.
+      this.o.store.update(id, { status: 'pending-approval', lastError: why });
+      throw new KgentError('refused', `program ${id} not attached: ${why}`, { id, attached, limit });
+    }
+    this.journal('attach', actor, id);
     try {
       await this.o.supervisor.start(this.get(id), actor);
     } catch (err) {
@@ -134,8 +157,12 @@ export class ProgramService {
     }
   }
 
-  list(all: boolean): ProgramInfo[] {
-    const programs = this.o.store.list().map((p) => p.info);
+  /** Programs, all or (`ownerUid`) those one user submitted. */
+  list(all: boolean, ownerUid?: number): ProgramInfo[] {
+    const programs = this.o.store
+      .list()
+      .map((p) => p.info)
+      .filter((p) => ownerUid === undefined || p.submittedUid === ownerUid);
     return all ? programs : programs.filter((p) => p.status !== 'rejected' || isRecent(p.submittedAt));
   }
 
@@ -144,8 +171,9 @@ export class ProgramService {
     return { program: p.info, source: p.source, runs: this.o.store.runs(id), audit: this.o.store.auditTrail(id) };
   }
 
-  async stop(id: number, actor: string): Promise<ProgramInfo> {
+  async stop(id: number, actor: Person): Promise<ProgramInfo> {
     const p = this.get(id);
+    this.journal('stop', actor, id);
     if (!this.o.supervisor.isRunning(id) && p.info.status !== 'restarting') {
       if (p.desired === 'run') this.o.store.update(id, { desired: 'stop', status: 'stopped' });
       else throw new KgentError('conflict', `program ${id} is not running (${p.info.status})`, { id });
@@ -220,6 +248,18 @@ export class ProgramService {
     return p;
   }
 
+  /** An audit row and its journal line. */
+  private audit(action: string, actor: AuditActor, id: number, detail?: string): void {
+    this.o.store.audit(action, actor, id, detail);
+    this.journal(action, actor, id, detail);
+  }
+
+  /** The journal line of an audited action (the supervisor writes attach/stop rows itself). */
+  private journal(action: string, actor: AuditActor, id: number, detail?: string): void {
+    const who = typeof actor === 'string' ? { actor } : { uid: actor.uid, user: actor.user, pid: actor.pid };
+    this.o.logger.info({ audit: action, ...who, programId: id, ...(detail ? { detail } : {}) }, `audit: ${action} program ${id}`);
+  }
+
   /** A program's info, or undefined when there is no such program. */
   find(id: number): ProgramInfo | undefined {
     return this.o.store.get(id)?.info;
@@ -228,13 +268,6 @@ export class ProgramService {
   private info(id: number): ProgramInfo {
     return this.get(id).info;
   }
-}
-
-function defaultName(source: string): string {
-  const comment = /^\s*(?:\/\/|\/\*|\*)\s*(.{3,80}?)\s*(?:\*\/)?$/m.exec(source)?.[1];
-  if (comment && !comment.startsWith('!')) return comment;
-  const probe = /^\s*([A-Za-z_]+:[^\s{/]+|BEGIN|END)/m.exec(source.replace(/^#.*$/gm, ''))?.[1];
-  return probe ? probe.slice(0, 80) : 'program';
 }
 
 function isRecent(iso: string): boolean {

@@ -28,9 +28,13 @@ export interface ProgramInfo {
   readonly id: number;
   readonly name: string;
   readonly status: ProgramStatus;
+  /** User name of the submitter, as the kernel identified their connection (SO_PEERCRED). */
   readonly submittedBy: string;
+  /** Their uid; absent on programs stored before identities came from the kernel. */
+  readonly submittedUid?: number;
   readonly submittedAt: string;
   readonly approvedBy?: string;
+  readonly approvedUid?: number;
   readonly approvedAt?: string;
   /** Attach points as written in the program. */
   readonly probes: readonly string[];
@@ -69,7 +73,9 @@ export interface RunRecord {
 export interface AuditRecord {
   readonly at: string;
   readonly action: string;
+  /** A user name (with `actorUid`), or the daemon's own parts: `kgentd`, `bpftrace`. */
   readonly actor: string;
+  readonly actorUid?: number;
   readonly programId?: number;
   readonly detail?: string;
 }
@@ -117,6 +123,8 @@ export interface StatusResult {
   readonly kernelRelease: string;
   readonly bpftrace: { readonly path: string; readonly version?: string };
   readonly programs: { readonly total: number; readonly running: number; readonly failed: number };
+  /** The caller, as the kernel identified their connection. */
+  readonly you?: { readonly uid: number; readonly user: string; readonly role: 'admin' | 'member' };
 }
 
 
@@ -125,25 +133,26 @@ export interface StatusResult {
 export const Status = method<StatusResult>()('daemon.status', obj({}));
 export const Doctor = method<DoctorResult>()('daemon.doctor', obj({}));
 
+// Who submits, approves or stops is the connection's peer as the kernel identifies it: no method
+// takes a name from the client.
 const submission = {
   source: str({ min: 1, max: MAX_SOURCE_CHARS }),
   name: optional(str({ min: 1, max: 128 })),
-  submittedBy: optional(str({ min: 1, max: 128 })),
 };
 
-/** Kernel-check a program, then (when `approve` is true, the default for an admin's own `run`) attach it. */
+/** Kernel-check a program, then (when `approve` is true, the default) attach it. Admins only. */
 export const ProgramsRun = method<RunResult>()('programs.run', obj({ ...submission, approve: optional(bool()) }));
 /** Kernel-check a program only; nothing is stored or attached. */
 export const ProgramsCheck = method<CheckResult>()('programs.check', obj({ source: submission.source }));
 export const ProgramsApprove = method<{ program: ProgramInfo }>()(
   'programs.approve',
-  obj({ id: programId, approvedBy: optional(str({ min: 1, max: 128 })) }),
+  obj({ id: programId }),
 );
 export const ProgramsList = method<{ programs: ProgramInfo[] }>()('programs.list', obj({ all: optional(bool()) }));
 export const ProgramsShow = method<ShowResult>()('programs.show', obj({ id: programId }));
 export const ProgramsStop = method<{ program: ProgramInfo }>()(
   'programs.stop',
-  obj({ id: programId, stoppedBy: optional(str({ min: 1, max: 128 })) }),
+  obj({ id: programId }),
 );
 export const ProgramsLogs = method<LogsResult>()(
   'programs.logs',

@@ -60,7 +60,9 @@ export interface RequestInfo {
   readonly id: number;
   readonly text: string;
   readonly status: RequestStatus;
+  /** User name of the submitter, as the kernel identified their connection. */
   readonly submittedBy: string;
+  readonly submittedUid?: number;
   readonly submittedAt: string;
   readonly updatedAt: string;
   readonly trials: number;

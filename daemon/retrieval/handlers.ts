@@ -46,9 +46,8 @@ export function registerExampleMethods(server: MethodRegistry, library: ExampleL
     if (!e) throw new KgentError('not-found', `no example "${p.id}" (kgentctl examples list shows them)`, { id: p.id });
     return { example: wire(e) };
   });
-  // TODO(issue 9, operations and rights): removing is an admin action and should require uid 0
-  // (or the admin group) from the connection's peer credentials; the control server does not
-  // expose the peer's identity yet, so for now any member of the socket's group may remove a
-  // learned entry. Dataset entries are refused by the store either way.
+  // Removing is an admin action (root or kgent-admin): kgentd registers these methods through
+  // daemon/policy/method-rights.ts, which refuses (and audits) anyone else before this runs.
+  // Dataset entries are refused by the store either way.
   server.register(ExamplesRemove, async (p) => ({ removed: wire(await (await need()).store.remove(p.id)) }));
 }

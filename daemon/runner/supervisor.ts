@@ -11,7 +11,7 @@ import type { RunnerConfig } from '../config.js';
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LogEntry } from '../protocol/methods.js';
-import type { ProgramStore, StoredProgram } from '../store/program-store.js';
+import type { AuditActor, ProgramStore, StoredProgram } from '../store/program-store.js';
 import { runArgs, type BpftraceCli } from './bpftrace-cli.js';
 import { entryFromStdout, logPath, ProgramLogWriter } from './program-log.js';
 
@@ -84,7 +84,7 @@ export class Supervisor {
   }
 
   /** Starts a program; resolves once bpftrace reports its probes attached, or rejects with why it could not. */
-  async start(p: StoredProgram, actor: string): Promise<void> {
+  async start(p: StoredProgram, actor: AuditActor): Promise<void> {
     if (this.shuttingDown) throw new KgentError('unavailable', 'kgentd is shutting down; try again once it is back');
     if (this.children.has(p.info.id)) throw new KgentError('conflict', `program ${p.info.id} is already running`);
     this.crashTimes.delete(p.info.id);
@@ -92,7 +92,7 @@ export class Supervisor {
     await this.spawn(p, actor, 'attach');
   }
 
-  async stop(id: number, actor: string): Promise<void> {
+  async stop(id: number, actor: AuditActor): Promise<void> {
     this.o.store.update(id, { desired: 'stop' });
     const timer = this.restartTimers.get(id);
     if (timer) {
@@ -132,7 +132,7 @@ export class Supervisor {
     clearTimeout(killer);
   }
 
-  private spawn(p: StoredProgram, actor: string, action: 'attach' | 'restart'): Promise<void> {
+  private spawn(p: StoredProgram, actor: AuditActor, action: 'attach' | 'restart'): Promise<void> {
     const id = p.info.id;
     const file = this.programFile(id);
     writeFileSync(file, p.source, { mode: 0o600 });

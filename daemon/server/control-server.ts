@@ -3,6 +3,11 @@
  * Born 0660 (umask set around listen, so there is no window with a wider mode), then chowned to
  * root:<group>. Each line is parsed and validated on its own: a malformed, unknown or oversized
  * message gets an error response and the connection (and every other one) keeps working.
+ *
+ * Each connection carries its peer as the kernel identifies it ({@link Peer}, SO_PEERCRED). Limits
+ * keep one user from starving the others: open connections per non-root uid and of all non-root
+ * users together, and an idle timeout; root is never counted nor refused. A refused or closed
+ * connection is told why in an error line first, never dropped silently.
  */
 import { existsSync, mkdirSync, readFileSync, unlinkSync, chownSync } from 'node:fs';
 import net from 'node:net';
@@ -20,9 +25,17 @@ import {
 } from '../protocol/jsonrpc.js';
 import type { MethodSpec, NotificationSpec } from '../protocol/spec.js';
 import { RPC_CODE_OF } from './error-codes.js';
+import { loadPeerCred, readPeerCredentials, UserDb, type Peer } from './identity.js';
 
 export interface ConnectionContext {
   readonly connectionId: number;
+  /** Who is connected, from the kernel (never from what the client says). */
+  readonly peer: Peer;
+  /**
+   * Marks the connection busy (a followed log, a watched rebuild): the idle timeout does not close
+   * it until the returned release is called. Requests in flight count as busy by themselves.
+   */
+  busy(): () => void;
   /** Sends a notification to this client; false once the client is gone. */
   notify<P>(spec: NotificationSpec<P>, params: P): boolean;
   /** Runs when the client disconnects (to end log follows and the like). */
@@ -42,7 +55,18 @@ export interface ControlServerOptions {
   /** Group given the socket (root:<group>, mode 0660); skipped with a warning if it does not exist. */
   readonly group?: string;
   readonly maxMessageBytes: number;
+  /** Open connections of all non-root peers together (default 256). */
   readonly maxConnections?: number;
+  /** Open connections of one non-root uid (default 16). */
+  readonly maxConnectionsPerUid?: number;
+  /** Close a connection idle this long (no request in flight, nothing followed); default 10 min. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Decides whether a peer may use the socket at all (e.g. members of the socket's group and
+   * admins); throws a KgentError saying why not. All peers are admitted without it.
+   */
+  readonly admit?: (peer: Peer) => void;
+  readonly userDb?: UserDb;
   readonly logger: Logger;
 }
 
@@ -54,8 +78,18 @@ export class ControlServer implements MethodRegistry {
   private readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private nextConnectionId = 1;
+  private readonly perUid = new Map<number, number>();
+  private nonRoot = 0;
+  private readonly users: UserDb;
 
-  constructor(private readonly o: ControlServerOptions) {}
+  constructor(private readonly o: ControlServerOptions) {
+    this.users = o.userDb ?? new UserDb();
+  }
+
+  /** Open connections: all, and those of non-root peers (for status and tests). */
+  connectionCounts(): { total: number; nonRoot: number } {
+    return { total: this.sockets.size, nonRoot: this.nonRoot };
+  }
 
   /** Registers a typed method: params are validated against the method's schema before `fn` runs. */
   register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void {
@@ -69,11 +103,13 @@ export class ControlServer implements MethodRegistry {
   }
 
   async listen(): Promise<void> {
+    loadPeerCred(); // without it nobody can be told apart: refuse to start rather than serve blind
     const socketPath = this.o.socketPath;
     mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
     await removeStaleSocket(socketPath);
+    // No server.maxConnections: Node drops connections beyond it without a word, root's included.
+    // Limits are per uid in accept(), with an error line to whoever is refused.
     const server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
-    server.maxConnections = this.o.maxConnections ?? 128;
     this.server = server;
     const oldUmask = process.umask(0o117);
     try {
@@ -117,9 +153,38 @@ export class ControlServer implements MethodRegistry {
 
   private accept(socket: net.Socket): void {
     const connectionId = this.nextConnectionId++;
+    socket.on('error', (err) => this.o.logger.debug({ connectionId, err: err.message }, 'client socket error'));
+    let cred;
+    try {
+      cred = readPeerCredentials(socket);
+    } catch (err) {
+      this.o.logger.warn({ connectionId, err: (err as Error).message }, 'cannot read the peer credentials of a connection; refused');
+      this.refuse(socket, 'kgentd cannot tell who you are (peer credentials unreadable); see the kgentd log');
+      return;
+    }
+    const uid = cred.uid;
+    if (uid !== 0) {
+      const mine = this.perUid.get(uid) ?? 0;
+      const perUid = this.o.maxConnectionsPerUid ?? 16;
+      const total = this.o.maxConnections ?? 256;
+      const why =
+        mine >= perUid
+          ? `uid ${uid} already has ${mine} connections open, the limit per user (policy.maxConnectionsPerUid); close some and retry`
+          : this.nonRoot >= total
+            ? `kgentd has ${this.nonRoot} connections of non-root users open, its limit (policy.maxConnections); retry later`
+            : undefined;
+      if (why) {
+        this.o.logger.warn({ connectionId, uid, pid: cred.pid, open: mine }, `connection refused: ${why}`);
+        this.refuse(socket, why);
+        return;
+      }
+      this.perUid.set(uid, mine + 1);
+      this.nonRoot++;
+    }
     const decoder = new LineDecoder(this.o.maxMessageBytes);
     const closers: (() => void)[] = [];
     let closed = false;
+    let peer: Peer = { ...cred, groups: cred.groups ?? [cred.gid], user: `uid ${uid}` };
     this.sockets.add(socket);
     const send = (msg: Parameters<typeof encode>[0]): boolean => {
       if (closed || socket.destroyed) return false;
@@ -131,8 +196,38 @@ export class ControlServer implements MethodRegistry {
       socket.write(encode(msg));
       return true;
     };
+    // Idle: nothing in flight and nothing held; any line from the client re-arms the timer.
+    let busy = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const idleMs = this.o.idleTimeoutMs ?? 10 * 60_000;
+    const armIdle = (): void => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = undefined;
+      if (closed || busy > 0) return;
+      idleTimer = setTimeout(() => {
+        this.o.logger.info({ connectionId, uid, user: peer.user }, 'idle connection closed');
+        send(errorResponse(null, { code: ErrorCodes.Timeout, message: `connection idle for ${idleMs} ms, closed by kgentd (policy.idleTimeoutMs); reconnect` }));
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }, idleMs);
+    };
+    const hold = (): (() => void) => {
+      busy++;
+      armIdle();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        busy--;
+        armIdle();
+      };
+    };
     const ctx: ConnectionContext = {
       connectionId,
+      get peer() {
+        return peer;
+      },
+      busy: hold,
       notify: (spec, params) => send({ jsonrpc: JSONRPC, method: spec.method, params }),
       onClose: (fn) => {
         if (closed) fn();
@@ -145,7 +240,14 @@ export class ControlServer implements MethodRegistry {
     const finish = (): void => {
       if (closed) return;
       closed = true;
+      if (idleTimer) clearTimeout(idleTimer);
       this.sockets.delete(socket);
+      if (uid !== 0) {
+        const n = (this.perUid.get(uid) ?? 1) - 1;
+        if (n > 0) this.perUid.set(uid, n);
+        else this.perUid.delete(uid);
+        this.nonRoot--;
+      }
       for (const fn of closers.splice(0)) {
         try {
           fn();
@@ -155,8 +257,24 @@ export class ControlServer implements MethodRegistry {
       }
     };
     socket.on('close', finish);
-    socket.on('error', (err) => this.o.logger.debug({ connectionId, err: err.message }, 'client socket error'));
+    // Names and groups come from the user database (asynchronously); lines wait for them, in order.
+    const ready = this.identify(cred).then(
+      (p) => {
+        peer = p;
+        this.o.admit?.(p);
+        this.o.logger.debug({ connectionId, uid: p.uid, user: p.user, pid: p.pid }, 'connection');
+        return true;
+      },
+      (err: unknown) => {
+        const e = asKgentError(err);
+        this.o.logger.warn({ connectionId, uid, pid: cred.pid, err: e.message }, 'connection refused');
+        this.refuse(socket, e.message, RPC_CODE_OF[e.code]);
+        return false;
+      },
+    );
+    armIdle();
     socket.on('data', (chunk: Buffer) => {
+      armIdle();
       for (const item of decoder.push(chunk)) {
         if (!item.ok) {
           send(errorResponse(null, {
@@ -165,9 +283,30 @@ export class ControlServer implements MethodRegistry {
           }));
           continue;
         }
-        void this.handleLine(item.line, ctx, send);
+        void ready.then(async (ok) => {
+          if (!ok) return;
+          const release = hold();
+          try {
+            await this.handleLine(item.line, ctx, send);
+          } finally {
+            release();
+          }
+        });
       }
     });
+  }
+
+  private async identify(cred: { pid: number; uid: number; gid: number; groups: number[] | null }): Promise<Peer> {
+    const user = await this.users.userName(cred.uid);
+    const groups = cred.groups ? [...new Set([cred.gid, ...cred.groups])] : this.users.groupsOf(user, cred.gid);
+    return { pid: cred.pid, uid: cred.uid, gid: cred.gid, groups, user };
+  }
+
+  /** Answers a connection with one error line, then closes it. */
+  private refuse(socket: net.Socket, message: string, code: number = ErrorCodes.Refused): void {
+    if (socket.destroyed) return;
+    socket.end(encode(errorResponse(null, { code, message })));
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   private async handleLine(line: string, ctx: ConnectionContext, send: (m: Parameters<typeof encode>[0]) => boolean): Promise<void> {
@@ -198,11 +337,12 @@ export class ControlServer implements MethodRegistry {
     try {
       const result = await handler(msg.params, ctx);
       send({ jsonrpc: JSONRPC, id: msg.id, result: result ?? null });
-      this.o.logger.debug({ method: msg.method, ms: Math.round(performance.now() - started) }, 'request done');
+      this.o.logger.debug({ method: msg.method, uid: ctx.peer.uid, ms: Math.round(performance.now() - started) }, 'request done');
     } catch (err) {
       const e = asKgentError(err);
-      if (e.code === 'internal') this.o.logger.error({ method: msg.method, err: e, cause: e.cause }, 'request failed');
-      else this.o.logger.info({ method: msg.method, code: e.code, msg: e.message }, 'request refused');
+      const who = { uid: ctx.peer.uid, user: ctx.peer.user, pid: ctx.peer.pid };
+      if (e.code === 'internal') this.o.logger.error({ method: msg.method, ...who, err: e, cause: e.cause }, 'request failed');
+      else this.o.logger.info({ method: msg.method, ...who, code: e.code, msg: e.message }, 'request refused');
       send(errorResponse(msg.id, { code: RPC_CODE_OF[e.code], message: e.message, data: { kgentCode: e.code, ...e.data } }));
     }
   }

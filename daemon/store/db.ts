@@ -117,6 +117,19 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit ADD COLUMN request_id INTEGER REFERENCES requests(id);
     `,
   },
+  {
+    version: 3,
+    description: 'identities from the kernel: uid beside every stored name, pid of the audited client',
+    sql: `
+      ALTER TABLE programs ADD COLUMN submitted_uid INTEGER;   -- NULL: stored before identities were known
+      ALTER TABLE approvals ADD COLUMN approved_uid INTEGER;
+      ALTER TABLE requests ADD COLUMN submitted_uid INTEGER;
+      ALTER TABLE audit ADD COLUMN actor_uid INTEGER;          -- NULL: kgentd itself, bpftrace, or before v3
+      ALTER TABLE audit ADD COLUMN actor_pid INTEGER;
+      CREATE INDEX programs_submitted_uid ON programs(submitted_uid);
+      CREATE INDEX requests_submitted_uid ON requests(submitted_uid);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

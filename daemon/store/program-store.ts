@@ -8,6 +8,20 @@ import type { AuditRecord, ProgramInfo, ProgramStatus, RunRecord } from '../prot
 import type { Db } from './db.js';
 
 export type Desired = 'run' | 'stop';
+
+/** A person as the kernel identified them (uid, pid of their client) with their user name. */
+export interface Person {
+  readonly uid: number;
+  readonly user: string;
+  readonly pid?: number;
+}
+
+/** Who did something: a person, or the daemon's own parts by name (`kgentd`, `bpftrace`). */
+export type AuditActor = Person | string;
+
+const actorName = (a: AuditActor): string => (typeof a === 'string' ? a : a.user);
+const actorUid = (a: AuditActor): number | null => (typeof a === 'string' ? null : a.uid);
+const actorPid = (a: AuditActor): number | null => (typeof a === 'string' ? null : a.pid ?? null);
 export type Origin = 'file' | 'request';
 
 interface ProgramRow {
@@ -17,6 +31,7 @@ interface ProgramRow {
   probes: string;
   origin: Origin;
   submitted_by: string;
+  submitted_uid: number | null;
   submitted_at: string;
   desired: Desired;
   status: ProgramStatus;
@@ -26,6 +41,7 @@ interface ProgramRow {
   exit_signal: string | null;
   last_error: string | null;
   approved_by: string | null;
+  approved_uid: number | null;
   approved_at: string | null;
 }
 
@@ -41,7 +57,7 @@ export interface NewProgram {
   readonly source: string;
   readonly probes: readonly string[];
   readonly origin: Origin;
-  readonly submittedBy: string;
+  readonly submittedBy: Person;
   readonly status: ProgramStatus;
   readonly desired: Desired;
 }
@@ -59,7 +75,7 @@ export interface ProgramUpdate {
 const now = (): string => new Date().toISOString();
 
 const SELECT_PROGRAM = `
-  SELECT p.*, a.approved_by, a.approved_at
+  SELECT p.*, a.approved_by, a.approved_uid, a.approved_at
   FROM programs p
   LEFT JOIN approvals a ON a.id = (SELECT MAX(id) FROM approvals WHERE program_id = p.id)`;
 
@@ -74,10 +90,10 @@ export class ProgramStore {
     const sha = createHash('sha256').update(p.source).digest('hex');
     const res = this.db
       .prepare(
-        `INSERT INTO programs (name, source, source_sha256, probes, origin, submitted_by, submitted_at, desired, status, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO programs (name, source, source_sha256, probes, origin, submitted_by, submitted_uid, submitted_at, desired, status, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(p.name, p.source, sha, JSON.stringify(p.probes), p.origin, p.submittedBy, t, p.desired, p.status, t);
+      .run(p.name, p.source, sha, JSON.stringify(p.probes), p.origin, p.submittedBy.user, p.submittedBy.uid, t, p.desired, p.status, t);
     return this.get(Number(res.lastInsertRowid))!;
   }
 
@@ -115,10 +131,10 @@ export class ProgramStore {
     this.db.prepare(`UPDATE programs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
   }
 
-  approve(id: number, approvedBy: string, how: 'submitter' | 'explicit'): void {
+  approve(id: number, approvedBy: Person, how: 'submitter' | 'explicit'): void {
     this.db
-      .prepare('INSERT INTO approvals (program_id, approved_by, approved_at, how) VALUES (?, ?, ?, ?)')
-      .run(id, approvedBy, now(), how);
+      .prepare('INSERT INTO approvals (program_id, approved_by, approved_uid, approved_at, how) VALUES (?, ?, ?, ?, ?)')
+      .run(id, approvedBy.user, approvedBy.uid, now(), how);
   }
 
   isApproved(id: number): boolean {
@@ -170,10 +186,10 @@ export class ProgramStore {
     }));
   }
 
-  audit(action: string, actor: string, programId?: number, detail?: string): void {
+  audit(action: string, actor: AuditActor, programId?: number, detail?: string, requestId?: number): void {
     this.db
-      .prepare('INSERT INTO audit (at, action, actor, program_id, detail) VALUES (?, ?, ?, ?, ?)')
-      .run(now(), action, actor, programId ?? null, detail ?? null);
+      .prepare('INSERT INTO audit (at, action, actor, actor_uid, actor_pid, program_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(now(), action, actorName(actor), actorUid(actor), actorPid(actor), programId ?? null, requestId ?? null, detail ?? null);
   }
 
   auditTrail(programId?: number): AuditRecord[] {
@@ -181,11 +197,12 @@ export class ProgramStore {
       programId === undefined
         ? this.db.prepare('SELECT * FROM audit ORDER BY id').all()
         : this.db.prepare('SELECT * FROM audit WHERE program_id = ? ORDER BY id').all(programId)
-    ) as { at: string; action: string; actor: string; program_id: number | null; detail: string | null }[];
+    ) as { at: string; action: string; actor: string; actor_uid: number | null; program_id: number | null; detail: string | null }[];
     return rows.map((r) => ({
       at: r.at,
       action: r.action,
       actor: r.actor,
+      ...(r.actor_uid !== null ? { actorUid: r.actor_uid } : {}),
       ...(r.program_id !== null ? { programId: r.program_id } : {}),
       ...(r.detail ? { detail: r.detail } : {}),
     }));
@@ -197,8 +214,10 @@ export class ProgramStore {
       name: r.name,
       status: r.status,
       submittedBy: r.submitted_by,
+      ...(r.submitted_uid !== null ? { submittedUid: r.submitted_uid } : {}),
       submittedAt: r.submitted_at,
       ...(r.approved_by ? { approvedBy: r.approved_by, approvedAt: r.approved_at! } : {}),
+      ...(r.approved_uid !== null && r.approved_uid !== undefined ? { approvedUid: r.approved_uid } : {}),
       probes: JSON.parse(r.probes) as string[],
       ...(r.pid !== null ? { pid: r.pid } : {}),
       restarts: r.restarts,

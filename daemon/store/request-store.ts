@@ -16,6 +16,7 @@ import type {
 } from '../protocol/requests.js';
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { VerifyReport } from '../protocol/verify.js';
+import type { AuditActor, Person } from './program-store.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -23,6 +24,7 @@ interface RequestRow {
   id: number;
   text: string;
   submitted_by: string;
+  submitted_uid: number | null;
   submitted_at: string;
   updated_at: string;
   status: RequestStatus;
@@ -74,11 +76,11 @@ const SELECT_REQUEST = `SELECT r.*, (SELECT COUNT(*) FROM attempts a WHERE a.req
 export class RequestStore {
   constructor(private readonly db: Db) {}
 
-  create(r: { text: string; submittedBy: string; trials: number; attach: boolean; hints: readonly string[] }): RequestInfo {
+  create(r: { text: string; submittedBy: Person; trials: number; attach: boolean; hints: readonly string[] }): RequestInfo {
     const t = now();
     const res = this.db
-      .prepare('INSERT INTO requests (text, submitted_by, submitted_at, updated_at, status, trials, attach, hints) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.text, r.submittedBy, t, t, 'running', r.trials, r.attach ? 1 : 0, JSON.stringify(r.hints));
+      .prepare('INSERT INTO requests (text, submitted_by, submitted_uid, submitted_at, updated_at, status, trials, attach, hints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.text, r.submittedBy.user, r.submittedBy.uid, t, t, 'running', r.trials, r.attach ? 1 : 0, JSON.stringify(r.hints));
     return this.get(Number(res.lastInsertRowid))!;
   }
 
@@ -87,8 +89,13 @@ export class RequestStore {
     return row ? toInfo(row) : undefined;
   }
 
-  list(limit = 50): RequestInfo[] {
-    return (this.db.prepare(`${SELECT_REQUEST} ORDER BY r.id DESC LIMIT ?`).all(limit) as RequestRow[]).map(toInfo);
+  /** The newest requests, of everyone or of one uid. */
+  list(limit = 50, submittedUid?: number): RequestInfo[] {
+    const rows =
+      submittedUid === undefined
+        ? this.db.prepare(`${SELECT_REQUEST} ORDER BY r.id DESC LIMIT ?`).all(limit)
+        : this.db.prepare(`${SELECT_REQUEST} WHERE r.submitted_uid = ? ORDER BY r.id DESC LIMIT ?`).all(submittedUid, limit);
+    return (rows as RequestRow[]).map(toInfo);
   }
 
   setStatus(id: number, status: RequestStatus, reason?: string): void {
@@ -166,10 +173,11 @@ export class RequestStore {
   }
 
   /** An audit row about a request (accepting an unverified program, attaching from a request ...). */
-  audit(action: string, actor: string, requestId: number, detail?: string, programId?: number): void {
+  audit(action: string, actor: AuditActor, requestId: number, detail?: string, programId?: number): void {
+    const person = typeof actor === 'string' ? undefined : actor;
     this.db
-      .prepare('INSERT INTO audit (at, action, actor, program_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(now(), action, actor, programId ?? null, requestId, detail ?? null);
+      .prepare('INSERT INTO audit (at, action, actor, actor_uid, actor_pid, program_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(now(), action, person?.user ?? (actor as string), person?.uid ?? null, person?.pid ?? null, programId ?? null, requestId, detail ?? null);
   }
 
   private touch(id: number): void {
@@ -183,6 +191,7 @@ function toInfo(r: RequestRow): RequestInfo {
     text: r.text,
     status: r.status,
     submittedBy: r.submitted_by,
+    ...(r.submitted_uid !== null ? { submittedUid: r.submitted_uid } : {}),
     submittedAt: r.submitted_at,
     updatedAt: r.updated_at,
     trials: r.trials,

@@ -5,6 +5,10 @@
  */
 import type { ConnectionContext, MethodRegistry } from '../../daemon/server/control-server.js';
 import type { MethodSpec, NotificationSpec } from '../../daemon/protocol/index.js';
+import type { Peer } from '../../daemon/server/identity.js';
+
+/** The peer of an in-process client unless a test says otherwise: root. */
+export const ROOT_PEER: Peer = { uid: 0, gid: 0, pid: process.pid, groups: [0], user: 'root' };
 
 type Handler = (params: unknown, ctx: ConnectionContext) => Promise<unknown>;
 
@@ -15,11 +19,13 @@ export class InProcessServer implements MethodRegistry {
     this.handlers.set(spec.method, async (params, ctx) => fn(spec.params.parse(params ?? {}), ctx));
   }
 
-  /** A client of this server: the shape of kgentctl's `KgentClient` that commands use. */
-  client() {
+  /** A client of this server (as `peer`): the shape of kgentctl's `KgentClient` that commands use. */
+  client(peer: Peer = ROOT_PEER) {
     const listeners = new Set<(method: string, params: unknown) => void>();
     const ctx: ConnectionContext = {
       connectionId: 1,
+      peer,
+      busy: () => () => undefined,
       notify: (spec, params) => {
         for (const l of listeners) l(spec.method, JSON.parse(JSON.stringify(params)));
         return true;

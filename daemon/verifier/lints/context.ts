@@ -16,6 +16,14 @@ export interface ProbeSupport {
 export interface LintPolicy {
   /** Allow `system()`, `signal()`, `override()` (bpftrace's `--unsafe`). */
   readonly allowUnsafe: boolean;
+  /** Further builtins refused (e.g. `cat` for members of the kgent group); none when absent. */
+  readonly deniedBuiltins?: readonly string[];
+  /** Refuse reads of memory at absolute addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`); allowed when absent. */
+  readonly denyRawMemory?: boolean;
+  /** Probe types allowed (canonical names, `*` for all); all when absent. */
+  readonly probeTypes?: readonly string[];
+  /** Who the policy is for, in messages ("members of kgent"). */
+  readonly subject?: string;
 }
 
 /** A tracepoint field's type as the format file gives it. */
