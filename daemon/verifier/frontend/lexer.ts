@@ -167,7 +167,8 @@ export function integerValue(raw: string): bigint | undefined {
     if (/^0[xX][0-9a-fA-F]+$/.test(t)) return BigInt(t);
     if (/^0[bB][01]+$/.test(t)) return BigInt(t);
     const exp = /^([0-9]+)[eE]([0-9]+)$/.exec(t);
-    if (exp) return BigInt(exp[1] ?? '0') * 10n ** BigInt(exp[2] ?? '0');
+    // Past 10^40 it overflows 64 bits anyway; 1e999999999 must not compute a billion-digit number.
+    if (exp) return (exp[2] ?? '0').length > 3 || Number(exp[2]) > 40 ? undefined : BigInt(exp[1] ?? '0') * 10n ** BigInt(exp[2] ?? '0');
     // bpftrace reads integers with base 0 (strtoull), so a leading 0 means octal.
     if (/^0[0-7]+$/.test(t)) return BigInt('0o' + t.slice(1));
     if (/^[0-9]+$/.test(t)) return BigInt(t);

@@ -58,8 +58,17 @@ const UNSUPPORTED_TOP_LEVEL: Readonly<Record<string, string>> = {
   let: "top-level map declarations ('let @m = ...', newer bpftrace) are not supported",
 };
 
+/**
+ * Deepest nesting of expressions and statements accepted. Real programs stay far below it; deeper
+ * input would overflow the stack here or in any pass that walks the tree (a client could send
+ * 100,000 parentheses), so it is a parse diagnostic instead.
+ */
+export const MAX_NESTING = 256;
+
 class Parser {
   private readonly lx: Lexer;
+  /** Current nesting of expressions/statements, checked against {@link MAX_NESTING}. */
+  private depth = 0;
   private readonly sm: SourceMap;
   private cur: Token;
   /** End offset of the last consumed token. */
@@ -250,7 +259,8 @@ class Parser {
       if (!line.endsWith('\\') || nl >= this.src.length) break;
       end = nl + 1;
     }
-    const text = this.src.slice(at, end).replace(/\s+$/, '');
+    // trimEnd, not /\s+$/: that regex is quadratic on a long run of spaces before the line's end.
+    const text = this.src.slice(at, end).trimEnd();
     const span = this.sm.span(at, at + text.length);
     this.resetTo(end);
     const m = /^#\s*([A-Za-z_]\w*)/.exec(text);
@@ -309,8 +319,7 @@ class Parser {
       } else if (t.kind === 'punct' && t.text === ';' && depth === 0) {
         if (keyword === 'typedef') {
           end = t.end;
-          const m = /([A-Za-z_]\w*)\s*;$/.exec(this.src.slice(at, end));
-          name = m?.[1] ?? '';
+          name = lastIdentifier(this.src.slice(at, end - 1));
           break;
         }
       }
@@ -473,6 +482,29 @@ class Parser {
   }
 
   private statement(): Stmt {
+    return this.nested(() => this.statementInner());
+  }
+
+  /** Runs `fn` one nesting level deeper; past {@link MAX_NESTING} it is a syntax error. */
+  private nested<T>(fn: () => T, extra = 0): T {
+    this.checkDepth(extra + 1);
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private checkDepth(extra: number): void {
+    if (this.depth + extra > MAX_NESTING) {
+      throw new SyntaxFailure('parse.too-deep', `the program nests deeper than ${MAX_NESTING} levels`, this.tokenSpan(this.cur), [
+        'split the expression with $variables',
+      ]);
+    }
+  }
+
+  private statementInner(): Stmt {
     const t = this.cur;
     const start = t.start;
     if (t.kind === 'ident') {
@@ -616,6 +648,10 @@ class Parser {
   }
 
   private ternary(): Expr {
+    return this.nested(() => this.ternaryInner());
+  }
+
+  private ternaryInner(): Expr {
     const start = this.cur.start;
     const condition = this.binary(1);
     if (!this.isPunct('?')) return condition;
@@ -629,9 +665,11 @@ class Parser {
   private binary(minPrec: number): Expr {
     const start = this.cur.start;
     let left = this.unary();
-    for (;;) {
+    // A chain `a + b + c ...` nests to the left without recursing here; it still counts as depth.
+    for (let chain = 1; ; chain++) {
       const t = this.cur;
       if (t.kind !== 'punct') break;
+      this.checkDepth(chain);
       const prec = BINARY_PRECEDENCE[t.text];
       if (prec === undefined || prec < minPrec) break;
       if (t.text === '/' && this.slashEndsExpr) break;
@@ -643,6 +681,10 @@ class Parser {
   }
 
   private unary(): Expr {
+    return this.nested(() => this.unaryInner());
+  }
+
+  private unaryInner(): Expr {
     const t = this.cur;
     const start = t.start;
     if (t.kind === 'punct') {
@@ -757,7 +799,8 @@ class Parser {
   }
 
   private postfix(e: Expr, start: number): Expr {
-    for (;;) {
+    for (let chain = 1; ; chain++) {
+      this.checkDepth(chain);
       if (this.isPunct('->') || this.isPunct('.')) {
         const arrow = this.cur.text === '->';
         this.advance();
@@ -948,6 +991,19 @@ export function parseSource(source: string): { program?: Program; diagnostics: D
       };
       return { diagnostics: [d] };
     }
+    if (e instanceof RangeError) {
+      // The stack ran out below MAX_NESTING (a small stack): still the program's problem, not ours.
+      return { diagnostics: [{ code: 'parse.too-deep', severity: 'error', stage: 'parse', message: `the program nests too deeply to parse (${e.message})` }] };
+    }
     throw e;
   }
+}
+
+/** The identifier at the end of `text` (ignoring trailing spaces), or ''. Linear: no regex scan. */
+function lastIdentifier(text: string): string {
+  const t = text.trimEnd();
+  let i = t.length;
+  while (i > 0 && /\w/.test(t[i - 1] ?? '')) i--;
+  const id = t.slice(i);
+  return /^[A-Za-z_]/.test(id) ? id : '';
 }

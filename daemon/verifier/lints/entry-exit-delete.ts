@@ -21,9 +21,31 @@ function keyedByThread(m: MapAccess): string | undefined {
   return found;
 }
 
+/**
+ * `*` and `?` wildcards, matched without a RegExp: `.*a.*a.*a...` built from a client's attach
+ * point backtracks exponentially. Greedy with one backtrack point: O(pattern x text).
+ */
 function glob(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(s);
+  let p = 0;
+  let i = 0;
+  let star = -1;
+  let mark = 0;
+  while (i < s.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === s[i])) {
+      p++;
+      i++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = i;
+    } else if (star >= 0) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 function sameName(a: string, b: string): boolean {
