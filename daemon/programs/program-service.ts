@@ -26,7 +26,6 @@ import type { Supervisor } from '../runner/supervisor.js';
 import type { AuditActor, Person, ProgramStore, StoredProgram } from '../store/program-store.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
 import { defaultName } from './default-name.js';
-import { defaultName } from './default-name.js';
 import { analyzeProgram, type ProbeAvailability } from './program-analysis.js';
 
 export interface ProgramServiceOptions {
