@@ -18,7 +18,7 @@ import { checkCoverage } from './coverage.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
-import { Executor, type AssertionSite, type ExcludedAction, type ExecResult, type Obligation } from './symbolic/executor.js';
+import { Executor, NotBpftrace, type AssertionSite, type ExcludedAction, type ExecResult, type Obligation } from './symbolic/executor.js';
 import { searchModel } from './symbolic/concrete.js';
 import { formatVal, renderCounterexample } from './symbolic/render.js';
 
@@ -80,6 +80,15 @@ export async function verifyProgram(source: string, options: VerifyOptions): Pro
     if (err instanceof SolverStartError) throw err.cause;
     const msg = err instanceof Error ? err.message : String(err);
     const totalMs = performance.now() - t0;
+    if (err instanceof NotBpftrace) {
+      return {
+        verdict: 'invalid',
+        assertions: [],
+        diagnostics: [{ code: 'symbolic.not-bpftrace', severity: 'error', stage: 'symbolic', message: msg, span: err.span }],
+        coverage: [],
+        timings: { parseMs: 0, lintMs: 0, solverInitMs: 0, verifyMs: totalMs, totalMs },
+      };
+    }
     return {
       verdict: 'unknown',
       assertions: [],

@@ -95,6 +95,19 @@ t.test('coverage verdicts', async (t) => {
       'refuted',
     ],
     [
+      'two conditional covers on one hook with strncmp in the predicate (each cover runs its own executor)',
+      `tracepoint:syscalls:sys_enter_openat /strncmp(str(args->filename), "/etc/", 5) == 0/ { printf("%d\\n", pid); assert(printed(0) == pid); }
+       cover(tracepoint:syscalls:sys_enter_openat, args->flags == 1); cover(tracepoint:syscalls:sys_enter_openat, args->flags == 2);`,
+      'proved',
+    ],
+    [
+      'two conditional covers on one hook with a pointer-keyed map and a delete',
+      `tracepoint:sock:inet_sock_set_state /args->protocol == 6/ { if (args->newstate == 1) { @est[args->skaddr] = nsecs; }
+         if (args->newstate == 7 && @est[args->skaddr] != 0) { @life = hist(nsecs - @est[args->skaddr]); delete(@est[args->skaddr]); } }
+       cover(tracepoint:sock:inet_sock_set_state, args->newstate == 1); cover(tracepoint:sock:inet_sock_set_state, args->newstate == 7);`,
+      'unannotated',
+    ],
+    [
       'a wildcard cover names no single event',
       `tracepoint:syscalls:sys_enter_exec* { @[comm] = count(); assert(mapval(@) == 1); } cover(tracepoint:syscalls:sys_enter_exec*);`,
       'unknown',

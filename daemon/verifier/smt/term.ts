@@ -97,10 +97,14 @@ function toSigned(v: bigint, w: number): bigint {
   return v >= 1n << BigInt(w - 1) ? v - (1n << BigInt(w)) : v;
 }
 
-/** Builds hash-consed, simplified terms. One builder per verification run. */
+// Term ids are unique in the whole process, not per builder: the solver's translation cache is
+// keyed by id, and one verification run may use several builders (coverage runs the probes of
+// each cover again), so two builders' terms must never share an id.
+let nextTermId = 1;
+
+/** Builds hash-consed, simplified terms. One builder per execution of a program. */
 export class TermBuilder {
   private readonly table = new Map<string, Term>();
-  private nextId = 1;
   readonly T: Term;
   readonly F: Term;
   /** Declared symbols (vars and UFs) by name, with their sort signature, to catch clashes. */
@@ -116,7 +120,7 @@ export class TermBuilder {
     const key = `${op}|${sortKey(sort)}|${args.map((a) => a.id).join(',')}|${params.join(',')}|${value ?? ''}|${name ?? ''}`;
     const hit = this.table.get(key);
     if (hit) return hit;
-    const t: Term = { id: this.nextId++, op, sort, args, params, ...(value !== undefined ? { value } : {}), ...(name !== undefined ? { name } : {}) };
+    const t: Term = { id: nextTermId++, op, sort, args, params, ...(value !== undefined ? { value } : {}), ...(name !== undefined ? { name } : {}) };
     this.table.set(key, t);
     return t;
   }

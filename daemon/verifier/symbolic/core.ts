@@ -16,6 +16,19 @@ import { U64, type Ty, type Val } from './values.js';
 /** Raised when an expression uses something the executor does not model. */
 export class Unsupported extends Error {}
 
+/**
+ * Raised for a construct bpftrace 0.17 itself refuses to compile: the program is invalid, whatever
+ * it asserts (nothing about it may be proved). Carries the span of the offending expression.
+ */
+export class NotBpftrace extends Error {
+  constructor(
+    message: string,
+    readonly span: Span,
+  ) {
+    super(message);
+  }
+}
+
 export interface MapInfo {
   keyTys: Ty[];
   keyWidth: number;

@@ -37,7 +37,7 @@ import type { ExecOptions, ExecResult } from './results.js';
 import { collectAsserts, execBlock } from './statements.js';
 import { S64, type Val } from './values.js';
 
-export { Unsupported } from './core.js';
+export { NotBpftrace, Unsupported } from './core.js';
 export type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, ExecResult, Obligation, Shown } from './results.js';
 export { collectAsserts } from './statements.js';
 
