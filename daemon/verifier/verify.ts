@@ -189,7 +189,7 @@ function parseStep(run: Run, source: string, fileName: string | undefined): Prog
  * Checked here: 0.17 fails `BEGIN { let $x: uint8 = 5; }` with "syntax error, unexpected variable".
  */
 function runnableStep(run: Run, program: Program): boolean {
-  const found = collect(program, 'VarDeclStmt').map(
+  const found: Diagnostic[] = collect(program, 'VarDeclStmt').map(
     (d): Diagnostic => ({
       code: 'parse.not-in-bpftrace-0.17',
       severity: 'error',
@@ -199,6 +199,28 @@ function runnableStep(run: Run, program: Program): boolean {
       hints: [`assign the variable instead: its first assignment fixes its type, e.g. \`${d.variable.name} = (uint8)5;\``],
     }),
   );
+  // Checked here too: 0.17 rejects `for ($i : 0..3) { }` and `for ($kv : @m) { }` (syntax error)
+  // and a `config = { ... }` block.
+  for (const f of collect(program, 'ForStmt')) {
+    found.push({
+      code: 'parse.not-in-bpftrace-0.17',
+      severity: 'error',
+      stage: 'parse',
+      message: '`for` loops are not accepted by bpftrace 0.17 (it reports a syntax error): the program would not load',
+      span: f.span,
+      hints: ['use unroll(N) { ... } or while (...) { ... } for a bounded loop'],
+    });
+  }
+  if (program.config) {
+    found.push({
+      code: 'parse.not-in-bpftrace-0.17',
+      severity: 'error',
+      stage: 'parse',
+      message: '`config = { ... }` blocks are not accepted by bpftrace 0.17: the program would not load',
+      span: program.config.span,
+      hints: ['set such options with environment variables (BPFTRACE_MAX_MAP_KEYS ...) instead'],
+    });
+  }
   run.diagnostics.push(...found);
   return found.length === 0;
 }
