@@ -55,6 +55,9 @@ Commands:
                              kernel contracts of the running kernel
   examples list|search TEXT|show ID|remove ID
                              the example library: dataset and learned examples
+  eval [--cases FILE|DIR] [--config C,...] [--models A,B] [--trials N] [--runs N] [--html FILE]
+                             accuracy / false positives / false negatives of the loop per model,
+                             judged by running the programs (kgentctl eval --help)
 
 Options:
   --socket PATH   control socket (default ${DEFAULT_SOCKET}, or $KGENT_SOCKET)
@@ -132,7 +135,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
   const socketPath = globals.socket ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
   const first = globals.rest.findIndex((a) => !a.startsWith('-'));
   const sub = first >= 0 ? globals.rest[first] : undefined;
-  if (sub === 'verify' || sub === 'contracts' || sub === 'examples') {
+  if (sub === 'verify' || sub === 'contracts' || sub === 'examples' || sub === 'eval') {
     const json = globals.json ? ['--json'] : [];
     const rest = [...globals.rest.slice(0, first), ...globals.rest.slice(first + 1)];
     // verify has its own options and exit statuses, and falls back to verifying locally.
@@ -142,6 +145,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       return verifyCommand([...json, ...rest], io, { socketPath });
     }
     if (sub === 'examples') return runExamples([...json, ...rest], io, socketPath);
+    if (sub === 'eval') return runEval([...json, ...rest], io, socketPath);
     // contracts has subcommands and options of its own; it talks to kgentd like the others.
     return runContracts([...json, ...rest], io, socketPath);
   }
@@ -267,6 +271,19 @@ async function runExamples(argv: string[], io: CliIO, socketPath: string): Promi
   } catch (err) {
     if (err instanceof CliError || err instanceof RpcError) {
       io.stderr.write(errorLine('examples', err.message));
+      return err instanceof CliError ? err.exitCode : exitCodeForRpc(err);
+    }
+    throw err;
+  }
+}
+
+async function runEval(argv: string[], io: CliIO, socketPath: string): Promise<number> {
+  try {
+    const { evalCommand } = await import('./commands/eval.js');
+    return await evalCommand(argv, io, () => KgentClient.connect(socketPath));
+  } catch (err) {
+    if (err instanceof CliError || err instanceof RpcError) {
+      io.stderr.write(errorLine('eval', err.message));
       return err instanceof CliError ? err.exitCode : exitCodeForRpc(err);
     }
     throw err;

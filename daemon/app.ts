@@ -16,6 +16,9 @@ import { registerExampleMethods } from './retrieval/handlers.js';
 import { exampleSource } from './retrieval/example-source.js';
 import { createRequestService } from './pipeline/index.js';
 import { registerRequestMethods } from './pipeline/handlers.js';
+import { registerEvalMethods } from './eval/handlers.js';
+import { runOracle } from './eval/oracle.js';
+import { EvalService } from './eval/runner.js';
 import { RequestStore } from './store/request-store.js';
 import { createLlmBackend } from './llm/backend.js';
 import { daemonContractProvider } from './contracts/verify.js';
@@ -200,16 +203,17 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   registerExampleMethods(reg, examples);
 
   // The Kgent loop: requests from English to a verified program.
+  const llm = createLlmBackend({
+    host: config.ollamaHost,
+    models: config.models,
+    timeoutMs: config.llmTimeoutMs,
+    answerTokens: config.llmAnswerTokens,
+    log: logger.child({ component: 'llm' }),
+  });
   const requests = createRequestService({
     config,
     store: new RequestStore(db),
-    llm: createLlmBackend({
-      host: config.ollamaHost,
-      models: config.models,
-      timeoutMs: config.llmTimeoutMs,
-      answerTokens: config.llmAnswerTokens,
-      log: logger.child({ component: 'llm' }),
-    }),
+    llm,
     programs,
     contracts: verifierContracts,
     service: contracts,
@@ -223,6 +227,21 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   const interrupted = requests.restore();
   if (interrupted.length > 0) logger.warn({ requests: interrupted }, 'requests interrupted by the last stop marked failed');
   registerRequestMethods(reg, requests, rights, config.policy.maxRequestChars);
+
+  // The evaluation (kgentctl eval): the loop per model and configuration, judged by running the programs.
+  const evals = new EvalService({
+    requests,
+    listModels: async () => ({ ...(await llm.check()), host: llm.host }),
+    defaultModels: config.models,
+    defaultTrials: config.trials,
+    stateDir: config.stateDir,
+    oracle: (input) => runOracle(input, { cli: requireCli(), probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) }),
+    probes,
+    kernelRelease: release,
+    bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
+    logger: logger.child({ component: 'eval' }),
+  });
+  registerEvalMethods(reg, evals, rights);
 
   await server.listen();
   const restored = await programs.restore();

@@ -22,6 +22,8 @@ export interface LlmChatRequest {
   readonly numCtx: number;
   /** Aborts the call (client gone, `request.cancel`): the HTTP request is closed. */
   readonly signal?: AbortSignal;
+  /** The model to ask instead of the stage's configured one (the evaluation compares models). */
+  readonly model?: string;
 }
 
 export interface LlmChatResult {
@@ -96,7 +98,7 @@ export function createLlmBackend(opts: LlmBackendOptions): LlmBackend {
     host,
 
     async chat(req) {
-      const model = opts.models[req.stage];
+      const model = req.model ?? opts.models[req.stage];
       if (!Number.isInteger(req.numCtx) || req.numCtx <= 0) {
         throw new LlmError('malformed', `chat call for ${req.stage} without a valid numCtx (${req.numCtx})`, { numCtx: req.numCtx });
       }

@@ -41,6 +41,23 @@ export interface RoundInput {
   readonly firstAttempt: number;
   readonly signal: AbortSignal;
   progress(p: RequestProgress): void;
+  /** Features of the loop to switch off (all on by default), as the evaluation's configurations do. */
+  readonly features?: LoopFeatures;
+  /** Models for this round instead of the configured ones (the evaluation compares models). */
+  readonly models?: { readonly synthesis?: string; readonly comprehension?: string };
+}
+
+/**
+ * Parts of the one loop that can be switched off (Table 1 of the Kgent paper, `kgentctl eval
+ * --config`). Retrieval off: no examples in either prompt (the kernel's hooks stay: they are facts
+ * of this host, not examples). Feedback off: no attempt sees the feedback of earlier ones (callers
+ * then run one trial, as the paper's few-shot rows do). Symbolic off: no comprehension and no
+ * symbolic verification; a candidate that passes parse, lints and the kernel check is verified.
+ */
+export interface LoopFeatures {
+  readonly retrieval?: boolean;
+  readonly feedback?: boolean;
+  readonly symbolic?: boolean;
 }
 
 /** A candidate that passed parse, lints and the kernel check but whose proof did not go through. */
@@ -52,7 +69,8 @@ export interface UnverifiedCandidate {
 }
 
 export type RoundOutcome =
-  | { readonly status: 'verified'; readonly attempt: number; readonly candidate: string; readonly annotated: string; readonly report: VerifyReport }
+  /** `annotated` and `report` are absent when the symbolic stage is off. */
+  | { readonly status: 'verified'; readonly attempt: number; readonly candidate: string; readonly annotated?: string; readonly report?: VerifyReport }
   | { readonly status: 'needs-hint'; readonly reason: string; readonly last?: UnverifiedCandidate; readonly lastCandidate?: string }
   | { readonly status: 'cancelled'; readonly reason: string }
   | { readonly status: 'failed'; readonly reason: string };
@@ -70,7 +88,7 @@ export async function runRound(deps: LoopDeps, input: RoundInput): Promise<Round
     const n = input.firstAttempt + i;
     try {
       const r = await runAttempt(deps, input, n);
-      if (r.kind === 'verified') return { status: 'verified', attempt: n, candidate: r.candidate, annotated: r.annotated, report: r.report };
+      if (r.kind === 'verified') return { status: 'verified', attempt: n, candidate: r.candidate, ...(r.annotated !== undefined ? { annotated: r.annotated } : {}), ...(r.report ? { report: r.report } : {}) };
       if (r.candidate) lastCandidate = r.candidate;
       if (r.unverified) last = r.unverified;
     } catch (err) {
@@ -90,7 +108,7 @@ export async function runRound(deps: LoopDeps, input: RoundInput): Promise<Round
 }
 
 type AttemptResult =
-  | { kind: 'verified'; candidate: string; annotated: string; report: VerifyReport }
+  | { kind: 'verified'; candidate: string; annotated?: string; report?: VerifyReport }
   | { kind: 'failed'; candidate?: string; unverified?: UnverifiedCandidate };
 
 async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise<AttemptResult> {
@@ -121,15 +139,16 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     return { kind: 'failed', ...extra };
   };
   const feedbackOf = (s: FeedbackMessage['stage'], message: string): FeedbackMessage => ({ attempt: n, stage: s, message });
+  const on = { retrieval: input.features?.retrieval ?? true, feedback: input.features?.feedback ?? true, symbolic: input.features?.symbolic ?? true };
 
   try {
     // 1. Retrieval: examples and the hooks of this kernel that fit the request.
     const k = deps.examplesPerPrompt ?? 4;
     const { examples, hooks } = await stage('retrieving', async () => ({
-      examples: (await deps.examples?.search(input.text, k).catch(() => [] as RetrievedExample[])) ?? [],
+      examples: on.retrieval ? ((await deps.examples?.search(input.text, k).catch(() => [] as RetrievedExample[])) ?? []) : [],
       hooks: (await deps.hooks?.fitting(input.text, deps.hooksPerPrompt ?? 4).catch(() => [] as Contract[])) ?? [],
     }));
-    const history = store.feedback(input.requestId);
+    const history = on.feedback ? store.feedback(input.requestId) : [];
 
     // 2. Synthesis.
     const t0 = performance.now();
@@ -153,13 +172,23 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     // Lint warnings (network byte order, time units ...) travel with the attempt as feedback.
     rec.feedback.push(...lintDiags.filter((d) => d.severity === 'warning').map((d) => feedbackOf('lint', diagText(d))));
 
+    // Without the symbolic stage, the kernel check alone decides.
+    if (!on.symbolic) {
+      const check = await stage('kernel-check', () => deps.checker.kernelCheck(candidate));
+      rec.kernelCheck = { ok: check.ok, diagnostics: check.diagnostics, durationMs: Math.round(check.durationMs) };
+      if (!check.ok) return fail('kernel-rejected', check.diagnostics.filter((d) => d.severity === 'error').map((d) => feedbackOf('kernel', diagText(d))), { candidate });
+      rec.outcome = 'verified';
+      save(true);
+      return { kind: 'verified', candidate };
+    }
+
     // 3. Comprehension: the same program with assume/assert/cover, given the contracts of its hooks.
     const used = await hooksOf(deps, candidate);
     const members = await deps.checker.members(candidate).catch(() => []);
     const compPrompt = build(
       deps,
       'comprehension',
-      comprehensionParts({ text: input.text, hints: input.hints, candidate, hooks: used, members, examples, feedback: store.feedback(input.requestId).concat(rec.feedback) }),
+      comprehensionParts({ text: input.text, hints: input.hints, candidate, hooks: used, members, examples, feedback: on.feedback ? store.feedback(input.requestId).concat(rec.feedback) : rec.feedback }),
     );
     rec.comprehensionPrompt = compPrompt.text;
     rec.trimmed = { ...rec.trimmed, comprehension: compPrompt.trim };
@@ -262,7 +291,8 @@ function build(deps: LoopDeps, stage: 'synthesis' | 'comprehension', parts: Prom
 
 async function chat(deps: LoopDeps, input: RoundInput, stage: 'synthesis' | 'comprehension', prompt: BuiltPrompt): Promise<string> {
   try {
-    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal });
+    const model = input.models?.[stage];
+    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal, ...(model ? { model } : {}) });
     return r.content;
   } catch (err) {
     if (input.signal.aborted) throw new Cancelled();

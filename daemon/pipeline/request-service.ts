@@ -13,7 +13,7 @@ import type { VerifyReport } from '../protocol/verify.js';
 import type { Person } from '../store/program-store.js';
 import type { RequestStore } from '../store/request-store.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
-import { runRound, type LoopDeps, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
+import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
 
 /** Who asks, as the kernel identified their connection (daemon/pipeline/handlers.ts `callerOf`). */
@@ -75,6 +75,42 @@ export class RequestService {
     const trials = p.trials ?? this.o.defaultTrials;
     const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials, attach: p.attach ?? false, hints: p.hint ? [p.hint] : [] });
     return this.round(req, caller, progress, onClose);
+  }
+
+  /**
+   * One request of an evaluation (`eval.run`): a round with some loop features off and other
+   * models, stored like any request (`kgentctl show R<id>` explains its attempts) but neither
+   * learned into the examples (the cases must not leak into retrieval) nor turned into a program:
+   * the evaluation judges the candidate with its execution oracle instead.
+   */
+  async evaluate(
+    p: { text: string; trials: number; features: LoopFeatures; models?: { synthesis?: string; comprehension?: string } },
+    caller: Caller,
+    progress: (p: RequestProgress) => void,
+    signal: AbortSignal,
+  ): Promise<{ request: RequestInfo; outcome: RoundOutcome }> {
+    const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials: p.trials, attach: false, hints: [] });
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    this.running.set(req.id, { controller });
+    let outcome: RoundOutcome;
+    try {
+      outcome = await runRound(
+        { ...this.o.loop, store: this.o.store },
+        { requestId: req.id, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
+      );
+    } catch (err) {
+      this.o.store.setStatus(req.id, 'failed', `internal error: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      this.running.delete(req.id);
+      signal.removeEventListener('abort', abort);
+    }
+    const reason =
+      outcome.status === 'verified' ? 'evaluation: judged by the execution oracle, not stored as a program' : outcome.reason;
+    this.o.store.setStatus(req.id, outcome.status, reason);
+    return { request: this.get(req.id), outcome };
   }
 
   async hint(id: number, hint: string, caller: Caller, progress: (p: RequestProgress) => void, onClose: (fn: () => void) => void): Promise<RequestResult> {
@@ -186,7 +222,7 @@ export class RequestService {
         const attached = req.attach && created.check.ok;
         this.o.store.setStatus(id, created.check.ok ? (attached ? 'attached' : 'verified') : 'failed', created.check.ok ? undefined : 'the kernel check failed when the program was stored');
         await this.learn(req, outcome.candidate, outcome.annotated, 'proved');
-        return this.result(this.get(id), { program: outcome.candidate, annotated: outcome.annotated, report: outcome.report, programInfo: created.program });
+        return this.result(this.get(id), { program: outcome.candidate, ...(outcome.annotated !== undefined ? { annotated: outcome.annotated } : {}), ...(outcome.report ? { report: outcome.report } : {}), programInfo: created.program });
       }
       case 'needs-hint': {
         if (outcome.last) this.unverified.set(id, outcome.last);

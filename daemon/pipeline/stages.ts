@@ -16,7 +16,8 @@ export interface ChatMessage {
 
 /** The LLM, as the pipeline uses it (daemon/llm implements it over Ollama). */
 export interface ChatModel {
-  chat(req: { stage: 'synthesis' | 'comprehension'; messages: ChatMessage[]; numCtx: number; signal?: AbortSignal }): Promise<{ content: string; model: string; ms: number }>;
+  /** `model` overrides the configured model of the stage for this call. */
+  chat(req: { stage: 'synthesis' | 'comprehension'; messages: ChatMessage[]; numCtx: number; signal?: AbortSignal; model?: string }): Promise<{ content: string; model: string; ms: number }>;
 }
 
 /** A retrieved example (dataset or learned), best first. */

@@ -34,6 +34,9 @@ export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {
   'examples.search': 'read',
   'examples.show': 'read',
   'examples.remove': 'remove-example',
+  // The oracle attaches programs and runs each case's trigger as root: admins only.
+  'eval.run': 'run',
+  'eval.list': 'read',
 };
 
 /** `server` with every registered method guarded by its right in {@link METHOD_RIGHTS}. */

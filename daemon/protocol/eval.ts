@@ -129,6 +129,10 @@ export interface EvalReport {
   /** Items planned in total, and whether the run ended before all were done. */
   readonly planned: number;
   readonly complete: boolean;
+  /** Cases left out because their reference needs probes this kernel lacks. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  /** The self-contained HTML page, when the call asked for it (`html: true`). */
+  readonly html?: string;
 }
 
 export interface EvalProgress {
@@ -173,8 +177,8 @@ export const EvalRun = defineMethod<EvalReport>()(
     runs: optional(int({ min: 1, max: 100 })),
     /** Continue an interrupted evaluation: its id, or `last`. */
     resume: optional(str({ min: 1, max: 100 })),
-    /** Keep going when the LLM is unreachable (items count as FN with the reason); default stop. */
-    keepGoing: optional(bool()),
+    /** Answer with the HTML page too (`kgentctl eval --html FILE` writes it). */
+    html: optional(bool()),
   }),
 );
 

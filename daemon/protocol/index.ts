@@ -13,11 +13,13 @@ export * from './contracts.js';
 export * from './verify.js';
 export * from './examples.js';
 export * from './requests.js';
+export * from './eval.js';
 
 import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
 import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, Status } from './methods.js';
 import { RequestAccept, RequestCancel, RequestHint, RequestShow, RequestsList, RequestSubmit } from './requests.js';
 import { VerifyProgram } from './verify.js';
+import { EvalList, EvalRun } from './eval.js';
 import { ExamplesList, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
 
 /** Every method kgentd serves (a test checks the daemon registers exactly these). */
@@ -46,4 +48,6 @@ export const ALL_METHODS = [
   ExamplesSearch,
   ExamplesShow,
   ExamplesRemove,
+  EvalRun,
+  EvalList,
 ] as const;
