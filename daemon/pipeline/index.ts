@@ -6,6 +6,7 @@
 import type { ContractService } from '../../kernel-contracts/index.js';
 import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
+import { canonicalProbeType } from '../../kernel-contracts/probe-types.js';
 import type { KgentConfig } from '../config.js';
 import { kernelHookSource } from '../contracts/hooks.js';
 import { kernelMembersRead, lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
@@ -42,11 +43,12 @@ export function createRequestService(o: PipelineOptions): RequestService {
     programs: { run: (sub) => o.programs.run(sub), info: (id) => o.programs.find(id) },
     ...(o.examples ? { examples: o.examples } : {}),
     defaultTrials: config.trials,
+    hookUsable: (hook) => o.probes.isAvailable(canonicalProbeType(hook.split(':')[0] ?? '') ?? hook),
     logger: o.logger,
     llmReady: async () => {
       const c = await o.llm.check();
       if (!c.reachable) {
-        return { ok: false, message: `no LLM reachable at ${o.llm.host} (${c.error ?? 'no answer'}); start Ollama or set OLLAMA_HOST (kgentctl doctor shows the state)` };
+        return { ok: false, message: `no LLM reachable: ${c.error ?? `no answer from ${o.llm.host}; start Ollama or set OLLAMA_HOST`} (kgentctl doctor shows the state)` };
       }
       const chatMissing = c.missing.filter((m) => m === config.models.synthesis || m === config.models.comprehension);
       if (chatMissing.length > 0) {

@@ -42,6 +42,8 @@ export interface RequestServiceOptions {
   readonly examples?: ExampleSource;
   /** Is an LLM answering with the configured models? Asked before a round starts. */
   llmReady(): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** Whether this kernel can attach to a hook (`kprobe:tcp_connect`): library programs that cannot run here are not offered. */
+  readonly hookUsable?: (hook: string) => boolean;
   readonly defaultTrials: number;
   readonly logger: Logger;
 }
@@ -167,8 +169,9 @@ export class RequestService {
 
   /** When no LLM answers: the closest library programs for the request (the CLI shows them). */
   async library(text: string, k = 3): Promise<LibraryExample[]> {
-    const hits = (await this.o.examples?.search(text, k + 2).catch(() => [])) ?? [];
-    return hits.filter((h) => h.kind !== 'learned-avoid').slice(0, k).map((h) => ({ id: h.id, prompt: h.prompt, program: h.program }));
+    const hits = (await this.o.examples?.search(text, k + 6).catch(() => [])) ?? [];
+    const usable = this.o.hookUsable ?? (() => true);
+    return hits.filter((h) => h.kind !== 'learned-avoid' && (h.hooks ?? []).every(usable)).slice(0, k).map((h) => ({ id: h.id, prompt: h.prompt, program: h.program }));
   }
 
   private get(id: number): RequestInfo {

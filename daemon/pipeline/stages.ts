@@ -28,6 +28,8 @@ export interface RetrievedExample {
   readonly program: string;
   readonly annotated?: string;
   readonly feedback?: readonly string[];
+  /** Attach points the program uses (`tracepoint:sock:inet_sock_set_state`), when known. */
+  readonly hooks?: readonly string[];
 }
 
 export interface ExampleSource {

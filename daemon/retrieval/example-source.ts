@@ -16,6 +16,7 @@ export function exampleSource(library: ExampleLibrary): ExampleSource {
         program: h.program,
         ...(h.annotated ? { annotated: h.annotated } : {}),
         ...(h.feedback ? { feedback: h.feedback } : {}),
+        hooks: h.hooks,
       }));
     },
     async learn(o) {
