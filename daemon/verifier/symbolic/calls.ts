@@ -118,7 +118,7 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
       const swapped = size === 1 ? (bytes[0] as Term) : b.concat(...bytes);
       // Unsigned whatever the argument's signedness (checked on bpftrace 0.17 here:
       // bswap((int16)0x0180) is 32769, bswap((int8)-1) is 255, bswap((int64)0x80) < 0 is false).
-      return { ty: intTy(size, false), t: b.zext(64 - size * 8, swapped) };
+      return { ty: intTy(size, false), t: b.zext(64 - size * 8, swapped), ...(v.poison ? { poison: v.poison } : {}) };
     }
     case 'str': {
       const v = arg(0);

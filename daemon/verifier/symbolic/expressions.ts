@@ -8,19 +8,20 @@ import { bvSort, type Term } from '../smt/term.js';
 import { isClock, readClock } from './clock.js';
 import { evalUnder, hasSideEffects } from './join.js';
 import { builtin, call } from './calls.js';
-import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { type EvalCtx, type ExecCore, NotBpftrace, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
 import { readMap, update } from './maps.js';
-import { asBool, asInt, binary, cast, constInt, iteVal } from './operators.js';
+import { asBool, asInt, binary, cast, constInt, iteVal, poisonOf, withPoison } from './operators.js';
 import { intTy, S64, stringLiteralTerm, U64, type Val } from './values.js';
 
 export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
   const b = ex.b;
   switch (e.kind) {
     case 'Integer': {
-      const v = e.value;
-      const signed = v <= 0x7fffffffffffffffn;
-      return { ty: signed ? S64 : U64, t: b.bv(v, 64) };
+      // Every integer literal is an int64 in bpftrace 0.17, however large (checked here:
+      // `9223372036854775808 < 0` and `18446744073709551615 < 0` print 1, and
+      // `-9223372036854775808 < (int16)127` prints 1).
+      return { ty: S64, t: b.bv(e.value, 64) };
     }
     case 'Boolean':
       return { ty: { k: 'bool' }, t: b.bool(e.value) };
@@ -66,16 +67,23 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         return ex.opaqueVal(`${e.op}${printExpr(e.operand)}`, 'pointer dereference (*) and address-of (&)');
       }
       const v = ex.evalExpr(e.operand, s, pc, ctx);
-      if (e.op === '!') return { ty: { k: 'bool' }, t: b.not(asBool(ex, v)) };
+      const poison = v.poison ? { poison: v.poison } : {};
+      if (e.op === '!') return { ty: { k: 'bool' }, t: b.not(asBool(ex, v)), ...poison };
       const x = asInt(ex, v);
       if (e.op === '-' || e.op === '~') {
         // bpftrace 0.17 keeps the operand's type for unary - and ~ (checked on this machine:
-        // ~ of a uint16 1 is 65534, - of it 65535).
+        // ~ of a uint16 1 is 65534, - of it 65535): inside an expression a narrow signed result
+        // is sign-extended (`(-(int8)@a) < 0` is 1 and `(-(int32)@a) >> 31` is 8589934591 for
+        // @a = 63), but printed directly or assigned to a new variable it is the unsigned value
+        // of its width, and the variable is a uint64 (`-(int8)@a` prints 193; after
+        // `$x = -(int8)@a;`, `$x` is 193 and `$x < 0` is 0; after `$w = -(int8)@a; $w = (int8)-5;`
+        // `$w` is 251).
         const size = x.ty.k === 'int' ? x.ty.size : 8;
         const signed = x.ty.k === 'int' ? x.ty.signed : false;
         const narrow = b.extract(size * 8 - 1, 0, x.t);
         const r = e.op === '-' ? b.neg(narrow) : b.bvnot(narrow);
-        return { ty: intTy(size, signed), t: b.resize(r, 64, signed) };
+        const asStored: Val | undefined = size < 8 ? { ty: U64, t: b.zext(64 - size * 8, r), ...poison } : undefined;
+        return { ty: intTy(size, signed), t: b.resize(r, 64, signed), ...poison, ...(asStored ? { asStored } : {}) };
       }
       return x;
     }
@@ -83,23 +91,33 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       return update(ex, e, s, pc, ctx);
     case 'Binary': {
       if (e.op === '&&' || e.op === '||') {
-        const l = asBool(ex, ex.evalExpr(e.left, s, pc, ctx));
+        const lv = ex.evalExpr(e.left, s, pc, ctx);
+        const l = asBool(ex, lv);
         // The right operand runs only when the left one does not decide (short-circuit).
         const runsRight = e.op === '&&' ? l : b.not(l);
-        const evalRight = (st: PathState): Term => asBool(ex, ex.evalExpr(e.right, st, pc, ctx));
+        let rPoison: Term | undefined;
+        const evalRight = (st: PathState): Term => {
+          const rv = ex.evalExpr(e.right, st, pc, ctx);
+          rPoison = rv.poison;
+          return asBool(ex, rv);
+        };
         const r = hasSideEffects(e.right) ? evalUnder(ex, s, runsRight, evalRight) : evalRight(s);
-        return { ty: { k: 'bool' }, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) };
+        const p = poisonOf(ex, [lv], rPoison ? b.and(runsRight, rPoison) : undefined);
+        return withPoison(ex, { ty: { k: 'bool' }, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
       }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }
     case 'Ternary': {
-      const c = asBool(ex, ex.evalExpr(e.condition, s, pc, ctx));
+      const cv = ex.evalExpr(e.condition, s, pc, ctx);
+      const c = asBool(ex, cv);
       // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
       const branch = (x: Expr, when: Term): Val =>
         hasSideEffects(x) ? evalUnder(ex, s, when, (st) => ex.evalExpr(x, st, pc, ctx)) : ex.evalExpr(x, s, pc, ctx);
       const x = branch(e.then, c);
       const y = branch(e.else, b.not(c));
-      return iteVal(ex, c, x, y);
+      const v = iteVal(ex, c, x, y);
+      // A poison condition is undefined behaviour: any value.
+      return cv.poison ? withPoison(ex, v, poisonOf(ex, [cv, v]), 'a `?:` on an undefined condition') : v;
     }
     case 'Cast':
       return cast(ex, e, ex.evalExpr(e.operand, s, pc, ctx));

@@ -8,7 +8,7 @@ import { arraySort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type MapInfo, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { binary, asInt } from './operators.js';
 import { wrapToVar } from './variables.js';
-import { S64, storedTerm, storedWidth, U64, type Ty, type Val } from './values.js';
+import { intTy, S64, storedTerm, storedWidth, U64, type Ty, type Val } from './values.js';
 
 /** Aggregation functions: valid only as the value of a map assignment. */
 export const AGGS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'tseries']);
@@ -30,7 +30,11 @@ export function learnMap(ex: ExecCore, name: string, keys: readonly Val[], value
     m.keyKnown = true;
   }
   if (!m.valKnown && value) {
-    const valTy = value.ty.k === 'bool' ? U64 : value.ty;
+    // bpftrace 0.17 stores every integer map value in 64 bits, typed int64/uint64 by the
+    // signedness of the first value assigned (checked here: after `@w[1] = (uint16)100`,
+    // `bswap(@w[1])` is 7205759403792793600; after `@x[1] = (int8)-3`, `@x[1] < 0` is 1 and
+    // `@x[1] > 4294967295` is 0). Comparison results are int64.
+    const valTy = value.ty.k === 'bool' ? S64 : value.ty.k === 'int' ? intTy(8, value.ty.signed) : value.ty;
     m.valTy = valTy;
     m.valWidth = storedWidth(valTy);
     if (valTy.k === 'tuple' || valTy.k === 'place' || valTy.k === 'void') m.opaqueValues = true;
@@ -38,6 +42,10 @@ export function learnMap(ex: ExecCore, name: string, keys: readonly Val[], value
   }
   if (agg) m.agg = agg;
   return m;
+}
+
+function mapSigned(info: MapInfo): boolean | undefined {
+  return info.valTy.k === 'int' ? info.valTy.signed : undefined;
 }
 
 export function keyTerm(ex: ExecCore, name: string, keys: readonly Val[]): Term {
@@ -150,7 +158,10 @@ export function assignMap(
   if (info.opaqueValues) {
     s.maps.set(target.name, ex.opaqueArray(target.name, info, `values of ${target.name} are not modelled`));
   } else {
-    s.maps.set(target.name, b.store(mapArray(ex, target.name, s), key, storedTerm(b, value, info.valWidth)));
+    // A value is stored as its own width extended by the MAP's signedness (checked here: in a
+    // map first assigned an int64, `(uint8)255` is stored as -1; in a uint16 map, `(int32)-2` as
+    // 4294967294, in a uint64 map `(int8)-1` as 255).
+    s.maps.set(target.name, b.store(mapArray(ex, target.name, s), key, storedTerm(b, value, info.valWidth, mapSigned(info))));
   }
   s.updated.add(target.name);
   s.lastUpdate.set(target.name, { keys, value });
@@ -173,7 +184,7 @@ export function update(ex: ExecCore, e: Extract<Expr, { kind: 'Update' }>, s: Pa
     const nv = binary(ex, op, old, one);
     const info = learnMap(ex, e.operand.name, keys, nv);
     const key = keyTerm(ex, e.operand.name, keys);
-    s.maps.set(e.operand.name, ex.b.store(mapArray(ex, e.operand.name, s), key, storedTerm(ex.b, nv, info.valWidth)));
+    s.maps.set(e.operand.name, ex.b.store(mapArray(ex, e.operand.name, s), key, storedTerm(ex.b, nv, info.valWidth, mapSigned(info))));
     s.updated.add(e.operand.name);
     s.lastUpdate.set(e.operand.name, { keys, value: nv });
     ex.noteEffect(s, `${e.operand.name}${e.op} (line ${e.span.line})`);

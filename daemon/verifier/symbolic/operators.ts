@@ -5,7 +5,7 @@
 import type { Expr } from '../frontend/ast.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
-import { CAST_TYPES, intTy, U64, type Val } from './values.js';
+import { CAST_TYPES, intTy, S64, U64, type Val } from './values.js';
 
 export function asBool(ex: ExecCore, v: Val): Term {
   const b = ex.b;
@@ -18,29 +18,50 @@ export function asBool(ex: ExecCore, v: Val): Term {
 export function asInt(ex: ExecCore, v: Val): Val {
   const b = ex.b;
   if (v.ty.k === 'int' || v.ty.k === 'ptr') return v;
-  if (v.ty.k === 'bool') return { ty: U64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)) };
+  // The result of a comparison, `!`, `&&` or `||` is an int64 (checked on bpftrace 0.17 here:
+  // `(2 ^ (32 && 65535)) > (-32768)` is 1, a signed comparison).
+  if (v.ty.k === 'bool') return { ty: S64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)), ...(v.poison ? { poison: v.poison } : {}) };
   if (v.ty.k === 'place' && v.place && v.t.sort.k === 'bv') return { ty: U64, t: v.t };
   throw new Unsupported(`a ${v.ty.k} used as an integer`);
 }
 
 /**
- * Whether LLVM sees `t` as a constant when it compiles the program: our builder folds literals,
- * casts of literals and variables holding them exactly as LLVM's constant propagation does for
- * these programs, so a folded term stands for an LLVM constant.
+ * Undefined results. bpftrace 0.17 compiles `<<`/`>>` to LLVM `shl`/`lshr` and `/`/`%` to
+ * `udiv`/`urem`: a shift count >= 64 gives LLVM poison and a zero divisor is undefined behaviour,
+ * so whenever LLVM can see such a count or divisor (a constant, a range it infers, a test that
+ * dominates the operation) the result is arbitrary; only when it cannot does the BPF instruction's
+ * own rule show (count masked to 6 bits, x / 0 = 0, x % 0 = x). Checked on bpftrace 0.17 here:
+ * `(1 >> (-129)) + (-2)` prints 0, `(uint64)1 << 64` and `7 % 0` print 0; with @n = 64 at run
+ * time `1 << @n` prints 1 but `1 << (@n | 64)` prints 0, and inside `if ($n >= 64)` `5 >> $n`
+ * prints 0; with @a = 5, `@a / (@a != @a)` prints 5 and `@a % (@a != @a)` prints 0 (LLVM takes
+ * the divisor to be 1); `$x / $x` prints 1 with $x = 0; inside `if ($z == 0)`, `7 % $z` prints 0;
+ * `$q = 7 / $c; if ($c == 0) ...` with $c read from a map fails to load (LLVM deleted the path).
+ * Which of these LLVM sees is not something to model, so the sound model is: a shift whose count
+ * is >= 64 (unsigned; a negative count is one) and a division or modulo whose divisor is 0 give
+ * an unconstrained value, an opaque symbol (assertions that depend on it are never proved nor
+ * refuted through it), and poison spreads: an operation on a poison operand is poison.
  */
-function isCompileTimeConstant(t: Term): boolean {
-  return t.op === 'bv';
+export function undefinedWhen(ex: ExecCore, when: Term | undefined, t: Term, why: string): Term {
+  const b = ex.b;
+  if (when === undefined || when === b.F) return t;
+  const f = b.fresh('undefined', t.sort);
+  ex.opaque.set(f.name as string, `${why} is undefined in bpftrace 0.17 (LLVM poison: any value)`);
+  return when === b.T ? f : b.ite(when, f, t);
 }
 
-/**
- * The shift count as BPF applies it. Checked on bpftrace 0.17 here: at run time the count is
- * masked to 6 bits (`1 << @n` with @n = 64 prints 1, with 65 prints 2), but a count LLVM knows to
- * be >= 64 makes the shift 0 (`(uint64)1 << 64`, `@x << 64` and `256 >> 72` print 0).
- */
-function shiftCount(ex: ExecCore, r: Term): Term {
-  const b = ex.b;
-  if (isCompileTimeConstant(r)) return r; // an SMT shift by >= 64 is 0, as LLVM folds it
-  return b.bvand(r, b.bv(63, 64));
+/** The poison condition of a result computed from `vals` (plus `own`), if any. */
+export function poisonOf(ex: ExecCore, vals: readonly Val[], own?: Term): Term | undefined {
+  const cs = vals.map((v) => v.poison).filter((p): p is Term => p !== undefined);
+  if (own !== undefined) cs.push(own);
+  if (cs.length === 0) return undefined;
+  const p = ex.b.or(...cs);
+  return p === ex.b.F ? undefined : p;
+}
+
+/** `v` with poison condition `p`: its term is unconstrained when `p` holds. */
+export function withPoison(ex: ExecCore, v: Val, p: Term | undefined, why: string): Val {
+  if (p === undefined) return v;
+  return { ...v, t: undefinedWhen(ex, p, v.t, why), poison: p };
 }
 
 export function isSigned(v: Val): boolean {
@@ -63,9 +84,21 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
   }
   const l = asInt(ex, l0);
   const r = asInt(ex, r0);
+  const exact = binaryExact(ex, op, l, r);
+  const zero = b.bv(0, 64);
+  let own: Term | undefined;
+  if (op === '/' || op === '%') own = b.eq(r.t, zero);
+  if (op === '<<' || op === '>>') own = b.not(b.ult(r.t, b.bv(64, 64)));
+  const p = poisonOf(ex, [l, r], own);
+  if (p === undefined) return exact;
+  const why = own !== undefined && p === own ? `\`${op}\` by ${op === '/' || op === '%' ? 'a zero divisor' : 'a count >= 64'}` : `\`${op}\` of an undefined operand`;
+  return withPoison(ex, exact, p, why);
+}
+
+function binaryExact(ex: ExecCore, op: string, l: Val, r: Val): Val {
+  const b = ex.b;
   const signed = isSigned(l) && isSigned(r);
   const ty = intTy(8, signed);
-  const zero = b.bv(0, 64);
   switch (op) {
     case '+':
       return { ty, t: b.add(l.t, r.t) };
@@ -73,20 +106,14 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
       return { ty, t: b.sub(l.t, r.t) };
     case '*':
       return { ty, t: b.mul(l.t, r.t) };
+    // BPF division and modulo are unsigned; a zero divisor is undefined (see undefinedWhen).
     case '/': {
       const dm = divmod(ex, l.t, r.t);
-      if (dm) return { ty, t: dm.q };
-      // BPF division is unsigned and x/0 = 0, at run time and when LLVM folds a constant 0
-      // divisor alike (checked on bpftrace 0.17 here: `@z/0`, `7/@z` and `7/0` all print 0).
-      return { ty, t: b.ite(b.eq(r.t, zero), zero, b.udiv(l.t, r.t)) };
+      return { ty, t: dm ? dm.q : b.udiv(l.t, r.t) };
     }
     case '%': {
       const dm = divmod(ex, l.t, r.t);
-      if (dm) return { ty, t: dm.r };
-      // Checked on bpftrace 0.17 here: at run time x % 0 is x (the BPF rule: `7 % @z` with @z = 0
-      // prints 7), but a divisor LLVM knows to be 0 is folded to 0 (`@x % 0`, `7 % 0` print 0).
-      if (isCompileTimeConstant(r.t)) return { ty, t: r.t === zero ? zero : b.urem(l.t, r.t) };
-      return { ty, t: b.ite(b.eq(r.t, zero), l.t, b.urem(l.t, r.t)) };
+      return { ty, t: dm ? dm.r : b.urem(l.t, r.t) };
     }
     case '&':
       return { ty, t: b.bvand(l.t, r.t) };
@@ -95,10 +122,10 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
     case '^':
       return { ty, t: b.bvxor(l.t, r.t) };
     case '<<':
-      return { ty: intTy(8, isSigned(l)), t: b.shl(l.t, shiftCount(ex, r.t)) };
+      return { ty: intTy(8, isSigned(l)), t: b.shl(l.t, r.t) };
     case '>>':
       // bpftrace 0.17 emits a logical shift even for signed operands.
-      return { ty: intTy(8, isSigned(l)), t: b.lshr(l.t, shiftCount(ex, r.t)) };
+      return { ty: intTy(8, isSigned(l)), t: b.lshr(l.t, r.t) };
     case '==':
       return { ty: { k: 'bool' }, t: b.eq(l.t, r.t) };
     case '!=':
@@ -167,7 +194,8 @@ export function iteVal(ex: ExecCore, c: Term, x: Val, y: Val): Val {
     const size = v.ty.k === 'int' ? v.ty.size : 8;
     return b.resize(b.extract(size * 8 - 1, 0, v.t), 64, signed);
   };
-  return { ty: intTy(8, signed), t: b.ite(c, extend(xi), extend(yi)) };
+  const p = xi.poison || yi.poison ? b.ite(c, xi.poison ?? b.F, yi.poison ?? b.F) : undefined;
+  return { ty: intTy(8, signed), t: b.ite(c, extend(xi), extend(yi)), ...(p && p !== b.F ? { poison: p } : {}) };
 }
 
 export function cast(ex: ExecCore, e: Extract<Expr, { kind: 'Cast' }>, v: Val): Val {
@@ -190,7 +218,7 @@ export function cast(ex: ExecCore, e: Extract<Expr, { kind: 'Cast' }>, v: Val): 
   const srcSize = x.ty.k === 'int' ? x.ty.size : 8;
   const w = Math.min(srcSize, c.size) * 8;
   const t = b.resize(b.extract(w - 1, 0, x.t), 64, c.signed);
-  return { ty: intTy(c.size, c.signed), t };
+  return { ty: intTy(c.size, c.signed), t, ...(x.poison ? { poison: x.poison } : {}) };
 }
 
 export function constInt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx): number | undefined {

@@ -299,7 +299,10 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
         const args = e.args.slice(1);
         const fmt = e.args[0]?.kind === 'String' ? e.args[0].value : undefined;
         const specs = fmt === undefined ? [] : conversions(fmt);
-        const vals = args.map((a, i) => asPrinted(ex, ex.evalLoose(a, s, pc, ctx), specs[i]));
+        const vals = args.map((a, i) => {
+          const v = ex.evalLoose(a, s, pc, ctx);
+          return asPrinted(ex, v.asStored ?? v, specs[i]);
+        });
         s.printed = { vals, texts: args.map((a) => printExpr(a)) };
         ex.noteEffect(s, `printf (line ${e.span.line})`);
         return;

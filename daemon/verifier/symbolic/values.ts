@@ -38,6 +38,17 @@ export interface Val {
   readonly t: Term;
   readonly parts?: readonly Val[];
   readonly place?: Place;
+  /**
+   * When the value is LLVM poison (an undefined result: a shift by a count >= 64, a division or
+   * modulo by zero, or an operation on such a value): `t` is then an unconstrained symbol, and
+   * operations on the value stay unconstrained under this condition (see `operators.ts`).
+   */
+  readonly poison?: Term;
+  /**
+   * The value as a printf argument or a first variable assignment stores it, when that differs
+   * from `t` (unary `-`/`~` on a narrow integer: see `expressions.ts`).
+   */
+  readonly asStored?: Val;
 }
 
 /** bpftrace's `uint64` and `int64`. */
@@ -73,11 +84,18 @@ export function storedWidth(ty: Ty): number {
   }
 }
 
-/** Converts a value to its stored term (booleans become 0/1, strings keep their bytes). */
-export function storedTerm(b: TermBuilder, v: Val, width: number): Term {
+/**
+ * Converts a value to its stored term (booleans become 0/1, strings keep their bytes). With
+ * `intSigned`, an integer is stored as a 64-bit map value: its own width extended by that
+ * signedness (the map value type's), see `maps.ts`.
+ */
+export function storedTerm(b: TermBuilder, v: Val, width: number, intSigned?: boolean): Term {
   let t = v.t;
   if (v.ty.k === 'bool') t = b.ite(v.t, b.bv(1, 64), b.bv(0, 64));
   if (t.sort.k !== 'bv') return b.bv(0, width);
+  if (intSigned !== undefined && v.ty.k === 'int' && v.ty.size < 8 && width === 64) {
+    return b.resize(b.extract(v.ty.size * 8 - 1, 0, t), 64, intSigned);
+  }
   return b.resize(t, width);
 }
 

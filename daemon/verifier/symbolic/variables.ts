@@ -24,8 +24,10 @@ function intSize(ty: Ty): number | undefined {
 }
 
 /** `$name = v` on path `s`. */
-export function assignVar(ex: ExecCore, s: PathState, name: string, v: Val): void {
+export function assignVar(ex: ExecCore, s: PathState, name: string, v0: Val): void {
   const slot = ex.varTypes.get(name);
+  // A first assignment stores the value as a printf argument would (see `asStored`).
+  const v = !slot && v0.asStored ? v0.asStored : v0;
   if (!slot) {
     ex.varTypes.set(name, v.ty);
     s.vars.set(name, v);
@@ -41,7 +43,7 @@ export function assignVar(ex: ExecCore, s: PathState, name: string, v: Val): voi
   const low = b.extract(valueSize * 8 - 1, 0, asInt(ex, v).t);
   let bits: Term = low;
   if (valueSize < slot.size) bits = b.concat(b.extract(slot.size * 8 - 1, valueSize * 8, slotBits(ex, s, name, slot.size)), low);
-  s.vars.set(name, { ty: slot, t: b.resize(bits, 64, slot.signed) });
+  s.vars.set(name, { ty: slot, t: b.resize(bits, 64, slot.signed), ...(v.poison ? { poison: v.poison } : {}) });
 }
 
 /** The new value of `$name` after `++`/`--` (`sum` is the 64-bit old value plus or minus one). */

@@ -222,9 +222,10 @@ const cases: Case[] = [
     verdict: 'proved',
   },
   {
-    name: 'division and modulo by zero give 0 (bpftrace 0.17); >> is logical',
+    // A zero divisor is undefined behaviour for LLVM (see operators.ts): any value, never proved.
+    name: 'division and modulo by zero are undefined (bpftrace 0.17 / LLVM); >> is logical',
     src: `kprobe:f { $z = arg0 & 0; printf("%ld %ld %ld\\n", arg1 / $z, arg1 % $z, (int64)-8 >> 1); assert(printed(0) == 0); assert(printed(1) == 0); assert(printed(2) == 0x7ffffffffffffffc); }`,
-    verdict: 'proved',
+    verdict: 'unknown',
   },
   {
     name: 'negating the most negative value overflows',
