@@ -26,6 +26,7 @@ import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
 import {
   Doctor,
+  type DoctorCheck,
   ProgramLog,
   ProgramLogEnd,
   ProgramsApprove,
@@ -46,6 +47,10 @@ import { guardedRegistry } from './policy/method-rights.js';
 import { personOf, Rights } from './policy/rights.js';
 import type { Diagnostic } from './protocol/diagnostic.js';
 import { openDatabase } from './store/db.js';
+import { storageHealth } from './store/storage-health.js';
+import { configureKernelChecks, kernelCheckSlots, removeStaleCheckDirs } from './kernel-check/check-limits.js';
+import { lockStateDir } from './runtime/state-lock.js';
+import { watchSocket } from './runtime/socket-watch.js';
 import { ProgramStore } from './store/program-store.js';
 import { logPath } from './runner/program-log.js';
 import { packageVersion } from './util/repo-root.js';
@@ -59,6 +64,18 @@ export interface RunningDaemon {
 export async function startDaemon(config: KgentConfig, logger: Logger, host: KernelHost = realHost()): Promise<RunningDaemon> {
   const started = Date.now();
   const version = packageVersion();
+  // First of all: a second kgentd on this state dir would SIGKILL our bpftrace children as orphans.
+  const lock = lockStateDir(config.stateDir);
+  storageHealth.onChange((msg) => logger.warn({ storage: storageHealth.report() }, msg));
+  const checkDir = path.join(config.stateDir, 'checks');
+  configureKernelChecks({
+    maxConcurrent: config.maxConcurrentKernelChecks,
+    maxQueued: config.maxQueuedKernelChecks,
+    memoryBytes: config.kernelCheckMemoryBytes,
+    workDir: checkDir,
+  });
+  const staleChecks = await removeStaleCheckDirs(checkDir).catch(() => 0);
+  if (staleChecks > 0) logger.warn({ removed: staleChecks }, 'removed kernel-check files left by a killed kgentd');
   const db = openDatabase(config.stateDir);
   const logDir = path.join(config.stateDir, 'logs');
   const store = new ProgramStore(db, (id) => logPath(logDir, id));
@@ -132,10 +149,12 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     kernelRelease: release,
     bpftrace: { path: config.bpftracePath, ...(cli instanceof Error ? {} : { version: cli.version.text }) },
     programs: programs.counts(),
+    storage: storageHealth.report(),
+    kernelChecks: kernelCheckSlots().stats(),
     you: { uid: conn.peer.uid, user: conn.peer.user, role: rights.roleOf(conn.peer) ?? 'member' },
   }));
   reg.register(Doctor, async () => ({
-    checks: await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) }),
+    checks: [...(await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) })), storageCheck()],
   }));
   reg.register(ProgramsRun, async (p, conn) =>
     programs.run({
@@ -244,6 +263,20 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   registerEvalMethods(reg, evals, rights);
 
   await server.listen();
+  const socketWatch = watchSocket({
+    socketPath: config.socketPath,
+    logger: logger.child({ component: 'socket' }),
+    relisten: async () => {
+      await server.close();
+      await server.listen();
+    },
+    fatal: (reason) => {
+      logger.fatal({ socket: config.socketPath }, `control socket lost, stopping: ${reason}`);
+      process.stderr.write(`kgentd: control socket lost, stopping: ${reason}\n`);
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   const restored = await programs.restore();
   if (restored.reattached + restored.failed > 0) logger.info(restored, 'programs re-attached after start');
 
@@ -252,11 +285,13 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
     programs,
     async stop(reason: string) {
       logger.info({ reason }, 'kgentd stopping');
+      socketWatch.close();
       await server.close();
       await supervisor.stopAll(reason);
       await contracts?.stop();
       examples?.close();
       db.close();
+      lock.release();
     },
   };
 }
@@ -299,4 +334,22 @@ async function startContracts(
     log.error({ err: (err as Error).message }, 'kernel contracts unavailable');
     return undefined;
   }
+}
+
+/** The `doctor` line about the disk under the state dir (full disk: logs dropped, daemon still up). */
+function storageCheck(): DoctorCheck {
+  const r = storageHealth.report();
+  const counts = `${r.droppedLogLines} log line(s) and ${r.droppedStoreWrites} store write(s) dropped`;
+  if (!r.writable) {
+    return {
+      name: 'storage',
+      status: 'fail',
+      detail: `writes under the state dir fail since ${r.failingSince}: ${r.lastError ?? 'unknown error'}; ${counts}; programs keep running`,
+      fix: 'free space on the state dir filesystem (df -h /var/lib/kgent); logging resumes by itself',
+    };
+  }
+  if (r.droppedLogLines + r.droppedStoreWrites > 0) {
+    return { name: 'storage', status: 'warn', detail: `writable again; ${counts} while it was not (${r.lastError ?? ''})` };
+  }
+  return { name: 'storage', status: 'ok', detail: 'state dir writable, nothing dropped' };
 }

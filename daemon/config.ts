@@ -39,6 +39,12 @@ export interface KgentConfig {
   /** Max bytes of a submitted program. */
   readonly maxProgramBytes: number;
   readonly kernelCheckTimeoutMs: number;
+  /** Kernel checks (each a bpftrace: ~100 MB) that run at once; more wait in a queue. */
+  readonly maxConcurrentKernelChecks: number;
+  /** Checks that may wait for a slot; beyond it a check is refused (try again). */
+  readonly maxQueuedKernelChecks: number;
+  /** Address space (RLIMIT_AS) of one kernel check's bpftrace, in bytes; 0 for no bound. */
+  readonly kernelCheckMemoryBytes: number;
   readonly runner: RunnerConfig;
   readonly logLevel: string;
   /** Trials of the Kgent loop before asking for a hint (DESIGN.md section 2). */
@@ -112,6 +118,9 @@ export const DEFAULTS: KgentConfig = {
   maxMessageBytes: 1024 * 1024,
   maxProgramBytes: 256 * 1024,
   kernelCheckTimeoutMs: 60_000,
+  maxConcurrentKernelChecks: 2,
+  maxQueuedKernelChecks: 64,
+  kernelCheckMemoryBytes: 1024 * 1024 * 1024,
   runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024 },
   logLevel: 'info',
   trials: 3,
@@ -195,6 +204,9 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   int('maxMessageBytes', cfg.maxMessageBytes, 4096, 64 * 1024 * 1024);
   int('maxProgramBytes', cfg.maxProgramBytes, 64, 1024 * 1024);
   int('kernelCheckTimeoutMs', cfg.kernelCheckTimeoutMs, 1000, 600_000);
+  int('maxConcurrentKernelChecks', cfg.maxConcurrentKernelChecks, 1, 64);
+  int('maxQueuedKernelChecks', cfg.maxQueuedKernelChecks, 0, 10_000);
+  if (cfg.kernelCheckMemoryBytes !== 0) int('kernelCheckMemoryBytes', cfg.kernelCheckMemoryBytes, 256 * 1024 * 1024, 64 * 1024 * 1024 * 1024);
   int('runner.maxRestarts', cfg.runner.maxRestarts, 0, 1000);
   int('runner.restartWindowMs', cfg.runner.restartWindowMs, 1000, 7 * 24 * 3600_000);
   int('runner.restartDelayMs', cfg.runner.restartDelayMs, 0, 3_600_000);

@@ -66,7 +66,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  // A fatal stop (e.g. the control socket could not be re-created) sets exitCode before SIGTERM.
+  (code) => process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code),
   (err: unknown) => {
     // Operational errors are one line for the user; anything else is a bug: its stack helps.
     const msg = err instanceof KgentError || err instanceof ContractsError ? err.message : (err as Error).stack ?? String(err);

@@ -123,6 +123,16 @@ export interface StatusResult {
   readonly kernelRelease: string;
   readonly bpftrace: { readonly path: string; readonly version?: string };
   readonly programs: { readonly total: number; readonly running: number; readonly failed: number };
+  /** Writes the disk refused (full disk): programs keep running, their log lines are counted and dropped. */
+  readonly storage?: {
+    readonly writable: boolean;
+    readonly droppedLogLines: number;
+    readonly droppedStoreWrites: number;
+    readonly lastError?: string;
+    readonly failingSince?: string;
+  };
+  /** Kernel checks running now and waiting for a slot. */
+  readonly kernelChecks?: { readonly running: number; readonly queued: number };
   /** The caller, as the kernel identified their connection. */
   readonly you?: { readonly uid: number; readonly user: string; readonly role: 'admin' | 'member' };
 }

@@ -4,7 +4,7 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RunnerConfig } from '../config.js';
@@ -32,6 +32,8 @@ interface Child {
   readonly runId: number;
   readonly log: ProgramLogWriter;
   stopping: boolean;
+  /** bpftrace reported its probes attached. */
+  attached: boolean;
   stderrTail: string[];
 }
 
@@ -135,7 +137,11 @@ export class Supervisor {
   private spawn(p: StoredProgram, actor: AuditActor, action: 'attach' | 'restart'): Promise<void> {
     const id = p.info.id;
     const file = this.programFile(id);
-    writeFileSync(file, p.source, { mode: 0o600 });
+    try {
+      writeProgramFile(file, p.source);
+    } catch (err) {
+      return Promise.reject(new KgentError('io', `cannot write ${file}: ${(err as Error).message}`, { programId: id }));
+    }
     const args = runArgs(this.o.cli, file, { unsafe: this.o.allowUnsafe });
     const wrapper = this.o.deathSignalWrapper ?? [];
     const [cmd, ...rest] = wrapper.length > 0 ? [...wrapper, this.o.cli.path, ...args] : [this.o.cli.path, ...args];
@@ -148,7 +154,7 @@ export class Supervisor {
     });
     const log = new ProgramLogWriter(logPath(this.logDir, id), this.o.config.maxLogBytes);
     const runId = this.o.store.startRun(id, proc.pid);
-    const child: Child = { id, proc, runId, log, stopping: false, stderrTail: [] };
+    const child: Child = { id, proc, runId, log, stopping: false, attached: false, stderrTail: [] };
     this.children.set(id, child);
     this.o.store.update(id, { status: 'starting', pid: proc.pid ?? null, exitCode: null, exitSignal: null, lastError: null });
     this.o.store.audit(action, actor, id, `pid ${proc.pid ?? '?'}`);
@@ -167,6 +173,7 @@ export class Supervisor {
         const entry = entryFromStdout(line);
         this.emitLog(child, entry);
         if (entry.type === 'attached_probes') {
+          child.attached = true;
           this.o.store.update(id, { status: 'running' });
           settle();
         }
@@ -229,10 +236,13 @@ export class Supervisor {
     crashes.push(now);
     this.crashTimes.set(id, crashes);
     const restarts = p.info.restarts + 1;
-    const attached = this.o.store.get(id)?.info.status === 'running';
+    // From the child, not the store: with a full disk the store may not have taken 'running'.
+    const attached = child.attached;
     if (!attached || crashes.length > this.o.config.maxRestarts || this.shuttingDown) {
       // Never attached means it will not attach on retry either (verifier, missing probe): fail at once.
-      this.o.store.update(id, { ...base, status: 'failed', lastError: lastError ?? `exit ${exitCode ?? signal}` });
+      // desired=stop: a program out of its crash budget stays failed across daemon restarts
+      // instead of being attached again with a fresh budget each time.
+      this.o.store.update(id, { ...base, status: 'failed', desired: 'stop', lastError: lastError ?? `exit ${exitCode ?? signal}` });
       this.o.store.audit('fail', 'bpftrace', id, lastError?.split('\n').pop() ?? `exit ${exitCode ?? signal}`);
       this.events.emit(`end:${id}`, 'failed');
       this.o.logger.warn({ programId: id, exitCode, signal, lastError }, 'bpftrace failed');
@@ -264,4 +274,17 @@ export function findDeathSignalWrapper(): readonly string[] | undefined {
     if (existsSync(p)) return [p, '--pdeathsig', 'SIGTERM', '--'];
   }
   return undefined;
+}
+
+/**
+ * Writes the file bpftrace runs, unless it already holds this source: a restart with the disk full
+ * must not truncate a good copy and then fail to write it again.
+ */
+function writeProgramFile(file: string, source: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === source) return;
+  } catch {
+    // missing: write it
+  }
+  writeFileSync(file, source, { mode: 0o600 });
 }

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KgentError } from '../errors.js';
+import { isStorageError } from './storage-health.js';
 
 export type Db = Database.Database;
 
@@ -145,10 +146,16 @@ export function openDatabase(stateDir: string): Db {
       file,
     });
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    if (!isStorageError(err)) throw err;
+    throw new KgentError('io', `cannot prepare database ${file}: ${(err as Error).message}; free space on the state dir`, { file });
+  }
   return db;
 }
 

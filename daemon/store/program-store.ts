@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { AuditRecord, ProgramInfo, ProgramStatus, RunRecord } from '../protocol/methods.js';
 import type { Db } from './db.js';
+import { bestEffort, isStorageError, storageHealth } from './storage-health.js';
+import { KgentError } from '../errors.js';
 
 export type Desired = 'run' | 'stop';
 
@@ -86,6 +88,10 @@ export class ProgramStore {
   ) {}
 
   create(p: NewProgram): StoredProgram {
+    return strict('store the program', () => this.createRow(p));
+  }
+
+  private createRow(p: NewProgram): StoredProgram {
     const t = now();
     const sha = createHash('sha256').update(p.source).digest('hex');
     const res = this.db
@@ -113,7 +119,44 @@ export class ProgramStore {
     );
   }
 
+  /** Status bookkeeping: skipped (and counted) while the disk is full, so supervision goes on. */
   update(id: number, u: ProgramUpdate): void {
+    const merged = { ...this.pending.get(id), ...u };
+    if (bestEffort(() => (this.updateRow(id, merged), true), false)) {
+      this.pending.delete(id);
+      this.flushPending();
+    } else {
+      this.pending.set(id, merged);
+    }
+  }
+
+  /** Updates the disk refused, written when it takes writes again (reads see them meanwhile). */
+  private readonly pending = new Map<number, ProgramUpdate>();
+
+  private flushPending(): void {
+    for (const [id, u] of [...this.pending]) {
+      if (!bestEffort(() => (this.updateRow(id, u), true), false)) return;
+      this.pending.delete(id);
+    }
+  }
+
+  /** A row as it would be had the disk taken every update (a full disk must not make reads lie). */
+  private withPending(row: ProgramRow): ProgramRow {
+    const u = this.pending.get(row.id);
+    if (!u) return row;
+    return {
+      ...row,
+      ...(u.status !== undefined ? { status: u.status } : {}),
+      ...(u.desired !== undefined ? { desired: u.desired } : {}),
+      ...(u.pid !== undefined ? { pid: u.pid } : {}),
+      ...(u.restarts !== undefined ? { restarts: u.restarts } : {}),
+      ...(u.exitCode !== undefined ? { exit_code: u.exitCode } : {}),
+      ...(u.exitSignal !== undefined ? { exit_signal: u.exitSignal } : {}),
+      ...(u.lastError !== undefined ? { last_error: u.lastError } : {}),
+    };
+  }
+
+  private updateRow(id: number, u: ProgramUpdate): void {
     const sets: string[] = [];
     const values: unknown[] = [];
     const put = (col: string, v: unknown): void => {
@@ -132,9 +175,11 @@ export class ProgramStore {
   }
 
   approve(id: number, approvedBy: Person, how: 'submitter' | 'explicit'): void {
-    this.db
-      .prepare('INSERT INTO approvals (program_id, approved_by, approved_uid, approved_at, how) VALUES (?, ?, ?, ?, ?)')
-      .run(id, approvedBy.user, approvedBy.uid, now(), how);
+    strict('record the approval', () =>
+      this.db
+        .prepare('INSERT INTO approvals (program_id, approved_by, approved_uid, approved_at, how) VALUES (?, ?, ?, ?, ?)')
+        .run(id, approvedBy.user, approvedBy.uid, now(), how),
+    );
   }
 
   isApproved(id: number): boolean {
@@ -142,27 +187,30 @@ export class ProgramStore {
   }
 
   recordKernelCheck(programId: number | null, ok: boolean, durationMs: number, diagnostics: readonly Diagnostic[]): void {
-    this.db
+    bestEffort(() => this.db
       .prepare('INSERT INTO kernel_checks (program_id, at, ok, duration_ms, diagnostics) VALUES (?, ?, ?, ?, ?)')
-      .run(programId, now(), ok ? 1 : 0, Math.round(durationMs), JSON.stringify(diagnostics));
+      .run(programId, now(), ok ? 1 : 0, Math.round(durationMs), JSON.stringify(diagnostics)), undefined);
   }
 
+  /** The run's id, or -1 when the disk refused the row (the program runs anyway). */
   startRun(programId: number, pid: number | undefined): number {
-    const res = this.db
-      .prepare('INSERT INTO runs (program_id, started_at, pid) VALUES (?, ?, ?)')
-      .run(programId, now(), pid ?? null);
-    return Number(res.lastInsertRowid);
+    return bestEffort(() => {
+      const res = this.db
+        .prepare('INSERT INTO runs (program_id, started_at, pid) VALUES (?, ?, ?)')
+        .run(programId, now(), pid ?? null);
+      return Number(res.lastInsertRowid);
+    }, -1);
   }
 
   endRun(runId: number, exitCode: number | undefined, exitSignal: string | undefined, reason: string): void {
-    this.db
+    bestEffort(() => this.db
       .prepare('UPDATE runs SET ended_at = ?, exit_code = ?, exit_signal = ?, reason = ? WHERE id = ? AND ended_at IS NULL')
-      .run(now(), exitCode ?? null, exitSignal ?? null, reason, runId);
+      .run(now(), exitCode ?? null, exitSignal ?? null, reason, runId), undefined);
   }
 
   /** Runs a killed daemon left open: closed with the reason, so history stays truthful. */
   closeDanglingRuns(reason: string): number {
-    return this.db.prepare('UPDATE runs SET ended_at = ?, reason = ? WHERE ended_at IS NULL').run(now(), reason).changes;
+    return bestEffort(() => this.db.prepare('UPDATE runs SET ended_at = ?, reason = ? WHERE ended_at IS NULL').run(now(), reason).changes, 0);
   }
 
   runs(programId: number): RunRecord[] {
@@ -186,10 +234,15 @@ export class ProgramStore {
     }));
   }
 
+  /** An audit row; while the disk is full it is counted as dropped (the journal still has the line). */
   audit(action: string, actor: AuditActor, programId?: number, detail?: string, requestId?: number): void {
-    this.db
-      .prepare('INSERT INTO audit (at, action, actor, actor_uid, actor_pid, program_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(now(), action, actorName(actor), actorUid(actor), actorPid(actor), programId ?? null, requestId ?? null, detail ?? null);
+    bestEffort(
+      () =>
+        this.db
+          .prepare('INSERT INTO audit (at, action, actor, actor_uid, actor_pid, program_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(now(), action, actorName(actor), actorUid(actor), actorPid(actor), programId ?? null, requestId ?? null, detail ?? null),
+      undefined,
+    );
   }
 
   auditTrail(programId?: number): AuditRecord[] {
@@ -208,7 +261,8 @@ export class ProgramStore {
     }));
   }
 
-  private toStored(r: ProgramRow): StoredProgram {
+  private toStored(row: ProgramRow): StoredProgram {
+    const r = this.withPending(row);
     const info: ProgramInfo = {
       id: r.id,
       name: r.name,
@@ -227,5 +281,18 @@ export class ProgramStore {
       logPath: this.logPathOf(r.id),
     };
     return { info, source: r.source, desired: r.desired, origin: r.origin };
+  }
+}
+
+/** A write the caller's request depends on: a full disk fails the request with a clear `io` error. */
+export function strict<T>(what: string, fn: () => T): T {
+  try {
+    const out = fn();
+    storageHealth.recovered();
+    return out;
+  } catch (err) {
+    if (!isStorageError(err)) throw err;
+    storageHealth.storeWriteDropped(err);
+    throw new KgentError('io', `cannot ${what}: ${(err as Error).message} (is the disk under the state dir full?)`);
   }
 }

@@ -5,6 +5,7 @@
  * daemon restart.
  */
 import type { Db } from './db.js';
+import { bestEffort } from './storage-health.js';
 import type {
   AttemptDetail,
   AttemptInfo,
@@ -116,12 +117,17 @@ export class RequestStore {
   failInterrupted(reason: string): number[] {
     const ids = (this.db.prepare("SELECT id FROM requests WHERE status = 'running'").all() as { id: number }[]).map((r) => r.id);
     const t = now();
-    this.db.transaction(() => {
-      for (const id of ids) {
-        this.db.prepare('UPDATE requests SET status = ?, reason = ?, updated_at = ? WHERE id = ?').run('failed', reason, t, id);
-        this.db.prepare("UPDATE attempts SET outcome = 'cancelled', ended_at = ? WHERE request_id = ? AND ended_at IS NULL").run(t, id);
-      }
-    })();
+    // At start-up with a full disk: leave them marked running (the next start retries) rather than die.
+    bestEffort(
+      () =>
+        this.db.transaction(() => {
+          for (const id of ids) {
+            this.db.prepare('UPDATE requests SET status = ?, reason = ?, updated_at = ? WHERE id = ?').run('failed', reason, t, id);
+            this.db.prepare("UPDATE attempts SET outcome = 'cancelled', ended_at = ? WHERE request_id = ? AND ended_at IS NULL").run(t, id);
+          }
+        })(),
+      undefined,
+    );
     return ids;
   }
 
