@@ -23,7 +23,15 @@ export const ErrorCodes = {
   Config: -32009,
 } as const;
 
-export type Id = number | string;
+/**
+ * A numeric id that a JavaScript number cannot hold exactly (`1e309`, `9007199254740993`, `1.0`):
+ * kept as the client wrote it, so the response echoes it exactly as JSON-RPC requires.
+ */
+export class RawJsonNumber {
+  constructor(readonly text: string) {}
+}
+
+export type Id = number | string | RawJsonNumber;
 
 export interface RequestMessage {
   readonly jsonrpc: '2.0';
@@ -54,7 +62,85 @@ export interface ResponseMessage {
 export type Message = RequestMessage | NotificationMessage | ResponseMessage;
 
 export function encode(msg: Message): string {
-  return `${JSON.stringify(msg)}\n`;
+  const id = (msg as { id?: unknown }).id;
+  if (!(id instanceof RawJsonNumber)) return `${JSON.stringify(msg)}\n`;
+  // The raw id replaces a placeholder string that cannot occur in JSON text we produce otherwise.
+  const placeholder = '\u0000kgent-raw-id\u0000';
+  const text = JSON.stringify({ ...msg, id: placeholder });
+  return `${text.replace(JSON.stringify(placeholder), id.text)}\n`;
+}
+
+/**
+ * After `JSON.parse(line)`: a top-level numeric `id` that did not survive as a JavaScript number
+ * (out of range, beyond 2^53, written with a fraction or exponent) becomes a {@link RawJsonNumber}
+ * holding the text the client sent. Linear scan of the line's top level; other ids are unchanged.
+ */
+export function keepRawId(msg: unknown, line: string): unknown {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return msg;
+  const rec = msg as Record<string, unknown>;
+  if (typeof rec.id !== 'number') return msg;
+  const raw = topLevelRaw(line, 'id');
+  if (raw === undefined || (Number.isSafeInteger(rec.id) && raw === String(rec.id))) return msg;
+  return { ...rec, id: new RawJsonNumber(raw) };
+}
+
+/** The raw text of the last top-level member `key` of a JSON object text (as JSON.parse keeps the last). */
+function topLevelRaw(text: string, key: string): string | undefined {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const skipString = (): void => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+  };
+  const skipValue = (): void => {
+    const c = text[i];
+    if (c === '"') return skipString();
+    if (c === '{' || c === '[') {
+      let depth = 0;
+      while (i < text.length) {
+        const d = text[i];
+        if (d === '"') {
+          skipString();
+          continue;
+        }
+        if (d === '{' || d === '[') depth++;
+        else if (d === '}' || d === ']') depth--;
+        i++;
+        if (depth === 0) return;
+      }
+      return;
+    }
+    while (i < text.length && !',}] \t\r\n'.includes(text[i]!)) i++;
+  };
+  let found: string | undefined;
+  ws();
+  if (text[i] !== '{') return undefined;
+  i++;
+  for (;;) {
+    ws();
+    if (text[i] !== '"') return found;
+    const keyStart = i;
+    skipString();
+    let name: unknown;
+    try {
+      name = JSON.parse(text.slice(keyStart, i));
+    } catch {
+      return found;
+    }
+    ws();
+    if (text[i] !== ':') return found;
+    i++;
+    ws();
+    const valueStart = i;
+    skipValue();
+    if (name === key) found = text.slice(valueStart, i);
+    ws();
+    if (text[i] !== ',') return found;
+    i++;
+  }
 }
 
 export type DecodedLine = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly tooLarge: number };
@@ -111,7 +197,7 @@ export function isRequest(m: unknown): m is RequestMessage {
   const r = m as Record<string, unknown>;
   return (
     typeof m === 'object' && m !== null && r.jsonrpc === JSONRPC && typeof r.method === 'string' &&
-    (typeof r.id === 'number' || typeof r.id === 'string')
+    (typeof r.id === 'number' || typeof r.id === 'string' || r.id instanceof RawJsonNumber)
   );
 }
 

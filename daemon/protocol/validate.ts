@@ -103,12 +103,13 @@ export function obj<S extends Record<string, Schema<unknown>>>(shape: S): Schema
       const out: Record<string, unknown> = {};
       const rec = v as Record<string, unknown>;
       for (const key of Object.keys(rec)) {
-        if (!(key in shape)) {
+        // Own keys only: `'__proto__' in shape` and `'constructor' in shape` are true by inheritance.
+        if (!Object.hasOwn(shape, key)) {
           throw new KgentError('bad-request', `invalid params: unknown field ${path ? `${path}.` : ''}${key}`, { path, key });
         }
       }
       for (const [key, schema] of Object.entries(shape)) {
-        const value = schema.parse(rec[key], path ? `${path}.${key}` : key);
+        const value = schema.parse(Object.hasOwn(rec, key) ? rec[key] : undefined, path ? `${path}.${key}` : key);
         if (value !== undefined) out[key] = value;
       }
       return out as ObjOut<S>;

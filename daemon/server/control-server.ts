@@ -18,6 +18,7 @@ import {
   encode,
   ErrorCodes,
   isRequest,
+  keepRawId,
   JSONRPC,
   LineDecoder,
   type ErrorObject,
@@ -312,7 +313,7 @@ export class ControlServer implements MethodRegistry {
   private async handleLine(line: string, ctx: ConnectionContext, send: (m: Parameters<typeof encode>[0]) => boolean): Promise<void> {
     let msg: unknown;
     try {
-      msg = JSON.parse(line);
+      msg = keepRawId(JSON.parse(line), line);
     } catch (err) {
       send(errorResponse(null, { code: ErrorCodes.ParseError, message: `parse error: ${(err as Error).message}` }));
       return;
