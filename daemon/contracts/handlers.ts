@@ -91,9 +91,8 @@ export interface VerifyMethodOptions {
 }
 
 /**
- * Registers `verify.program` and starts warming the solver in the background (Z3's WebAssembly
- * initialises once per process, ~0.4 s, and V8 compiles its paths on first use), so that the
- * first client does not pay for it. Requests that arrive meanwhile wait for the same solver.
+ * Registers `verify.program`. The solver (Z3's WebAssembly, initialised once per process) starts
+ * with the first verification; requests that arrive meanwhile wait for the same solver.
  */
 export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOptions): void {
   let datasetReady = false;
@@ -126,9 +125,14 @@ export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOpti
     return { report, contracts: used() };
   });
 
-  const t0 = performance.now();
-  verifyWithContracts(WARM_UP_PROGRAM, { contracts: provider, probes: o.probes }).then(
-    (r) => o.logger.info({ ms: Math.round(performance.now() - t0), verdict: r.verdict }, 'verifier warm (solver initialised)'),
-    (err: unknown) => o.logger.warn({ err: (err as Error).message }, 'verifier warm-up failed; the first verification will initialise the solver'),
-  );
+  // Z3's WebAssembly heap is ~150 MB resident once initialised (half of an idle daemon): it starts
+  // with the first verification, not with the daemon (issue 9: idle RSS < 150 MB). Set
+  // KGENT_VERIFIER_WARM_UP=1 to initialise it at start instead, so the first client does not wait.
+  if (process.env.KGENT_VERIFIER_WARM_UP === '1') {
+    const t0 = performance.now();
+    verifyWithContracts(WARM_UP_PROGRAM, { contracts: provider, probes: o.probes }).then(
+      (r) => o.logger.info({ ms: Math.round(performance.now() - t0), verdict: r.verdict }, 'verifier warm (solver initialised)'),
+      (err: unknown) => o.logger.warn({ err: (err as Error).message }, 'verifier warm-up failed; the first verification will initialise the solver'),
+    );
+  }
 }

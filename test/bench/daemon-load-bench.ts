@@ -1,0 +1,119 @@
+/**
+ * Control-plane load figures (issue 9, item 8), measured side by side in one run against the real
+ * kgentd: requests/s for `daemon.status` and `programs.list` with 200 concurrent clients (each on its
+ * own connection, none may be dropped), p99 latency, the daemon's RSS idle and after 10,000
+ * requests. Each figure is printed beside its target.
+ *
+ * The clients run as this process's uid; root is not subject to policy.maxConnectionsPerUid, and
+ * for another uid the bench raises that limit to 200 so the figure is the daemon's, not the policy's.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { createDaemon } from '../support/daemon-harness.js';
+
+const CLIENTS = 200;
+const REQUESTS_PER_CLIENT = 50; // 10,000 per method
+const TARGET_RSS_IDLE_MB = 150;
+const TARGET_RSS_GROWTH_MB = 30;
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+/** One client: a connection, `n` requests one after another; resolves with each latency. */
+function client(socket: string, method: string, n: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(socket);
+    const lat: number[] = [];
+    let buf = '';
+    let sent = 0;
+    let t0 = 0;
+    const next = (): void => {
+      if (sent === n) {
+        c.end();
+        resolve(lat);
+        return;
+      }
+      sent++;
+      t0 = performance.now();
+      c.write(`${JSON.stringify({ jsonrpc: '2.0', id: sent, method, params: {} })}\n`);
+    };
+    c.on('connect', next);
+    c.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const msg = JSON.parse(line) as { id?: number; error?: { message: string } };
+        if (msg.error) {
+          reject(new Error(`${method}: ${msg.error.message}`));
+          c.destroy();
+          return;
+        }
+        if (msg.id === sent) {
+          lat.push(performance.now() - t0);
+          next();
+        }
+      }
+    });
+    c.on('error', reject);
+    c.on('close', () => {
+      if (lat.length < n) reject(new Error(`${method}: connection closed after ${lat.length}/${n} answers (dropped)`));
+    });
+  });
+}
+
+async function load(socket: string, method: string): Promise<{ rps: number; p50: number; p99: number; answered: number; dropped: number }> {
+  const started = performance.now();
+  const results = await Promise.allSettled(Array.from({ length: CLIENTS }, () => client(socket, method, REQUESTS_PER_CLIENT)));
+  const secs = (performance.now() - started) / 1000;
+  const lat = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])).sort((a, b) => a - b);
+  const dropped = results.filter((r) => r.status === 'rejected').length;
+  const pct = (p: number): number => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? Number.NaN;
+  return { rps: lat.length / secs, p50: pct(50), p99: pct(99), answered: lat.length, dropped };
+}
+
+const row = (name: string, value: string, target: string, ok: boolean): void => {
+  process.stdout.write(`${name.padEnd(44)} ${value.padStart(14)}   target ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}\n`);
+};
+
+export async function run(): Promise<void> {
+  const uid = process.getuid?.() ?? 0;
+  const d = await createDaemon({
+    config: uid === 0 ? {} : { policy: { maxConnectionsPerUid: CLIENTS, maxConnections: Math.max(256, CLIENTS) } },
+  });
+  try {
+    await d.start();
+    const pid = d.proc.pid!;
+    // Idle: let start-up work (example library sync, first GC) settle.
+    await new Promise((r) => setTimeout(r, 8000));
+    const idle = rssMb(pid);
+    const status = await load(d.socket, 'daemon.status');
+    const list = await load(d.socket, 'programs.list');
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = rssMb(pid);
+    // A second round of 20,000: memory must not keep growing with requests.
+    await load(d.socket, 'daemon.status');
+    await load(d.socket, 'programs.list');
+    await new Promise((r) => setTimeout(r, 3000));
+    const after2 = rssMb(pid);
+
+    process.stdout.write(`kgentd pid ${pid}, ${CLIENTS} concurrent clients x ${REQUESTS_PER_CLIENT} requests per method\n`);
+    for (const [name, r] of [
+      ['daemon.status', status],
+      ['programs.list', list],
+    ] as const) {
+      row(`${name} requests/s`, r.rps.toFixed(0), '(figure)', true);
+      row(`${name} answered / dropped clients`, `${r.answered} / ${r.dropped}`, '10000 / 0', r.dropped === 0 && r.answered === CLIENTS * REQUESTS_PER_CLIENT);
+      row(`${name} p50 latency`, `${r.p50.toFixed(1)} ms`, '(figure)', true);
+      row(`${name} p99 latency`, `${r.p99.toFixed(1)} ms`, '(figure)', true);
+    }
+    row('RSS idle', `${idle.toFixed(0)} MB`, `< ${TARGET_RSS_IDLE_MB} MB`, idle < TARGET_RSS_IDLE_MB);
+    row('RSS after 20,000 requests', `${after.toFixed(0)} MB`, `< idle + ${TARGET_RSS_GROWTH_MB}`, after - idle < TARGET_RSS_GROWTH_MB);
+    row('RSS after 40,000 requests', `${after2.toFixed(0)} MB`, `< first + 10`, after2 - after < 10);
+  } finally {
+    await d.cleanup();
+  }
+}
