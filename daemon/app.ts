@@ -43,6 +43,7 @@ import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
 import { UserDb } from './server/identity.js';
+import { guardLocalLlm } from './server/port-owner.js';
 import { guardedRegistry } from './policy/method-rights.js';
 import { personOf, Rights } from './policy/rights.js';
 import type { Diagnostic } from './protocol/diagnostic.js';
@@ -222,13 +223,17 @@ export async function startDaemon(config: KgentConfig, logger: Logger, host: Ker
   registerExampleMethods(reg, examples);
 
   // The Kgent loop: requests from English to a verified program.
-  const llm = createLlmBackend({
-    host: config.ollamaHost,
-    models: config.models,
-    timeoutMs: config.llmTimeoutMs,
-    answerTokens: config.llmAnswerTokens,
-    log: logger.child({ component: 'llm' }),
-  });
+  // A local endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).
+  const llm = guardLocalLlm(
+    createLlmBackend({
+      host: config.ollamaHost,
+      models: config.models,
+      timeoutMs: config.llmTimeoutMs,
+      answerTokens: config.llmAnswerTokens,
+      log: logger.child({ component: 'llm' }),
+    }),
+    { ollamaUser: config.ollamaUser, allowForeign: config.allowForeignOllama, users, log: logger.child({ component: 'llm' }) },
+  );
   const requests = createRequestService({
     config,
     store: new RequestStore(db),

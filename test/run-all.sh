@@ -9,9 +9,10 @@ log() { printf 'run-all: %s\n' "$*"; }
 [ "$(id -u)" -eq 0 ] || { echo "run-all: run as root (the tests load eBPF programs): sudo $0" >&2; exit 2; }
 
 # Debian packages: bpftrace (runtime), bpftool (BTF reader cross-check), z3/socat (tools), setpriv,
-# build tools for better-sqlite3, python3-seccomp (test/systemd/unit-sandbox.py reproduces the unit's
+# build tools for better-sqlite3 and kgentd's peercred addon (gcc), passwd (useradd/groupadd for
+# the rights tests with real users), python3-seccomp (test/systemd/unit-sandbox.py reproduces the unit's
 # syscall filter), and the 6.1 kernel source tarball for the real-tree source-reader test.
-REQUIRED=(bpftrace bpftool util-linux socat python3 python3-seccomp make g++ xz-utils)
+REQUIRED=(bpftrace bpftool util-linux socat python3 python3-seccomp make gcc g++ xz-utils passwd)
 OPTIONAL=(linux-source-6.1)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=(); for p in "${REQUIRED[@]}"; do installed "$p" || missing+=("$p"); done

@@ -12,6 +12,8 @@ import type { DoctorCheck } from '../protocol/methods.js';
 import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import type { ProbeAvailability } from '../programs/program-analysis.js';
+import { UserDb } from '../server/identity.js';
+import { describeForeign, listeningOwner, localPort, trustedOwner } from '../server/port-owner.js';
 
 export interface DoctorInputs {
   readonly config: KgentConfig;
@@ -66,7 +68,7 @@ async function tracefsChecks(host: KernelHost, cli: BpftraceCli | Error): Promis
           name: 'tracefs',
           status: 'fail',
           detail: '/sys/kernel/tracing/events not found: tracepoints cannot be listed or attached',
-          fix: 'mount -t tracefs nodev /sys/kernel/tracing (systemd/install.sh adds it to /etc/fstab)',
+          fix: 'mount -t tracefs nodev /sys/kernel/tracing (systemd mounts it at boot; systemd/install.sh mounts it when it installs)',
         },
   );
   // bpftrace before 0.19 looks for tracepoint formats under debugfs only.
@@ -115,8 +117,27 @@ function probeTypeChecks(probes: ProbeAvailability): DoctorCheck[] {
   return out;
 }
 
+/** A local Ollama port held by someone other than root or the Ollama user gets the daemon's prompts. */
+async function ollamaOwnerCheck(config: KgentConfig): Promise<DoctorCheck | undefined> {
+  const port = localPort(config.ollamaHost);
+  if (port === undefined) return undefined;
+  const owner = await listeningOwner(port, new UserDb());
+  if (!owner) return undefined;
+  if (trustedOwner(owner, config.ollamaUser)) {
+    return { name: 'ollama owner', status: 'ok', detail: `port ${port} held by ${owner.user} (uid ${owner.uid})` };
+  }
+  return {
+    name: 'ollama owner',
+    status: 'warn',
+    detail: `${describeForeign(port, owner, config.ollamaUser)}: it would receive the daemon's prompts and answer with programs; ${config.allowForeignOllama ? 'allowed by allowForeignOllama' : 'requests refuse it'}`,
+    fix: `stop that process and start Ollama (systemctl start ollama), or set "ollamaUser" in /etc/kgent/config.json to the user that runs it`,
+  };
+}
+
 async function ollamaChecks(config: KgentConfig): Promise<DoctorCheck[]> {
+  const owner = await ollamaOwnerCheck(config);
   const probe = await probeOllama(config.ollamaHost);
+  if (owner?.status === 'warn') return [owner];
   if (!probe.reachable) {
     return [
       {
@@ -130,6 +151,7 @@ async function ollamaChecks(config: KgentConfig): Promise<DoctorCheck[]> {
   const wanted = [...new Set([config.models.synthesis, config.models.comprehension, config.models.embedding])];
   const missing = wanted.filter((m) => !hasModel(probe.models, m));
   return [
+    ...(owner ? [owner] : []),
     {
       name: 'ollama',
       status: missing.length === 0 ? 'ok' : 'warn',

@@ -66,7 +66,7 @@ export interface ControlServerOptions {
    * Decides whether a peer may use the socket at all (e.g. members of the socket's group and
    * admins); throws a KgentError saying why not. All peers are admitted without it.
    */
-  readonly admit?: (peer: Peer) => void;
+  readonly admit?: (peer: Peer) => void | Promise<void>;
   readonly userDb?: UserDb;
   readonly logger: Logger;
 }
@@ -259,20 +259,20 @@ export class ControlServer implements MethodRegistry {
     };
     socket.on('close', finish);
     // Names and groups come from the user database (asynchronously); lines wait for them, in order.
-    const ready = this.identify(cred).then(
-      (p) => {
+    const ready = (async (): Promise<boolean> => {
+      try {
+        const p = await this.identify(cred);
         peer = p;
-        this.o.admit?.(p);
+        await this.o.admit?.(p);
         this.o.logger.debug({ connectionId, uid: p.uid, user: p.user, pid: p.pid }, 'connection');
         return true;
-      },
-      (err: unknown) => {
+      } catch (err) {
         const e = asKgentError(err);
         this.o.logger.warn({ connectionId, uid, pid: cred.pid, err: e.message }, 'connection refused');
         this.refuse(socket, e.message, RPC_CODE_OF[e.code]);
         return false;
-      },
-    );
+      }
+    })();
     armIdle();
     socket.on('data', (chunk: Buffer) => {
       armIdle();
