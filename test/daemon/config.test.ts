@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULTS, loadConfig, normaliseOllamaHost } from '../../daemon/config.js';
 import { KgentError } from '../../daemon/errors.js';
+import { execa } from 'execa';
+import { builtOrReason, DAEMON_JS } from '../support/daemon-harness.js';
 
 t.test('configuration layers: defaults < file < env < flags', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'kgent-config-'));
@@ -27,6 +29,16 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     { text: '{"sockt": "/x"}', message: /unknown key "sockt"/ },
     { text: '{"runner": {"maxRestarts": "3"}}', message: /"runner\.maxRestarts" must be a number/ },
     { text: '[]', message: /top level must be an object/ },
+    { text: '{"maxMessageBytes": -5}', message: /"maxMessageBytes" must be an integer from 4096 to 67108864, not -5/ },
+    { text: '{"maxProgramBytes": 1.5}', message: /"maxProgramBytes" must be an integer/ },
+    { text: '{"runner": {"maxRestarts": -1}}', message: /"runner\.maxRestarts" must be an integer from 0/ },
+    { text: '{"policy": {"maxConnectionsPerUid": 0}}', message: /"policy\.maxConnectionsPerUid" must be an integer from 1/ },
+    { text: '{"policy": {"idleTimeoutMs": 10}}', message: /"policy\.idleTimeoutMs" must be an integer from 1000/ },
+    { text: '{"policy": {"maxConnections": 4, "maxConnectionsPerUid": 8}}', message: /must be at most policy\.maxConnections \(4\)/ },
+    { text: '{"policy": {"maxRequestChars": 100000}}', message: /"policy\.maxRequestChars" must be an integer from 16 to 8192/ },
+    { text: '{"policy": {"members": {"probeTypes": ["kprobes"]}}}', message: /"policy\.members\.probeTypes\[0\]" must be "\*" or one of/ },
+    { text: '{"policy": {"adminGroup": "kgent admin"}}', message: /"policy\.adminGroup" must be a user or group name/ },
+    { text: '{"policy": {"admins": {"unsafe": "yes"}}}', message: /"policy\.admins\.unsafe" must be a boolean/ },
   ];
   for (const [i, c] of cases.entries()) {
     const file = path.join(dir, `c${i}.json`);
@@ -44,4 +56,21 @@ t.test('OLLAMA_HOST forms', async (t) => {
     ['gpu-box:8080', 'http://gpu-box:8080'],
   ];
   for (const [input, want] of cases) t.equal(normaliseOllamaHost(input), want, input);
+});
+
+t.test('policy defaults: members get no cat, unsafe builtins or raw memory', async (t) => {
+  t.match(DEFAULTS.policy, {
+    adminGroup: 'kgent-admin',
+    members: { deniedBuiltins: ['cat'], unsafe: false, rawMemory: false, probeTypes: ['*'] },
+    maxConnectionsPerUid: 16,
+  });
+});
+
+t.test('kgentd refuses to start on an out-of-range value, with one line', { skip: builtOrReason() }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kgent-config-'));
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, '{"maxMessageBytes": -5}');
+  const r = await execa(process.execPath, [DAEMON_JS, '--config', file, '--socket', path.join(dir, 's.sock'), '--state-dir', path.join(dir, 'state')], { reject: false });
+  t.equal(r.exitCode, 1);
+  t.equal(String(r.stderr).trim(), `kgentd: config ${file}: "maxMessageBytes" must be an integer from 4096 to 67108864, not -5`);
 });
