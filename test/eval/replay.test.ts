@@ -13,28 +13,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { loadEvalCases, type EvalCaseFile } from '../../daemon/eval/cases.js';
+import { loadEvalCases } from '../../daemon/eval/cases.js';
 import type { EvalReport } from '../../daemon/protocol/eval.js';
 import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
-import { startOllamaStandin, type StandinChatRequest } from '../support/ollama-standin.js';
+import { startOllamaStandin } from '../support/ollama-standin.js';
+import { replayAnswer } from './replay-answers.js';
 
-const SYNTHESIS = 'Write the program for the request.';
-const COMPREHENSION = 'Return the candidate with assume/assert/cover inserted.';
 const SLICE = ['network/tcp-listen-port', 'file/created-files-mode', 'process/exec-and-execveat', 'sched/sleep-requests-ms'];
-
-const fenced = (src: string): string => `Here is the program.\n\n\`\`\`bpftrace\n${src.trim()}\n\`\`\`\n`;
-
-/** Answers a chat request from the case whose prompt the request carries, as the model named asks. */
-export function replayAnswer(cases: readonly EvalCaseFile[], req: StandinChatRequest): string {
-  const last = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const c = cases.find((x) => last.includes(`Request: ${x.prompt}`));
-  if (!c) return 'I do not know this request.';
-  const wrong = req.model.startsWith('replay-wrong');
-  const program = wrong ? (c.wrong[0]?.program ?? c.reference) : c.reference;
-  if (last.includes(COMPREHENSION)) return fenced(wrong ? program : (c.annotated ?? c.reference));
-  if (last.includes(SYNTHESIS)) return fenced(program);
-  return 'Unexpected prompt.';
-}
 
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (kernel check and oracle attach eBPF programs)';
