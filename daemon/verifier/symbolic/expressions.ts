@@ -11,8 +11,8 @@ import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, NotBpftrace, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
 import { readMap, update } from './maps.js';
-import { asBool, asInt, binary, cast, constInt, iteVal, poisonOf, withPoison } from './operators.js';
-import { intTy, S64, stringLiteralTerm, U64, type Val } from './values.js';
+import { asBool, asInt, binary, cast, constInt, isSigned, iteVal, poisonOf, withPoison } from './operators.js';
+import { intTy, S64, stringLiteralTerm, type Ty, U64, type Val } from './values.js';
 
 export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
   const b = ex.b;
@@ -96,14 +96,18 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         // The right operand runs only when the left one does not decide (short-circuit).
         const runsRight = e.op === '&&' ? l : b.not(l);
         let rPoison: Term | undefined;
+        let rSigned = false;
         const evalRight = (st: PathState): Term => {
           const rv = ex.evalExpr(e.right, st, pc, ctx);
           rPoison = rv.poison;
+          rSigned = isSigned(rv);
           return asBool(ex, rv);
         };
         const r = hasSideEffects(e.right) ? evalUnder(ex, s, runsRight, evalRight) : evalRight(s);
         const p = poisonOf(ex, [lv], rPoison ? b.and(runsRight, rPoison) : undefined);
-        return withPoison(ex, { ty: { k: 'bool' }, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
+        // Signed when both operands are (rvSigned is set by evaluating the right operand).
+        const ty: Ty = isSigned(lv) && rSigned ? { k: 'bool', signed: true } : { k: 'bool' };
+        return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
       }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }

@@ -33,8 +33,8 @@ export function learnMap(ex: ExecCore, name: string, keys: readonly Val[], value
     // bpftrace 0.17 stores every integer map value in 64 bits, typed int64/uint64 by the
     // signedness of the first value assigned (checked here: after `@w[1] = (uint16)100`,
     // `bswap(@w[1])` is 7205759403792793600; after `@x[1] = (int8)-3`, `@x[1] < 0` is 1 and
-    // `@x[1] > 4294967295` is 0). Comparison results are int64.
-    const valTy = value.ty.k === 'bool' ? S64 : value.ty.k === 'int' ? intTy(8, value.ty.signed) : value.ty;
+    // `@x[1] > 4294967295` is 0). Comparison results are 64-bit with their own signedness.
+    const valTy = value.ty.k === 'bool' ? intTy(8, value.ty.signed === true) : value.ty.k === 'int' ? intTy(8, value.ty.signed) : value.ty;
     m.valTy = valTy;
     m.valWidth = storedWidth(valTy);
     if (valTy.k === 'tuple' || valTy.k === 'place' || valTy.k === 'void') m.opaqueValues = true;

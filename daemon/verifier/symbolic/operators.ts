@@ -5,7 +5,7 @@
 import type { Expr } from '../frontend/ast.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
-import { CAST_TYPES, intTy, S64, U64, type Val } from './values.js';
+import { CAST_TYPES, intTy, S64, type Ty, U64, type Val } from './values.js';
 
 export function asBool(ex: ExecCore, v: Val): Term {
   const b = ex.b;
@@ -18,9 +18,12 @@ export function asBool(ex: ExecCore, v: Val): Term {
 export function asInt(ex: ExecCore, v: Val): Val {
   const b = ex.b;
   if (v.ty.k === 'int' || v.ty.k === 'ptr') return v;
-  // The result of a comparison, `!`, `&&` or `||` is an int64 (checked on bpftrace 0.17 here:
-  // `(2 ^ (32 && 65535)) > (-32768)` is 1, a signed comparison).
-  if (v.ty.k === 'bool') return { ty: S64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)), ...(v.poison ? { poison: v.poison } : {}) };
+  // The result of a comparison, `&&` or `||` is a 64-bit integer, signed when both operands are
+  // (the rule of arithmetic); `!` gives an unsigned one. Checked on bpftrace 0.17 here, @a = 128:
+  // `(@a != @a) > -1`, `(@a && @a) > -1` and `(2 ^ (32 && 65535)) > (-32768)` are 1 (signed),
+  // `((uint8)@a == 128) > -1`, `((uint8)@a && @a) > -1`, `((uint8)@a < (int8)5) > -1` and
+  // `(!@a) > -1` are 0 (unsigned); `~(@a == @a)` is -2.
+  if (v.ty.k === 'bool') return { ty: v.ty.signed === true ? S64 : U64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)), ...(v.poison ? { poison: v.poison } : {}) };
   if (v.ty.k === 'place' && v.place && v.t.sort.k === 'bv') return { ty: U64, t: v.t };
   throw new Unsupported(`a ${v.ty.k} used as an integer`);
 }
@@ -65,7 +68,12 @@ export function withPoison(ex: ExecCore, v: Val, p: Term | undefined, why: strin
 }
 
 export function isSigned(v: Val): boolean {
-  return v.ty.k === 'int' && v.ty.signed;
+  return (v.ty.k === 'int' || v.ty.k === 'bool') && v.ty.signed === true;
+}
+
+/** The type of a comparison or `&&`/`||` result over `l` and `r`. */
+export function boolTy(l: Val, r: Val): Ty {
+  return isSigned(l) && isSigned(r) ? { k: 'bool', signed: true } : { k: 'bool' };
 }
 
 export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
@@ -127,17 +135,17 @@ function binaryExact(ex: ExecCore, op: string, l: Val, r: Val): Val {
       // bpftrace 0.17 emits a logical shift even for signed operands.
       return { ty: intTy(8, isSigned(l)), t: b.lshr(l.t, r.t) };
     case '==':
-      return { ty: { k: 'bool' }, t: b.eq(l.t, r.t) };
+      return { ty: boolTy(l, r), t: b.eq(l.t, r.t) };
     case '!=':
-      return { ty: { k: 'bool' }, t: b.not(b.eq(l.t, r.t)) };
+      return { ty: boolTy(l, r), t: b.not(b.eq(l.t, r.t)) };
     case '<':
-      return { ty: { k: 'bool' }, t: signed ? b.slt(l.t, r.t) : b.ult(l.t, r.t) };
+      return { ty: boolTy(l, r), t: signed ? b.slt(l.t, r.t) : b.ult(l.t, r.t) };
     case '<=':
-      return { ty: { k: 'bool' }, t: signed ? b.sle(l.t, r.t) : b.ule(l.t, r.t) };
+      return { ty: boolTy(l, r), t: signed ? b.sle(l.t, r.t) : b.ule(l.t, r.t) };
     case '>':
-      return { ty: { k: 'bool' }, t: signed ? b.slt(r.t, l.t) : b.ult(r.t, l.t) };
+      return { ty: boolTy(l, r), t: signed ? b.slt(r.t, l.t) : b.ult(r.t, l.t) };
     case '>=':
-      return { ty: { k: 'bool' }, t: signed ? b.sle(r.t, l.t) : b.ule(r.t, l.t) };
+      return { ty: boolTy(l, r), t: signed ? b.sle(r.t, l.t) : b.ule(r.t, l.t) };
     default:
       throw new Unsupported(`operator ${op}`);
   }

@@ -9,7 +9,11 @@ import type { Term, TermBuilder } from '../smt/term.js';
 /** The bpftrace type of a symbolic value. */
 export type Ty =
   | { readonly k: 'int'; readonly signed: boolean; readonly size: number }
-  | { readonly k: 'bool' }
+  /**
+   * A truth value (comparison, `!`, `&&`, `||`), an int64 0/1 as an integer: signed when both
+   * operands of the comparison or `&&`/`||` are signed (see `asInt`), unsigned otherwise.
+   */
+  | { readonly k: 'bool'; readonly signed?: boolean }
   /** A NUL-terminated string in a buffer of `size` bytes; term width 8*size, byte i at bits 8i+7..8i. */
   | { readonly k: 'str'; readonly size: number }
   /** A 64-bit pointer; `pointee` as C text (`struct sock`, `char`, `void`). */

@@ -388,9 +388,13 @@ const CLASSES: Record<string, { weight: number; gen: Gen }> = {
       // A map written and read back in one invocation: a run-time value for bpftrace (LLVM does
       // not see through map helpers), however constant the value written.
       const r = c.r;
-      const v = r.pick([0n, 1n, 63n, 64n, 65n, 128n, -1n, 1n << 62n]);
+      // A divisor or count that is 0 or >= 64 makes the case undefined (any-value); `w` makes the
+      // divisor 1 instead of 0 in half of the cases, so that most cases print defined values.
+      const v = r.pick([0n, 1n, 3n, 63n, 64n, 65n, 128n, -1n, 1n << 62n]);
+      const w = r.chance(0.5) ? v : v - 1n;
       const m = `@c${c.id}_v`;
-      return [stmt(`${m} = ${literal(v)};`), print(c, [`(1 << ${m})`, `(7 % (${m} - ${literal(v)}))`, `(${r.pick(['255', '-1', '3'])} >> ${m})`, `(${m} / (${m} - ${literal(v)}))`])];
+      const shifts = v >= 0n && v < 64n ? [`(1 << ${m})`, `(${r.pick(['255', '-1', '3'])} >> ${m})`] : [`(${m} + 1)`];
+      return [stmt(`${m} = ${literal(v)};`), print(c, [...shifts, `(7 % (${m} - ${literal(w)}))`, `(${m} / (${m} - ${literal(w)}))`])];
     },
   },
   'printf-d': {

@@ -45,6 +45,7 @@ export function probeHeader(c: Case, env: RunEnv, guard = ''): string {
 }
 
 const READY = '@kgd_ready';
+const ONCE = '@kgd_once';
 
 /** Printed values of a case in order of appearance: printf k, argument j. */
 export function printSlots(c: Case): { k: number; j: number }[] {
@@ -74,7 +75,10 @@ export function bpftraceProgram(cases: readonly Case[], env: RunEnv): { text: st
   for (const c of cases) if (c.inputs.length > 0) add(`  ${c.inputs.join(' ')}`, c.id);
   add(`  ${READY} = 1; printf("READY\\n");`, -1);
   add('}', -1);
-  for (const c of cases) add(`${probeHeader(c, env, READY)} { ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
+  // Each case runs once: while one bpftrace process triggers its probes, the other one's may be
+  // attached and ready too, so a getppid() can fire a case twice, and the lines of two
+  // invocations on different CPUs may come out in either order (a map updated twice showed).
+  for (const c of cases) add(`${probeHeader(c, env, `${READY} && ${ONCE}[${c.id}] == 0`)} { ${ONCE}[${c.id}] = 1; ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
   return { text: lines.join('\n') + '\n', lineCase };
 }
 
