@@ -46,12 +46,14 @@ t.test('kgentd end to end', { skip }, async (t) => {
     t.equal(run.program.status, 'running');
     t.equal(run.program.approvedBy, run.program.submittedBy, "an admin's own run counts as approved");
     id = run.program.id;
-    for (let i = 0; i < 3; i++) await (await open(target, 'a')).close();
+    // "running" means bpftrace started; it may attach a moment later on a loaded machine, so
+    // keep opening the file until three opens have been seen.
     const entries = await eventually(async () => {
+      await (await open(target, 'a')).close();
       const entries = await logEntries(d, id, 100);
       const hits = entries.filter((e) => e.type === 'printf' && String(e.data).includes(target));
       return hits.length >= 3 ? hits : undefined;
-    }, 20_000, 'three printf lines in the log');
+    }, 60_000, 'three printf lines in the log');
     t.match(String(entries[0]!.data), /^open .* by node/);
     const human = await d.ctl(['logs', String(id)]);
     t.match(human.stdout, new RegExp(`open ${target} by node`));
@@ -107,11 +109,11 @@ t.test('kgentd end to end', { skip }, async (t) => {
     const first = await d.ctlJson<{ program: ProgramInfo }>(['show', String(id)]);
     t.equal(first.program.status, 'stopped');
     // and it still delivers events
-    await (await open(target, 'a')).close();
     await eventually(async () => {
+      await (await open(target, 'a')).close();
       const entries = await logEntries(d, id2, 50);
       return entries.some((e) => e.type === 'printf') || undefined;
-    }, 20_000, 'events after re-attach');
+    }, 60_000, 'events after re-attach');
     await d.ctl(['stop', String(id2)]);
   });
 
@@ -184,7 +186,7 @@ t.test('kgentd end to end', { skip }, async (t) => {
   await t.test('request says clearly that no LLM is reachable', async (t) => {
     const res = await d.ctl(['request', 'trace tcp connects']);
     t.equal(res.exitCode, 5);
-    t.match(res.stderr, /no LLM reachable at http:\/\/127\.0\.0\.1:9/);
+    t.match(res.stderr, /^kgentctl request: no LLM reachable: .*http:\/\/127\.0\.0\.1:9/);
   });
 
   await t.test('unknown program ids are a clean not-found', async (t) => {
