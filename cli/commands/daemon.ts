@@ -18,6 +18,14 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
           `  kernel:    ${s.kernelRelease}`,
           `  bpftrace:  ${s.bpftrace.path}${s.bpftrace.version ? ` ${s.bpftrace.version}` : ' (not usable: see kgentctl doctor)'}`,
           `  programs:  ${s.programs.running} running, ${s.programs.failed} failed, ${s.programs.total} total`,
+          ...(s.kernelChecks ? [`  checks:    ${s.kernelChecks.running} kernel check(s) running, ${s.kernelChecks.queued} queued`] : []),
+          ...(s.storage
+            ? [
+                s.storage.writable
+                  ? `  storage:   writable${s.storage.droppedLogLines + s.storage.droppedStoreWrites > 0 ? ` (earlier dropped ${s.storage.droppedLogLines} log lines, ${s.storage.droppedStoreWrites} store writes)` : ''}`
+                  : `  storage:   NOT WRITABLE since ${s.storage.failingSince ?? '?'} (${s.storage.lastError ?? 'write failed'}): programs keep running, ${s.storage.droppedLogLines} log lines and ${s.storage.droppedStoreWrites} store writes dropped; free space in ${s.stateDir}`,
+              ]
+            : []),
           ...(s.you ? [`  you:       ${s.you.user} (uid ${s.you.uid}), ${s.you.role}`] : []),
         ].join('\n') + '\n',
       );
