@@ -135,8 +135,11 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         const el = b.extract(w * (idx + 1) - 1, w * idx, obj.t);
         return { ty: intTy(obj.ty.elemSize, obj.ty.signed), t: b.resize(el, 64, obj.ty.signed) };
       }
-      if (obj.ty.k === 'str' && idx !== undefined && idx >= 0 && idx < obj.ty.size) {
-        return { ty: intTy(1, true), t: b.resize(b.extract(8 * idx + 7, 8 * idx, obj.t), 64, true) };
+      if (obj.ty.k === 'str') {
+        // bpftrace 0.17 refuses it ("The array index operator [] can only be used on arrays and
+        // pointers, found string"), also for `char[N]` tracepoint fields, which it reads as
+        // strings: never prove a program that does not compile.
+        throw new NotBpftrace(`${printExpr(e)}: bpftrace 0.17 cannot index a string ("The array index operator [] can only be used on arrays and pointers, found string"); compare with strncmp() instead`, e.span);
       }
       ex.unmodelled.add('indexing pointers or with non-constant indices');
       return ex.opaqueVal(printExpr(e), 'indexing pointers or with non-constant indices');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { recordedContractProvider } from '../../../daemon/verifier/contracts.js';
+import { recordedContractProvider } from '../../support/recorded-contracts.js';
 import type { AssertStmt, Expr, Program, Span } from '../../../daemon/verifier/frontend/ast.js';
 import { parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
 import { TermBuilder } from '../../../daemon/verifier/smt/term.js';
