@@ -43,7 +43,7 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     await sh('useradd', ['-M', '-N', '-s', '/usr/sbin/nologin', ...(g ? ['-G', g] : []), u]);
   }
   t.teardown(async () => {
-    for (const u of [ALICE, BOB, CAROL, OUTSIDER]) await execa('userdel', [u], { reject: false });
+    for (const u of [ALICE, BOB, CAROL, OUTSIDER]) await execa('userdel', ['-f', u], { reject: false });
     for (const g of [MEMBERS, ADMINS]) await execa('groupdel', [g], { reject: false });
   });
   const aliceUid = await uidOf(ALICE);
