@@ -22,7 +22,7 @@ import { resolvePrintFmtEnums } from './contracts/print-fmt.js';
 import { CONTRACT_FORMAT, type Contract, type EnumDomain, type MemberContract, type ProbeAvailability } from './contracts/model.js';
 import { enrichContract } from './enrich/enricher.js';
 import { openContractDb, ContractStore, type EnrichmentRecord, type Generation } from './store/contract-db.js';
-import { DocIndex, type Embedder } from './search/doc-index.js';
+import type { DocIndex, Embedder } from './search/doc-index.js';
 import { SourceReader, findDefaultSourceTree, type SourceIndexData } from './source-reader/index.js';
 import { buildDataset, defaultBtfLoader, functionProbes, functionDocText, hydrateProbes, tracepointDocText, type BtfLoader, type BuildResult } from './rebuild/build.js';
 import { watchKernelInstalls, type KernelWatcher } from './rebuild/watcher.js';
@@ -129,6 +129,8 @@ class Service extends EventEmitter implements ContractService {
   private readonly log: ContractLogger;
   private readonly loadBtf: BtfLoader;
   private store: ContractStore | undefined;
+  /** The search index, opened (and LanceDB loaded) by its first use: a search or a rebuild. */
+  private docsOpening: Promise<DocIndex> | undefined;
   private docs: DocIndex | undefined;
   private source: SourceReader | undefined;
   private sourceIndexing: Promise<void> | undefined;
@@ -155,7 +157,6 @@ class Service extends EventEmitter implements ContractService {
     this.store = new ContractStore(openContractDb(this.o.stateDir));
     this.store.abandonUnfinished();
     const cur = this.store.currentGeneration();
-    this.docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), cur?.id);
     const tree = this.o.sourceTree === undefined ? findDefaultSourceTree() : (this.o.sourceTree ?? undefined);
     if (tree) {
       this.source = new SourceReader(tree);
@@ -183,8 +184,10 @@ class Service extends EventEmitter implements ContractService {
     await this.running?.catch(() => undefined);
     if (this.btf?.timer) clearTimeout(this.btf.timer);
     this.btf = undefined;
-    this.docs?.close();
+    const docs = await this.docsOpening?.catch(() => undefined);
+    docs?.close();
     this.docs = undefined;
+    this.docsOpening = undefined;
     this.store?.close();
     this.store = undefined;
   }
@@ -205,6 +208,23 @@ class Service extends EventEmitter implements ContractService {
       this.log.info({ added, running: running.key }, `kernel contracts: new kernel files appeared${why ? `; ${why}: rebuilding` : '; the running kernel is unchanged (the new one is used after a reboot)'}`);
       if (why && !this.running) await this.startRebuild().catch(() => undefined);
     })();
+  }
+
+  /**
+   * The doc index over `contracts.lance`, at the current generation. LanceDB costs an idle kgentd
+   * tens of MB (issue 9, item 8), so it is imported with the first search or rebuild, not at start.
+   */
+  private docIndex(): Promise<DocIndex> {
+    this.docsOpening ??= (async () => {
+      const { DocIndex } = await import('./search/doc-index.js');
+      const docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), this.requireStore().currentGeneration()?.id);
+      this.docs = docs;
+      return docs;
+    })().catch((err: unknown) => {
+      this.docsOpening = undefined;
+      throw new ContractsError('unavailable', `the kernel-contracts search index could not be opened: ${(err as Error).message}`, undefined, { cause: err });
+    });
+    return this.docsOpening;
   }
 
   private requireStore(): ContractStore {
@@ -253,9 +273,9 @@ class Service extends EventEmitter implements ContractService {
   private startRebuild(): Promise<BuildResult> {
     if (this.running) return this.running;
     const store = this.requireStore();
-    const docs = this.docs!;
     const t0 = performance.now();
     const p = (async () => {
+      const docs = await this.docIndex();
       if (this.source && !this.source.indexed) {
         this.progress({ generation: 0, phase: 'source', done: 0, total: 0, message: `indexing kernel sources in ${this.source.root}`, elapsedMs: performance.now() - t0 });
         await this.ensureSourceIndex((done) =>
@@ -350,7 +370,8 @@ class Service extends EventEmitter implements ContractService {
         coverage: functions ? (info?.counts.documented ?? 0) / functions : 0,
       },
       probeTypes: Object.entries(probeTypes).map(([probe, v]) => ({ probe, available: v.available, ...(v.available ? {} : { reason: v.reason }) })),
-      search: { fullText: this.docs?.ready ?? false, vectors: this.docs?.hasVectors ?? false },
+      // Before the index is opened, the generation says: its table is activated when it is committed.
+      search: this.docs ? { fullText: this.docs.ready, vectors: this.docs.hasVectors } : { fullText: cur !== undefined, vectors: cur !== undefined && info?.extra?.['vectors'] === true },
       enrichment: { configured: !!model, ...(model ? { model } : {}), cached },
       ...(this.progressNow && this.running ? { rebuilding: this.progressNow } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -489,7 +510,7 @@ class Service extends EventEmitter implements ContractService {
     store.putContracts(gen.id, contracts);
     const modules = [...known, ...loaded.modules.map((m) => m.module)];
     if (gen.info) store.db.prepare('UPDATE generations SET info = ? WHERE id = ?').run(JSON.stringify({ ...gen.info, modules, counts: { ...gen.info.counts, functions: gen.info.counts.functions + contracts.length } }), gen.id);
-    await this.docs?.addRows(
+    await (await this.docIndex()).addRows(
       contracts.map((c) => ({
         id: c.id,
         kind: c.kind,
@@ -543,8 +564,8 @@ class Service extends EventEmitter implements ContractService {
 
   async search(text: string, k = 10, opts: SearchOptions = {}): Promise<ContractsSearchResult> {
     const gen = this.currentOrThrow();
-    const docs = this.docs;
-    if (!docs?.ready) throw new ContractsError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
+    const docs = await this.docIndex();
+    if (!docs.ready) throw new ContractsError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
     let vector: number[] | undefined;
     const ol = this.o.ollama;
     if (ol?.embedModel && docs.hasVectors) {

@@ -6,13 +6,13 @@
  * answers; hybrid ranking (reciprocal rank fusion) when the table has vectors and the query can be
  * embedded, full text alone otherwise.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { connect, type Connection, type Table } from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
 import { ftsIndex, rankedQuery, sanitizeQuery } from '../../kernel-contracts/search/lance.js';
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { examplesDbPath, readExampleMeta, writeExampleMeta, type ExampleMeta as Meta } from './example-meta.js';
 import {
   datasetHash,
   datasetRow,
@@ -66,16 +66,7 @@ export interface SearchResult {
   readonly hits: readonly ExampleHit[];
 }
 
-interface Meta {
-  readonly datasetHash: string;
-  readonly datasetExamples: number;
-  /** The model the table's vectors were made with; absent when the table has none. */
-  readonly vectorModel?: string;
-  readonly syncedAt: string;
-}
-
 const TABLE = 'examples';
-const META_FILE = 'examples.meta.json';
 const LEARNED_KINDS: readonly ExampleKind[] = ['learned-positive', 'learned-avoid'];
 const EMBED_BATCH = 64;
 
@@ -104,9 +95,9 @@ export class ExampleStore {
   /** Opens (or prepares to create) `<stateDir>/examples.lance`. Nothing is loaded until {@link sync}. */
   static async open(o: ExampleStoreOptions): Promise<ExampleStore> {
     mkdirSync(o.stateDir, { recursive: true });
-    const conn = await connect(path.join(o.stateDir, 'examples.lance'));
+    const conn = await connect(examplesDbPath(o.stateDir));
     const store = new ExampleStore(conn, o);
-    store.meta = store.readMeta();
+    store.meta = readExampleMeta(o.stateDir);
     if ((await conn.tableNames()).includes(TABLE)) await store.useTable(await conn.openTable(TABLE));
     return store;
   }
@@ -196,6 +187,8 @@ export class ExampleStore {
         await this.table.delete(`id = ${sql(row.id)}`);
         const data: Record<string, unknown> = vector ? { ...row, vector } : this.hasVectors ? { ...row, vector: null } : { ...row };
         await this.table.add([data]);
+        // Found by full text meanwhile; the next sync (kgentd's next start) embeds it.
+        if (this.hasVectors && !vector && this.meta && !this.meta.missingVectors) this.writeMeta({ ...this.meta, missingVectors: true });
       }
       return entryOf(row);
     });
@@ -318,24 +311,8 @@ export class ExampleStore {
     await this.useTable(tbl);
   }
 
-  private metaPath(): string {
-    return path.join(this.o.stateDir, META_FILE);
-  }
-
-  private readMeta(): Meta | undefined {
-    const p = this.metaPath();
-    if (!existsSync(p)) return undefined;
-    try {
-      return JSON.parse(readFileSync(p, 'utf8')) as Meta;
-    } catch {
-      return undefined; // unreadable: treated as a changed dataset, which reloads it
-    }
-  }
-
   private writeMeta(m: Meta): void {
-    const p = this.metaPath();
-    writeFileSync(`${p}.tmp`, `${JSON.stringify(m, null, 2)}\n`, { mode: 0o640 });
-    renameSync(`${p}.tmp`, p);
+    writeExampleMeta(this.o.stateDir, m);
     this.meta = m;
   }
 }

@@ -13,6 +13,7 @@ import {
 } from '../protocol/examples.js';
 import type { MethodRegistry } from '../server/control-server.js';
 import type { StoredExample } from './example-rows.js';
+import type { ExampleStore } from './example-store.js';
 import type { ExampleLibrary } from './library.js';
 
 const wire = (e: StoredExample): ExampleEntry => e;
@@ -24,30 +25,30 @@ function summary(e: StoredExample): ExampleSummary {
 
 /** Registers `examples.*`; without a library each method answers `unavailable` with why. */
 export function registerExampleMethods(server: MethodRegistry, library: ExampleLibrary | undefined, why = 'the example library failed to open'): void {
-  const need = async (): Promise<ExampleLibrary> => {
+  // The table (and LanceDB) is opened by the first call, after the library's first sync.
+  const need = async (): Promise<ExampleStore> => {
     if (!library) throw new KgentError('unavailable', `${why}; see the kgentd log`);
-    await library.ready;
-    return library;
+    return library.store();
   };
   server.register(ExamplesList, async (p) => {
-    const lib = await need();
-    const all = await lib.store.list();
+    const store = await need();
+    const all = await store.list();
     const count = (k: StoredExample['kind']): number => all.filter((e) => e.kind === k).length;
     const counts = { dataset: count('dataset'), learnedPositive: count('learned-positive'), learnedAvoid: count('learned-avoid') };
     const shown = p.learnedOnly ? all.filter((e) => e.kind !== 'dataset') : all;
-    return { examples: shown.map(summary), counts, vectors: lib.store.hasVectors };
+    return { examples: shown.map(summary), counts, vectors: store.hasVectors };
   });
   server.register(ExamplesSearch, async (p) => {
     const r = await (await need()).search(p.text, p.k ?? 5);
     return { mode: r.mode, hits: r.hits.map((h) => ({ ...wire(h), score: h.score })) };
   });
   server.register(ExamplesShow, async (p) => {
-    const e = await (await need()).store.get(p.id);
+    const e = await (await need()).get(p.id);
     if (!e) throw new KgentError('not-found', `no example "${p.id}" (kgentctl examples list shows them)`, { id: p.id });
     return { example: wire(e) };
   });
   // Removing is an admin action (root or kgent-admin): kgentd registers these methods through
   // daemon/policy/method-rights.ts, which refuses (and audits) anyone else before this runs.
   // Dataset entries are refused by the store either way.
-  server.register(ExamplesRemove, async (p) => ({ removed: wire(await (await need()).store.remove(p.id)) }));
+  server.register(ExamplesRemove, async (p) => ({ removed: wire(await (await need()).remove(p.id)) }));
 }

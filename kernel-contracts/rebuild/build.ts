@@ -16,7 +16,8 @@ import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput
 import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
 import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type TracepointContract } from '../contracts/model.js';
 import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
-import { docText, type DocIndex, type DocRow, type Embedder } from '../search/doc-index.js';
+import type { DocIndex, DocRow, Embedder } from '../search/doc-index.js';
+import { docText } from '../search/doc-text.js';
 import type { SourceReader } from '../source-reader/index.js';
 import type { RebuildPhase } from '../api.js';
 import { resolvePrintFmtEnums } from '../contracts/print-fmt.js';
