@@ -15,6 +15,8 @@ export interface RunnerConfig {
   readonly restartDelayMs: number;
   /** Log file size after which it is rotated to `<id>.jsonl.1`. */
   readonly maxLogBytes: number;
+  /** Output lines per second a program may write to its log; beyond it lines are dropped and counted. */
+  readonly maxLinesPerSecond: number;
 }
 
 export interface KgentConfig {
@@ -121,7 +123,7 @@ export const DEFAULTS: KgentConfig = {
   maxConcurrentKernelChecks: 2,
   maxQueuedKernelChecks: 64,
   kernelCheckMemoryBytes: 1024 * 1024 * 1024,
-  runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024 },
+  runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024, maxLinesPerSecond: 2000 },
   logLevel: 'info',
   trials: 3,
   examplesPerPrompt: 4,
@@ -211,6 +213,7 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   int('runner.restartWindowMs', cfg.runner.restartWindowMs, 1000, 7 * 24 * 3600_000);
   int('runner.restartDelayMs', cfg.runner.restartDelayMs, 0, 3_600_000);
   int('runner.maxLogBytes', cfg.runner.maxLogBytes, 4096, 64 * 1024 * 1024 * 1024);
+  int('runner.maxLinesPerSecond', cfg.runner.maxLinesPerSecond, 1, 1_000_000);
   const p = cfg.policy;
   int('policy.maxAttachedPrograms', p.maxAttachedPrograms, 1, 10_000);
   int('policy.maxRequestChars', p.maxRequestChars, 16, 8192);

@@ -138,6 +138,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
       `  restarts:     ${p.restarts}`,
       `  log:          ${p.logPath}`,
       ...(p.lastError ? [`  last error:   ${p.lastError.split('\n').join('\n                ')}`] : []),
+      ...(p.droppedOutputLines ? [`  dropped:      ${p.droppedOutputLines} output lines over the rate limit (runner.maxLinesPerSecond)`] : []),
       '',
       '  source:',
       ...res.source.trimEnd().split('\n').map((l) => `    ${l}`),

@@ -168,7 +168,9 @@ export class ProgramService {
 
   show(id: number): ShowResult {
     const p = this.get(id);
-    return { program: p.info, source: p.source, runs: this.o.store.runs(id), audit: this.o.store.auditTrail(id) };
+    const dropped = this.o.supervisor.droppedOutput(id);
+    const program = dropped > 0 ? { ...p.info, droppedOutputLines: dropped } : p.info;
+    return { program, source: p.source, runs: this.o.store.runs(id), audit: this.o.store.auditTrail(id) };
   }
 
   async stop(id: number, actor: Person): Promise<ProgramInfo> {

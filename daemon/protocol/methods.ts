@@ -44,6 +44,8 @@ export interface ProgramInfo {
   readonly exitSignal?: string;
   /** Last lines of bpftrace's stderr when it failed, or why it was rejected. */
   readonly lastError?: string;
+  /** Output lines dropped over the runner's rate limit (`runner.maxLinesPerSecond`) since it last started. */
+  readonly droppedOutputLines?: number;
   readonly logPath: string;
 }
 

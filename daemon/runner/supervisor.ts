@@ -14,6 +14,7 @@ import type { LogEntry } from '../protocol/methods.js';
 import type { AuditActor, ProgramStore, StoredProgram } from '../store/program-store.js';
 import { runArgs, type BpftraceCli } from './bpftrace-cli.js';
 import { entryFromStdout, logPath, ProgramLogWriter } from './program-log.js';
+import { OutputRate } from './output-rate.js';
 
 export interface SupervisorOptions {
   readonly cli: BpftraceCli;
@@ -35,6 +36,7 @@ interface Child {
   /** bpftrace reported its probes attached. */
   attached: boolean;
   stderrTail: string[];
+  readonly rate: OutputRate;
 }
 
 /** stderr lines that are noise, not the reason a program failed. */
@@ -67,6 +69,11 @@ export class Supervisor {
 
   isRunning(id: number): boolean {
     return this.children.has(id);
+  }
+
+  /** Output lines of a running program dropped over the rate limit (0 when it is not running). */
+  droppedOutput(id: number): number {
+    return this.children.get(id)?.rate.dropped ?? 0;
   }
 
   runningCount(): number {
@@ -154,7 +161,7 @@ export class Supervisor {
     });
     const log = new ProgramLogWriter(logPath(this.logDir, id), this.o.config.maxLogBytes);
     const runId = this.o.store.startRun(id, proc.pid);
-    const child: Child = { id, proc, runId, log, stopping: false, attached: false, stderrTail: [] };
+    const child: Child = { id, proc, runId, log, stopping: false, attached: false, stderrTail: [], rate: new OutputRate(this.o.config.maxLinesPerSecond) };
     this.children.set(id, child);
     this.o.store.update(id, { status: 'starting', pid: proc.pid ?? null, exitCode: null, exitSignal: null, lastError: null });
     this.o.store.audit(action, actor, id, `pid ${proc.pid ?? '?'}`);
@@ -171,6 +178,17 @@ export class Supervisor {
       };
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         const entry = entryFromStdout(line);
+        // Program output beyond the rate limit is dropped and counted; bpftrace's own lines
+        // (attached_probes ...) always pass, the daemon depends on them.
+        if (entry.type !== 'attached_probes') {
+          if (!child.rate.admit()) {
+            const n = child.rate.noteDue();
+            if (n !== undefined) {
+              this.emitLog(child, { time: new Date().toISOString(), type: 'kgent', data: { event: 'output-dropped', lines: n, total: child.rate.dropped, limitPerSecond: this.o.config.maxLinesPerSecond } });
+            }
+            return;
+          }
+        }
         this.emitLog(child, entry);
         if (entry.type === 'attached_probes') {
           child.attached = true;
