@@ -4,9 +4,11 @@
  * /boot), rebuilds in the background with progress while serving the previous generation, answers
  * lookups (hooks and struct member paths), searches, and LLM enrichment on first use.
  */
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Ollama } from 'ollama';
 import { ContractsError } from './errors.js';
 import { realHost, type KernelHost } from './kernel-reader/host.js';
@@ -26,6 +28,7 @@ import type { DocIndex, Embedder } from './search/doc-index.js';
 import { SourceReader, findDefaultSourceTree, type SourceIndexData } from './source-reader/index.js';
 import { buildDataset, defaultBtfLoader, functionProbes, functionDocText, hydrateProbes, tracepointDocText, type BtfLoader, type BuildResult } from './rebuild/build.js';
 import { watchKernelInstalls, type KernelWatcher } from './rebuild/watcher.js';
+import { runBuildChild } from './rebuild/build-child.js';
 import {
   formatHookRef,
   parseHookRef,
@@ -68,6 +71,14 @@ export interface ContractServiceOptions {
   readonly rebuildOnStart?: boolean;
   /** Parsed BTF kept for struct lookups is dropped after this idle time (default 60 s). */
   readonly btfIdleMs?: number;
+  /**
+   * Run each rebuild in a child process (`rebuild/build-main.js`), so that what a build leaves
+   * behind (parsed BTF, malloc'd memory, LanceDB's native state: ~150 MB of RSS) goes with it.
+   * The child reads the live system: only for the real host (`host` and `loadBtf` are not used
+   * by it). `script` defaults to the compiled build-main.js beside this module; `ollamaHost` is
+   * what the child asks for vectors (with `ollama.embedModel`).
+   */
+  readonly buildInChild?: { readonly script?: string; readonly ollamaHost?: string; readonly logLevel?: string };
 }
 
 export interface LookupOptions {
@@ -136,6 +147,7 @@ class Service extends EventEmitter implements ContractService {
   private sourceIndexing: Promise<void> | undefined;
   private watcher: KernelWatcher | undefined;
   private running: Promise<BuildResult> | undefined;
+  private buildChild: ChildProcess | undefined;
   private progressNow: RebuildProgress | undefined;
   private lastError: string | undefined;
   private btf: { vmlinux: Promise<Btf>; modules: Map<string, Promise<Btf | undefined>>; timer?: NodeJS.Timeout } | undefined;
@@ -181,6 +193,7 @@ class Service extends EventEmitter implements ContractService {
     this.stopped = true;
     await this.watcher?.close();
     this.watcher = undefined;
+    this.buildChild?.kill('SIGTERM');
     await this.running?.catch(() => undefined);
     if (this.btf?.timer) clearTimeout(this.btf.timer);
     this.btf = undefined;
@@ -275,6 +288,7 @@ class Service extends EventEmitter implements ContractService {
     const store = this.requireStore();
     const t0 = performance.now();
     const p = (async () => {
+      if (this.o.buildInChild) return this.rebuildInChild(this.o.buildInChild, t0);
       const docs = await this.docIndex();
       if (this.source && !this.source.indexed) {
         this.progress({ generation: 0, phase: 'source', done: 0, total: 0, message: `indexing kernel sources in ${this.source.root}`, elapsedMs: performance.now() - t0 });
@@ -314,6 +328,37 @@ class Service extends EventEmitter implements ContractService {
       this.progressNow = undefined;
     });
     return p;
+  }
+
+  /** A rebuild in `build-main.js`: its progress is this service's; the doc index switches here after it. */
+  private async rebuildInChild(c: NonNullable<ContractServiceOptions['buildInChild']>, t0: number): Promise<BuildResult> {
+    const model = this.o.ollama?.embedModel;
+    // With the index open here, the child leaves the old table to us (searches keep using it until the switch).
+    const keepOld = this.docsOpening !== undefined;
+    const args = [
+      '--state-dir', this.o.stateDir,
+      ...(c.ollamaHost && model ? ['--ollama-host', c.ollamaHost, '--embed-model', model] : []),
+      ...(this.source ? ['--source-tree', this.source.root] : []),
+      ...(this.o.probeOptions ? ['--probe-options', JSON.stringify(this.o.probeOptions)] : []),
+      ...(keepOld ? ['--keep-old-tables'] : []),
+      '--log-level', c.logLevel ?? 'info',
+    ];
+    try {
+      const r = await runBuildChild({
+        script: c.script ?? fileURLToPath(new URL('./rebuild/build-main.js', import.meta.url)),
+        args,
+        onProgress: (p) => this.progress({ ...p, elapsedMs: performance.now() - t0 }),
+        log: this.log,
+        started: (child) => (this.buildChild = child),
+      });
+      // The index opened here (now or during the build) still shows the previous generation.
+      const docs = await this.docsOpening?.catch(() => undefined);
+      if (docs) await docs.activate(r.generation);
+      if (this.source && !this.source.indexed) this.loadSourceIndex();
+      return r;
+    } finally {
+      this.buildChild = undefined;
+    }
   }
 
   private progress(p: RebuildProgress): void {

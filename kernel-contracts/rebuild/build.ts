@@ -58,6 +58,11 @@ export interface BuildOptions {
   readonly embed?: Embedder;
   readonly probeOptions?: ProbeSupportOptions;
   readonly onProgress: (phase: RebuildPhase, done: number, total: number, message: string, generation: number) => void;
+  /**
+   * Drop other generations' doc tables when switching (default true). A build in a child process
+   * passes false while its parent has the index open: the parent switches (and drops) itself.
+   */
+  readonly dropOldTables?: boolean;
   /** Rows per write transaction (default 2000). */
   readonly batchSize?: number;
 }
@@ -263,7 +268,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
     };
     o.store.commitGeneration(gen, info);
     o.store.endBulk();
-    await o.docs.activate(gen);
+    await o.docs.activate(gen, o.dropOldTables ?? true);
     progress('commit', 1, 1, `generation ${gen} is current`);
     return { generation: gen, identity, info };
   } catch (err) {

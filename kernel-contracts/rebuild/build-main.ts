@@ -1,0 +1,135 @@
+/**
+ * One kernel-contracts build of the running kernel, run by the contract service as a child
+ * process so that BTF parsing, the derive pass and LanceDB's indexing never stay in kgentd's
+ * memory (issue 9, item 8: ~150 MB more RSS after an in-process build). Flags: --state-dir DIR
+ * (required), --ollama-host URL and --embed-model NAME (vectors), --source-tree DIR (kernel
+ * sources, indexed into `source-index.json` when not yet), --probe-options JSON (bpftrace's
+ * version and features), --keep-old-tables (the parent has the doc index open and drops the old
+ * generation's table itself when it switches), --log-level LEVEL.
+ *
+ * stdout, JSON lines: pino log lines; `{"progress": {phase, done, total, message, generation}}`;
+ * at the end `{"result": BuildResult}` (exit 0) or `{"error": message}` (exit 1). Exit 2 on bad
+ * flags. The child also exits when its stdin closes: the daemon that started it is gone (the
+ * generation it was building is marked interrupted at the daemon's next start).
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Ollama } from 'ollama';
+import { pino } from 'pino';
+import { realHost } from '../kernel-reader/host.js';
+import type { RebuildPhase } from '../api.js';
+import type { ProbeSupportOptions } from '../kernel-reader/probe-support.js';
+import { DocIndex, type Embedder } from '../search/doc-index.js';
+import { SourceReader, type SourceIndexData } from '../source-reader/index.js';
+import { ContractStore, openContractDb } from '../store/contract-db.js';
+import { buildDataset, defaultBtfLoader } from './build.js';
+import type { ChildLine } from './build-child.js';
+
+function emit(line: ChildLine): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        'state-dir': { type: 'string' },
+        'ollama-host': { type: 'string' },
+        'embed-model': { type: 'string' },
+        'source-tree': { type: 'string' },
+        'probe-options': { type: 'string' },
+        'keep-old-tables': { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`contracts-build: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const stateDir = values['state-dir'];
+  if (!stateDir) {
+    process.stderr.write('contracts-build: --state-dir is required\n');
+    return 2;
+  }
+  process.stdin.on('end', () => process.exit(1)).resume();
+  const log = pino({ level: values['log-level'] ?? 'info', base: null, timestamp: false });
+  const probeOptions = values['probe-options'] ? (JSON.parse(values['probe-options']) as ProbeSupportOptions) : undefined;
+  const t0 = performance.now();
+  const progress = (phase: RebuildPhase, done: number, total: number, message: string, generation = 0): void =>
+    emit({ progress: { generation, phase, done, total, message, elapsedMs: performance.now() - t0 } });
+
+  const store = new ContractStore(openContractDb(stateDir));
+  const docs = await DocIndex.open(path.join(stateDir, 'contracts.lance'));
+  try {
+    const source = values['source-tree'] ? await sourceIndex(values['source-tree'], stateDir, log, progress) : undefined;
+    const embed = await embedder(values['ollama-host'], values['embed-model'], log);
+    const r = await buildDataset({
+      host: realHost(),
+      store,
+      docs,
+      loadBtf: defaultBtfLoader,
+      ...(source?.indexed ? { source } : {}),
+      ...(embed ? { embed } : {}),
+      ...(probeOptions ? { probeOptions } : {}),
+      dropOldTables: !values['keep-old-tables'],
+      onProgress: (phase, done, total, message, generation) => progress(phase, done, total, message, generation),
+    });
+    emit({ result: r });
+    return 0;
+  } catch (err) {
+    emit({ error: (err as Error).message });
+    return 1;
+  } finally {
+    docs.close();
+    store.close();
+  }
+}
+
+/** The kernel source tree, its index read from `source-index.json` or built (and saved) now. */
+async function sourceIndex(root: string, stateDir: string, log: pino.Logger, progress: (phase: RebuildPhase, done: number, total: number, message: string) => void): Promise<SourceReader> {
+  const src = new SourceReader(root);
+  const file = path.join(stateDir, 'source-index.json');
+  try {
+    if (src.loadIndexData(JSON.parse(readFileSync(file, 'utf8')) as SourceIndexData)) return src;
+  } catch {
+    // no saved index: built now
+  }
+  progress('source', 0, 0, `indexing kernel sources in ${root}`);
+  try {
+    const stats = await src.buildIndex({ onProgress: (done) => progress('source', done, 0, `indexed ${done} source files`) });
+    writeFileSync(`${file}.tmp`, JSON.stringify(src.toIndexData()));
+    renameSync(`${file}.tmp`, file);
+    log.info({ ...stats }, 'kernel contracts: source tree indexed');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'kernel contracts: source tree not indexed');
+  }
+  return src;
+}
+
+/** Vectors when the embedding model answers within 10 s; full text otherwise. */
+async function embedder(host: string | undefined, model: string | undefined, log: pino.Logger): Promise<Embedder | undefined> {
+  if (!host || !model) return undefined;
+  const client = new Ollama({ host });
+  try {
+    await Promise.race([
+      client.embed({ model, input: ['kernel'] }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`embedding model ${model} did not answer within 10 s`)), 10_000).unref()),
+    ]);
+  } catch (err) {
+    log.warn({ model, err: (err as Error).message }, 'kernel contracts: embedding model unavailable; search index is full-text only');
+    return undefined;
+  }
+  return async (texts) => (await client.embed({ model, input: [...texts] })).embeddings;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`contracts-build: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
