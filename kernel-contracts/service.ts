@@ -4,7 +4,6 @@
  * /boot), rebuilds in the background with progress while serving the previous generation, answers
  * lookups (hooks and struct member paths), searches, and LLM enrichment on first use.
  */
-import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
@@ -147,7 +146,7 @@ class Service extends EventEmitter implements ContractService {
   private sourceIndexing: Promise<void> | undefined;
   private watcher: KernelWatcher | undefined;
   private running: Promise<BuildResult> | undefined;
-  private buildChild: ChildProcess | undefined;
+  private buildChild: { kill(signal: NodeJS.Signals): boolean } | undefined;
   private progressNow: RebuildProgress | undefined;
   private lastError: string | undefined;
   private btf: { vmlinux: Promise<Btf>; modules: Map<string, Promise<Btf | undefined>>; timer?: NodeJS.Timeout } | undefined;
