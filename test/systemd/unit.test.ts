@@ -14,6 +14,10 @@ import { REPO_ROOT, DAEMON_JS, CLI_JS, builtOrReason } from '../support/daemon-h
 
 const UNIT = path.join(REPO_ROOT, 'systemd', 'kgentd.service');
 const SANDBOX = path.join(REPO_ROOT, 'test', 'systemd', 'unit-sandbox.py');
+// PrivateTmp= gives the service a fresh /tmp: a checkout under /tmp (as CI may clone it) would
+// vanish with it, daemon and node_modules included. An installed kgent lives in /opt/kgent; here
+// the checkout is kept visible instead (tap's own child-process hook also loads from it).
+const KEEP_CHECKOUT = /^\/(var\/)?tmp\//.test(`${REPO_ROOT}/`) ? ['--writable', REPO_ROOT] : [];
 const PYTHON = '/usr/bin/python3';
 
 async function has(cmd: string): Promise<boolean> {
@@ -89,7 +93,7 @@ interface Sandboxed {
 async function sandboxed(unit: string, dir: string, script: string, timeoutMs = 90_000): Promise<Sandboxed> {
   const file = path.join(dir, `script-${Math.random().toString(36).slice(2)}.sh`);
   await writeFile(file, script);
-  const r = await execa(PYTHON, [SANDBOX, '--unit', unit, '--writable', dir, '--report', path.join(dir, 'report.json'), '--', 'bash', file], {
+  const r = await execa(PYTHON, [SANDBOX, '--unit', unit, '--writable', dir, ...KEEP_CHECKOUT, '--report', path.join(dir, 'report.json'), '--', 'bash', file], {
     reject: false,
     all: true,
     timeout: timeoutMs,
@@ -188,7 +192,7 @@ t.test('kgentd under the unit restrictions: starts, doctor, check, run, logs, st
   await writeFile(config, JSON.stringify({ socketGroup: group, contracts: { rebuildOnStart: false, watchPaths: [] } }));
   const daemon = execa(
     PYTHON,
-    [SANDBOX, '--unit', unit, '--writable', dir, '--', process.execPath, '--max-semi-space-size=8', DAEMON_JS, '--socket', socket, '--state-dir', path.join(dir, 'state')],
+    [SANDBOX, '--unit', unit, '--writable', dir, ...KEEP_CHECKOUT, '--', process.execPath, '--max-semi-space-size=8', DAEMON_JS, '--socket', socket, '--state-dir', path.join(dir, 'state')],
     {
       reject: false,
       all: true,
