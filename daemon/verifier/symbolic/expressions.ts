@@ -68,7 +68,15 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       }
       const v = ex.evalExpr(e.operand, s, pc, ctx);
       const poison = v.poison ? { poison: v.poison } : {};
-      if (e.op === '!') return { ty: { k: 'bool' }, t: b.not(asBool(ex, v)), ...poison };
+      if (e.op === '!') {
+        // bpftrace 0.17 types `!x` as an unsigned integer of x's width (checked here: with x an
+        // int8 5, `~!x` prints 255; an int32 0 gives 4294967294; a uint16 0 gives 65534; and
+        // `$x = (int32)5; $x = !$c` (uint16 $c = 0) stores 1 — not a wider value it would drop).
+        const size = v.ty.k === 'int' ? v.ty.size : 8;
+        const t = b.not(asBool(ex, v));
+        if (size === 8) return { ty: { k: 'bool' }, t, ...poison };
+        return { ty: intTy(size, false), t: b.ite(t, b.bv(1, 64), b.bv(0, 64)), ...poison };
+      }
       const x = asInt(ex, v);
       if (e.op === '-' || e.op === '~') {
         // bpftrace 0.17 keeps the operand's type for unary - and ~ (checked on this machine:
