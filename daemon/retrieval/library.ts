@@ -10,8 +10,9 @@
  * (a dynamic `import()`) only with the first use of the table: a search, a listing, a learned
  * request. Tests and tools that want it in one process leave out `syncInChild`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { describeExit, runJsonLinesChild } from '../../kernel-contracts/util/json-lines-child.js';
 import type { Ollama } from 'ollama';
 import { loadExamples, type Example } from '../../datasets/load.js';
 import type { KgentConfig } from '../config.js';
@@ -155,53 +156,24 @@ export class ExampleLibrary {
   }
 }
 
-const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
 /**
  * Runs `node ARGS` (the sync child): its pino lines are logged again through `logger`, its
  * `{"syncResult": ...}` line is the result. A non-zero exit rejects with the child's stderr.
  */
-function runSyncChild(args: readonly string[], logger: Logger, started: (c: ChildProcess) => void): Promise<SyncResult | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    started(child);
-    let result: SyncResult | undefined;
-    let out = '';
-    let err = '';
-    const line = (l: string): void => {
-      if (!l.trim()) return;
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        logger.warn({ line: l.slice(0, 500) }, 'examples: sync child printed a line that is not JSON');
-        return;
-      }
-      if (msg['syncResult']) {
-        result = msg['syncResult'] as SyncResult;
-        return;
-      }
-      const { level, msg: text, ...rest } = msg;
-      logger[PINO_LEVELS[Number(level)] ?? 'info']({ ...rest, sync: 'child' }, typeof text === 'string' ? text : 'examples: sync child');
-    };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        line(out.slice(0, nl));
-        out = out.slice(nl + 1);
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (err.length < 4000) err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      line(out);
-      if (code === 0) resolve(result);
-      else reject(new Error(`example sync child ${signal ? `killed by ${signal}` : `exited ${code}`}${err.trim() ? `: ${err.trim().slice(-1000)}` : ''}`));
-    });
+async function runSyncChild(args: readonly string[], logger: Logger, started: (c: ChildProcess) => void): Promise<SyncResult | undefined> {
+  let result: SyncResult | undefined;
+  const exit = await runJsonLinesChild({
+    args,
+    what: 'examples: sync child',
+    log: logger,
+    tag: { sync: 'child' },
+    started,
+    onMessage(msg) {
+      if (msg['syncResult']) result = msg['syncResult'] as SyncResult;
+    },
   });
+  if (exit.code === 0) return result;
+  throw new Error(`example sync child ${describeExit(exit)}`);
 }
 
 /**

@@ -3,7 +3,7 @@
  * progress lines to `onProgress`, logs its pino lines through the service's logger, and resolves
  * with its {@link BuildResult}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describeExit, runJsonLinesChild, type ChildProcess } from '../util/json-lines-child.js';
 import type { RebuildProgress } from '../api.js';
 import type { BuildResult } from './build.js';
 
@@ -25,49 +25,22 @@ export interface BuildChildOptions {
 }
 
 /** Runs the build child; rejects with its error line, or its exit status and stderr. */
-export function runBuildChild(o: BuildChildOptions): Promise<BuildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [o.script, ...o.args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    o.started?.(child);
-    let result: BuildResult | undefined;
-    let error: string | undefined;
-    let out = '';
-    let err = '';
-    const line = (l: string): void => {
-      if (!l.trim()) return;
-      let msg: ChildLine & Record<string, unknown>;
-      try {
-        msg = JSON.parse(l) as ChildLine & Record<string, unknown>;
-      } catch {
-        o.log.warn({ line: l.slice(0, 500) }, 'kernel contracts: build child printed a line that is not JSON');
-        return;
-      }
+export async function runBuildChild(o: BuildChildOptions): Promise<BuildResult> {
+  let result: BuildResult | undefined;
+  let error: string | undefined;
+  const exit = await runJsonLinesChild({
+    args: [o.script, ...o.args],
+    what: 'kernel contracts: build child',
+    log: { info: (...a) => o.log.info(...a), warn: (...a) => o.log.warn(...a), error: (...a) => o.log.error(...a) },
+    tag: { build: 'child' },
+    ...(o.started ? { started: o.started } : {}),
+    onMessage(m) {
+      const msg = m as ChildLine;
       if (msg.progress) o.onProgress(msg.progress);
       else if (msg.result) result = msg.result;
       else if (typeof msg.error === 'string') error = msg.error;
-      else {
-        const { level, msg: text, ...rest } = msg;
-        const lvl = Number(level);
-        const fn = lvl >= 50 ? o.log.error : lvl >= 40 ? o.log.warn : o.log.info;
-        if (lvl >= 30) fn.call(o.log, { ...rest, build: 'child' }, typeof text === 'string' ? text : 'kernel contracts: build child');
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        line(out.slice(0, nl));
-        out = out.slice(nl + 1);
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (err.length < 4000) err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      line(out);
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(error ?? `the build child ${signal ? `was killed by ${signal}` : `exited ${code}`}${err.trim() ? `: ${err.trim().slice(-1000)}` : ''}`));
-    });
+    },
   });
+  if (exit.code === 0 && result) return result;
+  throw new Error(error ?? `the build child ${describeExit(exit)}`);
 }
