@@ -10,44 +10,20 @@
  * (the table keeps what it held), 2 on bad flags. The child also exits when its stdin closes: the
  * daemon that started it is gone.
  */
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { runChildScript } from '../../kernel-contracts/util/json-lines-child.js';
 import { loadExamples } from '../../datasets/load.js';
 import { createOllama } from '../llm/ollama-client.js';
 import { ollamaEmbedder } from './library.js';
 import { ExampleStore } from './example-store.js';
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      options: {
-        'state-dir': { type: 'string' },
-        'ollama-host': { type: 'string' },
-        'embed-model': { type: 'string' },
-        'dataset-dir': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`example-sync: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const stateDir = values['state-dir'];
-  if (!stateDir) {
-    process.stderr.write('example-sync: --state-dir is required\n');
-    return 2;
-  }
-  process.stdin.on('end', () => process.exit(1)).resume();
-  const logger = pino({ level: values['log-level'] ?? 'info', base: null, timestamp: false });
+runChildScript('example-sync', { 'dataset-dir': { type: 'string' } }, async ({ values, stateDir, log: logger }) => {
   const host = values['ollama-host'];
   const model = values['embed-model'];
-  const embed = host && model ? ollamaEmbedder(createOllama(host, 120_000), model, logger) : undefined;
-  const store = await ExampleStore.open({ stateDir, ...(embed ? { embed, embedModel: model! } : {}), logger });
+  const datasetDir = values['dataset-dir'];
+  const embed = typeof host === 'string' && typeof model === 'string' ? ollamaEmbedder(createOllama(host, 120_000), model, logger) : undefined;
+  const store = await ExampleStore.open({ stateDir, ...(embed ? { embed, embedModel: model as string } : {}), logger });
   try {
-    const result = await store.sync(values['dataset-dir'] ? loadExamples(values['dataset-dir']) : loadExamples());
+    const result = await store.sync(typeof datasetDir === 'string' ? loadExamples(datasetDir) : loadExamples());
     process.stdout.write(`${JSON.stringify({ syncResult: result })}\n`);
     return 0;
   } catch (err) {
@@ -56,12 +32,4 @@ async function main(): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`example-sync: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+});

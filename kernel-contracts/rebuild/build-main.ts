@@ -14,9 +14,9 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Ollama } from 'ollama';
-import { pino } from 'pino';
+import type { pino } from 'pino';
+import { runChildScript } from '../util/json-lines-child.js';
 import { realHost } from '../kernel-reader/host.js';
 import type { RebuildPhase } from '../api.js';
 import type { ProbeSupportOptions } from '../kernel-reader/probe-support.js';
@@ -30,64 +30,45 @@ function emit(line: ChildLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      options: {
-        'state-dir': { type: 'string' },
-        'ollama-host': { type: 'string' },
-        'embed-model': { type: 'string' },
-        'source-tree': { type: 'string' },
-        'probe-options': { type: 'string' },
-        'keep-old-tables': { type: 'boolean' },
-        'log-level': { type: 'string' },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`contracts-build: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const stateDir = values['state-dir'];
-  if (!stateDir) {
-    process.stderr.write('contracts-build: --state-dir is required\n');
-    return 2;
-  }
-  process.stdin.on('end', () => process.exit(1)).resume();
-  const log = pino({ level: values['log-level'] ?? 'info', base: null, timestamp: false });
-  const probeOptions = values['probe-options'] ? (JSON.parse(values['probe-options']) as ProbeSupportOptions) : undefined;
-  const t0 = performance.now();
-  const progress = (phase: RebuildPhase, done: number, total: number, message: string, generation = 0): void =>
-    emit({ progress: { generation, phase, done, total, message, elapsedMs: performance.now() - t0 } });
+runChildScript(
+  'contracts-build',
+  { 'source-tree': { type: 'string' }, 'probe-options': { type: 'string' }, 'keep-old-tables': { type: 'boolean' } },
+  async ({ values, stateDir, log }) => {
+    const probeOptions = typeof values['probe-options'] === 'string' ? (JSON.parse(values['probe-options']) as ProbeSupportOptions) : undefined;
+    const t0 = performance.now();
+    const progress = (phase: RebuildPhase, done: number, total: number, message: string, generation = 0): void =>
+      emit({ progress: { generation, phase, done, total, message, elapsedMs: performance.now() - t0 } });
 
-  const store = new ContractStore(openContractDb(stateDir));
-  const docs = await DocIndex.open(path.join(stateDir, 'contracts.lance'));
-  try {
-    const source = values['source-tree'] ? await sourceIndex(values['source-tree'], stateDir, log, progress) : undefined;
-    const embed = await embedder(values['ollama-host'], values['embed-model'], log);
-    const r = await buildDataset({
-      host: realHost(),
-      store,
-      docs,
-      loadBtf: defaultBtfLoader,
-      ...(source?.indexed ? { source } : {}),
-      ...(embed ? { embed } : {}),
-      ...(probeOptions ? { probeOptions } : {}),
-      dropOldTables: !values['keep-old-tables'],
-      onProgress: (phase, done, total, message, generation) => progress(phase, done, total, message, generation),
-    });
-    emit({ result: r });
-    return 0;
-  } catch (err) {
-    emit({ error: (err as Error).message });
-    return 1;
-  } finally {
-    docs.close();
-    store.close();
-  }
-}
+    const store = new ContractStore(openContractDb(stateDir));
+    const docs = await DocIndex.open(path.join(stateDir, 'contracts.lance'));
+    try {
+      const tree = values['source-tree'];
+      const source = typeof tree === 'string' ? await sourceIndex(tree, stateDir, log, progress) : undefined;
+      const host = values['ollama-host'];
+      const model = values['embed-model'];
+      const embed = await embedder(typeof host === 'string' ? host : undefined, typeof model === 'string' ? model : undefined, log);
+      const r = await buildDataset({
+        host: realHost(),
+        store,
+        docs,
+        loadBtf: defaultBtfLoader,
+        ...(source?.indexed ? { source } : {}),
+        ...(embed ? { embed } : {}),
+        ...(probeOptions ? { probeOptions } : {}),
+        dropOldTables: !values['keep-old-tables'],
+        onProgress: (phase, done, total, message, generation) => progress(phase, done, total, message, generation),
+      });
+      emit({ result: r });
+      return 0;
+    } catch (err) {
+      emit({ error: (err as Error).message });
+      return 1;
+    } finally {
+      docs.close();
+      store.close();
+    }
+  },
+);
 
 /** The kernel source tree, its index read from `source-index.json` or built (and saved) now. */
 async function sourceIndex(root: string, stateDir: string, log: pino.Logger, progress: (phase: RebuildPhase, done: number, total: number, message: string) => void): Promise<SourceReader> {
@@ -126,10 +107,3 @@ async function embedder(host: string | undefined, model: string | undefined, log
   return async (texts) => (await client.embed({ model, input: [...texts] })).embeddings;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`contracts-build: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);

@@ -6,6 +6,8 @@
  * kernel-contracts and the daemon share it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
 
 export type { ChildProcess };
 
@@ -85,4 +87,51 @@ export function runJsonLinesChild(o: JsonLinesChildOptions): Promise<ChildExit> 
 /** `exited 3: <stderr>` / `killed by SIGKILL`, for error messages. */
 export function describeExit(e: ChildExit): string {
   return `${e.signal ? `killed by ${e.signal}` : `exited ${e.code}`}${e.stderr ? `: ${e.stderr.slice(-1000)}` : ''}`;
+}
+
+// ---- the child side -------------------------------------------------------------------------
+
+/** The flags every child script takes, besides its own. */
+const COMMON_FLAGS = {
+  'state-dir': { type: 'string' },
+  'ollama-host': { type: 'string' },
+  'embed-model': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+type FlagSpec = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
+
+/** What a child script starts with: its flags, the required state dir, and a pino logger on stdout. */
+export interface ChildStart {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly stateDir: string;
+  readonly log: Logger;
+}
+
+/**
+ * Runs a child script's `body` (see the parent side above): parses the common flags plus
+ * `extra` (exit 2 with one line on bad flags or a missing --state-dir), exits when stdin closes
+ * (the daemon that started it is gone), logs pino JSON lines to stdout, and exits with the code
+ * `body` returns (1 with the stack on stderr when it throws).
+ */
+export function runChildScript(name: string, extra: FlagSpec, body: (start: ChildStart) => Promise<number>): void {
+  const fail = (msg: string, code: number): void => {
+    process.stderr.write(`${name}: ${msg}\n`);
+    process.exit(code);
+  };
+  let values: ChildStart['values'];
+  try {
+    values = parseArgs({ args: process.argv.slice(2), strict: true, options: { ...COMMON_FLAGS, ...extra } }).values;
+  } catch (err) {
+    return fail((err as Error).message, 2);
+  }
+  const stateDir = values['state-dir'];
+  if (typeof stateDir !== 'string' || stateDir === '') return fail('--state-dir is required', 2);
+  process.stdin.on('end', () => process.exit(1)).resume();
+  const level = values['log-level'];
+  const log = pino({ level: typeof level === 'string' ? level : 'info', base: null, timestamp: false });
+  body({ values, stateDir, log }).then(
+    (code) => process.exit(code),
+    (err: unknown) => fail((err as Error).stack ?? String(err), 1),
+  );
 }
