@@ -72,6 +72,11 @@ export interface RolePolicy {
   readonly unsafe: boolean;
   /** Reads of memory at fixed addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`). */
   readonly rawMemory: boolean;
+  /**
+   * `#include` of any file and every preprocessor directive (true), or only
+   * `#include <vetted/system/header.h>` and directives that read no file (false).
+   */
+  readonly anyInclude: boolean;
 }
 
 export interface PolicyConfig {
@@ -131,8 +136,8 @@ export const DEFAULTS: KgentConfig = {
   policy: {
     adminGroup: 'kgent-admin',
     attachUsers: [],
-    members: { probeTypes: ['*'], deniedBuiltins: ['cat'], unsafe: false, rawMemory: false },
-    admins: { probeTypes: ['*'], deniedBuiltins: [], unsafe: true, rawMemory: true },
+    members: { probeTypes: ['*'], deniedBuiltins: ['cat'], unsafe: false, rawMemory: false, anyInclude: false },
+    admins: { probeTypes: ['*'], deniedBuiltins: [], unsafe: true, rawMemory: true, anyInclude: true },
     maxAttachedPrograms: 32,
     maxRequestChars: 8192,
     maxConnections: 256,
@@ -186,6 +191,8 @@ export function loadConfig(sources: ConfigSources): KgentConfig {
   if (f.logLevel) cfg.logLevel = f.logLevel;
   cfg.socketPath = path.resolve(cfg.socketPath);
   cfg.stateDir = path.resolve(cfg.stateDir);
+  // kgentd changes into an empty directory of its own at start (runtime/empty-cwd.ts).
+  if (cfg.bpftracePath.includes('/')) cfg.bpftracePath = path.resolve(cfg.bpftracePath);
   const where = text !== undefined ? file : 'defaults/environment';
   validateLlm(cfg, where);
   validateLimits(cfg, where);

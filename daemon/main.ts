@@ -9,6 +9,7 @@ import { loadConfig } from './config.js';
 import { ContractsError } from '../kernel-contracts/errors.js';
 import { KgentError } from './errors.js';
 import { createLogger } from './log.js';
+import { enterEmptyWorkingDirectory } from './runtime/empty-cwd.js';
 
 async function main(): Promise<number> {
   let values;
@@ -47,6 +48,13 @@ async function main(): Promise<number> {
     },
   });
   const logger = createLogger(config.logLevel);
+  let cwd: string;
+  try {
+    cwd = enterEmptyWorkingDirectory(config.stateDir);
+  } catch (err) {
+    throw new KgentError('internal', `cannot work in an empty directory under ${config.stateDir}: ${(err as Error).message}`);
+  }
+  logger.debug({ cwd }, 'working in an empty directory of our own');
   const daemon = await startDaemon(config, logger);
   logger.info({ socket: config.socketPath, stateDir: config.stateDir }, 'kgentd ready');
   await new Promise<void>((resolve) => {

@@ -30,6 +30,7 @@ import type { CheckResult } from '../protocol/methods.js';
 import { runArgs, type BpftraceCli } from '../runner/bpftrace-cli.js';
 import { diagnosticsFromBpftrace, isNoise } from './bpftrace-output.js';
 import { loadedCopy } from './check-copy.js';
+import { withholdIncludedFileText } from './compiler-output.js';
 import { CHECK_DIR_PREFIX, kernelCheckLimits, kernelCheckSlots, memoryLimitWrapper } from './check-limits.js';
 
 export { withReadyMarker } from './check-copy.js';
@@ -40,11 +41,18 @@ export interface KernelCheckInput {
   /** Offset in `source` just after the `{` that opens the BEGIN probe's body, when there is one. */
   readonly beginBodyOffset?: number;
   readonly unsafe: boolean;
+  /**
+   * The caller may not read host files: the preprocessor policy is applied again before loading,
+   * and clang's text about an included file is withheld from the result (compiler-output.ts).
+   */
+  readonly vettedIncludesOnly?: boolean;
 }
 
 export interface KernelCheckOptions {
   readonly timeoutMs: number;
   readonly deathSignalWrapper?: readonly string[];
+  /** Receives what was withheld from the caller (for the log). */
+  readonly onWithheld?: (lines: readonly string[]) => void;
 }
 
 /** bpftrace's verifier log can be long; what is kept of stderr (the reason is near its end). */
@@ -61,7 +69,7 @@ export async function kernelCheck(
 ): Promise<CheckResult> {
   const queued = performance.now();
   const marker = `__kgent_ready_${randomBytes(8).toString('hex')}`;
-  const copy = loadedCopy(input.source, marker, input.beginBodyOffset);
+  const copy = loadedCopy(input.source, marker, input.beginBodyOffset, { vettedIncludesOnly: input.vettedIncludesOnly ?? false });
   if (!copy.ok) {
     return { ok: false, diagnostics: copy.diagnostics, durationMs: performance.now() - queued, method: 'refused before loading (nothing was loaded)' };
   }
@@ -113,7 +121,13 @@ export async function kernelCheck(
     const started = performance.now();
     const result = await proc;
     clearTimeout(timer);
-    const stderr = Buffer.concat(stderrChunks).toString('utf8').split('\n');
+    const printed = Buffer.concat(stderrChunks).toString('utf8').split('\n');
+    let stderr = printed;
+    if (input.vettedIncludesOnly) {
+      const shown = withholdIncludedFileText(printed, file);
+      stderr = shown.lines;
+      if (shown.withheld.length > 0) opts.onWithheld?.(shown.withheld);
+    }
     const method = `${useDryRun ? `bpftrace ${cli.version.text} --dry-run` : `bpftrace ${cli.version.text}: load and attach, SIGKILL when BEGIN fires`}; ${copy.renamed > 0 ? `${copy.renamed} system()/cat() call(s) loaded as printf(); ` : ''}no user-space action runs`;
     const durationMs = performance.now() - queued;
     const ok = useDryRun ? result.exitCode === 0 : ready;

@@ -7,7 +7,7 @@
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import { parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
-import { probeAvailabilityLint, runLints, unsafeBuiltinsLint, type LintPolicy } from '../verifier/lints/index.js';
+import { preprocessorRefusals, probeAvailabilityLint, runLints, unsafeBuiltinsLint, type LintPolicy } from '../verifier/lints/index.js';
 
 export interface ProbeAvailability {
   isAvailable(type: ProbeType): boolean;
@@ -32,9 +32,11 @@ export function analyzeProgram(
   policy: LintPolicy,
 ): ProgramAnalysis {
   const parsed = parse(source, fileName);
-  if (!parsed.program) return { probes: [], diagnostics: parsed.diagnostics };
+  // On the text, before and whatever the parse: clang reads what the preprocessor names, not what bpftrace parses.
+  const preprocessor = policy.vettedIncludesOnly ? preprocessorRefusals(source, policy.subject ? ` for ${policy.subject}` : '') : [];
+  if (!parsed.program) return { probes: [], diagnostics: [...preprocessor, ...parsed.diagnostics] };
   const program = parsed.program;
-  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
+  const diagnostics: Diagnostic[] = [...preprocessor, ...parsed.diagnostics];
   const attachPoints = program.probes.flatMap((p) => p.attachPoints);
   // Probe types this kernel lacks and what the caller's policy refuses: the same lints the verifier runs.
   diagnostics.push(...runLints(program, { probes, policy }, [probeAvailabilityLint, unsafeBuiltinsLint]));

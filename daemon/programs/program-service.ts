@@ -50,7 +50,7 @@ export interface Submission {
 }
 
 /** The strictest policy: for checks made without a caller (the Kgent loop's own kernel checks). */
-export const STRICT_POLICY: LintPolicy = { allowUnsafe: false, deniedBuiltins: ['cat'], denyRawMemory: true };
+export const STRICT_POLICY: LintPolicy = { allowUnsafe: false, deniedBuiltins: ['cat'], denyRawMemory: true, vettedIncludesOnly: true };
 
 export class ProgramService {
   constructor(private readonly o: ProgramServiceOptions) {}
@@ -83,10 +83,13 @@ export class ProgramService {
         source,
         fileName,
         unsafe: policy.allowUnsafe,
+        vettedIncludesOnly: policy.vettedIncludesOnly ?? false,
         ...(analysis.beginBodyOffset !== undefined ? { beginBodyOffset: analysis.beginBodyOffset } : {}),
       },
       {
         timeoutMs: this.o.config.kernelCheckTimeoutMs,
+        onWithheld: (lines) =>
+          this.o.logger.warn({ fileName, lines }, `compiler output about an included file withheld from ${policy.subject ?? 'the caller'}`),
         ...(this.o.deathSignalWrapper ? { deathSignalWrapper: this.o.deathSignalWrapper } : {}),
       },
     );

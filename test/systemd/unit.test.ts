@@ -41,7 +41,8 @@ t.test('kgentd.service renders and verifies', async (t) => {
   t.match(template, /^User=root$/m, 'runs as root (bpftrace 0.17 refuses other users)');
   for (const line of [
     'RuntimeDirectory=kgent',
-    'StateDirectory=kgent',
+    'StateDirectory=kgent kgent/cwd',
+    'WorkingDirectory=/var/lib/kgent/cwd',
     'LogsDirectory=kgent',
     'KillMode=control-group',
     'CapabilityBoundingSet=CAP_SYS_ADMIN CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_SYS_PTRACE',

@@ -20,6 +20,11 @@ export interface LintPolicy {
   readonly deniedBuiltins?: readonly string[];
   /** Refuse reads of memory at absolute addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`); allowed when absent. */
   readonly denyRawMemory?: boolean;
+  /**
+   * Refuse every preprocessor use that reads a file other than a vetted system header
+   * (`#include "x"`, `__has_include`, `#pragma` ...; preprocessor-policy.ts); all allowed when absent.
+   */
+  readonly vettedIncludesOnly?: boolean;
   /** Probe types allowed (canonical names, `*` for all); all when absent. */
   readonly probeTypes?: readonly string[];
   /** Who the policy is for, in messages ("members of kgent"). */

@@ -19,6 +19,7 @@ export { networkOrderLint } from './network-order.js';
 export { probeAvailabilityLint } from './probe-availability.js';
 export { formatUnit, nameUnit, timeUnitsLint } from './time-units.js';
 export { UNSAFE_BUILTINS, unsafeBuiltinsLint } from './unsafe-builtins.js';
+export { isVettedHeader, preprocessorRefusals } from './preprocessor-policy.js';
 export { parseFormat, type Conversion } from './printf-format.js';
 export { FlowAnalysis, type ValueFacts } from './flow.js';
 
