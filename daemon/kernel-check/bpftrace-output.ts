@@ -1,10 +1,16 @@
 /**
  * Turns what bpftrace prints on a failed load into diagnostics: its own `FILE:L:C-C: ERROR: msg`
- * lines (semantic errors, missing tracepoints), and the kernel eBPF verifier's log (`-v`).
+ * lines (semantic errors, missing tracepoints), clang's `FILE:L:C: error: msg` lines about the C
+ * part (definitions and headers; for a caller who may not read host files these arrive already
+ * reduced to a location and a reason, compiler-output.ts), and the kernel eBPF verifier's log (`-v`).
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
 
 const BPFTRACE_DIAG = /^(.+?):(\d+):(\d+)-(\d+): (ERROR|WARNING): (.*)$/;
+/** clang's errors on the C part (`definitions.h`, included headers), printed before bpftrace's summary. */
+const CLANG_ERROR = /^([^:\n]+):(\d+):(\d+): (?:fatal )?error: (.*)$/;
+/** clang can print an error per line of a header; the first few say enough. */
+const MAX_CLANG_ERRORS = 5;
 const INSN_LINE = /^\d+: /;
 const PROCESSED = /^processed \d+ insns/;
 /** Lines bpftrace prints that say nothing about the program. */
@@ -22,7 +28,13 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
   const lines = stderr.split('\n');
   const out: Diagnostic[] = [];
   const verifierLog = extractVerifierLog(lines);
+  let clangErrors = 0;
   for (const line of lines) {
+    const clang = CLANG_ERROR.exec(line);
+    if (clang) {
+      if (clangErrors++ < MAX_CLANG_ERRORS) out.push({ code: 'clang.error', severity: 'error', stage: 'kernel', message: line });
+      continue;
+    }
     const m = BPFTRACE_DIAG.exec(line);
     if (m) {
       const lineNo = Number(m[2]);

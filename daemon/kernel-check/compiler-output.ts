@@ -8,10 +8,10 @@
  */
 
 /** clang: `FILE:LINE:COL: error: message`; `In file included from FILE:LINE:`. */
-const CLANG_DIAG = /^(.+?):(\d+):(\d+): (error|warning|note|remark|fatal error): (.*)$/;
-const INCLUDED_FROM = /^(?:In file included from|\s*from) (.+?):(\d+)[:,]/;
+const CLANG_DIAG = /^([^:\n]+):(\d+):(\d+): (error|warning|note|remark|fatal error): (.*)$/;
+const INCLUDED_FROM = /^(?:In file included from|\s*from) ([^:\n]+):(\d+)[:,]/;
 /** bpftrace's own diagnostic about the loaded file. */
-const BPFTRACE_DIAG = /^(.+?):(\d+):(\d+)-(\d+): (ERROR|WARNING): /;
+const BPFTRACE_DIAG = /^([^:\n]+):(\d+):(\d+)-(\d+): (ERROR|WARNING): /;
 /** Lines known to come from bpftrace itself, which end a run of withheld lines. */
 const BPFTRACE_LINE = /^(ERROR|WARNING|INFO): |^Attaching \d+ probe/;
 

@@ -6,9 +6,11 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { builtOrReason, CLI_JS, createDaemon, eventually, type DaemonHandle } from '../support/daemon-harness.js';
+import { ALLOWED_POINTER_READS, REFUSED_ADDRESS_READS } from '../support/address-cases.js';
 import type { DoctorResult, ProgramInfo, RunResult, ShowResult, StatusResult } from '../../daemon/protocol/methods.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -160,8 +162,8 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     const cases: [string, string, RegExp][] = [
       ['cat', 'BEGIN { cat("/etc/shadow"); exit(); }\n', /cat\(\) \(it prints the contents of a file.*not allowed by the policy for members/],
       ['system', 'BEGIN { system("id"); exit(); }\n', /system\(\) is unsafe/],
-      ['raw', 'BEGIN { printf("%d\\n", *(uint64 *)0xffffffff81000000); exit(); }\n', /reads memory at a fixed address/],
-      ['kptr', 'BEGIN { $p = 0xffffffff81000000; printf("%s\\n", str(kptr($p))); exit(); }\n', /reads memory at a fixed address/],
+      ['raw', 'BEGIN { printf("%d\\n", *(uint64 *)0xffffffff81000000); exit(); }\n', /reads memory at an address that is not a pointer the kernel handed to the probe/],
+      ['kptr', 'BEGIN { $p = 0xffffffff81000000; printf("%s\\n", str(kptr($p))); exit(); }\n', /reads memory at an address that is not a pointer the kernel handed to the probe/],
     ];
     for (const [what, source, message] of cases) {
       const f = await prog(`${what}.bt`, source);
@@ -172,6 +174,87 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     const shadow = await as(ALICE, ['run', await prog('shadow.bt', 'BEGIN { cat("/etc/shadow"); exit(); }\n')]);
     t.equal(shadow.exitCode, 5, 'and may not run it');
     t.match(d.output(), /"audit":"policy-refuse"/, 'policy decisions reach the journal');
+  });
+
+  await t.test('kgentd works in an empty directory of its own', async (t) => {
+    const s = await d.ctlJson<StatusResult>(['status']);
+    const cwd = await readlink(`/proc/${s.pid}/cwd`);
+    t.equal(cwd, path.join(d.stateDir, 'cwd'));
+    t.same(await readdir(cwd), [], 'empty');
+    const st = await stat(cwd);
+    t.equal(st.uid, 0, 'owned by root');
+    t.equal(st.mode & 0o222, 0, 'writable by nobody');
+  });
+
+  await t.test("no file of the host reaches a member's program, however the include is spelled", async (t) => {
+    // A root-only file named relative to /, where kgentd used to work, and relative to its state dir.
+    const secretDir = await mkdtemp(path.join(tmpdir(), `kgent-secret-${tag}-`));
+    t.teardown(() => rm(secretDir, { recursive: true, force: true }));
+    const token = `secret_token_${tag}`;
+    const secret = path.join(secretDir, 'secret.h');
+    await writeFile(secret, `int ${token};\n${token} root:$6$${tag}\n`, { mode: 0o600 });
+    const rel = secret.slice(1);
+    const body = 'BEGIN { exit(); }\n';
+    const cases: [string, string][] = [
+      ['quoted relative', `#include "${rel}"\n${body}`],
+      ['angled relative', `#include <${rel}>\n${body}`],
+      ['computed', `#define F "${rel}"\n#include F\n${body}`],
+      ['inside a struct', `struct s {\n#include "${rel}"\n};\n${body}`],
+      ['spliced', `#inc\\\nlude "${rel}"\n${body}`],
+      ['behind a comment', `/* x\n */ #include "${rel}"\n${body}`],
+      ['__has_include', `#if __has_include("${rel}")\nstruct a { int x; };\n#endif\n${body}`],
+      ['pragma dependency', `#pragma GCC dependency "${rel}"\n${body}`],
+      ['include_next', `#include_next <${rel}>\n${body}`],
+      ['vetted prefix climbing out', `#include <linux/../../../..${secret}>\n${body}`],
+    ];
+    for (const [what, source] of cases) {
+      const f = await prog(`inc-${what.replace(/\W+/g, '-')}.bt`, source);
+      const r = await as(ALICE, ['check', f]);
+      t.not(r.exitCode, 0, `${what}: refused`);
+      t.match(r.stderr, / is refused|refused: /, `${what}: one line saying why`);
+      t.notMatch(r.stdout + r.stderr, new RegExp(token), `${what}: nothing of the file comes back`);
+    }
+    t.match(d.output(), /"audit":"policy-refuse".*is refused/, 'the refusals are audited');
+    // Root's relative include now resolves in kgentd's empty directory: not found, nothing read.
+    const admin = await d.ctl(['check', await prog('inc-admin.bt', `#include "${rel}"\n${body}`)]);
+    t.not(admin.exitCode, 0);
+    t.match(admin.stderr, /file not found/);
+    t.notMatch(admin.stdout + admin.stderr, new RegExp(token), 'not even root reads it through kgentd');
+  });
+
+  await t.test("compiler text about an included header is withheld from a member, shown to an admin", async (t) => {
+    // A macro of the program breaks a vetted header: clang's errors point into /usr/include/linux/sched.h.
+    const f = await prog('broken-header.bt', '#define int kgent_int\n#include <linux/sched.h>\nBEGIN { exit(); }\n');
+    const member = await as(ALICE, ['check', f]);
+    t.not(member.exitCode, 0);
+    t.match(member.stderr, /\/usr\/include\/linux\/sched\.h:\d+:\d+: error: unknown type name \(in an included file; its text is in kgentd's log\)/);
+    t.notMatch(member.stdout + member.stderr, /__aligned_u64/, "the header's words stay out");
+    t.ok(
+      d.output().split('\n').some((l) => l.includes('compiler output about an included file withheld') && l.includes("unknown type name '__aligned_u64'")),
+      'the log has the full text',
+    );
+    const admin = await d.ctl(['check', f]);
+    t.match(admin.stderr, /unknown type name '__aligned_u64'/, 'an admin sees it all');
+  });
+
+  await t.test('a member may read memory only through pointers the kernel handed to the probe', async (t) => {
+    for (const [what, source] of REFUSED_ADDRESS_READS) {
+      const f = await prog(`addr-${what.replace(/\W+/g, '-')}.bt`, `${source}\n`);
+      const r = await as(ALICE, ['check', f]);
+      t.not(r.exitCode, 0, `${what}: refused for a member`);
+      t.match(r.stderr, /reads memory at an address that is not a pointer the kernel handed to the probe/, what);
+    }
+    for (const [what, source] of ALLOWED_POINTER_READS) {
+      const f = await prog(`ptr-${what.replace(/\W+/g, '-')}.bt`, `${source}\n`);
+      const r = await as(ALICE, ['check', f]);
+      t.equal(r.exitCode, 0, `${what}: passes the policy and the kernel: ${r.stderr}`);
+    }
+    // Admins stay allowed: the indirect forms are real reads that load.
+    for (const [what, source] of REFUSED_ADDRESS_READS.slice(0, 6)) {
+      const f = await prog(`addr-admin-${what.replace(/\W+/g, '-')}.bt`, `${source}\n`);
+      const r = await d.ctl(['check', f]);
+      t.equal(r.exitCode, 0, `${what}: an admin's check loads it: ${r.stderr}`);
+    }
   });
 
   await t.test('root always gets in while a member holds 200 connections; refusals get a line', async (t) => {

@@ -3,13 +3,14 @@
  * program's text, so the daemon's per-role checks and the verifier agree:
  * - bpftrace's unsafe builtins (`system`, `signal`, `override`) unless unsafe programs are allowed;
  * - builtins the policy denies to this caller (e.g. `cat` for members);
- * - reads of memory at absolute addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`, `str(0x...)`,
- *   `((struct x *)0x...)->f`), also through a variable or map that holds such an address;
+ * - reads of memory at an address that is not a pointer the kernel handed to the probe, judged by
+ *   where the address comes from, not by how it is written (address-provenance.ts);
  * - probe types the policy does not allow to this caller.
  */
 import type { Diagnostic } from '../../protocol/diagnostic.js';
-import type { Expr, Program } from '../frontend/ast.js';
-import { collect, walk } from '../frontend/walk.js';
+import type { Program } from '../frontend/ast.js';
+import { collect } from '../frontend/walk.js';
+import { untrustedReads } from './address-provenance.js';
 import type { LintContext, LintPass } from './context.js';
 
 /** Builtins bpftrace runs only with `--unsafe`, and what each does. */
@@ -23,9 +24,6 @@ export const UNSAFE_BUILTINS: Readonly<Record<string, string>> = {
 const BUILTIN_EFFECTS: Readonly<Record<string, string>> = {
   cat: 'prints the contents of a file, read by the daemon as root',
 };
-
-/** Builtins whose first argument is an address read from memory. */
-const ADDRESS_READERS = new Set(['str', 'buf', 'kptr', 'uptr']);
 
 export function unsafeBuiltinsLint(ctx: LintContext): LintPass {
   const policy = ctx.policy;
@@ -58,7 +56,7 @@ export function unsafeBuiltinsLint(ctx: LintContext): LintPass {
           });
         }
       }
-      if (policy.denyRawMemory) out.push(...rawMemoryReads(program, who));
+      if (policy.denyRawMemory) out.push(...rawMemoryReads(program, who, ctx.fields));
       const allowedTypes = policy.probeTypes;
       if (allowedTypes && !allowedTypes.includes('*')) {
         for (const probe of program.probes) {
@@ -80,64 +78,13 @@ export function unsafeBuiltinsLint(ctx: LintContext): LintPass {
   };
 }
 
-/** An integer literal, a cast of one, or arithmetic of such: a fixed address. */
-function isAbsolute(e: Expr, holders: ReadonlySet<string>): boolean {
-  switch (e.kind) {
-    case 'Integer':
-      return true;
-    case 'Cast':
-      return isAbsolute(e.operand, holders);
-    case 'Unary':
-      return (e.op === '-' || e.op === '+' || e.op === '~') && isAbsolute(e.operand, holders);
-    case 'Binary':
-      return ['+', '-', '|', '&', '^', '<<', '>>', '*'].includes(e.op) && isAbsolute(e.left, holders) && isAbsolute(e.right, holders);
-    case 'Variable':
-    case 'Map':
-      return holders.has(e.name);
-    default:
-      return false;
-  }
-}
-
-function rawMemoryReads(program: Program, who: string): Diagnostic[] {
-  // Variables and maps that only ever hold a fixed address: every assignment to them is one
-  // (`$p = 0; $p = arg0;` is a pointer, not a fixed address). Shrinks to a fixed point.
-  const assignments: { name: string; value: Expr }[] = [];
-  walk(program, {
-    enter(n) {
-      if (n.kind === 'AssignStmt') assignments.push({ name: n.target.name, value: n.value });
-      else if (n.kind === 'VarDeclStmt' && n.value) assignments.push({ name: n.variable.name, value: n.value });
-    },
-  });
-  const holders = new Set(assignments.map((a) => a.name));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const a of assignments) {
-      if (holders.has(a.name) && !isAbsolute(a.value, holders)) {
-        holders.delete(a.name);
-        changed = true;
-      }
-    }
-  }
-  const out: Diagnostic[] = [];
-  const report = (span: Diagnostic['span'], what: string): void => {
-    out.push({
-      code: 'lint.raw-memory',
-      severity: 'error',
-      stage: 'lint',
-      message: `${what} reads memory at a fixed address, which the policy does not allow${who}`,
-      ...(span ? { span } : {}),
-      hints: ['read kernel data through probe arguments (args->..., arg0, retval) and typed struct fields instead'],
-    });
-  };
-  walk(program, {
-    enter(n) {
-      if (n.kind === 'Unary' && n.op === '*' && isAbsolute(n.operand, holders)) report(n.span, 'this dereference');
-      else if (n.kind === 'Field' && n.arrow && n.object.kind === 'Cast' && isAbsolute(n.object, holders)) report(n.span, `->${n.field}`);
-      else if (n.kind === 'Call' && ADDRESS_READERS.has(n.callee) && n.args[0] && isAbsolute(n.args[0], holders)) {
-        report(n.span, `${n.callee}()`);
-      }
-    },
-  });
-  return out;
+function rawMemoryReads(program: Program, who: string, fields: LintContext['fields']): Diagnostic[] {
+  return untrustedReads(program, fields).map((r) => ({
+    code: 'lint.raw-memory',
+    severity: 'error',
+    stage: 'lint',
+    message: `${r.what} reads memory at an address that is not a pointer the kernel handed to the probe (${r.why}), which the policy does not allow${who}`,
+    span: r.span,
+    hints: ['read kernel data through probe arguments (args->..., arg0, retval, curtask) and typed struct fields instead'],
+  }));
 }
