@@ -305,7 +305,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
 
 /** Diagnostics of the policy lint: what a caller's role may not use. */
 function isPolicyDiagnostic(d: Diagnostic): boolean {
-  return d.severity === 'error' && ['lint.unsafe-builtin', 'lint.denied-builtin', 'lint.raw-memory', 'lint.probe-type-denied', 'lint.preprocessor-refused'].includes(d.code);
+  return d.severity === 'error' && ['lint.unsafe-builtin', 'lint.denied-builtin', 'lint.raw-memory', 'lint.probe-type-denied', 'lint.preprocessor-refused', 'lint.probe-target-hidden'].includes(d.code);
 }
 
 /**

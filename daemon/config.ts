@@ -73,10 +73,12 @@ export interface RolePolicy {
   /** Reads of memory at fixed addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`). */
   readonly rawMemory: boolean;
   /**
-   * `#include` of any file and every preprocessor directive (true), or only
-   * `#include <vetted/system/header.h>` and directives that read no file (false).
+   * Programs may name any host file (true): `#include` of any file and every preprocessor
+   * directive, uprobes on any binary, clang's full text about included files. Or none (false):
+   * only `#include <vetted/system/header.h>`, directives that read no file, uprobes on files
+   * everyone may read, and a location and reason instead of clang's text about a header.
    */
-  readonly anyInclude: boolean;
+  readonly hostFiles: boolean;
 }
 
 export interface PolicyConfig {
@@ -136,8 +138,8 @@ export const DEFAULTS: KgentConfig = {
   policy: {
     adminGroup: 'kgent-admin',
     attachUsers: [],
-    members: { probeTypes: ['*'], deniedBuiltins: ['cat'], unsafe: false, rawMemory: false, anyInclude: false },
-    admins: { probeTypes: ['*'], deniedBuiltins: [], unsafe: true, rawMemory: true, anyInclude: true },
+    members: { probeTypes: ['*'], deniedBuiltins: ['cat'], unsafe: false, rawMemory: false, hostFiles: false },
+    admins: { probeTypes: ['*'], deniedBuiltins: [], unsafe: true, rawMemory: true, hostFiles: true },
     maxAttachedPrograms: 32,
     maxRequestChars: 8192,
     maxConnections: 256,

@@ -24,7 +24,7 @@
  *   path or `..` could name a device (`/dev/zero` grows without bound) or a private file (its lines
  *   come back in error messages). Absolute and `..` paths are refused for everyone, and so are the
  *   other file-reading directives (`#import`, `#include_next`, `#embed`). A caller who may not read
- *   host files (`vettedIncludesOnly`) gets the whole preprocessor policy
+ *   host files (`hostFilesHidden`) gets the whole preprocessor policy
  *   (verifier/lints/preprocessor-policy.ts): only vetted system headers, nothing else that reads
  *   or probes a file. Relative paths resolve in kgentd's own empty working directory.
  * A program the front-end cannot parse is not loaded at all: its actions could not be found.
@@ -45,9 +45,9 @@ export type LoadedCopy = { readonly ok: true; readonly text: string; readonly re
  * first thing in BEGIN (appended as a BEGIN probe when there is none). Line numbers of the user's
  * code are unchanged; a renamed `cat` shifts later columns of its own line by three.
  */
-export function loadedCopy(source: string, marker: string, beginBodyOffset?: number, opts: { vettedIncludesOnly?: boolean } = {}): LoadedCopy {
+export function loadedCopy(source: string, marker: string, beginBodyOffset?: number, opts: { hostFilesHidden?: boolean } = {}): LoadedCopy {
   // The caller may not read host files: the whole preprocessor policy, on the text, at the last gate.
-  if (opts.vettedIncludesOnly) {
+  if (opts.hostFilesHidden) {
     const refused = preprocessorRefusals(source);
     if (refused.length > 0) return { ok: false, diagnostics: refused.map((d) => ({ ...d, stage: 'kernel' as const })) };
   }

@@ -45,7 +45,7 @@ export interface KernelCheckInput {
    * The caller may not read host files: the preprocessor policy is applied again before loading,
    * and clang's text about an included file is withheld from the result (compiler-output.ts).
    */
-  readonly vettedIncludesOnly?: boolean;
+  readonly hostFilesHidden?: boolean;
 }
 
 export interface KernelCheckOptions {
@@ -69,7 +69,7 @@ export async function kernelCheck(
 ): Promise<CheckResult> {
   const queued = performance.now();
   const marker = `__kgent_ready_${randomBytes(8).toString('hex')}`;
-  const copy = loadedCopy(input.source, marker, input.beginBodyOffset, { vettedIncludesOnly: input.vettedIncludesOnly ?? false });
+  const copy = loadedCopy(input.source, marker, input.beginBodyOffset, { hostFilesHidden: input.hostFilesHidden ?? false });
   if (!copy.ok) {
     return { ok: false, diagnostics: copy.diagnostics, durationMs: performance.now() - queued, method: 'refused before loading (nothing was loaded)' };
   }
@@ -123,7 +123,7 @@ export async function kernelCheck(
     clearTimeout(timer);
     const printed = Buffer.concat(stderrChunks).toString('utf8').split('\n');
     let stderr = printed;
-    if (input.vettedIncludesOnly) {
+    if (input.hostFilesHidden) {
       const shown = withholdIncludedFileText(printed, file);
       stderr = shown.lines;
       if (shown.withheld.length > 0) opts.onWithheld?.(shown.withheld);

@@ -178,7 +178,7 @@ export function lintPolicyFor(config: KgentConfig, role: Role): LintPolicy {
     allowUnsafe: config.allowUnsafe && r.unsafe,
     deniedBuiltins: r.deniedBuiltins,
     denyRawMemory: !r.rawMemory,
-    vettedIncludesOnly: !r.anyInclude,
+    hostFilesHidden: !r.hostFiles,
     probeTypes: r.probeTypes,
     subject: role === 'admin' ? 'admins' : `members of ${config.socketGroup}`,
   };

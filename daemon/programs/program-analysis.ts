@@ -33,7 +33,7 @@ export function analyzeProgram(
 ): ProgramAnalysis {
   const parsed = parse(source, fileName);
   // On the text, before and whatever the parse: clang reads what the preprocessor names, not what bpftrace parses.
-  const preprocessor = policy.vettedIncludesOnly ? preprocessorRefusals(source, policy.subject ? ` for ${policy.subject}` : '') : [];
+  const preprocessor = policy.hostFilesHidden ? preprocessorRefusals(source, policy.subject ? ` for ${policy.subject}` : '') : [];
   if (!parsed.program) return { probes: [], diagnostics: [...preprocessor, ...parsed.diagnostics] };
   const program = parsed.program;
   const diagnostics: Diagnostic[] = [...preprocessor, ...parsed.diagnostics];

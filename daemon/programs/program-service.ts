@@ -25,6 +25,7 @@ import { logPath, readLogTail } from '../runner/program-log.js';
 import type { Supervisor } from '../runner/supervisor.js';
 import type { AuditActor, Person, ProgramStore, StoredProgram } from '../store/program-store.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
+import { hiddenProbeTargets, worldReadable, type Visibility } from '../policy/probe-targets.js';
 import { defaultName } from './default-name.js';
 import { analyzeProgram, type ProbeAvailability } from './program-analysis.js';
 
@@ -36,6 +37,8 @@ export interface ProgramServiceOptions {
   readonly probes: ProbeAvailability;
   readonly logger: Logger;
   readonly deathSignalWrapper?: readonly string[];
+  /** Whether a uprobe/usdt target is open to everyone (policy/probe-targets.ts); the file system's answer when absent. */
+  readonly visibility?: Visibility;
 }
 
 export interface Submission {
@@ -50,7 +53,7 @@ export interface Submission {
 }
 
 /** The strictest policy: for checks made without a caller (the Kgent loop's own kernel checks). */
-export const STRICT_POLICY: LintPolicy = { allowUnsafe: false, deniedBuiltins: ['cat'], denyRawMemory: true, vettedIncludesOnly: true };
+export const STRICT_POLICY: LintPolicy = { allowUnsafe: false, deniedBuiltins: ['cat'], denyRawMemory: true, hostFilesHidden: true };
 
 export class ProgramService {
   constructor(private readonly o: ProgramServiceOptions) {}
@@ -68,6 +71,9 @@ export class ProgramService {
       );
     }
     const analysis = analyzeProgram(source, fileName, this.o.probes, policy);
+    if (policy.hostFilesHidden && analysis.program) {
+      analysis.diagnostics.push(...hiddenProbeTargets(analysis.program, this.o.visibility ?? worldReadable, policy.subject ? ` for ${policy.subject}` : ''));
+    }
     if (hasErrors(analysis.diagnostics)) {
       return {
         ok: false,
@@ -83,7 +89,7 @@ export class ProgramService {
         source,
         fileName,
         unsafe: policy.allowUnsafe,
-        vettedIncludesOnly: policy.vettedIncludesOnly ?? false,
+        hostFilesHidden: policy.hostFilesHidden ?? false,
         ...(analysis.beginBodyOffset !== undefined ? { beginBodyOffset: analysis.beginBodyOffset } : {}),
       },
       {

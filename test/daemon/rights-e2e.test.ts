@@ -6,7 +6,7 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { builtOrReason, CLI_JS, createDaemon, eventually, type DaemonHandle } from '../support/daemon-harness.js';
@@ -214,6 +214,12 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
       t.match(r.stderr, / is refused|refused: /, `${what}: one line saying why`);
       t.notMatch(r.stdout + r.stderr, new RegExp(token), `${what}: nothing of the file comes back`);
     }
+    // A root-only binary: bpftrace would open it as root to read its symbols.
+    await copyFile('/bin/true', path.join(secretDir, 'tool'));
+    await chmod(path.join(secretDir, 'tool'), 0o755);
+    const uprobe = await as(ALICE, ['check', await prog('inc-uprobe.bt', `uprobe:${path.join(secretDir, 'tool')}:main { printf("x\\n"); }\n`)]);
+    t.not(uprobe.exitCode, 0, 'a uprobe on a file the member cannot read: refused');
+    t.match(uprobe.stderr, /uprobe target .* is refused for members of .*: .* is not open to everyone/);
     t.match(d.output(), /"audit":"policy-refuse".*is refused/, 'the refusals are audited');
     // Root's relative include now resolves in kgentd's empty directory: not found, nothing read.
     const admin = await d.ctl(['check', await prog('inc-admin.bt', `#include "${rel}"\n${body}`)]);
@@ -226,6 +232,7 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     // A macro of the program breaks a vetted header: clang's errors point into /usr/include/linux/sched.h.
     const f = await prog('broken-header.bt', '#define int kgent_int\n#include <linux/sched.h>\nBEGIN { exit(); }\n');
     const member = await as(ALICE, ['check', f]);
+    t.comment(`a member sees: ${member.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
     t.not(member.exitCode, 0);
     t.match(member.stderr, /\/usr\/include\/linux\/sched\.h:\d+:\d+: error: unknown type name \(in an included file; its text is in kgentd's log\)/);
     t.notMatch(member.stdout + member.stderr, /__aligned_u64/, "the header's words stay out");

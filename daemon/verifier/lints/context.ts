@@ -21,10 +21,12 @@ export interface LintPolicy {
   /** Refuse reads of memory at absolute addresses (`*(uint64 *)0xffff...`, `kptr(0x...)`); allowed when absent. */
   readonly denyRawMemory?: boolean;
   /**
-   * Refuse every preprocessor use that reads a file other than a vetted system header
-   * (`#include "x"`, `__has_include`, `#pragma` ...; preprocessor-policy.ts); all allowed when absent.
+   * The caller may not read the host's files: every preprocessor use that reads a file other than
+   * a vetted system header is refused (`#include "x"`, `__has_include`, `#pragma` ...;
+   * preprocessor-policy.ts), so are uprobe/usdt targets not open to everyone (the daemon's
+   * policy/probe-targets.ts), and clang's text about included files is withheld. All allowed when absent.
    */
-  readonly vettedIncludesOnly?: boolean;
+  readonly hostFilesHidden?: boolean;
   /** Probe types allowed (canonical names, `*` for all); all when absent. */
   readonly probeTypes?: readonly string[];
   /** Who the policy is for, in messages ("members of kgent"). */
