@@ -10,8 +10,9 @@
  *
  * So the rule works on the text as the preprocessor sees it, not on bpftrace's grammar:
  * - backslash-newline splices (also with blanks between, which clang accepts) are joined first,
- *   comments are blanks, and a `#` or the digraph `%:` that is the first token after any newline
- *   (one inside a comment counts) opens a directive;
+ *   comments, control characters and non-ASCII characters are blanks, a lone `\r` ends a line, and
+ *   a `#` or the digraph `%:` that is the first token after any line end (one inside a comment
+ *   counts) opens a directive;
  * - only `#include <vetted/header.h>` reads a file: angled, a relative path of plain names under a
  *   system header directory (`linux/`, `net/`, `uapi/`, `asm/` ...) or a C standard header, no `..`.
  *   The daemon works in an empty directory of its own, so the search path's `./` finds nothing;
@@ -120,9 +121,8 @@ export function preprocessorRefusals(source: string, who = ''): Diagnostic[] {
  * (blanks and comments aside); undefined for a quoted, computed or malformed include.
  */
 function headerName(text: string, from: number): string | undefined {
-  const end = text.indexOf('\n', from);
-  const rest = text.slice(from, end === -1 ? undefined : end);
-  const m = /^[ \t\v\f]*<([^<>"'\\\n]*)>(.*)$/.exec(rest);
+  const rest = text.slice(from).split(/\r\n|\r|\n/, 1)[0]!;
+  const m = /^[ \t\v\f]*<([^<>"'\\\n\r]*)>(.*)$/.exec(rest);
   if (!m) return undefined;
   // After the header name only blanks and complete comments; anything else is not a plain include.
   if (!/^(?:[ \t\v\f]|\/\*(?:(?!\*\/)[^])*\*\/|\/\/.*)*$/.test(m[2]!)) return undefined;
@@ -135,7 +135,7 @@ function splice(source: string): { text: string; original(at: number): number } 
   const starts: { spliced: number; original: number }[] = [];
   let last = 0;
   let length = 0;
-  for (const m of source.matchAll(/\\[ \t\v\f]*\r?\n/g)) {
+  for (const m of source.matchAll(/\\[ \t\v\f]*(?:\r\n|\r|\n)/g)) {
     parts.push(source.slice(last, m.index));
     starts.push({ spliced: length, original: last });
     length += m.index - last;
@@ -165,14 +165,18 @@ function tokenize(text: string): Token[] {
   };
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '\n') {
+    const code = c.charCodeAt(0);
+    if (c === '\n' || c === '\r') {
+      // clang ends a line at a lone \r as well.
       atLineStart = true;
       i++;
-    } else if (c === ' ' || c === '\t' || c === '\r' || c === '\v' || c === '\f') {
+    } else if (code <= 0x20 || code >= 0x7f) {
+      // Blanks, control characters (clang ignores NUL) and non-ASCII (clang takes U+00A0 and other
+      // Unicode spaces as whitespace): none of them keeps a following # off the start of a line.
       i++;
     } else if (text.startsWith('//', i)) {
-      const nl = text.indexOf('\n', i);
-      i = nl === -1 ? text.length : nl;
+      const end = /[\r\n]/.exec(text.slice(i, i + 65536));
+      i = end ? i + end.index : Math.min(text.length, i + 65536);
     } else if (text.startsWith('/*', i)) {
       const close = text.indexOf('*/', i + 2);
       const end = close === -1 ? text.length : close + 2;
@@ -181,7 +185,7 @@ function tokenize(text: string): Token[] {
       i = end;
     } else if (c === '"' || c === "'") {
       let j = i + 1;
-      while (j < text.length && text[j] !== c && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      while (j < text.length && text[j] !== c && text[j] !== '\n' && text[j] !== '\r') j += text[j] === '\\' ? 2 : 1;
       push('string', Math.min(text.length, j + 1));
     } else if (/[A-Za-z_$]/.test(c)) {
       const m = /^[A-Za-z0-9_$]+/.exec(text.slice(i, i + 256))!;

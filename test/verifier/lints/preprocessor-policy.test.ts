@@ -43,6 +43,11 @@ const refused: [string, string, RegExp][] = [
   ['include inside a struct definition', 'struct foo {\n#include "etc/shadow"\n};\n', /#include of anything but/],
   ['include after the probes', `${BODY}#include "etc/shadow"\n`, /#include of anything but/],
   ['trigraph #', 'struct foo { int a; ??=include "etc/shadow"\n};\n', /trigraph \?\?= is refused/],
+  ['no-break space before #', '\u00a0#include "etc/shadow"\n', /#include of anything but/],
+  ['NUL before #', '\u0000\u2003#include "etc/shadow"\n', /#include of anything but/],
+  ['a lone carriage return ends the line', 'struct a { int x; };\r#include "etc/shadow"\n', /#include of anything but/],
+  ['a line comment ends at a carriage return', '// c\r#include "etc/shadow"\n', /#include of anything but/],
+  ['splice before a carriage return', '#inc\\\rlude "etc/shadow"\n', /#include of anything but/],
   ['null directive then pragma', '#\n#pragma once\n', /#pragma is refused/],
 ];
 
