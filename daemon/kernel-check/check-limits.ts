@@ -76,11 +76,17 @@ interface Waiter {
   detach(): void;
 }
 
-/** Waiters of one class (admins or members), a FIFO per uid and the uids in round-robin order. */
+/**
+ * Waiters of one class (admins or members): a FIFO per uid, and the uid served next is the
+ * eligible one served least recently (never served first, then in order of arrival).
+ */
 class RoundRobin {
   private readonly byUid = new Map<number, Waiter[]>();
-  /** Uids with waiters; the next to serve is the first eligible one, which then goes last. */
+  /** Uids with waiters, in order of arrival. */
   private rotation: number[] = [];
+  /** When each uid was last served (a counter); forgotten in bulk when it grows large. */
+  private readonly served = new Map<number, number>();
+  private turn = 0;
   size = 0;
 
   push(w: Waiter): void {
@@ -99,8 +105,14 @@ class RoundRobin {
 
   /** Takes the head waiter of the first uid in rotation that `eligible` accepts. */
   take(eligible: (uid: number) => boolean): Waiter | undefined {
-    const uid = this.rotation.find(eligible);
+    let uid: number | undefined;
+    for (const u of this.rotation) {
+      if (!eligible(u)) continue;
+      if (uid === undefined || (this.served.get(u) ?? -1) < (this.served.get(uid) ?? -1)) uid = u;
+    }
     if (uid === undefined) return undefined;
+    if (this.served.size > 10_000) this.served.clear();
+    this.served.set(uid, this.turn++);
     const q = this.byUid.get(uid)!;
     const w = q.shift()!;
     this.size--;
@@ -187,7 +199,6 @@ export class CheckSlots {
           );
         }
       }, l.maxWaitMs);
-      timer.unref();
       const waiter: Waiter = {
         who,
         resolve,
