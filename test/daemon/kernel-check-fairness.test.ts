@@ -105,7 +105,7 @@ t.test('kernel checks are shared fairly between real users', { skip }, async (t)
       t.match(s.result!.diagnostics[0], { code: 'kernel.check-timeout', message: `kernel check stopped after ${TIMEOUT_MS} ms (kernelCheckTimeoutMs): bpftrace did not finish loading the program` });
       t.notMatch(s.result!.diagnostics[0]!.message, /\n/, 'one line');
     }
-    f.proc.stdin?.end();
+    f.proc.stdin?.end('bye\n');
     await f.proc;
     t.same(await status(), { running: 0, queued: 0 });
   });

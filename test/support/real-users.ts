@@ -4,6 +4,8 @@
  */
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { repoRoot } from '../../daemon/util/repo-root.js';
 
 /** A short random tag for this test file's users and groups (names stay under 32 characters). */
 export function userTag(): string {
@@ -44,8 +46,9 @@ export async function createUsers(groups: string[], users: Record<string, string
 
 /**
  * A node script (for `node -e SCRIPT SOCKET LINES...`) that sends each argument after the socket as
- * one line on one connection, prints every answer line as `{"ms":..,"line":..}`, and exits when
- * its stdin gets a line or closes (so the test decides when the client goes away).
+ * one line on one connection, prints every answer line as `{"ms":..,"line":..}` (and
+ * `{"closed":true}` when the daemon closes), forwards each line of its stdin that starts with `{`,
+ * and exits on any other stdin line or when stdin closes (so the test decides when it goes away).
  */
 export const PIPELINE_CLIENT = `
   const c = require('net').connect(process.argv[1]);
@@ -60,6 +63,70 @@ export const PIPELINE_CLIENT = `
       buf = buf.slice(nl + 1);
     }
   });
-  c.on('close', () => { console.log(JSON.stringify({ ms: Date.now() - t0, closed: true })); process.exit(0); });
-  process.stdin.on('data', () => process.exit(0));
+  c.on('close', () => { console.log(JSON.stringify({ ms: Date.now() - t0, closed: true })); });
+  c.on('error', () => undefined);
+  let input = '';
+  process.stdin.on('data', (d) => {
+    input += d;
+    let nl;
+    while ((nl = input.indexOf('\\n')) >= 0) {
+      const l = input.slice(0, nl);
+      input = input.slice(nl + 1);
+      if (l.startsWith('{')) c.write(l + '\\n');
+      else process.exit(0);
+    }
+  });
   process.stdin.on('end', () => process.exit(0));`;
+
+/** Answer lines of a {@link PIPELINE_CLIENT} as they arrive. */
+export interface ClientLine {
+  readonly ms: number;
+  readonly line?: string;
+  readonly closed?: boolean;
+}
+
+/** A {@link PIPELINE_CLIENT} running as `user`: its answers as they come, and what to tell it. */
+export interface UserClient {
+  readonly answers: ClientLine[];
+  /** Sends one more JSON-RPC message on the same connection. */
+  send(message: unknown): void;
+  /** The client goes away (its connection closes). */
+  bye(): Promise<void>;
+  /** The answer to request `id`, once it came. */
+  answer(id: number | string, timeoutMs?: number): Promise<{ result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } }>;
+}
+
+export function startUserClient(user: string, socket: string, lines: string[] = []): UserClient {
+  const proc = execa('runuser', asUser(user, ['-e', PIPELINE_CLIENT, socket, ...lines]), { reject: false, stdin: 'pipe' });
+  const answers: ClientLine[] = [];
+  let buf = '';
+  proc.stdout?.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      answers.push(JSON.parse(buf.slice(0, nl)) as ClientLine);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  const parsedAnswers = () => answers.filter((a) => a.line).map((a) => JSON.parse(a.line!) as { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } });
+  return {
+    answers,
+    send: (m) => proc.stdin?.write(`${JSON.stringify(m)}\n`),
+    bye: async () => {
+      proc.stdin?.end('bye\n');
+      await proc;
+    },
+    answer: async (id, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const a = parsedAnswers().find((x) => x.id === id);
+        if (a) return a;
+        if (Date.now() > deadline) throw new Error(`no answer to ${String(id)} within ${timeoutMs} ms: ${JSON.stringify(answers)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** node arguments of kgentctl from the build (after `asUser`). */
+export const CLI_JS_ARGS: string[] = [path.join(repoRoot(), 'dist', 'cli', 'bin.js')];
