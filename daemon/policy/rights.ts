@@ -3,11 +3,16 @@
  * a refusal is a `refused` KgentError with one line saying what to do, and it is audited (table
  * and journal) with the caller's identity.
  *
- * Roles, from the kernel's credentials of the connection (never from the client):
+ * Roles, from the kernel's uid of the connection (never from the client) and the group database
+ * at each call ({@link Rights.current}: removing someone from `kgent` takes effect at once):
  * - admin: uid 0, or a member of `policy.adminGroup` (kgent-admin);
  * - member: a member of the socket's group (kgent);
- * - anyone else is refused at connect (the socket is 0660 root:kgent, so only a misconfigured
- *   mode lets them reach it).
+ * - anyone else is refused at connect and at every call (policy/revocation.ts handles what a
+ *   removed member still holds).
+ *
+ * What a member may not see (another user's program or request) is answered as "not found",
+ * exactly as an id that does not exist ({@link Rights.requireVisible}); "refused" is for what they
+ * can see but may not do.
  *
  * | right            | member                                   | admin |
  * |------------------|------------------------------------------|-------|
