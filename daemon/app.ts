@@ -38,7 +38,9 @@ import {
   ProgramsStop,
   Status,
 } from './protocol/methods.js';
-import { ProgramService } from './programs/program-service.js';
+import { ProgramService, programNotFound } from './programs/program-service.js';
+import { RevocationSweep } from './policy/revocation.js';
+import type { Peer } from './server/identity.js';
 import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
@@ -74,6 +76,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   configureKernelChecks({
     maxConcurrent: config.maxConcurrentKernelChecks,
     maxQueued: config.maxQueuedKernelChecks,
+    maxRunningPerUid: config.maxRunningKernelChecksPerUid,
+    maxQueuedPerUid: config.maxQueuedKernelChecksPerUid,
+    adminSlots: config.adminKernelCheckSlots,
+    maxWaitMs: config.kernelCheckMaxWaitMs,
     memoryBytes: config.kernelCheckMemoryBytes,
     workDir: checkDir,
   });
@@ -131,15 +137,32 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     maxConnections: config.policy.maxConnections,
     maxConnectionsPerUid: config.policy.maxConnectionsPerUid,
     idleTimeoutMs: config.policy.idleTimeoutMs,
+    lineTimeoutMs: config.policy.requestLineTimeoutMs,
     admit: (peer) => rights.admit(peer),
     userDb: users,
     logger: logger.child({ component: 'socket' }),
   });
-  // Every method is registered through the rights table (policy/method-rights.ts).
-  const reg = guardedRegistry(server, rights);
-  const ownerOf = (id: number): number | undefined => {
+  // A member removed from the groups loses their connections and programs (policy/revocation.ts).
+  const revocation = new RevocationSweep({
+    rights,
+    programs,
+    connections: () => server.connections(),
+    policy: config.policy.revokedPrograms,
+    socketGroup: config.socketGroup,
+    adminGroup: config.policy.adminGroup,
+    logger: logger.child({ component: 'rights' }),
+  });
+  // Every method is registered through the rights table (policy/method-rights.ts), which asks the
+  // group database at each call.
+  const reg = guardedRegistry(server, rights, (peer, conn) => {
+    conn.close(rights.revoked(peer).message);
+    void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
+  });
+  // A program the caller may not see is answered exactly as one that does not exist.
+  const ownerOf = (conn: { peer: Peer }, id: number): number | undefined => {
     const p = programs.find(id);
-    if (!p) throw new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
+    if (!p) throw programNotFound(id);
+    rights.requireVisible(conn.peer, { ownerUid: p.submittedUid, programId: id }, () => programNotFound(id));
     return p.submittedUid;
   };
 
@@ -167,30 +190,35 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       policy: rights.lintPolicy(conn.peer),
       approve: p.approve ?? true,
       origin: 'file',
+      requester: rights.checkRequester(conn.peer),
+      signal: conn.signal,
     }),
   );
   reg.register(ProgramsCheck, async (p, conn) => {
-    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt', rights.lintPolicy(conn.peer));
+    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt', rights.lintPolicy(conn.peer), {
+      requester: rights.checkRequester(conn.peer),
+      signal: conn.signal,
+    });
     const refused = result.diagnostics.filter(isPolicyDiagnostic);
     if (refused.length > 0) rights.decision('policy-refuse', conn.peer, {}, `check: ${refused.map((d) => d.message).join('; ')}`);
     return result;
   });
   reg.register(ProgramsApprove, async (p, conn) => {
-    rights.require(conn.peer, 'approve', { ownerUid: ownerOf(p.id), programId: p.id });
+    rights.require(conn.peer, 'approve', { ownerUid: ownerOf(conn, p.id), programId: p.id });
     return { program: await programs.approve(p.id, personOf(conn.peer)) };
   });
   // Members see their own programs; admins everyone's.
   reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
   reg.register(ProgramsShow, async (p, conn) => {
-    rights.require(conn.peer, 'see', { ownerUid: ownerOf(p.id), programId: p.id });
+    rights.require(conn.peer, 'see', { ownerUid: ownerOf(conn, p.id), programId: p.id });
     return programs.show(p.id);
   });
   reg.register(ProgramsStop, async (p, conn) => {
-    rights.require(conn.peer, 'stop', { ownerUid: ownerOf(p.id), programId: p.id });
+    rights.require(conn.peer, 'stop', { ownerUid: ownerOf(conn, p.id), programId: p.id });
     return { program: await programs.stop(p.id, personOf(conn.peer)) };
   });
   reg.register(ProgramsLogs, async (p, conn) => {
-    rights.require(conn.peer, 'see', { ownerUid: ownerOf(p.id), programId: p.id });
+    rights.require(conn.peer, 'see', { ownerUid: ownerOf(conn, p.id), programId: p.id });
     // A followed log keeps the connection out of the idle timeout until it ends.
     const release = p.follow ? conn.busy() : () => undefined;
     const result = await programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
@@ -284,6 +312,9 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       process.kill(process.pid, 'SIGTERM');
     },
   });
+  // Programs of users removed while kgentd was down are handled before anything is re-attached.
+  await revocation.sweep('at start-up').catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
+  revocation.start(config.policy.membershipSweepMs);
   const restored = await programs.restore();
   if (restored.reattached + restored.failed > 0) logger.info(restored, 'programs re-attached after start');
 
@@ -293,6 +324,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     async stop(reason: string) {
       logger.info({ reason }, 'kgentd stopping');
       socketWatch.close();
+      revocation.stop();
       await server.close();
       await supervisor.stopAll(reason);
       await contracts?.stop();

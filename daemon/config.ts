@@ -43,8 +43,16 @@ export interface KgentConfig {
   readonly kernelCheckTimeoutMs: number;
   /** Kernel checks (each a bpftrace: ~100 MB) that run at once; more wait in a queue. */
   readonly maxConcurrentKernelChecks: number;
-  /** Checks that may wait for a slot; beyond it a check is refused (try again). */
+  /** Members' checks that may wait for a slot, all together; beyond it a check is refused (try again). */
   readonly maxQueuedKernelChecks: number;
+  /** Kernel checks one member uid may have running at once. */
+  readonly maxRunningKernelChecksPerUid: number;
+  /** Kernel checks one member uid may have waiting; beyond it their next check is refused. */
+  readonly maxQueuedKernelChecksPerUid: number;
+  /** Kernel-check slots only admins use, besides `maxConcurrentKernelChecks`. */
+  readonly adminKernelCheckSlots: number;
+  /** Longest a kernel check waits for a slot before it is refused, in ms. */
+  readonly kernelCheckMaxWaitMs: number;
   /** Address space (RLIMIT_AS) of one kernel check's bpftrace, in bytes; 0 for no bound. */
   readonly kernelCheckMemoryBytes: number;
   readonly runner: RunnerConfig;
@@ -98,6 +106,12 @@ export interface PolicyConfig {
   readonly maxConnectionsPerUid: number;
   /** A connection with no request in flight and nothing followed is closed after this long. */
   readonly idleTimeoutMs: number;
+  /** A request line must be complete (newline) this long after its first byte, or the connection is closed. */
+  readonly requestLineTimeoutMs: number;
+  /** What happens to the programs of a user no longer in the socket or admin group: stopped, or only flagged. */
+  readonly revokedPrograms: 'stop' | 'flag';
+  /** How often group membership of program owners and connected users is checked again, in ms. */
+  readonly membershipSweepMs: number;
 }
 
 export interface ContractsConfig {
@@ -129,6 +143,10 @@ export const DEFAULTS: KgentConfig = {
   kernelCheckTimeoutMs: 60_000,
   maxConcurrentKernelChecks: 2,
   maxQueuedKernelChecks: 64,
+  maxRunningKernelChecksPerUid: 1,
+  maxQueuedKernelChecksPerUid: 4,
+  adminKernelCheckSlots: 1,
+  kernelCheckMaxWaitMs: 5 * 60_000,
   kernelCheckMemoryBytes: 1024 * 1024 * 1024,
   runner: { maxRestarts: 3, restartWindowMs: 10 * 60_000, restartDelayMs: 1000, maxLogBytes: 64 * 1024 * 1024, maxLinesPerSecond: 2000 },
   logLevel: 'info',
@@ -145,6 +163,9 @@ export const DEFAULTS: KgentConfig = {
     maxConnections: 256,
     maxConnectionsPerUid: 16,
     idleTimeoutMs: 10 * 60_000,
+    requestLineTimeoutMs: 10_000,
+    revokedPrograms: 'stop',
+    membershipSweepMs: 30_000,
   },
   ollamaUser: 'ollama',
   allowForeignOllama: false,
@@ -217,6 +238,10 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   int('kernelCheckTimeoutMs', cfg.kernelCheckTimeoutMs, 1000, 600_000);
   int('maxConcurrentKernelChecks', cfg.maxConcurrentKernelChecks, 1, 64);
   int('maxQueuedKernelChecks', cfg.maxQueuedKernelChecks, 0, 10_000);
+  int('maxRunningKernelChecksPerUid', cfg.maxRunningKernelChecksPerUid, 1, 64);
+  int('maxQueuedKernelChecksPerUid', cfg.maxQueuedKernelChecksPerUid, 0, 10_000);
+  int('adminKernelCheckSlots', cfg.adminKernelCheckSlots, 0, 64);
+  int('kernelCheckMaxWaitMs', cfg.kernelCheckMaxWaitMs, 1000, 3_600_000);
   if (cfg.kernelCheckMemoryBytes !== 0) int('kernelCheckMemoryBytes', cfg.kernelCheckMemoryBytes, 256 * 1024 * 1024, 64 * 1024 * 1024 * 1024);
   int('runner.maxRestarts', cfg.runner.maxRestarts, 0, 1000);
   int('runner.restartWindowMs', cfg.runner.restartWindowMs, 1000, 7 * 24 * 3600_000);
@@ -229,6 +254,9 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   int('policy.maxConnections', p.maxConnections, 1, 100_000);
   int('policy.maxConnectionsPerUid', p.maxConnectionsPerUid, 1, 100_000);
   int('policy.idleTimeoutMs', p.idleTimeoutMs, 1000, 7 * 24 * 3600_000);
+  int('policy.requestLineTimeoutMs', p.requestLineTimeoutMs, 100, 600_000);
+  int('policy.membershipSweepMs', p.membershipSweepMs, 1000, 24 * 3600_000);
+  if (p.revokedPrograms !== 'stop' && p.revokedPrograms !== 'flag') bad('policy.revokedPrograms', `must be "stop" or "flag", not "${p.revokedPrograms}"`);
   if (p.maxConnectionsPerUid > p.maxConnections) {
     bad('policy.maxConnectionsPerUid', `must be at most policy.maxConnections (${p.maxConnections}), not ${p.maxConnectionsPerUid}`);
   }

@@ -101,6 +101,11 @@ export async function checkCommand(ctx: CommandContext, file: string | undefined
   }
 }
 
+/** `stopped (owner revoked)`: the status, and why when the submitter lost their rights. */
+function statusText(p: ProgramInfo): string {
+  return p.ownerRevoked ? `${p.status} (owner revoked)` : p.status;
+}
+
 export async function listCommand(ctx: CommandContext, all: boolean): Promise<number> {
   const client = await ctx.connect();
   try {
@@ -110,7 +115,7 @@ export async function listCommand(ctx: CommandContext, all: boolean): Promise<nu
     else {
       const rows = [['ID', 'STATUS', 'PID', 'RESTARTS', 'SUBMITTED BY', 'NAME']];
       for (const p of programs) {
-        rows.push([String(p.id), p.status, p.pid ? String(p.pid) : '-', String(p.restarts), who(p.submittedBy, p.submittedUid), p.name]);
+        rows.push([String(p.id), statusText(p), p.pid ? String(p.pid) : '-', String(p.restarts), who(p.submittedBy, p.submittedUid), p.name]);
       }
       ctx.io.stdout.write(`${table(rows)}\n`);
     }
@@ -131,7 +136,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
     const p = res.program;
     const lines = [
       `program ${p.id}: ${p.name}`,
-      `  status:       ${p.status}${p.pid ? ` (pid ${p.pid})` : ''}${p.exitCode !== undefined ? `, last exit ${p.exitCode}` : ''}${p.exitSignal ? `, signal ${p.exitSignal}` : ''}`,
+      `  status:       ${statusText(p)}${p.ownerRevokedAt ? ` since ${p.ownerRevokedAt}` : ''}${p.pid ? ` (pid ${p.pid})` : ''}${p.exitCode !== undefined ? `, last exit ${p.exitCode}` : ''}${p.exitSignal ? `, signal ${p.exitSignal}` : ''}`,
       `  submitted:    ${p.submittedAt} by ${who(p.submittedBy, p.submittedUid)}`,
       `  approved:     ${p.approvedBy ? `${p.approvedAt} by ${who(p.approvedBy, p.approvedUid)}` : 'no'}`,
       `  attach points: ${p.probes.join(', ')}`,

@@ -16,9 +16,13 @@
  *   SIGKILL closes its file descriptors, and the kernel detaches and frees every program, perf event
  *   and link with them. The check child also carries `--pdeathsig` so a daemon crash mid-check
  *   cannot leave it attached.
- * - Bounds (check-limits.ts): at most N checks at once (the rest queue), RLIMIT_AS per bpftrace,
- *   a time limit, bounded reads of its stdout and stderr; the copy lives in the daemon's work dir,
- *   which the next start cleans when a SIGKILL left it behind.
+ * - Bounds (check-limits.ts): at most N checks at once, a fair share per uid (the rest queue,
+ *   round-robin by uid), RLIMIT_AS per bpftrace, a wall-time limit, bounded reads of its stdout
+ *   and stderr; the copy lives in the daemon's work dir, which the next start cleans when a
+ *   SIGKILL left it behind.
+ * - A check whose caller is gone (`signal`: the connection closed) leaves the queue, or, when it
+ *   runs, its bpftrace and whatever it started are SIGKILLed as a process group (bpftrace runs in
+ *   a session of its own) and the slot is freed at once, without waiting for the exit.
  * - A failed load makes bpftrace exit non-zero; `-v` puts the verifier's log on stderr.
  */
 import { execa } from 'execa';
@@ -31,7 +35,15 @@ import { runArgs, type BpftraceCli } from '../runner/bpftrace-cli.js';
 import { diagnosticsFromBpftrace, isNoise } from './bpftrace-output.js';
 import { loadedCopy } from './check-copy.js';
 import { withholdIncludedFileText } from './compiler-output.js';
-import { CHECK_DIR_PREFIX, kernelCheckLimits, kernelCheckSlots, memoryLimitWrapper } from './check-limits.js';
+import { KgentError } from '../errors.js';
+import {
+  CHECK_DIR_PREFIX,
+  DAEMON_REQUESTER,
+  kernelCheckLimits,
+  kernelCheckSlots,
+  memoryLimitWrapper,
+  type CheckRequester,
+} from './check-limits.js';
 
 export { withReadyMarker } from './check-copy.js';
 
@@ -49,10 +61,43 @@ export interface KernelCheckInput {
 }
 
 export interface KernelCheckOptions {
+  /** Wall time bpftrace may take to load, from its start. */
   readonly timeoutMs: number;
   readonly deathSignalWrapper?: readonly string[];
   /** Receives what was withheld from the caller (for the log). */
   readonly onWithheld?: (lines: readonly string[]) => void;
+  /** Whose check this is (their fair share of the slots); kgentd's own when absent. */
+  readonly requester?: CheckRequester;
+  /** Fires when the caller is gone: the check leaves the queue or is killed. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Process groups of running checks, SIGKILLed when kgentd exits: a check runs in a session of its
+ * own (so it can be killed as a group), which also puts it out of reach of execa's `cleanup`.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function trackGroup(pid: number | undefined): () => void {
+  if (!pid) return () => undefined;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const g of liveGroups) killGroup(g);
+    });
+  }
+  liveGroups.add(pid);
+  return () => liveGroups.delete(pid);
 }
 
 /** bpftrace's verifier log can be long; what is kept of stderr (the reason is near its end). */
@@ -73,10 +118,13 @@ export async function kernelCheck(
   if (!copy.ok) {
     return { ok: false, diagnostics: copy.diagnostics, durationMs: performance.now() - queued, method: 'refused before loading (nothing was loaded)' };
   }
-  const release = await kernelCheckSlots().acquire();
+  const release = await kernelCheckSlots().acquire(opts.requester ?? DAEMON_REQUESTER, opts.signal);
   const limits = kernelCheckLimits();
   let dir: string | undefined;
+  let untrack = (): unknown => undefined;
+  let onAbort = (): void => undefined;
   try {
+    if (opts.signal?.aborted) throw cancelledCheck();
     await mkdir(limits.workDir, { recursive: true, mode: 0o700 });
     dir = await mkdtemp(path.join(limits.workDir, CHECK_DIR_PREFIX));
     const file = path.join(dir, 'program.bt');
@@ -89,10 +137,19 @@ export async function kernelCheck(
       stdin: 'ignore',
       buffer: false,
       reject: false,
-      cleanup: true,
+      // A session (and process group) of its own, so a cancelled check is killed with all it started.
+      detached: true,
       // Large enough that a rejected program's log is not cut before the verifier's reason.
       env: { BPFTRACE_LOG_SIZE: String(16 * 1024 * 1024 - 1) },
     });
+    untrack = trackGroup(proc.pid);
+    let cancelled = false;
+    onAbort = (): void => {
+      cancelled = true;
+      killGroup(proc.pid);
+      release();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const stderrChunks: Buffer[] = [];
     let stderrBytes = 0;
     let ready = false;
@@ -109,18 +166,19 @@ export async function kernelCheck(
       window = (window + c.toString('latin1')).slice(-(marker.length + c.length));
       if (window.includes(marker)) {
         ready = true;
-        proc.kill('SIGKILL');
+        killGroup(proc.pid);
       } else {
         window = window.slice(-marker.length);
       }
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      proc.kill('SIGKILL');
+      killGroup(proc.pid);
     }, opts.timeoutMs);
     const started = performance.now();
     const result = await proc;
     clearTimeout(timer);
+    if (cancelled) throw cancelledCheck();
     const printed = Buffer.concat(stderrChunks).toString('utf8').split('\n');
     let stderr = printed;
     if (input.hostFilesHidden) {
@@ -147,8 +205,8 @@ export async function kernelCheck(
             code: 'kernel.check-timeout',
             severity: 'error',
             stage: 'kernel',
-            message: `bpftrace did not finish loading within ${opts.timeoutMs} ms`,
-            hints: ['a very large program (nested unroll?) or a busy machine; simplify the program'],
+            message: `kernel check stopped after ${opts.timeoutMs} ms (kernelCheckTimeoutMs): bpftrace did not finish loading the program`,
+            hints: ['a very large program (nested unroll?) or a busy machine; simplify the program, or raise kernelCheckTimeoutMs'],
           },
         ]
       : outOfMemory
@@ -173,9 +231,15 @@ export async function kernelCheck(
     }
     return { ok: false, diagnostics, durationMs, method };
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    untrack();
     release();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+}
+
+function cancelledCheck(): KgentError {
+  return new KgentError('unavailable', 'kernel check cancelled: the client disconnected', { cancelled: true });
 }
 
 function lineCount(source: string): number {

@@ -16,7 +16,7 @@ import { KgentError } from '../errors.js';
 import { personOf, type Rights } from '../policy/rights.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
 import { peerLabel } from '../server/identity.js';
-import type { Caller, RequestService } from './request-service.js';
+import { requestNotFound, type Caller, type RequestService } from './request-service.js';
 
 /**
  * The caller of a connection: the peer the kernel identified (SO_PEERCRED), whether the policy
@@ -25,13 +25,18 @@ import type { Caller, RequestService } from './request-service.js';
  */
 export function callerOf(conn: ConnectionContext, rights: Rights): Caller {
   const peer = conn.peer;
-  return { person: personOf(peer), name: peerLabel(peer), mayAttach: rights.mayAttachRequests(peer), policy: rights.lintPolicy(peer) };
+  return { person: personOf(peer), name: peerLabel(peer), mayAttach: rights.mayAttachRequests(peer), policy: rights.lintPolicy(peer), admin: rights.isAdmin(peer) };
 }
 
 export function registerRequestMethods(server: MethodRegistry, requests: RequestService, rights: Rights, maxRequestChars = 8192): void {
   // Acting on a request (seeing, hinting, cancelling, accepting) needs to own it, or to be an admin.
+  // Another member's request is answered exactly like one that does not exist.
   const own = (conn: ConnectionContext, id: number, right: 'see' | 'modify-request'): void => {
-    rights.require(conn.peer, right, { ownerUid: requests.info(id).submittedUid, requestId: id });
+    const r = requests.find(id);
+    if (!r) throw requestNotFound(id);
+    const target = { ownerUid: r.submittedUid, requestId: id };
+    rights.requireVisible(conn.peer, target, () => requestNotFound(id));
+    rights.require(conn.peer, right, target);
   };
   const asked = (conn: ConnectionContext, attach: boolean | undefined, requestId?: number): void => {
     if (attach) rights.require(conn.peer, 'attach', requestId !== undefined ? { requestId } : {});

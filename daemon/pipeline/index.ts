@@ -17,6 +17,8 @@ import type { RequestStore } from '../store/request-store.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { assemblePrompt } from './assemble.js';
 import { RequestService } from './request-service.js';
+import { RequestAborted } from './orchestrator.js';
+import { KgentError } from '../errors.js';
 import type { ExampleSource } from './stages.js';
 
 export interface PipelineOptions {
@@ -64,9 +66,16 @@ export function createRequestService(o: PipelineOptions): RequestService {
         lint: (source) => lintWithContracts(source, checkOpts),
         verify: (annotated, candidate) => verifyWithContracts(annotated, { ...checkOpts, candidate, fileName: 'annotated.bt' }),
         members: (source) => kernelMembersRead(source, checkOpts),
-        kernelCheck: async (source) => {
-          const { probes: _attachPoints, ...check } = await o.programs.check(source, 'candidate.bt');
-          return check;
+        kernelCheck: async (source, on) => {
+          try {
+            const { probes: _attachPoints, ...check } = await o.programs.check(source, 'candidate.bt', undefined, on);
+            return check;
+          } catch (err) {
+            // No slot for this caller's check (their share is used, or the wait ran out): the
+            // request ends with that line; it is not the candidate's fault, so it is no feedback.
+            if (err instanceof KgentError && err.code === 'unavailable') throw new RequestAborted(err.message);
+            throw err;
+          }
         },
       },
       host: {

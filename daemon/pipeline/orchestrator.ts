@@ -15,6 +15,7 @@ import type { HostFacts } from './hook-facts.js';
 import { comprehensionParts, synthesisParts, type PromptParts } from './prompter.js';
 import type { BuiltPrompt, ChatModel, Checker, ExampleSource, HookSource, RetrievedExample } from './stages.js';
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
+import type { CheckRequester } from '../kernel-check/check-limits.js';
 
 export interface LoopDeps {
   readonly store: RequestStore;
@@ -40,6 +41,8 @@ export interface RoundInput {
   /** Number of the first attempt of this round (attempts continue across hints). */
   readonly firstAttempt: number;
   readonly signal: AbortSignal;
+  /** Whose request this is: its kernel checks use their share of the slots. */
+  readonly requester?: CheckRequester;
   progress(p: RequestProgress): void;
   /** Features of the loop to switch off (all on by default), as the evaluation's configurations do. */
   readonly features?: LoopFeatures;
@@ -174,7 +177,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
 
     // Without the symbolic stage, the kernel check alone decides.
     if (!on.symbolic) {
-      const check = await stage('kernel-check', () => deps.checker.kernelCheck(candidate));
+      const check = await stage('kernel-check', () => deps.checker.kernelCheck(candidate, { signal: input.signal, ...(input.requester ? { requester: input.requester } : {}) }));
       rec.kernelCheck = { ok: check.ok, diagnostics: check.diagnostics, durationMs: Math.round(check.durationMs) };
       if (!check.ok) return fail('kernel-rejected', check.diagnostics.filter((d) => d.severity === 'error').map((d) => feedbackOf('kernel', diagText(d))), { candidate });
       rec.outcome = 'verified';
@@ -212,7 +215,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     }
 
     // 5. The kernel's eBPF verifier.
-    const check = await stage('kernel-check', () => deps.checker.kernelCheck(candidate));
+    const check = await stage('kernel-check', () => deps.checker.kernelCheck(candidate, { signal: input.signal, ...(input.requester ? { requester: input.requester } : {}) }));
     rec.kernelCheck = { ok: check.ok, diagnostics: check.diagnostics, durationMs: Math.round(check.durationMs) };
     if (!check.ok) {
       return fail(

@@ -15,6 +15,7 @@ import type { RequestStore } from '../store/request-store.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
 import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
+import type { CheckRequester } from '../kernel-check/check-limits.js';
 
 /** Who asks, as the kernel identified their connection (daemon/pipeline/handlers.ts `callerOf`). */
 export interface Caller {
@@ -26,12 +27,19 @@ export interface Caller {
   readonly mayAttach: boolean;
   /** What their programs may use. */
   readonly policy: LintPolicy;
+  /** Admins' kernel checks use the reserved slots (daemon/kernel-check/check-limits.ts). */
+  readonly admin?: boolean;
+}
+
+/** Whose share of the kernel-check slots a caller's checks use. */
+function requesterOf(caller: Caller): CheckRequester {
+  return { uid: caller.person.uid, admin: caller.admin ?? false };
 }
 
 /** What the request service needs of the programs service. */
 export interface ProgramSink {
   /** Kernel-checks again, stores the program (origin `request`) and attaches it when `approve`. */
-  run(sub: { source: string; name?: string; submittedBy: Person; policy: LintPolicy; approve: boolean; origin: 'request' }): Promise<{ program: ProgramInfo; check: { ok: boolean } }>;
+  run(sub: { source: string; name?: string; submittedBy: Person; policy: LintPolicy; approve: boolean; origin: 'request'; requester?: CheckRequester }): Promise<{ program: ProgramInfo; check: { ok: boolean } }>;
   info(id: number): ProgramInfo | undefined;
 }
 
@@ -100,7 +108,7 @@ export class RequestService {
     try {
       outcome = await runRound(
         { ...this.o.loop, store: this.o.store },
-        { requestId: req.id, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
+        { requestId: req.id, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, requester: requesterOf(caller), progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
       );
     } catch (err) {
       this.o.store.setStatus(req.id, 'failed', `internal error: ${(err as Error).message}`);
@@ -136,7 +144,7 @@ export class RequestService {
     }
     if (attach && !caller.mayAttach) throw new KgentError('refused', `${caller.name} may not attach programs; accept without --attach and ask an admin to approve`);
     this.o.store.audit('accept-unverified', caller.person, id, `attempt ${cand.attempt}, verdict ${cand.report?.verdict ?? 'none'}: the program was NOT verified`);
-    const created = await this.o.programs.run({ source: cand.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: attach, origin: 'request' });
+    const created = await this.o.programs.run({ source: cand.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: attach, origin: 'request', requester: requesterOf(caller) });
     this.o.store.setProgram(id, created.program.id);
     this.o.store.setStatus(id, 'accepted-unverified', 'accepted without a proof by an explicit --accept-unverified');
     this.unverified.delete(id);
@@ -161,6 +169,11 @@ export class RequestService {
     return this.get(id);
   }
 
+  /** A request's info, or undefined when there is none. */
+  find(id: number): RequestInfo | undefined {
+    return this.o.store.get(id) ?? undefined;
+  }
+
   show(id: number): RequestDetail {
     const request = this.get(id);
     const program = request.programId !== undefined ? this.o.programs.info(request.programId) : undefined;
@@ -176,7 +189,7 @@ export class RequestService {
 
   private get(id: number): RequestInfo {
     const r = this.o.store.get(id);
-    if (!r) throw new KgentError('not-found', `no request R${id} (kgentctl requests lists them)`, { id });
+    if (!r) throw requestNotFound(id);
     return r;
   }
 
@@ -202,6 +215,7 @@ export class RequestService {
           trials: req.trials,
           firstAttempt: req.attempts + 1,
           signal: controller.signal,
+          requester: requesterOf(caller),
           progress,
         },
       );
@@ -220,7 +234,7 @@ export class RequestService {
     const id = req.id;
     switch (outcome.status) {
       case 'verified': {
-        const created = await this.o.programs.run({ source: outcome.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: req.attach, origin: 'request' });
+        const created = await this.o.programs.run({ source: outcome.candidate, name: `request-R${id}`, submittedBy: caller.person, policy: caller.policy, approve: req.attach, origin: 'request', requester: requesterOf(caller) });
         this.o.store.setProgram(id, created.program.id);
         const attached = req.attach && created.check.ok;
         this.o.store.setStatus(id, created.check.ok ? (attached ? 'attached' : 'verified') : 'failed', created.check.ok ? undefined : 'the kernel check failed when the program was stored');
@@ -255,6 +269,14 @@ export class RequestService {
   private result(request: RequestInfo, extra: { program?: string; annotated?: string; report?: VerifyReport; programInfo?: ProgramInfo }): RequestResult {
     return { request, ...extra, ...(extra.report ? { coverage: extra.report.coverage } : {}), next: nextCommand(request, extra.programInfo, this.unverified.has(request.id)) };
   }
+}
+
+/**
+ * The answer for a request id that does not exist, and for one the caller may not see: the same
+ * code and text, so ids cannot be probed.
+ */
+export function requestNotFound(id: number): KgentError {
+  return new KgentError('not-found', `no request R${id} (kgentctl requests lists them)`, { id });
 }
 
 /** The next command to type, for people. */

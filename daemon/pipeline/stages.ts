@@ -8,6 +8,7 @@ import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { CheckResult } from '../protocol/methods.js';
 import type { PromptTrim } from '../protocol/requests.js';
 import type { VerifyReport } from '../protocol/verify.js';
+import type { CheckRequester } from '../kernel-check/check-limits.js';
 
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant';
@@ -52,7 +53,8 @@ export interface Checker {
   verify(annotated: string, candidate: string): Promise<VerifyReport>;
   /** The kernel struct members the program reads, with their BTF types (for the comprehension prompt). */
   members(source: string): Promise<{ struct: string; member: string; type: string }[]>;
-  kernelCheck(source: string): Promise<CheckResult>;
+  /** The kernel check, on `requester`'s share of the slots; `signal` cancels it (the client is gone). */
+  kernelCheck(source: string, on: { readonly requester?: CheckRequester; readonly signal?: AbortSignal }): Promise<CheckResult>;
 }
 
 /** A rendered prompt and what the budget left out to fit num_ctx. */

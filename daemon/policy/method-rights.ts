@@ -7,6 +7,7 @@
 import { KgentError } from '../errors.js';
 import type { MethodSpec } from '../protocol/spec.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
+import type { Peer } from '../server/identity.js';
 import type { Right, Rights } from './rights.js';
 
 export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {
@@ -39,20 +40,33 @@ export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {
   'eval.list': 'read',
 };
 
-/** `server` with every registered method guarded by its right in {@link METHOD_RIGHTS}. */
-export function guardedRegistry(server: MethodRegistry, rights: Rights): MethodRegistry {
+/**
+ * `server` with every registered method guarded by its right in {@link METHOD_RIGHTS}. Each call
+ * first asks the group database who the peer is now ({@link Rights.current}): a user removed from
+ * the socket and admin groups is refused from their next call on, and `onRevoked` runs (their
+ * connection is closed and their programs handled) once the refusal has been answered.
+ */
+export function guardedRegistry(server: MethodRegistry, rights: Rights, onRevoked?: (peer: Peer, ctx: ConnectionContext) => void): MethodRegistry {
   return {
     register<P, R>(spec: MethodSpec<P, R>, fn: (params: P, ctx: ConnectionContext) => Promise<R>): void {
       const right = METHOD_RIGHTS[spec.method];
       if (right === undefined) throw new KgentError('internal', `method ${spec.method} has no entry in METHOD_RIGHTS`);
-      if (right === 'per-target') {
-        server.register(spec, fn);
-        return;
-      }
       server.register(spec, async (params, ctx) => {
-        rights.require(ctx.peer, right);
-        return fn(params, ctx);
+        const peer = await rights.current(ctx.peer);
+        if (rights.roleOf(peer) === undefined) {
+          rights.decision('refuse', peer, {}, `${spec.method}: no longer in the socket or admin group`);
+          if (onRevoked) setImmediate(() => onRevoked(peer, ctx));
+          throw rights.revoked(peer);
+        }
+        const now = withPeer(ctx, peer);
+        if (right !== 'per-target') rights.require(peer, right);
+        return fn(params, now);
       });
     },
   };
+}
+
+/** `ctx` with the peer as the group database says now (everything else stays the connection's). */
+function withPeer(ctx: ConnectionContext, peer: Peer): ConnectionContext {
+  return Object.create(ctx, { peer: { value: peer, enumerable: true } }) as ConnectionContext;
 }

@@ -3,11 +3,16 @@
  * a refusal is a `refused` KgentError with one line saying what to do, and it is audited (table
  * and journal) with the caller's identity.
  *
- * Roles, from the kernel's credentials of the connection (never from the client):
+ * Roles, from the kernel's uid of the connection (never from the client) and the group database
+ * at each call ({@link Rights.current}: removing someone from `kgent` takes effect at once):
  * - admin: uid 0, or a member of `policy.adminGroup` (kgent-admin);
  * - member: a member of the socket's group (kgent);
- * - anyone else is refused at connect (the socket is 0660 root:kgent, so only a misconfigured
- *   mode lets them reach it).
+ * - anyone else is refused at connect and at every call (policy/revocation.ts handles what a
+ *   removed member still holds).
+ *
+ * What a member may not see (another user's program or request) is answered as "not found",
+ * exactly as an id that does not exist ({@link Rights.requireVisible}); "refused" is for what they
+ * can see but may not do.
  *
  * | right            | member                                   | admin |
  * |------------------|------------------------------------------|-------|
@@ -26,6 +31,7 @@ import type { KgentConfig } from '../config.js';
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
+import type { CheckRequester } from '../kernel-check/check-limits.js';
 import type { Peer } from '../server/identity.js';
 import { peerLabel, type UserDb } from '../server/identity.js';
 import type { AuditActor, Person } from '../store/program-store.js';
@@ -84,19 +90,47 @@ export class Rights {
     private readonly logger: Logger,
   ) {}
 
-  /** At connect: resolves the groups (the database may have changed), refuses non-members. */
+  /**
+   * `peer` as the group database says now: its groups among the socket and admin groups, from
+   * /etc/group and NSS at this call (never the snapshot taken at connect), so removing someone
+   * from `kgent` takes effect at their next call. Root is root.
+   */
+  async current(peer: Peer): Promise<Peer> {
+    if (peer.uid === 0) return peer;
+    const names = [this.config.socketGroup, this.config.policy.adminGroup];
+    const [member, admin] = await Promise.all(names.map((n) => this.users.groupId(n)));
+    this.gids = { ...(member !== undefined ? { member } : {}), ...(admin !== undefined ? { admin } : {}) };
+    const now = await this.users.membershipNow(peer.uid, names);
+    return { ...peer, groups: now.gids };
+  }
+
+  /** The role of a uid now (for owners of running programs, who need not be connected). */
+  async roleOfUid(uid: number): Promise<{ role: Role | undefined; user: string }> {
+    if (uid === 0) return { role: 'admin', user: 'root' };
+    const p = await this.current({ uid, gid: -1, pid: 0, groups: [], user: `uid ${uid}` });
+    const user = (await this.users.membershipNow(uid, [])).user ?? `uid ${uid}`;
+    return { role: this.roleOf(p), user };
+  }
+
+  /** At connect: refuses anyone who is neither root nor, now, in the socket or admin group. */
   async admit(peer: Peer): Promise<void> {
-    this.gids = {
-      member: await this.users.groupId(this.config.socketGroup),
-      admin: await this.users.groupId(this.config.policy.adminGroup),
-    };
-    if (this.roleOf(peer) === undefined) {
+    const now = await this.current(peer);
+    if (this.roleOf(now) === undefined) {
       throw new KgentError(
         'refused',
         `${peerLabel(peer)} is neither root nor in group ${this.config.socketGroup} or ${this.config.policy.adminGroup}; ask an administrator to add you (usermod -aG ${this.config.socketGroup} ${peer.user})`,
         { uid: peer.uid },
       );
     }
+  }
+
+  /** The refusal of a connected peer who has left both groups since. */
+  revoked(peer: Peer): KgentError {
+    return new KgentError(
+      'refused',
+      `${peerLabel(peer)} is no longer in group ${this.config.socketGroup} or ${this.config.policy.adminGroup}: access revoked, connection closed; ask an administrator`,
+      { uid: peer.uid, revoked: true },
+    );
   }
 
   roleOf(peer: Peer): Role | undefined {
@@ -147,6 +181,17 @@ export class Rights {
     throw new KgentError('refused', why, { right, uid: peer.uid });
   }
 
+  /**
+   * Throws `notFound()` — the very answer for an id that does not exist — unless `peer` may see
+   * `target`, so a member cannot tell another user's id from an unused one. The attempt is still
+   * audited, after the answer, so it costs the caller no extra time.
+   */
+  requireVisible(peer: Peer, target: Target, notFound: () => KgentError): void {
+    if (this.allows(peer, 'see', target)) return;
+    setImmediate(() => this.decision('refuse', peer, target, "see: another user's; answered as not found"));
+    throw notFound();
+  }
+
   /** Records a decision about `peer` (a refusal, a policy verdict) in the audit table and the journal. */
   decision(action: string, peer: Peer, target: Target, detail: string): void {
     this.logger.info(
@@ -163,6 +208,11 @@ export class Rights {
   /** What a program of this peer may use (the verifier's policy lint checks it). */
   lintPolicy(peer: Peer): LintPolicy {
     return lintPolicyFor(this.config, this.roleOf(peer) ?? 'member');
+  }
+
+  /** Whose share of the kernel-check slots this peer's checks use (admins get the reserved ones). */
+  checkRequester(peer: Peer): CheckRequester {
+    return { uid: peer.uid, admin: this.isAdmin(peer) };
   }
 
   /** Whether a member's request may carry --attach. */

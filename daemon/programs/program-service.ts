@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { KgentConfig } from '../config.js';
 import { KgentError } from '../errors.js';
 import { kernelCheck } from '../kernel-check/kernel-check.js';
+import type { CheckRequester } from '../kernel-check/check-limits.js';
 import type { Logger } from '../log.js';
 import { hasErrors, type Diagnostic } from '../protocol/diagnostic.js';
 import type {
@@ -50,6 +51,16 @@ export interface Submission {
   /** An admin's own `kgentctl run` approves its program; a request without approval waits. */
   readonly approve: boolean;
   readonly origin: 'file' | 'request';
+  /** Whose share of the kernel-check slots the check uses (kgentd's own when absent). */
+  readonly requester?: CheckRequester;
+  /** Cancels the kernel check when the caller is gone. */
+  readonly signal?: AbortSignal;
+}
+
+/** Whose kernel check this is and when to give it up (daemon/kernel-check/check-limits.ts). */
+export interface CheckOn {
+  readonly requester?: CheckRequester;
+  readonly signal?: AbortSignal;
 }
 
 /** The strictest policy: for checks made without a caller (the Kgent loop's own kernel checks). */
@@ -62,7 +73,7 @@ export class ProgramService {
    * Static checks (syntax, probe availability, `policy`), then the kernel's verifier through
    * bpftrace; nothing the policy refuses reaches bpftrace.
    */
-  async check(source: string, fileName: string, policy: LintPolicy = STRICT_POLICY): Promise<CheckResult & { probes: string[] }> {
+  async check(source: string, fileName: string, policy: LintPolicy = STRICT_POLICY, on: CheckOn = {}): Promise<CheckResult & { probes: string[] }> {
     const started = performance.now();
     if (Buffer.byteLength(source) > this.o.config.maxProgramBytes) {
       throw new KgentError(
@@ -97,6 +108,8 @@ export class ProgramService {
         onWithheld: (lines) =>
           this.o.logger.warn({ fileName, lines }, `compiler output about an included file withheld from ${policy.subject ?? 'the caller'}`),
         ...(this.o.deathSignalWrapper ? { deathSignalWrapper: this.o.deathSignalWrapper } : {}),
+        ...(on.requester ? { requester: on.requester } : {}),
+        ...(on.signal ? { signal: on.signal } : {}),
       },
     );
     return { ...result, diagnostics: [...analysis.diagnostics, ...result.diagnostics], probes: analysis.probes };
@@ -104,7 +117,7 @@ export class ProgramService {
 
   async run(sub: Submission): Promise<RunResult> {
     const name = sub.name ?? defaultName(sub.source);
-    const check = await this.check(sub.source, name, sub.policy);
+    const check = await this.check(sub.source, name, sub.policy, { ...(sub.requester ? { requester: sub.requester } : {}), ...(sub.signal ? { signal: sub.signal } : {}) });
     const { probes, ...checkResult } = check;
     const stored = this.o.store.create({
       name,
@@ -244,6 +257,36 @@ export class ProgramService {
     return { reattached, failed };
   }
 
+  /**
+   * Programs whose owner's rights must be checked again: they run or should run, a member
+   * submitted them (root's never lose theirs), and they are not marked yet.
+   */
+  ownedRunning(): { id: number; ownerUid: number; owner: string }[] {
+    return this.o.store
+      .listDesiredRunning()
+      .filter((p) => p.info.submittedUid !== undefined && p.info.submittedUid !== 0 && p.info.ownerRevoked === undefined)
+      .map((p) => ({ id: p.info.id, ownerUid: p.info.submittedUid!, owner: p.info.submittedBy }));
+  }
+
+  /**
+   * The owner of program `id` left the socket and admin groups: stop it (and keep it stopped over
+   * restarts), or only flag it, as policy.revokedPrograms says. Audited on the program.
+   */
+  async revokeOwner(id: number, how: 'stop' | 'flag', detail: string): Promise<ProgramInfo> {
+    const p = this.get(id);
+    if (how === 'flag') {
+      this.o.store.markOwnerRevoked(id, 'flagged');
+      this.audit('owner-revoked', 'kgentd', id, `${detail}; left running (policy.revokedPrograms "flag")`);
+      return this.info(id);
+    }
+    this.audit('owner-revoked', 'kgentd', id, `${detail}; stopped (policy.revokedPrograms "stop")`);
+    if (this.o.supervisor.isRunning(id) || p.info.status === 'restarting') await this.o.supervisor.stop(id, 'kgentd');
+    else killOrphan(p, this.o.supervisor.programFile(id), this.o.logger);
+    this.o.store.update(id, { desired: 'stop', status: 'stopped', pid: null, lastError: detail });
+    this.o.store.markOwnerRevoked(id, 'stopped');
+    return this.info(id);
+  }
+
   counts(): { total: number; running: number; failed: number } {
     const all = this.o.store.list();
     return {
@@ -255,7 +298,7 @@ export class ProgramService {
 
   private get(id: number): StoredProgram {
     const p = this.o.store.get(id);
-    if (!p) throw new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
+    if (!p) throw programNotFound(id);
     return p;
   }
 
@@ -279,6 +322,14 @@ export class ProgramService {
   private info(id: number): ProgramInfo {
     return this.get(id).info;
   }
+}
+
+/**
+ * The answer for a program id that does not exist, and (daemon/policy/rights.ts `requireVisible`)
+ * for one the caller may not see: the same code and text, so ids cannot be probed.
+ */
+export function programNotFound(id: number): KgentError {
+  return new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
 }
 
 function isRecent(iso: string): boolean {

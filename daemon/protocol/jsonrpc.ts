@@ -158,6 +158,11 @@ export class LineDecoder {
 
   constructor(private readonly maxBytes: number) {}
 
+  /** Whether part of a line has arrived and its newline has not. */
+  get pending(): boolean {
+    return this.size > 0 || this.discarding;
+  }
+
   push(chunk: Buffer): DecodedLine[] {
     const out: DecodedLine[] = [];
     let start = 0;

@@ -44,6 +44,12 @@ export interface ProgramInfo {
   readonly exitSignal?: string;
   /** Last lines of bpftrace's stderr when it failed, or why it was rejected. */
   readonly lastError?: string;
+  /**
+   * Set when the submitter is no longer in the socket or admin group: `stopped` (the program was
+   * stopped for it) or `flagged` (policy.revokedPrograms "flag": left running, marked).
+   */
+  readonly ownerRevoked?: 'stopped' | 'flagged';
+  readonly ownerRevokedAt?: string;
   /** Output lines dropped over the runner's rate limit (`runner.maxLinesPerSecond`) since it last started. */
   readonly droppedOutputLines?: number;
   readonly logPath: string;

@@ -6,8 +6,10 @@
  *
  * Each connection carries its peer as the kernel identifies it ({@link Peer}, SO_PEERCRED). Limits
  * keep one user from starving the others: open connections per non-root uid and of all non-root
- * users together, and an idle timeout; root is never counted nor refused. A refused or closed
- * connection is told why in an error line first, never dropped silently.
+ * users together, an idle timeout (re-armed by complete messages only, so a trickle of bytes or
+ * blank lines does not keep a connection), and a time bound on each request line from its first
+ * byte; root is never counted nor refused. A refused or closed connection is told why in an error
+ * line first, never dropped silently.
  */
 import { existsSync, mkdirSync, readFileSync, unlinkSync, chownSync } from 'node:fs';
 import net from 'node:net';
@@ -41,6 +43,10 @@ export interface ConnectionContext {
   notify<P>(spec: NotificationSpec<P>, params: P): boolean;
   /** Runs when the client disconnects (to end log follows and the like). */
   onClose(fn: () => void): void;
+  /** Aborted when the client disconnects: work done only for this client stops (kernel checks). */
+  readonly signal: AbortSignal;
+  /** Tells the client why in an error line, then closes the connection. */
+  close(message: string): void;
   readonly closed: boolean;
 }
 
@@ -62,6 +68,8 @@ export interface ControlServerOptions {
   readonly maxConnectionsPerUid?: number;
   /** Close a connection idle this long (no request in flight, nothing followed); default 10 min. */
   readonly idleTimeoutMs?: number;
+  /** A request line must end (newline) this long after its first byte, or the connection is closed; default 10 s. */
+  readonly lineTimeoutMs?: number;
   /**
    * Decides whether a peer may use the socket at all (e.g. members of the socket's group and
    * admins); throws a KgentError saying why not. All peers are admitted without it.
@@ -77,6 +85,7 @@ const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 export class ControlServer implements MethodRegistry {
   private readonly handlers = new Map<string, Handler>();
   private readonly sockets = new Set<net.Socket>();
+  private readonly contexts = new Set<ConnectionContext>();
   private server: net.Server | undefined;
   private nextConnectionId = 1;
   private readonly perUid = new Map<number, number>();
@@ -90,6 +99,11 @@ export class ControlServer implements MethodRegistry {
   /** Open connections: all, and those of non-root peers (for status and tests). */
   connectionCounts(): { total: number; nonRoot: number } {
     return { total: this.sockets.size, nonRoot: this.nonRoot };
+  }
+
+  /** The open connections (the revocation sweep re-checks their peers). */
+  connections(): ConnectionContext[] {
+    return [...this.contexts];
   }
 
   /** Registers a typed method: params are validated against the method's schema before `fn` runs. */
@@ -184,6 +198,7 @@ export class ControlServer implements MethodRegistry {
     }
     const decoder = new LineDecoder(this.o.maxMessageBytes);
     const closers: (() => void)[] = [];
+    const gone = new AbortController();
     let closed = false;
     let peer: Peer = { ...cred, groups: cred.groups ?? [cred.gid], user: `uid ${uid}` };
     this.sockets.add(socket);
@@ -207,10 +222,25 @@ export class ControlServer implements MethodRegistry {
       if (closed || busy > 0) return;
       idleTimer = setTimeout(() => {
         this.o.logger.info({ connectionId, uid, user: peer.user }, 'idle connection closed');
-        send(errorResponse(null, { code: ErrorCodes.Timeout, message: `connection idle for ${idleMs} ms, closed by kgentd (policy.idleTimeoutMs); reconnect` }));
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
+        closeWith(ErrorCodes.Timeout, `connection idle for ${idleMs} ms, closed by kgentd (policy.idleTimeoutMs); reconnect`);
       }, idleMs);
+    };
+    // A request line must end within lineMs of its first byte: one byte a second would otherwise
+    // keep a connection (and its share of the per-uid cap) for ever.
+    let lineTimer: NodeJS.Timeout | undefined;
+    const lineMs = this.o.lineTimeoutMs ?? 10_000;
+    const watchLine = (): void => {
+      if (!decoder.pending) {
+        if (lineTimer) clearTimeout(lineTimer);
+        lineTimer = undefined;
+        return;
+      }
+      if (lineTimer || closed) return;
+      lineTimer = setTimeout(() => {
+        this.o.logger.info({ connectionId, uid, user: peer.user }, 'request line not completed in time; connection closed');
+        closeWith(ErrorCodes.Timeout, `request line not completed within ${lineMs} ms of its first byte, closed by kgentd (policy.requestLineTimeoutMs); send each message as one line`);
+        socket.pause();
+      }, lineMs);
     };
     const hold = (): (() => void) => {
       busy++;
@@ -223,6 +253,11 @@ export class ControlServer implements MethodRegistry {
         armIdle();
       };
     };
+    const closeWith = (code: number, message: string): void => {
+      send(errorResponse(null, { code, message }));
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
     const ctx: ConnectionContext = {
       connectionId,
       get peer() {
@@ -234,6 +269,8 @@ export class ControlServer implements MethodRegistry {
         if (closed) fn();
         else closers.push(fn);
       },
+      signal: gone.signal,
+      close: (message) => closeWith(ErrorCodes.Refused, message),
       get closed() {
         return closed;
       },
@@ -242,7 +279,10 @@ export class ControlServer implements MethodRegistry {
       if (closed) return;
       closed = true;
       if (idleTimer) clearTimeout(idleTimer);
+      if (lineTimer) clearTimeout(lineTimer);
       this.sockets.delete(socket);
+      this.contexts.delete(ctx);
+      gone.abort();
       if (uid !== 0) {
         const n = (this.perUid.get(uid) ?? 1) - 1;
         if (n > 0) this.perUid.set(uid, n);
@@ -258,6 +298,7 @@ export class ControlServer implements MethodRegistry {
       }
     };
     socket.on('close', finish);
+    this.contexts.add(ctx);
     // Names and groups come from the user database (asynchronously); lines wait for them, in order.
     const ready = (async (): Promise<boolean> => {
       try {
@@ -275,8 +316,16 @@ export class ControlServer implements MethodRegistry {
     })();
     armIdle();
     socket.on('data', (chunk: Buffer) => {
-      armIdle();
-      for (const item of decoder.push(chunk)) {
+      const items = decoder.push(chunk);
+      // Only a complete message counts as activity; bytes without one do not hold the connection.
+      if (items.length > 0) {
+        armIdle();
+        // The line that started the timer has ended; a line still pending began in this chunk.
+        if (lineTimer) clearTimeout(lineTimer);
+        lineTimer = undefined;
+      }
+      watchLine();
+      for (const item of items) {
         if (!item.ok) {
           send(errorResponse(null, {
             code: ErrorCodes.MessageTooLarge,

@@ -108,6 +108,27 @@ export class UserDb {
     return gid !== undefined && /^\d+$/.test(gid) ? Number(gid) : undefined;
   }
 
+  /**
+   * What the group database says now (getgrouplist's answer, for the groups that matter): the user
+   * name of `uid`, and which of `groupNames` it belongs to, as primary group or listed member.
+   * Files first (one stat per file per call while they do not change), then NSS via `getent`.
+   * A uid without a passwd entry (userdel) belongs to none.
+   */
+  async membershipNow(uid: number, groupNames: readonly string[]): Promise<{ user: string | undefined; gids: number[] }> {
+    const pw = this.find('passwd', (r) => r[2] === String(uid)) ?? (await this.getent('passwd', String(uid)));
+    const user = pw?.[0];
+    if (!pw || !user) return { user: undefined, gids: [] };
+    const primary = pw[3];
+    const gids: number[] = [];
+    for (const name of groupNames) {
+      const g = this.find('group', (r) => r[0] === name) ?? (await this.getent('group', name));
+      const gid = g?.[2];
+      if (!g || gid === undefined || !/^\d+$/.test(gid)) continue;
+      if (gid === primary || (g[3] ?? '').split(',').includes(user)) gids.push(Number(gid));
+    }
+    return { user, gids };
+  }
+
   /** The primary group and every group listing `user` as a member (for kernels without SO_PEERGROUPS). */
   groupsOf(user: string, primaryGid: number): number[] {
     const out = new Set([primaryGid]);

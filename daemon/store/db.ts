@@ -131,6 +131,14 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX requests_submitted_uid ON requests(submitted_uid);
     `,
   },
+  {
+    version: 4,
+    description: 'programs whose owner left the socket and admin groups: stopped or flagged, and when',
+    sql: `
+      ALTER TABLE programs ADD COLUMN owner_revoked TEXT;      -- NULL, 'stopped' or 'flagged'
+      ALTER TABLE programs ADD COLUMN owner_revoked_at TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

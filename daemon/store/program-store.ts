@@ -45,6 +45,8 @@ interface ProgramRow {
   approved_by: string | null;
   approved_uid: number | null;
   approved_at: string | null;
+  owner_revoked: 'stopped' | 'flagged' | null;
+  owner_revoked_at: string | null;
 }
 
 export interface StoredProgram {
@@ -174,6 +176,11 @@ export class ProgramStore {
     this.db.prepare(`UPDATE programs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
   }
 
+  /** Marks a program whose owner lost their rights: stopped for it, or flagged and left running. */
+  markOwnerRevoked(id: number, how: 'stopped' | 'flagged'): void {
+    bestEffort(() => this.db.prepare('UPDATE programs SET owner_revoked = ?, owner_revoked_at = ?, updated_at = ? WHERE id = ?').run(how, now(), now(), id), undefined);
+  }
+
   approve(id: number, approvedBy: Person, how: 'submitter' | 'explicit'): void {
     strict('record the approval', () =>
       this.db
@@ -278,6 +285,7 @@ export class ProgramStore {
       ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
       ...(r.exit_signal ? { exitSignal: r.exit_signal } : {}),
       ...(r.last_error ? { lastError: r.last_error } : {}),
+      ...(r.owner_revoked ? { ownerRevoked: r.owner_revoked, ...(r.owner_revoked_at ? { ownerRevokedAt: r.owner_revoked_at } : {}) } : {}),
       logPath: this.logPathOf(r.id),
     };
     return { info, source: r.source, desired: r.desired, origin: r.origin };

@@ -14,6 +14,9 @@ import { loadedCopy } from '../../daemon/kernel-check/check-copy.js';
 import { diagnosticsFromBpftrace } from '../../daemon/kernel-check/bpftrace-output.js';
 import { parse } from '../../daemon/verifier/frontend/index.js';
 import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
+import { asUser, createUsers, userTag } from '../support/real-users.js';
+import { execa } from 'execa';
+import { chmod } from 'node:fs/promises';
 
 const N = 64 * 1024;
 const probes = { isAvailable: () => true, reason: () => '' };
@@ -119,3 +122,63 @@ function call(socket: string, method: string, params: unknown): Promise<Record<s
     c.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })}\n`);
   });
 }
+
+/**
+ * A client's bytes must become messages in time: a request line has policy.requestLineTimeoutMs
+ * from its first byte to its newline, and only complete messages re-arm the idle timeout. Each
+ * case trickles as a real member of the socket's group (a test user), the way the review did.
+ */
+const TRICKLE = `
+  const [socket, mode, every] = process.argv.slice(1);
+  const c = require('net').connect(socket);
+  const t0 = Date.now();
+  let got = '';
+  const request = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'daemon.status', params: {} }) + '\\n';
+  let i = 0;
+  const next = () => {
+    switch (mode) {
+      case 'bytes': return request[i++ % request.length];
+      case 'spaces': return ' ';
+      case 'blank': return '\\n';
+      case 'big': return 'x'.repeat(64 * 1024);
+      case 'split': return i < 3 ? request.slice(i * 40, ++i * 40) + (i === 3 ? request.slice(120) : '') : undefined;
+    }
+  };
+  const timer = setInterval(() => { const b = next(); if (b !== undefined && !c.destroyed) c.write(b); }, Number(every));
+  c.on('data', (d) => { got += d; if (mode === 'split' && got.includes('\\n')) c.end(); });
+  c.on('close', () => { clearInterval(timer); console.log(JSON.stringify({ ms: Date.now() - t0, got })); process.exit(0); });
+  c.on('error', () => undefined);
+  setTimeout(() => { console.log(JSON.stringify({ ms: Date.now() - t0, got, still: true })); process.exit(0); }, 15000);`;
+
+const asMember = process.getuid?.() !== 0 ? 'needs root (useradd)' : builtOrReason();
+
+t.test('slow or endless request lines cannot hold a connection (real member)', { skip: asMember }, async (t) => {
+  const tag = userTag();
+  const group = `kgim${tag}`;
+  const user = `kgimu${tag}`;
+  t.teardown(await createUsers([group], { [user]: [group] }));
+  const d = await createDaemon({ config: { socketGroup: group, policy: { requestLineTimeoutMs: 1000, idleTimeoutMs: 2500 } } });
+  t.teardown(() => d.cleanup());
+  await chmod(d.dir, 0o711);
+  await d.start();
+  const trickle = async (mode: string, every: number) => {
+    const r = await execa('runuser', asUser(user, ['-e', TRICKLE, d.socket, mode, String(every)]), { reject: false, timeout: 30_000 });
+    return JSON.parse(r.stdout.trim().split('\n')[0]!) as { ms: number; got: string; still?: boolean };
+  };
+  const cases: [string, string, number, RegExp, number][] = [
+    ['one byte every 200 ms', 'bytes', 200, /request line not completed within 1000 ms of its first byte, closed by kgentd \(policy.requestLineTimeoutMs\)/, 1000],
+    ['spaces without a newline', 'spaces', 100, /request line not completed within 1000 ms/, 1000],
+    ['an oversized line, slowly', 'big', 100, /request line not completed within 1000 ms/, 1000],
+    ['a blank line every 200 ms', 'blank', 200, /connection idle for 2500 ms, closed by kgentd/, 2500],
+  ];
+  for (const [name, mode, every, message, bound] of cases) {
+    const r = await trickle(mode, every);
+    t.notOk(r.still, `${name}: closed by kgentd`);
+    t.ok(r.ms >= bound - 200 && r.ms < bound + 3000, `${name}: closed after ${r.ms} ms`);
+    const lines = r.got.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; message: string } });
+    const last = lines.at(-1);
+    t.match(last, { id: null, error: { code: -32007, message } }, `${name}: a JSON-RPC error line says why`);
+  }
+  const split = await trickle('split', 150);
+  t.match(split.got, /"id":7,"result":/, 'a line sent in pieces within the bound is served');
+});

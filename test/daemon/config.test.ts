@@ -39,6 +39,13 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     { text: '{"policy": {"members": {"probeTypes": ["kprobes"]}}}', message: /"policy\.members\.probeTypes\[0\]" must be "\*" or one of/ },
     { text: '{"policy": {"adminGroup": "kgent admin"}}', message: /"policy\.adminGroup" must be a user or group name/ },
     { text: '{"policy": {"admins": {"unsafe": "yes"}}}', message: /"policy\.admins\.unsafe" must be a boolean/ },
+    { text: '{"policy": {"revokedPrograms": "kill"}}', message: /"policy\.revokedPrograms" must be "stop" or "flag", not "kill"/ },
+    { text: '{"policy": {"requestLineTimeoutMs": 0}}', message: /"policy\.requestLineTimeoutMs" must be an integer from 100/ },
+    { text: '{"policy": {"membershipSweepMs": 10}}', message: /"policy\.membershipSweepMs" must be an integer from 1000/ },
+    { text: '{"maxRunningKernelChecksPerUid": 0}', message: /"maxRunningKernelChecksPerUid" must be an integer from 1 to 64/ },
+    { text: '{"maxQueuedKernelChecksPerUid": -1}', message: /"maxQueuedKernelChecksPerUid" must be an integer from 0/ },
+    { text: '{"adminKernelCheckSlots": 1.5}', message: /"adminKernelCheckSlots" must be an integer from 0 to 64/ },
+    { text: '{"kernelCheckMaxWaitMs": 5}', message: /"kernelCheckMaxWaitMs" must be an integer from 1000/ },
   ];
   for (const [i, c] of cases.entries()) {
     const file = path.join(dir, `c${i}.json`);
@@ -63,7 +70,11 @@ t.test('policy defaults: members get no cat, unsafe builtins or raw memory', asy
     adminGroup: 'kgent-admin',
     members: { deniedBuiltins: ['cat'], unsafe: false, rawMemory: false, probeTypes: ['*'] },
     maxConnectionsPerUid: 16,
+    requestLineTimeoutMs: 10_000,
+    revokedPrograms: 'stop',
+    membershipSweepMs: 30_000,
   });
+  t.match(DEFAULTS, { maxRunningKernelChecksPerUid: 1, maxQueuedKernelChecksPerUid: 4, adminKernelCheckSlots: 1 });
 });
 
 t.test('kgentd refuses to start on an out-of-range value, with one line', { skip: builtOrReason() }, async (t) => {

@@ -50,14 +50,15 @@ t.test('#include of anything outside the include path is refused before loading'
   }
 });
 
-t.test('check slots: at most N at once, FIFO, bounded queue', async (t) => {
-  const slots = new CheckSlots(2, 3);
+t.test('check slots: at most N at once, a bounded queue per uid and in all', async (t) => {
+  const slots = new CheckSlots({ maxConcurrent: 2, maxQueued: 3, maxRunningPerUid: 2, maxQueuedPerUid: 3, adminSlots: 0 });
+  const m = (uid: number) => ({ uid, admin: false });
   const order: number[] = [];
-  const r1 = await slots.acquire();
-  const r2 = await slots.acquire();
-  const waiters = [3, 4, 5].map((n) => slots.acquire().then((rel) => (order.push(n), rel)));
+  const r1 = await slots.acquire(m(1));
+  const r2 = await slots.acquire(m(2));
+  const waiters = [3, 4, 5].map((n) => slots.acquire(m(n)).then((rel) => (order.push(n), rel)));
   t.same(slots.stats(), { running: 2, queued: 3 });
-  await t.rejects(slots.acquire(), { code: 'unavailable' });
+  t.throws(() => slots.acquire(m(6)), { code: 'unavailable', message: /3 kernel checks of 3 user\(s\) are waiting, the limit \(maxQueuedKernelChecks 3\)/ });
   r1();
   r2();
   const rels = await Promise.all(waiters.slice(0, 2));
@@ -66,6 +67,75 @@ t.test('check slots: at most N at once, FIFO, bounded queue', async (t) => {
   rels.forEach((r) => r());
   (await waiters[2]!)();
   t.same(slots.stats(), { running: 0, queued: 0 });
+});
+
+t.test('check slots: one uid cannot take every slot; others are served round-robin by uid', async (t) => {
+  const slots = new CheckSlots({ maxConcurrent: 2, maxQueued: 64, maxRunningPerUid: 1, maxQueuedPerUid: 4, adminSlots: 1 });
+  const m = (uid: number) => ({ uid, admin: false });
+  const started: string[] = [];
+  const releases = new Map<string, () => void>();
+  const ask = (uid: number, tag: string) =>
+    slots.acquire(m(uid)).then((rel) => {
+      started.push(tag);
+      releases.set(tag, rel);
+    });
+  // uid 100 floods: 1 runs, 4 wait, the 6th is refused at once with the per-user limit.
+  const flood = ['a1', 'a2', 'a3', 'a4', 'a5'].map((tag) => ask(100, tag));
+  t.throws(() => slots.acquire(m(100)), { code: 'unavailable', message: /uid 100 already has 1 kernel check\(s\) running and 4 waiting, the limit per user/ });
+  await Promise.resolve();
+  t.same(started, ['a1'], 'one of uid 100 runs, though a second slot is free');
+  t.same(slots.statsOf(100), { running: 1, queued: 4 });
+  // uid 200 and 300 arrive after the flood: each runs before uid 100's second check.
+  const b = [ask(200, 'b1'), ask(200, 'b2')];
+  const c = ask(300, 'c1');
+  await new Promise((r) => setImmediate(r));
+  t.same(started, ['a1', 'b1']);
+  releases.get('a1')!();
+  await new Promise((r) => setImmediate(r));
+  t.same(started, ['a1', 'b1', 'c1'], 'uid 300 before uid 100 again');
+  releases.get('b1')!();
+  await new Promise((r) => setImmediate(r));
+  t.same(started, ['a1', 'b1', 'c1', 'a2'], 'then uid 100, then uid 200 ...');
+  releases.get('c1')!();
+  await new Promise((r) => setImmediate(r));
+  t.same(started, ['a1', 'b1', 'c1', 'a2', 'b2']);
+  // An admin gets the reserved slot at once, with both member slots taken and members waiting.
+  const admin = await slots.acquire({ uid: 0, admin: true });
+  t.same(slots.stats().running, 3, 'the reserved slot');
+  // And a freed slot goes to a waiting admin before any member.
+  const admin2 = slots.acquire({ uid: 5000, admin: true }).then((rel) => (started.push('admin2'), rel));
+  releases.get('a2')!();
+  await new Promise((r) => setImmediate(r));
+  t.equal(started.at(-1), 'admin2');
+  admin();
+  (await admin2)();
+  releases.get('b2')!();
+  for (const tag of ['a3', 'a4', 'a5']) {
+    await new Promise((r) => setImmediate(r));
+    releases.get(tag)!();
+  }
+  await Promise.all([...flood, ...b, c]);
+  t.same(started, ['a1', 'b1', 'c1', 'a2', 'b2', 'admin2', 'a3', 'a4', 'a5']);
+  t.same(slots.stats(), { running: 0, queued: 0 });
+});
+
+t.test('check slots: a waiter whose caller is gone leaves the queue; a wait is bounded', async (t) => {
+  const slots = new CheckSlots({ maxConcurrent: 1, maxQueued: 64, maxRunningPerUid: 1, maxQueuedPerUid: 4, adminSlots: 0, maxWaitMs: 300 });
+  const hold = await slots.acquire({ uid: 1, admin: false });
+  const gone = new AbortController();
+  const waiting = slots.acquire({ uid: 2, admin: false }, gone.signal);
+  t.same(slots.stats(), { running: 1, queued: 1 });
+  gone.abort();
+  await t.rejects(waiting, { code: 'unavailable', message: /cancelled: the client disconnected/ });
+  t.same(slots.stats(), { running: 1, queued: 0 }, 'the queue is freed at once');
+  const started = Date.now();
+  await t.rejects(slots.acquire({ uid: 3, admin: false }), { message: /waited 300 ms for a slot \(kernelCheckMaxWaitMs\)/ });
+  t.ok(Date.now() - started < 2000);
+  hold();
+  t.same(slots.stats(), { running: 0, queued: 0 });
+  const aborted = new AbortController();
+  aborted.abort();
+  await t.rejects(slots.acquire({ uid: 4, admin: false }, aborted.signal), { message: /cancelled/ });
 });
 
 async function bpftraceOrSkip(t: Tap.Test): Promise<BpftraceCli | undefined> {
@@ -87,7 +157,7 @@ t.test('against the real bpftrace', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'kgent-isolation-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const workDir = path.join(dir, 'work');
-  configureKernelChecks({ workDir, maxConcurrent: 2, maxQueued: 64, memoryBytes: 1024 * 1024 * 1024 });
+  configureKernelChecks({ workDir, maxConcurrent: 2, maxQueued: 64, adminSlots: 0, memoryBytes: 1024 * 1024 * 1024 });
   const fifo = path.join(dir, 'fifo');
   await execa('mkfifo', [fifo]);
   const secret = path.join(dir, 'secret');

@@ -31,6 +31,8 @@ export class InProcessServer implements MethodRegistry {
         return true;
       },
       onClose: () => undefined,
+      signal: new AbortController().signal,
+      close: () => undefined,
       closed: false,
     };
     return {
