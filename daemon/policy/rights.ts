@@ -14,7 +14,7 @@
  * | read             | yes (status, doctor, check, verify, contracts and examples lookups) | yes |
  * | request          | yes (own requests)                       | yes   |
  * | see              | own programs and requests                | all   |
- * | modify-request   | own requests (hint, cancel, accept)      | all   |
+ * | modify-request   | own requests (hint, cancel, accept, delete) | all |
  * | stop             | own programs                             | all   |
  * | attach           | own, when listed in policy.attachUsers   | all   |
  * | run              | no                                       | yes   |
@@ -31,6 +31,12 @@ import { peerLabel, type UserDb } from '../server/identity.js';
 import type { AuditActor, Person } from '../store/program-store.js';
 
 export type Role = 'admin' | 'member';
+
+/** Bytes and count of stored requests one uid may hold; 0 is no limit. */
+export interface StorageQuota {
+  readonly bytes: number;
+  readonly requests: number;
+}
 
 export type Right =
   | 'read'
@@ -163,6 +169,12 @@ export class Rights {
   /** What a program of this peer may use (the verifier's policy lint checks it). */
   lintPolicy(peer: Peer): LintPolicy {
     return lintPolicyFor(this.config, this.roleOf(peer) ?? 'member');
+  }
+
+  /** The storage quota of a peer's stored requests, by role (0: no limit). */
+  storageQuota(peer: Peer): StorageQuota {
+    const st = this.config.storage;
+    return this.isAdmin(peer) ? { bytes: st.adminQuotaBytes, requests: st.adminQuotaRequests } : { bytes: st.memberQuotaBytes, requests: st.memberQuotaRequests };
   }
 
   /** Whether a member's request may carry --attach. */
