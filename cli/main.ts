@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../daemon/protocol/index.js';
 import { KgentClient, RpcError } from './client.js';
 import { doctorCommand, statusCommand } from './commands/daemon.js';
-import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, showRequestCommand } from './commands/request.js';
+import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, requestsDeleteCommand, showRequestCommand } from './commands/request.js';
 import {
   approveCommand,
   checkCommand,
@@ -37,7 +37,12 @@ Commands:
   request --accept-unverified R<n> [--attach]
                              accept the last, NOT verified, program of a request (audited)
   hint R<n> "TEXT"           continue a request that needs a hint
-  requests [--all]           requests and their status (R<n>: a request, not a program)
+  requests [--all]           requests and their status (R<n>: a request, not a program), and
+                             what your stored requests hold against your storage quota
+  requests prune [--keep N] [--all]
+                             delete your finished requests but the newest N (default 0);
+                             --all: everyone's (admins)
+  requests delete R<n>...    delete requests (your own; admins: any) that are not running
   cancel R<n>                cancel a running request
   show R<n> [-v]             a request: every attempt, feedback, verdicts (-v: prompts and answers)
   run FILE.bt [--name N]     kernel-check a program you wrote, then attach it (your own submission
@@ -167,6 +172,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
         all: { type: 'boolean', default: false },
         follow: { type: 'boolean', short: 'f', default: false },
         lines: { type: 'string', short: 'n' },
+        keep: { type: 'string' },
       },
     });
   } catch (err) {
@@ -202,8 +208,19 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       }
       case 'hint':
         return await hintCommand(ctx, rest[0], rest.slice(1).join(' ').trim() || undefined);
-      case 'requests':
+      case 'requests': {
+        if (rest[0] === 'prune') {
+          const keep = values.keep === undefined ? 0 : Number(values.keep);
+          if (!Number.isSafeInteger(keep) || keep < 0) throw new CliError(ExitCode.Usage, `kgentctl requests prune: --keep wants a count, got "${values.keep}"`);
+          return await requestsDeleteCommand(ctx, { prune: { keep, all: values.all } });
+        }
+        if (rest[0] === 'delete') {
+          if (rest.length < 2) throw new CliError(ExitCode.Usage, 'kgentctl requests delete: missing request ID (R<n>, see kgentctl requests)');
+          return await requestsDeleteCommand(ctx, { ids: rest.slice(1).map((r) => parseRequestId(r, 'requests delete')) });
+        }
+        if (rest[0] !== undefined) throw new CliError(ExitCode.Usage, `kgentctl requests: unknown subcommand "${rest[0]}" (prune, delete)`);
         return await requestsCommand(ctx, values.all);
+      }
       case 'cancel':
         return await cancelCommand(ctx, rest[0]);
       case 'run':

@@ -266,7 +266,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   );
   const requests = createRequestService({
     config,
-    store: new RequestStore(db),
+    store: new RequestStore(db, { maxFieldBytes: config.storage.maxFieldBytes, maxRequestBytes: config.storage.maxRequestBytes }),
     llm,
     programs,
     contracts: verifierContracts,

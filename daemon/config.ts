@@ -68,6 +68,33 @@ export interface KgentConfig {
   readonly ollamaUser: string;
   /** Send prompts to a local Ollama port held by a user other than root or `ollamaUser` (not advised). */
   readonly allowForeignOllama: boolean;
+  /** How much the requests of the Kgent loop may keep on disk, per request and per uid. */
+  readonly storage: StorageConfig;
+  /** kgentd's own log: stdout (the journal under systemd), or a file it rotates by size. */
+  readonly log: LogConfig;
+}
+
+export interface StorageConfig {
+  /** Bytes of one stored text (request text, hint, prompt, LLM answer, program, report, feedback); longer is cut with a marker. */
+  readonly maxFieldBytes: number;
+  /** Bytes all attempts of one request keep; beyond it fields keep a short preview, and no hint continues the request. */
+  readonly maxRequestBytes: number;
+  /** Bytes the stored requests of one member uid may hold; 0: no limit. */
+  readonly memberQuotaBytes: number;
+  /** Stored requests of one member uid; 0: no limit. */
+  readonly memberQuotaRequests: number;
+  /** The same for admins (root, the admin group); 0: no limit (the default). */
+  readonly adminQuotaBytes: number;
+  readonly adminQuotaRequests: number;
+}
+
+export interface LogConfig {
+  /** A file kgentd writes its log to (rotated by size); "" writes to stdout, for journald. */
+  readonly file: string;
+  /** Size at which the file is rotated to `<file>.1` (`.1` to `.2` ...). */
+  readonly maxBytes: number;
+  /** Rotated files kept besides the current one. */
+  readonly keep: number;
 }
 
 /** What a program may use, for one role (members of the socket group, or admins). */
@@ -169,12 +196,21 @@ export const DEFAULTS: KgentConfig = {
   },
   ollamaUser: 'ollama',
   allowForeignOllama: false,
+  storage: {
+    maxFieldBytes: 64 * 1024,
+    maxRequestBytes: 1024 * 1024,
+    memberQuotaBytes: 50 * 1024 * 1024,
+    memberQuotaRequests: 1000,
+    adminQuotaBytes: 0,
+    adminQuotaRequests: 0,
+  },
+  log: { file: '', maxBytes: 16 * 1024 * 1024, keep: 4 },
 };
 
 export interface ConfigSources {
   readonly configPath?: string;
   readonly env: NodeJS.ProcessEnv;
-  readonly flags: Partial<Record<'socket' | 'stateDir' | 'bpftrace' | 'logLevel', string>>;
+  readonly flags: Partial<Record<'socket' | 'stateDir' | 'bpftrace' | 'logLevel' | 'logFile', string>>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
@@ -212,7 +248,10 @@ export function loadConfig(sources: ConfigSources): KgentConfig {
   if (f.stateDir) cfg.stateDir = f.stateDir;
   if (f.bpftrace) cfg.bpftracePath = f.bpftrace;
   if (f.logLevel) cfg.logLevel = f.logLevel;
+  if (env.KGENT_LOG_FILE !== undefined) cfg.log.file = env.KGENT_LOG_FILE;
+  if (f.logFile !== undefined) cfg.log.file = f.logFile;
   cfg.socketPath = path.resolve(cfg.socketPath);
+  if (cfg.log.file) cfg.log.file = path.resolve(cfg.log.file);
   cfg.stateDir = path.resolve(cfg.stateDir);
   // kgentd changes into an empty directory of its own at start (runtime/empty-cwd.ts).
   if (cfg.bpftracePath.includes('/')) cfg.bpftracePath = path.resolve(cfg.bpftracePath);
@@ -260,6 +299,17 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   if (p.maxConnectionsPerUid > p.maxConnections) {
     bad('policy.maxConnectionsPerUid', `must be at most policy.maxConnections (${p.maxConnections}), not ${p.maxConnectionsPerUid}`);
   }
+  const st = cfg.storage;
+  int('storage.maxFieldBytes', st.maxFieldBytes, 1024, 16 * 1024 * 1024);
+  int('storage.maxRequestBytes', st.maxRequestBytes, 16 * 1024, 1024 * 1024 * 1024);
+  if (st.maxFieldBytes > st.maxRequestBytes) bad('storage.maxFieldBytes', `must be at most storage.maxRequestBytes (${st.maxRequestBytes}), not ${st.maxFieldBytes}`);
+  for (const role of ['member', 'admin'] as const) {
+    const bytes = st[`${role}QuotaBytes`];
+    if (bytes !== 0) int(`storage.${role}QuotaBytes`, bytes, st.maxRequestBytes, Number.MAX_SAFE_INTEGER);
+    int(`storage.${role}QuotaRequests`, st[`${role}QuotaRequests`], 0, 100_000_000);
+  }
+  int('log.maxBytes', cfg.log.maxBytes, 64 * 1024, 64 * 1024 * 1024 * 1024);
+  int('log.keep', cfg.log.keep, 1, 100);
   const name = /^[a-z_][a-z0-9_.-]*\$?$/i;
   for (const [key, v] of [['socketGroup', cfg.socketGroup], ['policy.adminGroup', p.adminGroup], ['ollamaUser', cfg.ollamaUser]] as const) {
     if (!name.test(v) || v.length > 32) bad(key, `must be a user or group name like kgent, not "${v}"`);

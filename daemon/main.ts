@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * kgentd: the kgent daemon. Flags: --config FILE, --socket PATH, --state-dir DIR, --bpftrace PATH,
- * --log-level LEVEL. Stops cleanly (programs detached, state kept for re-attach) on SIGTERM/SIGINT.
+ * --log-level LEVEL, --log-file FILE (instead of stdout; rotated by size, see log.* in the config). Stops cleanly (programs detached, state kept for re-attach) on SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
 import { startDaemon } from './app.js';
@@ -9,6 +9,7 @@ import { loadConfig } from './config.js';
 import { ContractsError } from '../kernel-contracts/errors.js';
 import { KgentError } from './errors.js';
 import { createLogger } from './log.js';
+import { RotatingLogFile } from './log-file.js';
 import { enterEmptyWorkingDirectory } from './runtime/empty-cwd.js';
 
 async function main(): Promise<number> {
@@ -23,6 +24,7 @@ async function main(): Promise<number> {
         'state-dir': { type: 'string' },
         bpftrace: { type: 'string' },
         'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -32,8 +34,8 @@ async function main(): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(
-      'Usage: kgentd [--config FILE] [--socket PATH] [--state-dir DIR] [--bpftrace PATH] [--log-level LEVEL]\n' +
-        'Environment: KGENT_CONFIG, KGENT_SOCKET, KGENT_STATE_DIR, KGENT_BPFTRACE, KGENT_LOG_LEVEL, OLLAMA_HOST\n',
+      'Usage: kgentd [--config FILE] [--socket PATH] [--state-dir DIR] [--bpftrace PATH] [--log-level LEVEL] [--log-file FILE]\n' +
+        'Environment: KGENT_CONFIG, KGENT_SOCKET, KGENT_STATE_DIR, KGENT_BPFTRACE, KGENT_LOG_LEVEL, KGENT_LOG_FILE, OLLAMA_HOST\n',
     );
     return 0;
   }
@@ -45,9 +47,12 @@ async function main(): Promise<number> {
       ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}),
       ...(values.bpftrace !== undefined ? { bpftrace: values.bpftrace } : {}),
       ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+      ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
     },
   });
-  const logger = createLogger(config.logLevel);
+  // Under journald stdout is the journal, which rotates by itself; a log file is rotated here.
+  const logFile = config.log.file ? new RotatingLogFile({ file: config.log.file, maxBytes: config.log.maxBytes, keep: config.log.keep }) : undefined;
+  const logger = createLogger(config.logLevel, logFile);
   let cwd: string;
   try {
     cwd = enterEmptyWorkingDirectory(config.stateDir);

@@ -314,8 +314,10 @@ start_daemon() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     (
       cd /
-      # setsid: kgentd must not die with this shell; its output goes where journald would have put it.
-      LANCEDB_LOG=error NODE_ENV=production setsid "$node" --max-semi-space-size=8 "$PREFIX/dist/daemon/main.js" >>"$LOG_DIR/kgentd.log" 2>&1 < /dev/null &
+      # setsid: kgentd must not die with this shell. Without journald kgentd writes its log itself
+      # and rotates it by size (log.maxBytes, log.keep); kgentd.out gets only what node itself
+      # prints (a fatal start error, a crash).
+      LANCEDB_LOG=error NODE_ENV=production setsid "$node" --max-semi-space-size=8 "$PREFIX/dist/daemon/main.js" --log-file "$LOG_DIR/kgentd.log" >>"$LOG_DIR/kgentd.out" 2>&1 < /dev/null &
       echo $! > "$RUN_DIR/kgentd.pid"
     )
     say "kgentd started without systemd (pid $(cat "$RUN_DIR/kgentd.pid"), log $LOG_DIR/kgentd.log)"
@@ -328,7 +330,7 @@ start_daemon() {
     fi
     sleep 0.5
   done
-  die "kgentd did not answer on $SOCKET within 30 s; see journalctl -u kgentd or $LOG_DIR/kgentd.log"
+  die "kgentd did not answer on $SOCKET within 30 s; see journalctl -u kgentd, or $LOG_DIR/kgentd.log and $LOG_DIR/kgentd.out"
 }
 
 stop_direct() {

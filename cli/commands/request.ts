@@ -11,12 +11,16 @@ import {
   ErrorCodes,
   RequestAccept,
   RequestCancel,
+  RequestDelete,
   RequestHint,
   RequestProgressNotification,
   RequestShow,
   RequestsList,
+  RequestsPrune,
   RequestSubmit,
   type LibraryExample,
+  type RequestsDeleteResult,
+  type StorageUsageInfo,
   type RequestDetail,
   type RequestInfo,
   type RequestProgress,
@@ -227,12 +231,47 @@ export async function requestsCommand(ctx: CommandContext, all: boolean): Promis
   try {
     const r = await client.call(RequestsList, { all });
     if (ctx.json) printJson(ctx.io, r);
-    else if (r.requests.length === 0) ctx.io.stdout.write('no requests yet (kgentctl request "TEXT")\n');
-    else ctx.io.stdout.write(`${table([['REQUEST', 'STATUS', 'ATTEMPTS', 'PROGRAM', 'BY', 'TEXT'], ...r.requests.map(requestRow)])}\n`);
+    else {
+      if (r.requests.length === 0) ctx.io.stdout.write('no requests yet (kgentctl request "TEXT")\n');
+      else ctx.io.stdout.write(`${table([['REQUEST', 'STATUS', 'ATTEMPTS', 'PROGRAM', 'BY', 'TEXT'], ...r.requests.map(requestRow)])}\n`);
+      if (r.usage) ctx.io.stdout.write(`\n${usageLine(r.usage)}\n`);
+    }
     return ExitCode.Ok;
   } finally {
     client.close();
   }
+}
+
+/** `kgentctl requests prune [--keep N] [--all]` and `kgentctl requests delete R<n>...`. */
+export async function requestsDeleteCommand(ctx: CommandContext, how: { prune: { keep: number; all: boolean } } | { ids: number[] }): Promise<number> {
+  const client = await ctx.connect();
+  try {
+    const r: RequestsDeleteResult = 'ids' in how ? await client.call(RequestDelete, { ids: how.ids }) : await client.call(RequestsPrune, { keep: how.prune.keep, all: how.prune.all });
+    if (ctx.json) printJson(ctx.io, r);
+    else {
+      ctx.io.stdout.write(
+        r.deleted.length === 0
+          ? 'no request deleted (running requests and the newest --keep N stay)\n'
+          : `deleted ${r.deleted.length} request${r.deleted.length === 1 ? '' : 's'} (${r.deleted.map((id) => `R${id}`).join(', ')}), ${bytesText(r.freedBytes)} freed\n`,
+      );
+      ctx.io.stdout.write(`${usageLine(r.usage)}\n`);
+    }
+    return ExitCode.Ok;
+  } finally {
+    client.close();
+  }
+}
+
+function bytesText(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} bytes`;
+}
+
+/** `your stored requests (uid 1001): 12 requests, 3.2 MB (quota 1000 requests, 50.0 MB)`. */
+function usageLine(u: StorageUsageInfo): string {
+  const quota = [u.quotaRequests ? `${u.quotaRequests} requests` : '', u.quotaBytes ? bytesText(u.quotaBytes) : ''].filter(Boolean).join(', ');
+  return `your stored requests (uid ${u.uid}): ${u.requests} request${u.requests === 1 ? '' : 's'}, ${bytesText(u.bytes)} (${quota ? `quota ${quota}` : 'no quota'}); kgentctl requests prune [--keep N] deletes finished ones`;
 }
 
 function requestRow(q: RequestInfo): string[] {

@@ -5,15 +5,19 @@
 import {
   RequestAccept,
   RequestCancel,
+  RequestDelete,
   RequestHint,
   RequestProgressNotification,
   RequestShow,
   RequestsList,
+  RequestsPrune,
   RequestSubmit,
   type RequestProgress,
+  type StorageUsageInfo,
 } from '../protocol/requests.js';
 import { KgentError } from '../errors.js';
 import { personOf, type Rights } from '../policy/rights.js';
+import type { Peer } from '../server/identity.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
 import { peerLabel } from '../server/identity.js';
 import { requestNotFound, type Caller, type RequestService } from './request-service.js';
@@ -25,7 +29,14 @@ import { requestNotFound, type Caller, type RequestService } from './request-ser
  */
 export function callerOf(conn: ConnectionContext, rights: Rights): Caller {
   const peer = conn.peer;
-  return { person: personOf(peer), name: peerLabel(peer), mayAttach: rights.mayAttachRequests(peer), policy: rights.lintPolicy(peer), admin: rights.isAdmin(peer) };
+  return {
+    person: personOf(peer),
+    name: peerLabel(peer),
+    mayAttach: rights.mayAttachRequests(peer),
+    policy: rights.lintPolicy(peer),
+    admin: rights.isAdmin(peer),
+    quota: rights.storageQuota(peer),
+  };
 }
 
 export function registerRequestMethods(server: MethodRegistry, requests: RequestService, rights: Rights, maxRequestChars = 8192): void {
@@ -70,8 +81,27 @@ export function registerRequestMethods(server: MethodRegistry, requests: Request
     own(conn, p.id, 'modify-request');
     return { request: requests.cancel(p.id) };
   });
+  const usageOf = (peer: Peer): StorageUsageInfo => {
+    const used = requests.usage(peer.uid);
+    const quota = rights.storageQuota(peer);
+    return { uid: peer.uid, ...used, quotaBytes: quota.bytes, quotaRequests: quota.requests };
+  };
   // Members see their own requests; admins everyone's.
-  server.register(RequestsList, async (_p, conn) => ({ requests: requests.list(rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
+  server.register(RequestsList, async (_p, conn) => ({
+    requests: requests.list(rights.isAdmin(conn.peer) ? undefined : conn.peer.uid),
+    usage: usageOf(conn.peer),
+  }));
+  // Deleting needs to own each request (or to be an admin), as changing it does.
+  server.register(RequestDelete, async (p, conn) => {
+    for (const id of p.ids) own(conn, id, 'modify-request');
+    const out = requests.delete(p.ids);
+    return { ...out, usage: usageOf(conn.peer) };
+  });
+  server.register(RequestsPrune, async (p, conn) => {
+    if (p.all) rights.require(conn.peer, 'modify-request', {});
+    const out = requests.prune(p.all ? undefined : conn.peer.uid, p.keep ?? 0);
+    return { ...out, usage: usageOf(conn.peer) };
+  });
   server.register(RequestShow, async (p, conn) => {
     own(conn, p.id, 'see');
     return requests.show(p.id);

@@ -45,6 +45,8 @@ export function createRequestService(o: PipelineOptions): RequestService {
     programs: { run: (sub) => o.programs.run(sub), info: (id) => o.programs.find(id) },
     ...(o.examples ? { examples: o.examples } : {}),
     defaultTrials: config.trials,
+    maxRequestBytes: config.storage.maxRequestBytes,
+    maxProgramBytes: config.maxProgramBytes,
     hookUsable: (hook) => o.probes.isAvailable(canonicalProbeType(hook.split(':')[0] ?? '') ?? hook),
     logger: o.logger,
     llmReady: async () => {
@@ -86,6 +88,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
       },
       assemble: (stage, parts, numCtx) => assemblePrompt(stage, parts, { numCtx, answerTokens: config.llmAnswerTokens }),
       numCtx: config.numCtx,
+      maxProgramBytes: config.maxProgramBytes,
       examplesPerPrompt: config.examplesPerPrompt,
     },
   });

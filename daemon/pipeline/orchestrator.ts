@@ -27,6 +27,8 @@ export interface LoopDeps {
   /** Renders a stage's template with the parts, fitted into `numCtx` (llm/). */
   assemble(stage: 'synthesis' | 'comprehension', parts: PromptParts, numCtx: number): BuiltPrompt;
   readonly numCtx: number;
+  /** Bytes of a candidate program (maxProgramBytes): a longer answer is fed back, never annotated or checked. */
+  readonly maxProgramBytes?: number;
   /** Examples retrieved per prompt (default 4). */
   readonly examplesPerPrompt?: number;
   /** Hooks suggested per synthesis prompt (default 4). */
@@ -165,6 +167,11 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     const extracted = extractProgram(answer);
     if (!extracted.source) return fail('parse-error', [feedbackOf('synthesis', 'the answer contained no bpftrace program; answer with one ```bpftrace fenced block')]);
     rec.candidate = extracted.source;
+    const bytes = Buffer.byteLength(extracted.source);
+    if (deps.maxProgramBytes !== undefined && bytes > deps.maxProgramBytes) {
+      // Not the attempt's candidate: it could never be checked or run, nor learned as an example.
+      return fail('parse-error', [feedbackOf('synthesis', `the program is ${bytes} bytes, over the limit of ${deps.maxProgramBytes} (maxProgramBytes); write a much shorter program`)]);
+    }
     if (!extracted.program) {
       return fail('parse-error', extracted.diagnostics.filter((d) => d.severity === 'error').map((d) => feedbackOf('parse', formatDiagnostic(d, 'program.bt'))), { candidate: extracted.source });
     }

@@ -11,7 +11,8 @@ import type { ProgramInfo } from '../protocol/methods.js';
 import type { LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests.js';
 import type { VerifyReport } from '../protocol/verify.js';
 import type { Person } from '../store/program-store.js';
-import type { RequestStore } from '../store/request-store.js';
+import type { RequestStore, StorageUsage } from '../store/request-store.js';
+import type { StorageQuota } from '../policy/rights.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
 import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
@@ -29,6 +30,8 @@ export interface Caller {
   readonly policy: LintPolicy;
   /** Admins' kernel checks use the reserved slots (daemon/kernel-check/check-limits.ts). */
   readonly admin?: boolean;
+  /** How much their stored requests may hold (0: no limit); absent: none. */
+  readonly quota?: StorageQuota;
 }
 
 /** Whose share of the kernel-check slots a caller's checks use. */
@@ -53,7 +56,17 @@ export interface RequestServiceOptions {
   /** Whether this kernel can attach to a hook (`kprobe:tcp_connect`): library programs that cannot run here are not offered. */
   readonly hookUsable?: (hook: string) => boolean;
   readonly defaultTrials: number;
+  /** Bytes all attempts of one request may keep (storage.maxRequestBytes): no hint continues a request past it. */
+  readonly maxRequestBytes?: number;
+  /** Largest program learned into the examples (maxProgramBytes). */
+  readonly maxProgramBytes?: number;
   readonly logger: Logger;
+}
+
+/** What `requests.prune` and `request.delete` did. */
+export interface DeleteOutcome {
+  readonly deleted: number[];
+  readonly freedBytes: number;
 }
 
 interface Running {
@@ -81,6 +94,7 @@ export class RequestService {
     if (p.attach && !caller.mayAttach) {
       throw new KgentError('refused', `${caller.name} may not attach programs; submit without --attach and ask an admin to approve (kgentctl approve ID)`);
     }
+    this.requireQuota(caller);
     await this.requireLlm(p.text);
     const trials = p.trials ?? this.o.defaultTrials;
     const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials, attach: p.attach ?? false, hints: p.hint ? [p.hint] : [] });
@@ -99,6 +113,7 @@ export class RequestService {
     progress: (p: RequestProgress) => void,
     signal: AbortSignal,
   ): Promise<{ request: RequestInfo; outcome: RoundOutcome }> {
+    this.requireQuota(caller);
     const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials: p.trials, attach: false, hints: [] });
     const controller = new AbortController();
     const abort = (): void => controller.abort();
@@ -129,6 +144,15 @@ export class RequestService {
     if (req.status !== 'needs-hint' && req.status !== 'failed' && req.status !== 'cancelled') {
       throw new KgentError('conflict', `request R${id} is ${req.status}; a hint continues only a request that needs one`, { id });
     }
+    const kept = this.o.store.storedBytes(id);
+    if (this.o.maxRequestBytes !== undefined && kept >= this.o.maxRequestBytes) {
+      throw new KgentError(
+        'refused',
+        `request R${id} keeps ${formatBytes(kept)}, the most one request may (storage.maxRequestBytes ${formatBytes(this.o.maxRequestBytes)}); submit a new request with what you learned`,
+        { id, bytes: kept },
+      );
+    }
+    this.requireQuota(caller);
     await this.requireLlm(req.text);
     this.o.store.addHint(id, hint);
     this.o.store.setStatus(id, 'running');
@@ -157,6 +181,27 @@ export class RequestService {
     if (!r) throw new KgentError('conflict', `request R${id} is not running (status ${req.status})`, { id });
     r.controller.abort();
     return this.get(id);
+  }
+
+  /** What the stored requests of `uid` hold. */
+  usage(uid: number): StorageUsage {
+    return this.o.store.usage(uid);
+  }
+
+  /** Deletes requests that are not running (the caller's rights were checked by the handler). */
+  delete(ids: readonly number[]): DeleteOutcome {
+    for (const id of ids) {
+      const req = this.get(id);
+      if (req.status === 'running') throw new KgentError('conflict', `request R${id} is running; cancel it first (kgentctl cancel R${id})`, { id });
+    }
+    for (const id of ids) this.unverified.delete(id);
+    return this.o.store.delete(ids);
+  }
+
+  /** Deletes the finished requests of `uid` (everyone's when undefined) but the newest `keep`. */
+  prune(uid: number | undefined, keep: number): DeleteOutcome {
+    const ids = this.o.store.prunable(uid, keep).filter((id) => !this.running.has(id));
+    return this.delete(ids);
   }
 
   /** Requests of everyone, or (`submittedUid`) of one user. */
@@ -191,6 +236,24 @@ export class RequestService {
     const r = this.o.store.get(id);
     if (!r) throw requestNotFound(id);
     return r;
+  }
+
+  /**
+   * Refuses new work when the caller's stored requests are at their quota (before anything runs,
+   * so a refused request stores nothing).
+   */
+  private requireQuota(caller: Caller): void {
+    const q = caller.quota;
+    if (!q || (q.bytes === 0 && q.requests === 0)) return;
+    const uid = caller.person.uid;
+    const used = this.o.store.usage(uid);
+    const fix = `delete old requests with kgentctl requests prune (or kgentctl requests delete R<n>)`;
+    if (q.bytes !== 0 && used.bytes >= q.bytes) {
+      throw new KgentError('refused', `storage quota exceeded for uid ${uid}: ${formatBytes(used.bytes)} of ${formatBytes(q.bytes)} used by ${used.requests} requests; ${fix}`, { uid, ...used, quota: q });
+    }
+    if (q.requests !== 0 && used.requests >= q.requests) {
+      throw new KgentError('refused', `storage quota exceeded for uid ${uid}: ${used.requests} of ${q.requests} requests stored; ${fix}`, { uid, ...used, quota: q });
+    }
   }
 
   private async requireLlm(text: string): Promise<void> {
@@ -258,6 +321,10 @@ export class RequestService {
 
   private async learn(req: RequestInfo, program: string | undefined, annotated: string | undefined, verdict: string): Promise<void> {
     if (!this.o.examples) return;
+    // A program over the size limit could never run; it would only fill the example table.
+    const max = this.o.maxProgramBytes ?? Number.POSITIVE_INFINITY;
+    if (program !== undefined && Buffer.byteLength(program) > max) program = undefined;
+    if (annotated !== undefined && Buffer.byteLength(annotated) > max) annotated = undefined;
     const feedback = verdict === 'proved' ? undefined : this.o.store.feedback(req.id).map((f) => `${f.stage}: ${f.message.split('\n')[0]}`).slice(-6);
     try {
       await this.o.examples.learn({ requestId: req.id, prompt: req.text, ...(program ? { program } : {}), ...(annotated ? { annotated } : {}), verdict, ...(feedback ? { feedback } : {}) });
@@ -277,6 +344,13 @@ export class RequestService {
  */
 export function requestNotFound(id: number): KgentError {
   return new KgentError('not-found', `no request R${id} (kgentctl requests lists them)`, { id });
+}
+
+/** `50.0 MB`, `312 KB`, `900 bytes` (1 MB = 1024 * 1024 bytes, as the configuration's sizes). */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} bytes`;
 }
 
 /** The next command to type, for people. */

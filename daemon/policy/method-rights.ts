@@ -26,6 +26,9 @@ export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {
   'request.cancel': 'per-target',
   'requests.list': 'read',
   'request.show': 'per-target',
+  'request.delete': 'per-target',
+  // Own finished requests; `all` (everyone's) is checked by the handler.
+  'requests.prune': 'request',
   'contracts.status': 'read',
   'contracts.rebuild': 'rebuild-contracts',
   'contracts.show': 'read',

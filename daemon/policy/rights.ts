@@ -19,7 +19,7 @@
  * | read             | yes (status, doctor, check, verify, contracts and examples lookups) | yes |
  * | request          | yes (own requests)                       | yes   |
  * | see              | own programs and requests                | all   |
- * | modify-request   | own requests (hint, cancel, accept)      | all   |
+ * | modify-request   | own requests (hint, cancel, accept, delete) | all |
  * | stop             | own programs                             | all   |
  * | attach           | own, when listed in policy.attachUsers   | all   |
  * | run              | no                                       | yes   |
@@ -37,6 +37,12 @@ import { peerLabel, type UserDb } from '../server/identity.js';
 import type { AuditActor, Person } from '../store/program-store.js';
 
 export type Role = 'admin' | 'member';
+
+/** Bytes and count of stored requests one uid may hold; 0 is no limit. */
+export interface StorageQuota {
+  readonly bytes: number;
+  readonly requests: number;
+}
 
 export type Right =
   | 'read'
@@ -213,6 +219,12 @@ export class Rights {
   /** Whose share of the kernel-check slots this peer's checks use (admins get the reserved ones). */
   checkRequester(peer: Peer): CheckRequester {
     return { uid: peer.uid, admin: this.isAdmin(peer) };
+  }
+
+  /** The storage quota of a peer's stored requests, by role (0: no limit). */
+  storageQuota(peer: Peer): StorageQuota {
+    const st = this.config.storage;
+    return this.isAdmin(peer) ? { bytes: st.adminQuotaBytes, requests: st.adminQuotaRequests } : { bytes: st.memberQuotaBytes, requests: st.memberQuotaRequests };
   }
 
   /** Whether a member's request may carry --attach. */

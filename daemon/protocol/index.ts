@@ -17,7 +17,7 @@ export * from './eval.js';
 
 import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
 import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, Status } from './methods.js';
-import { RequestAccept, RequestCancel, RequestHint, RequestShow, RequestsList, RequestSubmit } from './requests.js';
+import { RequestAccept, RequestCancel, RequestDelete, RequestHint, RequestShow, RequestsList, RequestsPrune, RequestSubmit } from './requests.js';
 import { VerifyProgram } from './verify.js';
 import { EvalList, EvalRun } from './eval.js';
 import { ExamplesList, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
@@ -39,6 +39,8 @@ export const ALL_METHODS = [
   RequestCancel,
   RequestsList,
   RequestShow,
+  RequestDelete,
+  RequestsPrune,
   ContractsStatus,
   ContractsRebuild,
   ContractsShow,

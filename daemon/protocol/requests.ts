@@ -7,7 +7,7 @@
 import type { Diagnostic } from './diagnostic.js';
 import type { ProgramInfo } from './methods.js';
 import { defineMethod, defineNotification } from './spec.js';
-import { bool, int, obj, optional, str } from './validate.js';
+import { arr, bool, int, obj, optional, str } from './validate.js';
 import type { CoverageResult, VerifyReport } from './verify.js';
 
 /**
@@ -149,7 +149,32 @@ export const RequestAccept = defineMethod<RequestResult>()('request.accept', obj
 /** Cancels a running request (also happens when the submitting client disconnects). */
 export const RequestCancel = defineMethod<{ readonly request: RequestInfo }>()('request.cancel', obj({ id: requestId }));
 
-export const RequestsList = defineMethod<{ readonly requests: readonly RequestInfo[] }>()('requests.list', obj({ all: optional(bool()) }));
+/** What the caller's stored requests hold, against their quota (0: no limit). */
+export interface StorageUsageInfo {
+  readonly uid: number;
+  readonly requests: number;
+  readonly bytes: number;
+  readonly quotaRequests: number;
+  readonly quotaBytes: number;
+}
+
+export const RequestsList = defineMethod<{ readonly requests: readonly RequestInfo[]; readonly usage?: StorageUsageInfo }>()('requests.list', obj({ all: optional(bool()) }));
+
+/** What deleting requests did: their ids, the bytes freed, the caller's usage after it. */
+export interface RequestsDeleteResult {
+  readonly deleted: readonly number[];
+  readonly freedBytes: number;
+  readonly usage: StorageUsageInfo;
+}
+
+/** Deletes requests (own, or anyone's for admins) that are not running, with their attempts. Audit rows stay. */
+export const RequestDelete = defineMethod<RequestsDeleteResult>()('request.delete', obj({ ids: arr(requestId, { max: 10_000 }) }));
+
+/**
+ * Deletes the caller's finished requests but the newest `keep` (default 0); `all` (admins): everyone's.
+ * Running requests are never deleted.
+ */
+export const RequestsPrune = defineMethod<RequestsDeleteResult>()('requests.prune', obj({ keep: optional(int({ min: 0, max: 1_000_000 })), all: optional(bool()) }));
 
 export const RequestShow = defineMethod<RequestDetail>()('request.show', obj({ id: requestId }));
 

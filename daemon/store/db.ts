@@ -139,6 +139,23 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE programs ADD COLUMN owner_revoked_at TEXT;
     `,
   },
+  {
+    version: 5,
+    description: 'bytes each request and attempt keeps, for the per-uid storage quota',
+    sql: `
+      ALTER TABLE attempts ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE requests ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE attempts SET stored_bytes =
+        COALESCE(length(CAST(synthesis_prompt AS BLOB)), 0) + COALESCE(length(CAST(synthesis_answer AS BLOB)), 0) +
+        COALESCE(length(CAST(candidate AS BLOB)), 0) + COALESCE(length(CAST(comprehension_prompt AS BLOB)), 0) +
+        COALESCE(length(CAST(comprehension_answer AS BLOB)), 0) + COALESCE(length(CAST(annotated AS BLOB)), 0) +
+        COALESCE(length(CAST(report AS BLOB)), 0) + COALESCE(length(CAST(kernel_check AS BLOB)), 0) +
+        length(CAST(feedback AS BLOB)) + length(CAST(timings AS BLOB)) + COALESCE(length(CAST(trimmed AS BLOB)), 0);
+      UPDATE requests SET stored_bytes =
+        length(CAST(text AS BLOB)) + length(CAST(hints AS BLOB)) + COALESCE(length(CAST(reason AS BLOB)), 0) +
+        (SELECT COALESCE(SUM(a.stored_bytes), 0) FROM attempts a WHERE a.request_id = requests.id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -158,6 +175,9 @@ export function openDatabase(stateDir: string): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // SQLite keeps the WAL file at its largest size after a checkpoint; cut it back to 4 MB so one
+    // burst of writes does not hold its disk space for good.
+    db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
     migrate(db);
   } catch (err) {
     db.close();

@@ -18,6 +18,8 @@ import type {
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { VerifyReport } from '../protocol/verify.js';
 import type { AuditActor, Person } from './program-store.js';
+import { capText, utf8Bytes } from '../util/truncate.js';
+import { capJson } from './cap-json.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -74,15 +76,92 @@ export interface AttemptRecord {
 
 const SELECT_REQUEST = `SELECT r.*, (SELECT COUNT(*) FROM attempts a WHERE a.request_id = r.id) AS attempts FROM requests r`;
 
+/**
+ * How much one request may keep. Every stored text (request text, hints, prompts, LLM answers,
+ * programs, reports, feedback, kernel-check diagnostics) is cut to `maxFieldBytes`; once a request's
+ * attempts hold `maxRequestBytes`, later fields keep only a {@link PREVIEW_BYTES} preview. So a
+ * request keeps at most about `maxRequestBytes` plus a preview per field of its last round, however
+ * long the LLM's answers or the programs are.
+ */
+export interface RequestStoreLimits {
+  readonly maxFieldBytes: number;
+  readonly maxRequestBytes: number;
+}
+
+export const DEFAULT_REQUEST_STORE_LIMITS: RequestStoreLimits = { maxFieldBytes: 64 * 1024, maxRequestBytes: 1024 * 1024 };
+
+/** Bytes a field keeps once its request's budget is spent: enough to recognise it. */
+export const PREVIEW_BYTES = 512;
+
+/** Feedback messages one attempt keeps (a long program can have a lint error on every line). */
+export const MAX_FEEDBACK_PER_ATTEMPT = 20;
+
+/** What one uid's requests hold in the store. */
+export interface StorageUsage {
+  readonly requests: number;
+  readonly bytes: number;
+}
+
 export class RequestStore {
-  constructor(private readonly db: Db) {}
+  private readonly limits: RequestStoreLimits;
+
+  constructor(
+    private readonly db: Db,
+    limits: Partial<RequestStoreLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_REQUEST_STORE_LIMITS, ...limits };
+  }
 
   create(r: { text: string; submittedBy: Person; trials: number; attach: boolean; hints: readonly string[] }): RequestInfo {
     const t = now();
+    const hints = r.hints.map((h) => this.capField(h));
     const res = this.db
       .prepare('INSERT INTO requests (text, submitted_by, submitted_uid, submitted_at, updated_at, status, trials, attach, hints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.text, r.submittedBy.user, r.submittedBy.uid, t, t, 'running', r.trials, r.attach ? 1 : 0, JSON.stringify(r.hints));
-    return this.get(Number(res.lastInsertRowid))!;
+      .run(this.capField(r.text), r.submittedBy.user, r.submittedBy.uid, t, t, 'running', r.trials, r.attach ? 1 : 0, JSON.stringify(hints));
+    const id = Number(res.lastInsertRowid);
+    this.recount(id);
+    return this.get(id)!;
+  }
+
+  /** Requests and bytes the requests of `uid` hold (what the storage quota counts). */
+  usage(uid: number): StorageUsage {
+    const row = this.db.prepare('SELECT COUNT(*) AS requests, COALESCE(SUM(stored_bytes), 0) AS bytes FROM requests WHERE submitted_uid = ?').get(uid) as StorageUsage;
+    return { requests: row.requests, bytes: row.bytes };
+  }
+
+  /** Bytes request `id` holds (its row and all its attempts). */
+  storedBytes(id: number): number {
+    return (this.db.prepare('SELECT stored_bytes FROM requests WHERE id = ?').get(id) as { stored_bytes: number } | undefined)?.stored_bytes ?? 0;
+  }
+
+  /**
+   * Deletes requests and their attempts. Audit rows stay (the trail is not the submitter's to
+   * erase): they lose the link to the deleted request and say which request it was.
+   */
+  delete(ids: readonly number[]): { deleted: number[]; freedBytes: number } {
+    const deleted: number[] = [];
+    let freedBytes = 0;
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const bytes = this.db.prepare('SELECT stored_bytes FROM requests WHERE id = ?').get(id) as { stored_bytes: number } | undefined;
+        if (!bytes) continue;
+        this.db.prepare("UPDATE audit SET detail = 'request R' || request_id || ' (deleted since): ' || COALESCE(detail, ''), request_id = NULL WHERE request_id = ?").run(id);
+        this.db.prepare('DELETE FROM attempts WHERE request_id = ?').run(id);
+        this.db.prepare('DELETE FROM requests WHERE id = ?').run(id);
+        deleted.push(id);
+        freedBytes += bytes.stored_bytes;
+      }
+    })();
+    return { deleted, freedBytes };
+  }
+
+  /** Ids of the requests of `uid` (everyone's when undefined) that are not running, newest first, after the newest `keep`. */
+  prunable(submittedUid: number | undefined, keep: number): number[] {
+    const rows =
+      submittedUid === undefined
+        ? this.db.prepare("SELECT id FROM requests WHERE status != 'running' ORDER BY id DESC LIMIT -1 OFFSET ?").all(keep)
+        : this.db.prepare("SELECT id FROM requests WHERE status != 'running' AND submitted_uid = ? ORDER BY id DESC LIMIT -1 OFFSET ?").all(submittedUid, keep);
+    return (rows as { id: number }[]).map((r) => r.id);
   }
 
   get(id: number): RequestInfo | undefined {
@@ -100,7 +179,8 @@ export class RequestStore {
   }
 
   setStatus(id: number, status: RequestStatus, reason?: string): void {
-    this.db.prepare('UPDATE requests SET status = ?, reason = ?, updated_at = ? WHERE id = ?').run(status, reason ?? null, now(), id);
+    this.db.prepare('UPDATE requests SET status = ?, reason = ?, updated_at = ? WHERE id = ?').run(status, reason === undefined ? null : this.capField(reason), now(), id);
+    this.recount(id);
   }
 
   setProgram(id: number, programId: number): void {
@@ -110,7 +190,8 @@ export class RequestStore {
   addHint(id: number, hint: string): void {
     const r = this.get(id);
     if (!r) return;
-    this.db.prepare('UPDATE requests SET hints = ?, updated_at = ? WHERE id = ?').run(JSON.stringify([...r.hints, hint]), now(), id);
+    this.db.prepare('UPDATE requests SET hints = ?, updated_at = ? WHERE id = ?').run(JSON.stringify([...r.hints, this.capField(hint)]), now(), id);
+    this.recount(id);
   }
 
   /** Requests a killed daemon left running: marked failed with the reason (returns their ids). */
@@ -138,34 +219,65 @@ export class RequestStore {
     this.touch(requestId);
   }
 
-  /** Writes the attempt as it stands (called after every stage, so a crash keeps what was done). */
+  /**
+   * Writes the attempt as it stands (called after every stage, so a crash keeps what was done),
+   * each field within the limits (see {@link RequestStoreLimits}).
+   */
   saveAttempt(requestId: number, n: number, a: AttemptRecord, ended = false): void {
+    const others = (this.db.prepare('SELECT COALESCE(SUM(stored_bytes), 0) AS b FROM attempts WHERE request_id = ? AND n != ?').get(requestId, n) as { b: number }).b;
+    const row = this.db.prepare('SELECT length(CAST(text AS BLOB)) + length(CAST(hints AS BLOB)) AS b FROM requests WHERE id = ?').get(requestId) as { b: number } | undefined;
+    let left = this.limits.maxRequestBytes - others - (row?.b ?? 0);
+    let total = 0;
+    // Most telling first: what went wrong, then the programs, then the answers, then the prompts.
+    const budget = (): number => Math.min(this.limits.maxFieldBytes, Math.max(PREVIEW_BYTES, left));
+    const count = (out: string): string => {
+      const bytes = utf8Bytes(out);
+      left -= bytes;
+      total += bytes;
+      return out;
+    };
+    const keep = (s: string | null): string | null => (s === null ? null : count(capText(s, budget())));
+    // JSON columns stay parseable: their strings and arrays are cut, not the JSON text.
+    const keepJson = (v: unknown): string | null => (v === undefined ? null : count(capJson(v, budget())));
+    const feedback = keepJson(capFeedback(a.feedback))!;
+    const timings = keepJson(a.timings)!;
+    const trimmed = keepJson(a.trimmed);
+    const kernelCheck = keepJson(a.kernelCheck);
+    const report = keepJson(a.report);
+    const candidate = keep(a.candidate ?? null);
+    const annotated = keep(a.annotated ?? null);
+    const synthesisAnswer = keep(a.synthesisAnswer ?? null);
+    const comprehensionAnswer = keep(a.comprehensionAnswer ?? null);
+    const synthesisPrompt = keep(a.synthesisPrompt ?? null);
+    const comprehensionPrompt = keep(a.comprehensionPrompt ?? null);
     this.db
       .prepare(
         `UPDATE attempts SET outcome = ?, synthesis_prompt = ?, synthesis_answer = ?, candidate = ?, comprehension_prompt = ?,
            comprehension_answer = ?, annotated = ?, verdict = ?, report = ?, kernel_check = ?, feedback = ?, timings = ?, trimmed = ?,
-           ended_at = COALESCE(ended_at, ?)
+           stored_bytes = ?, ended_at = COALESCE(ended_at, ?)
          WHERE request_id = ? AND n = ?`,
       )
       .run(
         a.outcome,
-        a.synthesisPrompt ?? null,
-        a.synthesisAnswer ?? null,
-        a.candidate ?? null,
-        a.comprehensionPrompt ?? null,
-        a.comprehensionAnswer ?? null,
-        a.annotated ?? null,
+        synthesisPrompt,
+        synthesisAnswer,
+        candidate,
+        comprehensionPrompt,
+        comprehensionAnswer,
+        annotated,
         a.report?.verdict ?? null,
-        a.report ? JSON.stringify(a.report) : null,
-        a.kernelCheck ? JSON.stringify(a.kernelCheck) : null,
-        JSON.stringify(a.feedback),
-        JSON.stringify(a.timings),
-        a.trimmed ? JSON.stringify(a.trimmed) : null,
+        report,
+        kernelCheck,
+        feedback,
+        timings,
+        trimmed,
+        total,
         ended ? now() : null,
         requestId,
         n,
       );
     this.touch(requestId);
+    this.recount(requestId);
   }
 
   attempts(requestId: number): AttemptDetail[] {
@@ -189,6 +301,28 @@ export class RequestStore {
   private touch(id: number): void {
     this.db.prepare('UPDATE requests SET updated_at = ? WHERE id = ?').run(now(), id);
   }
+
+  private capField(s: string): string {
+    return capText(s, this.limits.maxFieldBytes);
+  }
+
+  /** The request's stored bytes: its own texts and all its attempts. */
+  private recount(id: number): void {
+    this.db
+      .prepare(
+        `UPDATE requests SET stored_bytes = length(CAST(text AS BLOB)) + length(CAST(hints AS BLOB)) + COALESCE(length(CAST(reason AS BLOB)), 0) +
+           (SELECT COALESCE(SUM(a.stored_bytes), 0) FROM attempts a WHERE a.request_id = requests.id) WHERE id = ?`,
+      )
+      .run(id);
+  }
+}
+
+/** At most {@link MAX_FEEDBACK_PER_ATTEMPT} messages; the last one says how many more there were. */
+function capFeedback(feedback: readonly FeedbackMessage[]): readonly FeedbackMessage[] {
+  if (feedback.length <= MAX_FEEDBACK_PER_ATTEMPT) return feedback;
+  const kept = feedback.slice(0, MAX_FEEDBACK_PER_ATTEMPT - 1);
+  const next = feedback[MAX_FEEDBACK_PER_ATTEMPT - 1]!;
+  return [...kept, { attempt: next.attempt, stage: next.stage, message: `… and ${feedback.length - kept.length} more messages of this attempt, not kept` }];
 }
 
 function toInfo(r: RequestRow): RequestInfo {

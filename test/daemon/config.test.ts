@@ -46,6 +46,12 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     { text: '{"maxQueuedKernelChecksPerUid": -1}', message: /"maxQueuedKernelChecksPerUid" must be an integer from 0/ },
     { text: '{"adminKernelCheckSlots": 1.5}', message: /"adminKernelCheckSlots" must be an integer from 0 to 64/ },
     { text: '{"kernelCheckMaxWaitMs": 5}', message: /"kernelCheckMaxWaitMs" must be an integer from 1000/ },
+    { text: '{"storage": {"maxFieldBytes": 10}}', message: /"storage\.maxFieldBytes" must be an integer from 1024/ },
+    { text: '{"storage": {"maxFieldBytes": 2000000, "maxRequestBytes": 1000000}}', message: /"storage\.maxFieldBytes" must be at most storage\.maxRequestBytes/ },
+    { text: '{"storage": {"memberQuotaBytes": 1000}}', message: /"storage\.memberQuotaBytes" must be an integer from 1048576/ },
+    { text: '{"storage": {"memberQuotaRequests": -1}}', message: /"storage\.memberQuotaRequests" must be an integer from 0/ },
+    { text: '{"log": {"maxBytes": 100}}', message: /"log\.maxBytes" must be an integer from 65536/ },
+    { text: '{"log": {"keep": 0}}', message: /"log\.keep" must be an integer from 1 to 100/ },
   ];
   for (const [i, c] of cases.entries()) {
     const file = path.join(dir, `c${i}.json`);
@@ -53,6 +59,18 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     t.throws(() => loadConfig({ configPath: file, env: {}, flags: {} }), { constructor: KgentError, code: 'config', message: c.message });
   }
   t.throws(() => loadConfig({ configPath: path.join(dir, 'missing.json'), env: {}, flags: {} }), { message: /cannot read config/ });
+});
+
+t.test('storage and log settings: defaults, and the log file from file < env < flag', async (t) => {
+  t.match(DEFAULTS.storage, { maxFieldBytes: 65536, maxRequestBytes: 1048576, memberQuotaBytes: 52428800, memberQuotaRequests: 1000, adminQuotaBytes: 0, adminQuotaRequests: 0 });
+  t.match(DEFAULTS.log, { file: '', maxBytes: 16 * 1024 * 1024, keep: 4 });
+  const dir = await mkdtemp(path.join(tmpdir(), 'kgent-config-'));
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify({ log: { file: '/var/log/kgent/a.log', keep: 2 }, storage: { memberQuotaRequests: 0 } }));
+  t.equal(loadConfig({ configPath: file, env: {}, flags: {} }).log.file, '/var/log/kgent/a.log');
+  t.equal(loadConfig({ configPath: file, env: { KGENT_LOG_FILE: 'rel.log' }, flags: {} }).log.file, path.resolve('rel.log'), 'env, made absolute');
+  t.equal(loadConfig({ configPath: file, env: { KGENT_LOG_FILE: 'rel.log' }, flags: { logFile: '/x/b.log' } }).log.file, '/x/b.log', 'flag wins');
+  t.equal(loadConfig({ configPath: file, env: {}, flags: {} }).storage.memberQuotaRequests, 0, '0: no limit');
 });
 
 t.test('OLLAMA_HOST forms', async (t) => {
