@@ -16,7 +16,7 @@ import { KgentError } from '../errors.js';
 import { personOf, type Rights } from '../policy/rights.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
 import { peerLabel } from '../server/identity.js';
-import type { Caller, RequestService } from './request-service.js';
+import { requestNotFound, type Caller, type RequestService } from './request-service.js';
 
 /**
  * The caller of a connection: the peer the kernel identified (SO_PEERCRED), whether the policy
@@ -29,9 +29,14 @@ export function callerOf(conn: ConnectionContext, rights: Rights): Caller {
 }
 
 export function registerRequestMethods(server: MethodRegistry, requests: RequestService, rights: Rights, maxRequestChars = 8192): void {
-  // Acting on a request (seeing, hinting, cancelling, accepting) needs to own it, or to be an admin.
+  // Acting on a request (seeing, hinting, cancelling, accepting) needs to own it, or to be an
+  // admin. Another user's request answers exactly like an unknown id: its text, and whether it
+  // exists, are its owner's. The attempt is still audited.
   const own = (conn: ConnectionContext, id: number, right: 'see' | 'modify-request'): void => {
-    rights.require(conn.peer, right, { ownerUid: requests.info(id).submittedUid, requestId: id });
+    const target = { ownerUid: requests.info(id).submittedUid, requestId: id };
+    if (rights.allows(conn.peer, right, target)) return;
+    rights.decision('refuse', conn.peer, target, `${right}: R${id} is another user's request; answered not-found`);
+    throw requestNotFound(id);
   };
   const asked = (conn: ConnectionContext, attach: boolean | undefined, requestId?: number): void => {
     if (attach) rights.require(conn.peer, 'attach', requestId !== undefined ? { requestId } : {});
