@@ -200,13 +200,12 @@ export function normalizePrompt(prompt: string): string {
   return prompt.toLowerCase().replace(/\s+/g, ' ').trim().replace(/[\s.!?;:,]+$/, '');
 }
 
-/** A program as it is compared: indentation, trailing spaces and blank lines do not make another program. */
+/**
+ * A program as it is compared: layout (line breaks, indentation, spaces around punctuation) does
+ * not make another program. Only for telling rows apart; the stored program is the approved text.
+ */
 export function normalizeProgram(program: string): string {
-  return program
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join('\n');
+  return program.replace(/\s+/g, ' ').replace(/\s*([^\w\s])\s*/g, '$1').trim();
 }
 
 function shortHash(parts: readonly unknown[]): string {
