@@ -84,12 +84,15 @@ export function registerExampleMethods(server: MethodRegistry, library: ExampleL
     return { removed: shownTo(removed, viewer) };
   });
   server.register(ExamplesPromote, async (p, conn) => {
+    // Also checked by method-rights before this runs; asked here too so no registry can skip it.
+    rights.require(conn.peer, 'promote-example');
     const store = await need();
     const e = await store.promote(p.id, peerLabel(conn.peer));
     rights.decision('example-promote', conn.peer, {}, `examples.promote ${p.id} (owner ${e.owner ?? '?'}${e.ownerUid !== undefined ? ` uid ${e.ownerUid}` : ''}): now in every user's prompts`);
     return { example: wire(e) };
   });
   server.register(ExamplesDemote, async (p, conn) => {
+    rights.require(conn.peer, 'promote-example');
     const store = await need();
     const e = await store.demote(p.id);
     rights.decision('example-demote', conn.peer, {}, `examples.demote ${p.id} (owner ${e.owner ?? '?'}${e.ownerUid !== undefined ? ` uid ${e.ownerUid}` : ''}): its owner's prompts only`);
