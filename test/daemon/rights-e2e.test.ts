@@ -106,7 +106,7 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     pending = waiting.program.id;
   });
 
-  await t.test('a member may not run, approve, stop others\', rebuild contracts or remove examples', async (t) => {
+  await t.test('a member may not run, approve, stop others\', rebuild contracts or promote examples', async (t) => {
     const cases: [string, string[], RegExp][] = [
       ['run', ['run', idle], /may not run programs/],
       ['approve', ['approve', String(pending)], /may not approve programs/],
@@ -114,7 +114,7 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
       ['show', ['show', String(rootProgram)], /may not see other users' programs/],
       ['logs', ['logs', String(rootProgram)], /may not see other users' programs/],
       ['contracts rebuild', ['contracts', 'rebuild'], /may not rebuild kernel contracts/],
-      ['examples remove', ['examples', 'remove', 'learned/r1'], /may not remove examples/],
+      ['examples promote', ['examples', 'promote', 'learned/0123456789abcdef'], /may not promote examples into the shared library/],
     ];
     for (const [what, args, message] of cases) {
       const r = await as(ALICE, args);
@@ -122,6 +122,10 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
       t.match(r.stderr, message, what);
       t.match(r.stderr, new RegExp(`${ALICE} \\(uid ${aliceUid}\\) \\(member\\)`), `${what}: the message names the real caller`);
     }
+    // An example that is not hers (or does not exist) is not found, whatever its owner.
+    const remove = await as(ALICE, ['examples', 'remove', 'learned/0123456789abcdef']);
+    t.equal(remove.exitCode, 4, `examples remove: not found (exit 4): ${remove.stderr}`);
+    t.match(remove.stderr, /no example "learned\/0123456789abcdef"/);
     const list = await asJson<{ programs: ProgramInfo[] }>(ALICE, ['list', '--all']);
     t.same(list.programs, [], "a member's list holds only their own programs");
     const running = await d.ctlJson<ShowResult>(['show', String(rootProgram)]);
