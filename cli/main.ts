@@ -58,7 +58,7 @@ Commands:
                              kernel's contracts via kgentd, or locally when kgentd is not reachable
   contracts status|rebuild|show HOOK|search TEXT
                              kernel contracts of the running kernel
-  examples list|search TEXT|show ID|remove ID
+  examples list|search TEXT|show ID|remove ID|promote ID|demote ID
                              the example library: dataset and learned examples
   eval [--cases FILE|DIR] [--config C,...] [--models A,B] [--trials N] [--runs N] [--html FILE]
                              accuracy / false positives / false negatives of the loop per model,

@@ -205,7 +205,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
   reg.register(ProgramsApprove, async (p, conn) => {
     rights.require(conn.peer, 'approve', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    return { program: await programs.approve(p.id, personOf(conn.peer)) };
+    const approved = await programs.approve(p.id, personOf(conn.peer));
+    // A person approved it: a request's verified program becomes an example of the request's submitter.
+    await requests.learnApproved(p.id);
+    return { program: approved };
   });
   // Members see their own programs; admins everyone's.
   reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
@@ -250,7 +253,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
   const examples = await startExampleLibrary(config, logger);
-  registerExampleMethods(reg, examples);
+  registerExampleMethods(reg, examples, rights);
 
   // The Kgent loop: requests from English to a verified program.
   // A local endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).

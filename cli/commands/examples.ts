@@ -1,13 +1,15 @@
 /**
- * kgentctl examples list [--learned] | search TEXT... [-k N] | show ID | remove ID  (all with --json)
+ * kgentctl examples list [--learned] | search TEXT... [-k N] | show ID | remove ID | promote ID | demote ID  (all with --json)
  *
  * The few-shot example library of kgentd: the repository's dataset and what it learned from
- * finished requests. Argument parsing and rendering only. Error messages carry no
+ * requests, each learned entry its submitter's (kgentd shows a member theirs and promoted ones). Argument parsing and rendering only. Error messages carry no
  * `kgentctl examples:` prefix; the caller adds it once.
  */
 import { parseArgs } from 'node:util';
 import {
+  ExamplesDemote,
   ExamplesList,
+  ExamplesPromote,
   ExamplesRemove,
   ExamplesSearch,
   ExamplesShow,
@@ -30,14 +32,23 @@ export const EXAMPLES_HELP = `kgentctl examples — the example library the synt
 
 Usage:
   kgentctl examples list [--learned] [--json]     dataset examples and learned entries
-  kgentctl examples search TEXT... [-k N] [--json] the examples a request would be given (top N, default 5)
+  kgentctl examples search TEXT... [-k N] [--json] the examples a request of yours would be given (top N, default 5)
   kgentctl examples show ID [--json]              one entry: prompt, program, annotated program, feedback
-  kgentctl examples remove ID [--json]            forget a learned entry (dataset entries come back with the dataset)
+  kgentctl examples remove ID [--json]            forget a learned entry of yours (admins: any; dataset entries come back with the dataset)
+  kgentctl examples promote ID [--json]           admins: put a learned verified program into every user's prompts
+  kgentctl examples demote ID [--json]            admins: take it back out (its owner's prompts only)
 
-IDs: AREA/SLUG (dataset), learned/REQUEST (a verified program), avoid/REQUEST (a failure and its feedback).
+IDs: AREA/SLUG (dataset), learned/HASH (an approved verified program), avoid/HASH (a failed request and its feedback).
+Learned entries are the submitter's: they serve that user's requests only until an admin promotes one.
+A member sees the dataset, promoted entries and their own; admins see all, with the owner.
 `;
 
 const KIND_LABEL: Record<ExampleEntry['kind'], string> = { dataset: 'dataset', 'learned-positive': 'learned', 'learned-avoid': 'avoid' };
+
+/** `learned*` for a learned entry promoted into the shared library. */
+function kindLabel(e: Pick<ExampleEntry, 'kind' | 'promotedBy'>): string {
+  return e.promotedBy ? `${KIND_LABEL[e.kind]}*` : KIND_LABEL[e.kind];
+}
 
 function clip(s: string, n: number): string {
   const one = s.replace(/\s+/g, ' ').trim();
@@ -45,17 +56,18 @@ function clip(s: string, n: number): string {
 }
 
 export function renderList(r: ExamplesListResult, learnedOnly: boolean): string {
-  const head = `${r.counts.dataset} dataset examples, ${r.counts.learnedPositive} learned, ${r.counts.learnedAvoid} avoid notes; search: ${r.vectors ? 'full-text + vectors (hybrid)' : 'full-text'}\n`;
+  const head = `${r.counts.dataset} dataset examples, ${r.counts.learnedPositive} learned, ${r.counts.learnedAvoid} avoid notes (that you may see; * promoted); search: ${r.vectors ? 'full-text + vectors (hybrid)' : 'full-text'}\n`;
   if (!r.examples.length) return `${head}${learnedOnly ? 'nothing learned yet\n' : 'no examples\n'}`;
-  const rows: string[][] = [['ID', 'KIND', 'PROMPT']];
-  for (const e of r.examples) rows.push([e.id, KIND_LABEL[e.kind], clip(e.prompt, 80)]);
+  const owners = r.examples.some((e) => e.owner !== undefined);
+  const rows: string[][] = [['ID', 'KIND', ...(owners ? ['OWNER'] : []), 'PROMPT']];
+  for (const e of r.examples) rows.push([e.id, kindLabel(e), ...(owners ? [e.owner ?? ''] : []), clip(e.prompt, 80)]);
   return `${head}${table(rows)}\n`;
 }
 
 export function renderSearch(r: ExamplesSearchResult): string {
   if (!r.hits.length) return 'no matching examples\n';
   const rows: string[][] = [['SCORE', 'ID', 'KIND', 'PROMPT']];
-  for (const h of r.hits) rows.push([h.score.toFixed(h.score < 1 ? 4 : 2), h.id, KIND_LABEL[h.kind], clip(h.prompt, 70)]);
+  for (const h of r.hits) rows.push([h.score.toFixed(h.score < 1 ? 4 : 2), h.id, kindLabel(h), clip(h.prompt, 70)]);
   return `${table(rows)}\n(${r.mode} search; kgentctl examples show ID prints one)\n`;
 }
 
@@ -78,6 +90,8 @@ export function renderShow(e: ExampleEntry): string {
   if (e.requestId) rows.push(['request', `${e.requestId} (kgentctl show ${e.requestId})`]);
   if (e.verdict) rows.push(['verdict', e.verdict]);
   if (e.learnedAt) rows.push(['learned at', e.learnedAt]);
+  if (e.owner !== undefined || e.ownerUid !== undefined) rows.push(['owner', `${e.owner ?? '?'}${e.ownerUid !== undefined ? ` (uid ${e.ownerUid})` : ''}`]);
+  if (e.kind !== 'dataset') rows.push(['shared', e.promotedBy ? `yes: promoted by ${e.promotedBy}${e.promotedAt ? ` at ${e.promotedAt}` : ''}` : "no: its owner's requests only"]);
   const out = [table(rows)];
   if (e.program.trim()) out.push(`${e.kind === 'learned-avoid' ? 'last candidate' : 'program'}:\n${indent(e.program)}`);
   if (e.annotated?.trim()) out.push(`annotated:\n${indent(e.annotated)}`);
@@ -148,8 +162,16 @@ export async function examplesCommand(argv: readonly string[], io: CliIO, connec
         else io.stdout.write(`removed ${r.removed.id} (${KIND_LABEL[r.removed.kind]}: ${clip(r.removed.prompt, 70)})\n`);
         return ExitCode.Ok;
       }
+      case 'promote':
+      case 'demote': {
+        const id = oneId();
+        const r = await (await open()).call(sub === 'promote' ? ExamplesPromote : ExamplesDemote, { id });
+        if (json) printJson(io, r);
+        else io.stdout.write(`${sub === 'promote' ? 'promoted' : 'demoted'} ${r.example.id} (${clip(r.example.prompt, 70)}): ${sub === 'promote' ? "now in every user's prompts" : `${r.example.owner ?? 'its owner'}'s prompts only`}\n`);
+        return ExitCode.Ok;
+      }
       default:
-        throw new CliError(ExitCode.Usage, `unknown subcommand "${sub}" (list, search, show, remove)`);
+        throw new CliError(ExitCode.Usage, `unknown subcommand "${sub}" (list, search, show, remove, promote, demote)`);
     }
   } finally {
     client?.close?.();

@@ -37,6 +37,8 @@ export interface LoopDeps {
 
 export interface RoundInput {
   readonly requestId: number;
+  /** Whose request: retrieval looks as this uid (their own learned examples, never another user's). */
+  readonly ownerUid: number;
   readonly text: string;
   readonly hints: readonly string[];
   readonly trials: number;
@@ -150,7 +152,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     // 1. Retrieval: examples and the hooks of this kernel that fit the request.
     const k = deps.examplesPerPrompt ?? 4;
     const { examples, hooks } = await stage('retrieving', async () => ({
-      examples: on.retrieval ? ((await deps.examples?.search(input.text, k).catch(() => [] as RetrievedExample[])) ?? []) : [],
+      examples: on.retrieval ? ((await deps.examples?.search(input.text, k, input.ownerUid).catch(() => [] as RetrievedExample[])) ?? []) : [],
       hooks: (await deps.hooks?.fitting(input.text, deps.hooksPerPrompt ?? 4).catch(() => [] as Contract[])) ?? [],
     }));
     const history = on.feedback ? store.feedback(input.requestId) : [];

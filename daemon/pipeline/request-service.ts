@@ -1,9 +1,16 @@
 /**
  * Requests as the daemon serves them: submit (one round of trials), a hint (another round, all
- * feedback kept), accepting an unverified program (explicit, audited), cancel, list and show; the
- * outcome is learned by the examples store and a verified program is handed to the programs
- * service (waiting for approval, or attached at once when asked by a caller allowed to attach).
- * A daemon restart marks interrupted requests failed with the reason.
+ * feedback kept), accepting an unverified program (explicit, audited), cancel, list and show. A
+ * verified program is handed to the programs service (waiting for approval, or attached at once
+ * when asked by a caller allowed to attach). A daemon restart marks interrupted requests failed
+ * with the reason.
+ *
+ * What the examples learn, always as the submitter's own (their prompts only; an admin promotes
+ * an entry into the shared library): a verified program when a person approved it (`--attach` by
+ * someone who may attach, or `kgentctl approve`, see {@link RequestService.learnApproved}); an
+ * "avoid" note when a round ends without a verified program; and a request that ends verified
+ * (after a hint, say) drops its avoid note. Candidates nobody approved, unverified programs taken
+ * with --accept-unverified and evaluation requests are never learned.
  */
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -95,7 +102,7 @@ export class RequestService {
       throw new KgentError('refused', `${caller.name} may not attach programs; submit without --attach and ask an admin to approve (kgentctl approve ID)`);
     }
     this.requireQuota(caller);
-    await this.requireLlm(p.text);
+    await this.requireLlm(p.text, caller.person.uid);
     const trials = p.trials ?? this.o.defaultTrials;
     const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials, attach: p.attach ?? false, hints: p.hint ? [p.hint] : [] });
     return this.round(req, caller, progress, onClose);
@@ -123,7 +130,7 @@ export class RequestService {
     try {
       outcome = await runRound(
         { ...this.o.loop, store: this.o.store },
-        { requestId: req.id, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, requester: requesterOf(caller), progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
+        { requestId: req.id, ownerUid: caller.person.uid, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, requester: requesterOf(caller), progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
       );
     } catch (err) {
       this.o.store.setStatus(req.id, 'failed', `internal error: ${(err as Error).message}`);
@@ -153,7 +160,7 @@ export class RequestService {
       );
     }
     this.requireQuota(caller);
-    await this.requireLlm(req.text);
+    await this.requireLlm(req.text, ownerOf(req));
     this.o.store.addHint(id, hint);
     this.o.store.setStatus(id, 'running');
     return this.round(this.get(id), caller, progress, onClose);
@@ -225,9 +232,22 @@ export class RequestService {
     return { request, attempts: this.o.store.attempts(id), ...(program ? { program } : {}) };
   }
 
-  /** When no LLM answers: the closest library programs for the request (the CLI shows them). */
-  async library(text: string, k = 3): Promise<LibraryExample[]> {
-    const hits = (await this.o.examples?.search(text, k + 6).catch(() => [])) ?? [];
+  /**
+   * A program of a request was approved (`kgentctl approve`): its verified program becomes a
+   * positive example of the request's submitter. Programs not made by a request, and programs
+   * taken unverified (--accept-unverified), teach nothing.
+   */
+  async learnApproved(programId: number): Promise<void> {
+    const req = this.o.store.byProgram(programId);
+    if (!req || (req.status !== 'verified' && req.status !== 'attached')) return;
+    const verified = this.o.store.attempts(req.id).filter((a) => a.outcome === 'verified' && a.candidate).at(-1);
+    if (!verified?.candidate) return;
+    await this.learn(req, verified.candidate, verified.annotated, 'proved');
+  }
+
+  /** When no LLM answers: the closest library programs for the request, as `viewerUid` may see them (the CLI shows them). */
+  async library(text: string, viewerUid: number, k = 3): Promise<LibraryExample[]> {
+    const hits = (await this.o.examples?.search(text, k + 6, viewerUid).catch(() => [])) ?? [];
     const usable = this.o.hookUsable ?? (() => true);
     return hits.filter((h) => h.kind !== 'learned-avoid' && (h.hooks ?? []).every(usable)).slice(0, k).map((h) => ({ id: h.id, prompt: h.prompt, program: h.program }));
   }
@@ -256,10 +276,10 @@ export class RequestService {
     }
   }
 
-  private async requireLlm(text: string): Promise<void> {
+  private async requireLlm(text: string, viewerUid: number): Promise<void> {
     const ready = await this.o.llmReady();
     if (ready.ok) return;
-    throw new KgentError('unavailable', ready.message, { library: await this.library(text) });
+    throw new KgentError('unavailable', ready.message, { library: await this.library(text, viewerUid) });
   }
 
   private async round(req: RequestInfo, caller: Caller, progress: (p: RequestProgress) => void, onClose: (fn: () => void) => void): Promise<RequestResult> {
@@ -273,6 +293,7 @@ export class RequestService {
         { ...this.o.loop, store: this.o.store },
         {
           requestId: req.id,
+          ownerUid: ownerOf(req),
           text: req.text,
           hints: req.hints,
           trials: req.trials,
@@ -301,7 +322,9 @@ export class RequestService {
         this.o.store.setProgram(id, created.program.id);
         const attached = req.attach && created.check.ok;
         this.o.store.setStatus(id, created.check.ok ? (attached ? 'attached' : 'verified') : 'failed', created.check.ok ? undefined : 'the kernel check failed when the program was stored');
-        await this.learn(req, outcome.candidate, outcome.annotated, 'proved');
+        // Verified after all: not one to avoid. Learned as an example only once a person approved it.
+        await this.forgetAvoid(req);
+        if (created.check.ok && created.program.approvedUid !== undefined) await this.learn(req, outcome.candidate, outcome.annotated, 'proved');
         return this.result(this.get(id), { program: outcome.candidate, ...(outcome.annotated !== undefined ? { annotated: outcome.annotated } : {}), ...(outcome.report ? { report: outcome.report } : {}), programInfo: created.program });
       }
       case 'needs-hint': {
@@ -319,6 +342,7 @@ export class RequestService {
     }
   }
 
+  /** Learns the outcome of `req` as its submitter's (see the file comment for when). */
   private async learn(req: RequestInfo, program: string | undefined, annotated: string | undefined, verdict: string): Promise<void> {
     if (!this.o.examples) return;
     // A program over the size limit could never run; it would only fill the example table.
@@ -327,9 +351,26 @@ export class RequestService {
     if (annotated !== undefined && Buffer.byteLength(annotated) > max) annotated = undefined;
     const feedback = verdict === 'proved' ? undefined : this.o.store.feedback(req.id).map((f) => `${f.stage}: ${f.message.split('\n')[0]}`).slice(-6);
     try {
-      await this.o.examples.learn({ requestId: req.id, prompt: req.text, ...(program ? { program } : {}), ...(annotated ? { annotated } : {}), verdict, ...(feedback ? { feedback } : {}) });
+      await this.o.examples.learn({
+        requestId: req.id,
+        ownerUid: ownerOf(req),
+        owner: req.submittedUid === undefined ? 'root (stored before requests had owners)' : req.submittedBy,
+        prompt: req.text,
+        ...(program ? { program } : {}),
+        ...(annotated ? { annotated } : {}),
+        verdict,
+        ...(feedback ? { feedback } : {}),
+      });
     } catch (err) {
       this.o.logger.warn({ requestId: req.id, err: (err as Error).message }, 'could not learn the request outcome');
+    }
+  }
+
+  private async forgetAvoid(req: RequestInfo): Promise<void> {
+    try {
+      await this.o.examples?.forgetAvoid(ownerOf(req), req.text);
+    } catch (err) {
+      this.o.logger.warn({ requestId: req.id, err: (err as Error).message }, 'could not drop the avoid note of a verified request');
     }
   }
 
@@ -351,6 +392,11 @@ export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
   if (n >= 1024) return `${Math.round(n / 1024)} KB`;
   return `${n} bytes`;
+}
+
+/** Whose a request is, for the examples: requests stored before uids were are root's (admins only). */
+function ownerOf(req: RequestInfo): number {
+  return req.submittedUid ?? 0;
 }
 
 /** The next command to type, for people. */

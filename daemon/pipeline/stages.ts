@@ -33,9 +33,16 @@ export interface RetrievedExample {
   readonly hooks?: readonly string[];
 }
 
+/**
+ * The examples, as the loop uses them. Learned entries belong to the person whose request they
+ * came from: `search` looks as `viewerUid` (the dataset, promoted entries, and that uid's own
+ * learned entries; never another user's request texts), `learn` stores an outcome as its owner's.
+ */
 export interface ExampleSource {
-  search(text: string, k: number): Promise<RetrievedExample[]>;
-  learn(outcome: { requestId: number; prompt: string; program?: string; annotated?: string; verdict: string; feedback?: string[] }): Promise<void>;
+  search(text: string, k: number, viewerUid: number): Promise<RetrievedExample[]>;
+  learn(outcome: { requestId: number; ownerUid: number; owner: string; prompt: string; program?: string; annotated?: string; verdict: string; feedback?: string[] }): Promise<void>;
+  /** The owner's avoid note for this request text is dropped: the request ended verified. */
+  forgetAvoid(ownerUid: number, prompt: string): Promise<void>;
 }
 
 /** The kernel's hooks, from the contracts. */

@@ -37,7 +37,11 @@ export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {
   'examples.list': 'read',
   'examples.search': 'read',
   'examples.show': 'read',
-  'examples.remove': 'remove-example',
+  // Learned entries are their owner's: the handler checks remove-example with the owner, and
+  // answers not-found for an entry the caller may not see.
+  'examples.remove': 'per-target',
+  'examples.promote': 'promote-example',
+  'examples.demote': 'promote-example',
   // The oracle attaches programs and runs each case's trigger as root: admins only.
   'eval.run': 'run',
   'eval.list': 'read',

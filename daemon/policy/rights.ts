@@ -25,7 +25,11 @@
  * | run              | no                                       | yes   |
  * | approve          | own, when listed in policy.attachUsers   | all   |
  * | rebuild-contracts| no                                       | yes   |
- * | remove-example   | no                                       | yes   |
+ * | remove-example   | own learned examples                     | all learned |
+ * | promote-example  | no                                       | yes   |
+ *
+ * Learned examples (daemon/retrieval) are their submitter's: a member's prompts and listings get
+ * the dataset, promoted examples and their own learned ones, never another user's request texts.
  */
 import type { KgentConfig } from '../config.js';
 import { KgentError } from '../errors.js';
@@ -54,7 +58,8 @@ export type Right =
   | 'run'
   | 'approve'
   | 'rebuild-contracts'
-  | 'remove-example';
+  | 'remove-example'
+  | 'promote-example';
 
 /** Where refusals and decisions are recorded: the audit table (with program or request id). */
 export interface AuditSink {
@@ -78,7 +83,8 @@ const WHAT: Readonly<Record<Right, string>> = {
   run: 'run programs (kgentctl run)',
   approve: 'approve programs',
   'rebuild-contracts': 'rebuild kernel contracts',
-  'remove-example': 'remove examples',
+  'remove-example': "remove other users' examples",
+  'promote-example': 'promote examples into the shared library',
 };
 
 /** The person a peer is, for the stores. */
@@ -163,13 +169,14 @@ export class Rights {
       case 'see':
       case 'modify-request':
       case 'stop':
+      case 'remove-example':
         return own;
       case 'attach':
       case 'approve':
         return this.config.policy.attachUsers.includes(peer.user) && (target.ownerUid === undefined ? right === 'attach' : own);
       case 'run':
       case 'rebuild-contracts':
-      case 'remove-example':
+      case 'promote-example':
         return false;
     }
   }

@@ -2,10 +2,16 @@
  * The example-library methods of the control socket (the few-shot examples of the synthesis
  * prompt: the repository's dataset plus what kgentd learned from finished requests).
  *
- * - `examples.list`   {learnedOnly?}  -> ExamplesListResult
- * - `examples.search` {text, k?}      -> ExamplesSearchResult
- * - `examples.show`   {id}            -> ExamplesShowResult
- * - `examples.remove` {id}            -> ExamplesRemoveResult   (learned entries only; admin)
+ * - `examples.list`    {learnedOnly?}  -> ExamplesListResult
+ * - `examples.search`  {text, k?}      -> ExamplesSearchResult
+ * - `examples.show`    {id}            -> ExamplesShowResult
+ * - `examples.remove`  {id}            -> ExamplesRemoveResult   (learned entries: admin, or their owner)
+ * - `examples.promote` {id}            -> ExamplesPromoteResult  (a learned verified program into the shared library; admin)
+ * - `examples.demote`  {id}            -> ExamplesPromoteResult  (back out of the shared library; admin)
+ *
+ * Learned entries belong to the person whose request they came from. A member sees (and their
+ * prompts get) the dataset, promoted entries and their own learned entries; an admin sees all,
+ * with the owner. An entry the caller may not see answers `not-found`, like an unknown id.
  *
  * Wire types are the protocol's own; the daemon's adapter (daemon/retrieval/handlers.ts) hands
  * over the store's entries and the compiler checks there that both agree.
@@ -29,6 +35,12 @@ export interface ExampleEntry {
   readonly requestId?: string;
   readonly verdict?: string;
   readonly learnedAt?: string;
+  /** Learned entries: whose request it came from (shown to the owner and to admins). */
+  readonly ownerUid?: number;
+  readonly owner?: string;
+  /** Set when an admin promoted the entry into the shared library (everyone's prompts). */
+  readonly promotedBy?: string;
+  readonly promotedAt?: string;
 }
 
 /** A listing row: the entry without its programs and feedback. */
@@ -54,6 +66,10 @@ export interface ExamplesRemoveResult {
   readonly removed: ExampleEntry;
 }
 
+export interface ExamplesPromoteResult {
+  readonly example: ExampleEntry;
+}
+
 /** Example ids as the store makes them; anything else cannot name an entry. */
 const exampleId = str({ min: 3, max: 200, pattern: /^[a-z0-9][a-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/ });
 
@@ -61,3 +77,5 @@ export const ExamplesList = defineMethod<ExamplesListResult>()('examples.list', 
 export const ExamplesSearch = defineMethod<ExamplesSearchResult>()('examples.search', obj({ text: str({ min: 1, max: 2000 }), k: optional(int({ min: 1, max: 50 })) }));
 export const ExamplesShow = defineMethod<ExamplesShowResult>()('examples.show', obj({ id: exampleId }));
 export const ExamplesRemove = defineMethod<ExamplesRemoveResult>()('examples.remove', obj({ id: exampleId }));
+export const ExamplesPromote = defineMethod<ExamplesPromoteResult>()('examples.promote', obj({ id: exampleId }));
+export const ExamplesDemote = defineMethod<ExamplesPromoteResult>()('examples.demote', obj({ id: exampleId }));

@@ -20,7 +20,7 @@ import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, Pro
 import { RequestAccept, RequestCancel, RequestDelete, RequestHint, RequestShow, RequestsList, RequestsPrune, RequestSubmit } from './requests.js';
 import { VerifyProgram } from './verify.js';
 import { EvalList, EvalRun } from './eval.js';
-import { ExamplesList, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
+import { ExamplesDemote, ExamplesList, ExamplesPromote, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
 
 /** Every method kgentd serves (a test checks the daemon registers exactly these). */
 export const ALL_METHODS = [
@@ -50,6 +50,8 @@ export const ALL_METHODS = [
   ExamplesSearch,
   ExamplesShow,
   ExamplesRemove,
+  ExamplesPromote,
+  ExamplesDemote,
   EvalRun,
   EvalList,
 ] as const;

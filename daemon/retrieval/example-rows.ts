@@ -24,11 +24,24 @@ export interface StoredExample {
   readonly hooks: readonly string[];
   /** Dataset examples: the area folder. */
   readonly area?: string;
-  /** Learned entries: the request they came from, its final verdict, and when. */
+  /** Learned entries: the request they came from (the latest, when learned again), its final verdict, and when. */
   readonly requestId?: string;
   readonly verdict?: string;
   readonly learnedAt?: string;
+  /** Learned entries: the uid and name of the person who asked. Their entries serve their prompts only. */
+  readonly ownerUid?: number;
+  readonly owner?: string;
+  /** Learned positive entries an admin promoted into the shared library: who (`carol (uid 1002)`) and when. */
+  readonly promotedBy?: string;
+  readonly promotedAt?: string;
 }
+
+/**
+ * Who is looking: `shared` sees the dataset and promoted entries; `{ uid }` sees those plus the
+ * entries learned from that uid's own requests; `all` (admins' listings) sees every entry.
+ * The synthesis prompt of a request always looks as its submitter (`{ uid }`), admins included.
+ */
+export type ExampleViewer = 'shared' | 'all' | { readonly uid: number };
 
 /** A search result: the entry and its score (BM25 for full text, RRF relevance for hybrid; higher is better). */
 export interface ExampleHit extends StoredExample {
@@ -38,8 +51,11 @@ export interface ExampleHit extends StoredExample {
 /** The part of a dataset example the table uses (datasets/load.ts's `Example`). */
 export type DatasetExample = Pick<Example, 'id' | 'area' | 'prompt' | 'tags' | 'hooks' | 'program' | 'annotated'> & { readonly variantOf?: string };
 
-/** The outcome of a finished request, as the orchestrator reports it. */
+/** The outcome of a finished request, as the request service reports it. */
 export interface LearnInput {
+  /** The person whose request this was: the entry is theirs (and serves only their prompts until promoted). */
+  readonly ownerUid: number;
+  readonly owner: string;
   readonly requestId: string;
   readonly prompt: string;
   readonly program?: string;
@@ -56,7 +72,7 @@ export interface LearnInput {
  * Bump when {@link ftsText} or {@link embedText} changes: the table is then rebuilt on the next
  * start, as if the dataset had changed.
  */
-export const TEXT_VERSION = 4;
+export const TEXT_VERSION = 5;
 
 /** A row as stored: the entry's fields flattened to strings, plus the ranked text. */
 export interface ExampleRow {
@@ -73,6 +89,12 @@ export interface ExampleRow {
   request_id: string;
   verdict: string;
   learned_at: string;
+  /** Learned entries: the owner's uid as decimal text (`''` for the dataset), and their name. */
+  owner_uid: string;
+  owner: string;
+  /** `''` unless an admin promoted the entry into the shared library. */
+  promoted_by: string;
+  promoted_at: string;
   /** What the full-text index ranks first: the request (and for avoid notes, the feedback). */
   text: string;
   /** What it ranks with a lower weight: the hooks and the program's identifiers. */
@@ -80,7 +102,13 @@ export interface ExampleRow {
 }
 
 /** Column names other than `text`, `code` and `vector`: what searches and listings read back. */
-export const ENTRY_COLUMNS = ['id', 'kind', 'prompt', 'program', 'annotated', 'feedback', 'tags', 'hooks', 'area', 'request_id', 'verdict', 'learned_at'] as const;
+export const ENTRY_COLUMNS = ['id', 'kind', 'prompt', 'program', 'annotated', 'feedback', 'tags', 'hooks', 'area', 'request_id', 'verdict', 'learned_at', 'owner_uid', 'owner', 'promoted_by', 'promoted_at'] as const;
+
+/** The ownership columns, added in TEXT_VERSION 5: a table without them is migrated at open. */
+export const OWNER_COLUMNS = ['owner_uid', 'owner', 'promoted_by', 'promoted_at'] as const;
+
+/** The uid a learned row without an owner (stored before entries had one) is given: root's, never shared. */
+export const UNOWNED_UID = 0;
 
 /** `tracepoint:syscalls:sys_enter_openat` -> `tracepoint syscalls sys enter openat`. */
 function hookWords(hook: string): string {
@@ -139,6 +167,10 @@ export function datasetRow(e: DatasetExample): ExampleRow {
     request_id: '',
     verdict: '',
     learned_at: '',
+    owner_uid: '',
+    owner: '',
+    promoted_by: '',
+    promoted_at: '',
     text: ftsText(e),
     code: codeText(e),
   };
@@ -163,15 +195,49 @@ export function hooksOf(program: string): string[] {
   return [...found];
 }
 
+/** A request text as it is compared: case, spacing and trailing punctuation do not make another request. */
+export function normalizePrompt(prompt: string): string {
+  return prompt.toLowerCase().replace(/\s+/g, ' ').trim().replace(/[\s.!?;:,]+$/, '');
+}
+
+/**
+ * A program as it is compared: layout (line breaks, indentation, spaces around punctuation) does
+ * not make another program. Only for telling rows apart; the stored program is the approved text.
+ */
+export function normalizeProgram(program: string): string {
+  return program.replace(/\s+/g, ' ').replace(/\s*([^\w\s])\s*/g, '$1').trim();
+}
+
+function shortHash(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The id of a learned entry: one per owner and request (+ program, for positive entries), so the
+ * same request learned again updates its row instead of adding one. The id says nothing of whose
+ * it is or what it asked (ids of promoted entries are seen by everyone).
+ */
+export function learnedId(kind: 'learned-positive' | 'learned-avoid', ownerUid: number, prompt: string, program: string): string {
+  return kind === 'learned-positive'
+    ? `learned/${shortHash(['positive', ownerUid, normalizePrompt(prompt), normalizeProgram(program)])}`
+    : `avoid/${shortHash(['avoid', ownerUid, normalizePrompt(prompt)])}`;
+}
+
+/** Whether an outcome is a positive example: a verified (proved) program; anything else is an avoid note. */
+export function isPositiveOutcome(verdict: string, program: string | undefined): boolean {
+  return (verdict === 'verified' || verdict === 'proved') && (program ?? '').trim() !== '';
+}
+
 export function learnedRow(o: LearnInput, at: Date): ExampleRow {
-  const positive = o.verdict === 'verified' && (o.program ?? '').trim() !== '';
+  const positive = isPositiveOutcome(o.verdict, o.program);
   const program = o.program ?? '';
   const hooks = o.hooks ? [...o.hooks] : hooksOf(program);
   const tags = o.tags ? [...o.tags] : [];
   const feedback = positive ? [] : [...(o.feedback ?? [])];
+  const kind = positive ? 'learned-positive' : 'learned-avoid';
   return {
-    id: `${positive ? 'learned' : 'avoid'}/${o.requestId}`,
-    kind: positive ? 'learned-positive' : 'learned-avoid',
+    id: learnedId(kind, o.ownerUid, o.prompt, program),
+    kind,
     prompt: o.prompt,
     program,
     annotated: o.annotated ?? '',
@@ -180,11 +246,48 @@ export function learnedRow(o: LearnInput, at: Date): ExampleRow {
     hooks: JSON.stringify(hooks),
     area: '',
     request_id: o.requestId,
-    verdict: o.verdict,
+    verdict: positive ? 'verified' : o.verdict,
     learned_at: at.toISOString(),
+    owner_uid: String(o.ownerUid),
+    owner: o.owner,
+    promoted_by: '',
+    promoted_at: '',
     text: ftsText({ prompt: o.prompt, tags, feedback }),
     code: codeText({ hooks, program }),
   };
+}
+
+/**
+ * A row of a table stored before entries had an owner: owned by root (`UNOWNED_UID`), never
+ * shared, with the id it would have now (rows learned several times for one request collapse).
+ */
+export function migratedRow(r: ExampleRow): ExampleRow {
+  if (r.kind === 'dataset') return { ...r, owner_uid: '', owner: '', promoted_by: '', promoted_at: '' };
+  const hasOwner = /^\d+$/.test(r.owner_uid ?? '');
+  const ownerUid = hasOwner ? Number(r.owner_uid) : UNOWNED_UID;
+  return {
+    ...r,
+    id: learnedId(r.kind, ownerUid, r.prompt, r.program),
+    owner_uid: String(ownerUid),
+    owner: hasOwner ? (r.owner ?? '') : 'root (stored before examples had owners)',
+    promoted_by: hasOwner ? (r.promoted_by ?? '') : '',
+    promoted_at: hasOwner ? (r.promoted_at ?? '') : '',
+  };
+}
+
+/** Whether `viewer` may see an entry (the same rule as {@link viewerFilter}, for one entry). */
+export function visibleTo(e: Pick<StoredExample, 'kind' | 'ownerUid' | 'promotedBy'>, viewer: ExampleViewer): boolean {
+  if (viewer === 'all' || e.kind === 'dataset' || (e.kind === 'learned-positive' && e.promotedBy)) return true;
+  return viewer !== 'shared' && e.ownerUid === viewer.uid;
+}
+
+/** The SQL filter of what `viewer` may see; undefined for `all`. */
+export function viewerFilter(viewer: ExampleViewer): string | undefined {
+  if (viewer === 'all') return undefined;
+  const shared = "kind = 'dataset' OR (kind = 'learned-positive' AND promoted_by != '')";
+  if (viewer === 'shared') return `(${shared})`;
+  if (!Number.isSafeInteger(viewer.uid) || viewer.uid < 0) throw new Error(`not a uid: ${viewer.uid}`);
+  return `(${shared} OR owner_uid = '${viewer.uid}')`;
 }
 
 function strings(json: unknown): string[] {
@@ -214,6 +317,10 @@ export function toEntry(r: Record<string, unknown>): StoredExample {
     ...(s('request_id') ? { requestId: s('request_id') } : {}),
     ...(s('verdict') ? { verdict: s('verdict') } : {}),
     ...(s('learned_at') ? { learnedAt: s('learned_at') } : {}),
+    ...(kind !== 'dataset' && /^\d+$/.test(s('owner_uid')) ? { ownerUid: Number(s('owner_uid')) } : {}),
+    ...(kind !== 'dataset' && s('owner') ? { owner: s('owner') } : {}),
+    ...(s('promoted_by') ? { promotedBy: s('promoted_by') } : {}),
+    ...(s('promoted_at') ? { promotedAt: s('promoted_at') } : {}),
   };
 }
 

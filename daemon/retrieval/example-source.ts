@@ -1,14 +1,15 @@
 /**
- * The example library as the Kgent loop uses it: top-k examples for a prompt, and learning a
- * finished request (a verified program as a positive example, a failure as an "avoid" note).
+ * The example library as the Kgent loop uses it: top-k examples for a prompt as its submitter
+ * sees them, and learning a request's outcome as its submitter's (an approved verified program as
+ * a positive example, a failure as an "avoid" note).
  */
 import type { ExampleSource } from '../pipeline/stages.js';
 import type { ExampleLibrary } from './library.js';
 
 export function exampleSource(library: ExampleLibrary): ExampleSource {
   return {
-    async search(text, k) {
-      const r = await library.search(text, k);
+    async search(text, k, viewerUid) {
+      const r = await library.search(text, k, { viewer: { uid: viewerUid } });
       return r.hits.map((h) => ({
         id: h.id,
         kind: h.kind,
@@ -22,12 +23,17 @@ export function exampleSource(library: ExampleLibrary): ExampleSource {
     async learn(o) {
       await library.learn({
         requestId: `R${o.requestId}`,
+        ownerUid: o.ownerUid,
+        owner: o.owner,
         prompt: o.prompt,
         ...(o.program ? { program: o.program } : {}),
         ...(o.annotated ? { annotated: o.annotated } : {}),
         verdict: o.verdict === 'proved' ? 'verified' : o.verdict,
         ...(o.feedback ? { feedback: o.feedback } : {}),
       });
+    },
+    async forgetAvoid(ownerUid, prompt) {
+      await (await library.store()).forgetAvoid(ownerUid, prompt);
     },
   };
 }

@@ -21,12 +21,18 @@ import {
   FTS_BOOSTS,
   FTS_COLUMNS,
   isRequestId,
+  learnedId,
   learnedRow,
+  migratedRow,
+  OWNER_COLUMNS,
   toEntry,
+  viewerFilter,
+  visibleTo,
   type DatasetExample,
   type ExampleHit,
   type ExampleKind,
   type ExampleRow,
+  type ExampleViewer,
   type LearnInput,
   type StoredExample,
 } from './example-rows.js';
@@ -59,6 +65,8 @@ export interface SearchOptions {
   readonly kinds?: readonly ExampleKind[];
   /** Full text only, even when vectors exist (the recall measurement, a fallback). */
   readonly fullTextOnly?: boolean;
+  /** Whose view (default `shared`: the dataset and promoted entries only). A request searches as its submitter. */
+  readonly viewer?: ExampleViewer;
 }
 
 export interface SearchResult {
@@ -84,6 +92,8 @@ export class ExampleStore {
   private table: Table | undefined;
   private dims: number | undefined;
   private meta: Meta | undefined;
+  /** The open table's column names. */
+  private columns: readonly string[] = [];
   /** Writes (sync, learn, remove) run one at a time; searches read whatever table is current. */
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -98,7 +108,10 @@ export class ExampleStore {
     const conn = await connect(examplesDbPath(o.stateDir));
     const store = new ExampleStore(conn, o);
     store.meta = readExampleMeta(o.stateDir);
-    if ((await conn.tableNames()).includes(TABLE)) await store.useTable(await conn.openTable(TABLE));
+    if ((await conn.tableNames()).includes(TABLE)) {
+      await store.useTable(await conn.openTable(TABLE));
+      if (store.missingColumns.length > 0) await store.serial(() => store.migrate());
+    }
     return store;
   }
 
@@ -129,10 +142,10 @@ export class ExampleStore {
       });
       if (!datasetChanged && !missingVectors) return result(false, this.hasVectors);
 
-      const rows: ExampleRow[] = [...examples.map(datasetRow), ...learnedRows.map((r) => r.row)];
+      const rows: ExampleRow[] = [...examples.map(datasetRow), ...learnedRows.map((r) => migratedRow(r.row))];
       // Vectors kept where the model is the same and the embedded text did not change.
       const oldVectors = new Map<string, { text: string; vector: number[] }>();
-      if (this.meta?.vectorModel === model) for (const r of learnedRows) if (r.vector) oldVectors.set(r.row.id, { text: embedText(entryOf(r.row)), vector: r.vector });
+      if (this.meta?.vectorModel === model) for (const r of learnedRows) if (r.vector) oldVectors.set(migratedRow(r.row).id, { text: embedText(entryOf(r.row)), vector: r.vector });
       const vectors = await this.embedRows(rows, oldVectors);
       if (!datasetChanged && !vectors) {
         this.o.logger?.info({ examples: rows.length }, 'examples: embedding model did not answer; full-text search only');
@@ -157,12 +170,13 @@ export class ExampleStore {
     if (!table || !q) return { mode: 'full-text', hits: [] };
     const vector = this.hasVectors && !opts.fullTextOnly ? await this.embedOne(text) : undefined;
     const kinds = opts.kinds ?? [];
+    const where = [kinds.length ? `kind IN (${kinds.map(sql).join(', ')})` : undefined, viewerFilter(opts.viewer ?? 'shared')].filter(Boolean).join(' AND ');
     const { mode, rows } = await rankedQuery(table, {
       text: q,
       columns: FTS_COLUMNS,
       boosts: FTS_BOOSTS,
       ...(vector ? { vector } : {}),
-      ...(kinds.length ? { where: `kind IN (${kinds.map(sql).join(', ')})` } : {}),
+      ...(where ? { where } : {}),
       select: ENTRY_COLUMNS,
       limit: k,
     });
@@ -170,21 +184,27 @@ export class ExampleStore {
   }
 
   /**
-   * Adds the outcome of a finished request, marked as learned: a positive example when it was
-   * verified, an "avoid" note (the request, the last candidate, the feedback) otherwise. A request
-   * learned again replaces its earlier entry of the same kind.
+   * Adds the outcome of a request, owned by the person who asked: a positive example for a
+   * verified program (the caller learns it when a person approved it), an "avoid" note (the
+   * request, the last candidate, the feedback) otherwise. One row per owner and request (and
+   * program): learning it again updates that row, keeping a promotion. A positive entry replaces
+   * the owner's avoid note for the same request: the request ended well after all.
    */
   async learn(o: LearnInput): Promise<StoredExample> {
     if (!isRequestId(o.requestId)) throw new KgentError('bad-request', `request id "${o.requestId}" is not usable as an example id`);
     if (!o.prompt.trim()) throw new KgentError('bad-request', 'a learned example needs the request text');
+    if (!Number.isSafeInteger(o.ownerUid) || o.ownerUid < 0) throw new KgentError('bad-request', `a learned example needs its owner's uid (got ${o.ownerUid})`);
     return this.serial(async () => {
-      const row = learnedRow(o, new Date());
+      let row = learnedRow(o, new Date());
+      const before = this.table ? (await this.readRows(`id = ${sql(row.id)}`))[0]?.row : undefined;
+      if (before?.promoted_by) row = { ...row, promoted_by: before.promoted_by, promoted_at: before.promoted_at };
       let vector: number[] | undefined;
       if (this.table && this.hasVectors) vector = await this.embedOne(embedText(entryOf(row)));
       if (!this.table) {
         await this.writeAll([row], undefined);
       } else {
-        await this.table.delete(`id = ${sql(row.id)}`);
+        const avoid = row.kind === 'learned-positive' ? learnedId('learned-avoid', o.ownerUid, o.prompt, '') : undefined;
+        await this.table.delete(avoid ? `id IN (${sql(row.id)}, ${sql(avoid)})` : `id = ${sql(row.id)}`);
         const data: Record<string, unknown> = vector ? { ...row, vector } : this.hasVectors ? { ...row, vector: null } : { ...row };
         await this.table.add([data]);
         // Found by full text meanwhile; the next sync (kgentd's next start) embeds it.
@@ -194,34 +214,66 @@ export class ExampleStore {
     });
   }
 
-  /** Entries sorted by kind (dataset first) then id; `learnedOnly` leaves out the dataset. */
-  async list(opts: { learnedOnly?: boolean } = {}): Promise<StoredExample[]> {
+  /**
+   * Drops `ownerUid`'s avoid note for `prompt` (a request that ended verified after a hint is not
+   * one to avoid); answers whether there was one.
+   */
+  async forgetAvoid(ownerUid: number, prompt: string): Promise<boolean> {
+    return this.serial(async () => {
+      if (!this.table) return false;
+      const id = learnedId('learned-avoid', ownerUid, prompt, '');
+      if ((await this.table.countRows(`id = ${sql(id)}`)) === 0) return false;
+      await this.table.delete(`id = ${sql(id)}`);
+      return true;
+    });
+  }
+
+  /** Entries `viewer` may see (default `shared`), sorted by kind (dataset first) then id; `learnedOnly` leaves out the dataset. */
+  async list(opts: { learnedOnly?: boolean; viewer?: ExampleViewer } = {}): Promise<StoredExample[]> {
     if (!this.table) return [];
-    const rows = await this.readRows(opts.learnedOnly ? `kind IN (${LEARNED_KINDS.map(sql).join(', ')})` : undefined);
+    const where = [opts.learnedOnly ? `kind IN (${LEARNED_KINDS.map(sql).join(', ')})` : undefined, viewerFilter(opts.viewer ?? 'shared')].filter(Boolean).join(' AND ');
+    const rows = await this.readRows(where || undefined);
     const order: Record<ExampleKind, number> = { dataset: 0, 'learned-positive': 1, 'learned-avoid': 2 };
     return rows.map((r) => entryOf(r.row)).sort((a, b) => order[a.kind] - order[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async get(id: string): Promise<StoredExample | undefined> {
+  /** The entry `id` when `viewer` (default `shared`) may see it; an entry they may not see is undefined, like an unknown id. */
+  async get(id: string, viewer: ExampleViewer = 'shared'): Promise<StoredExample | undefined> {
     if (!this.table) return undefined;
     const rows = await this.readRows(`id = ${sql(id)}`);
-    return rows[0] ? entryOf(rows[0].row) : undefined;
+    const e = rows[0] ? entryOf(rows[0].row) : undefined;
+    return e && visibleTo(e, viewer) ? e : undefined;
   }
 
   /**
    * Removes a learned entry. Dataset entries are refused (they come back with the dataset: edit
-   * datasets/examples instead); an unknown id is `not-found`.
+   * datasets/examples instead); an unknown id is `not-found`. Who may remove what is the caller's
+   * decision (kgentd: an admin any learned entry, a member their own).
    */
   async remove(id: string): Promise<StoredExample> {
     return this.serial(async () => {
-      const e = await this.get(id);
-      if (!e) throw new KgentError('not-found', `no example "${id}" (kgentctl examples list shows them)`, { id });
+      const e = await this.get(id, 'all');
+      if (!e) throw notFound(id);
       if (e.kind === 'dataset') {
         throw new KgentError('refused', `${id} is a dataset example; it would come back with the dataset (edit datasets/examples/${id}.bt instead)`, { id });
       }
       await this.table!.delete(`id = ${sql(id)}`);
       return e;
     });
+  }
+
+  /**
+   * Puts a learned positive entry into the shared library (every user's prompts), recording who
+   * (`by`, e.g. `carol (uid 1002)`). Only verified programs can be shared: avoid notes and the
+   * dataset are refused. Whether the caller may is kgentd's decision (admins only).
+   */
+  async promote(id: string, by: string): Promise<StoredExample> {
+    return this.setPromotion(id, { promoted_by: by, promoted_at: new Date().toISOString() });
+  }
+
+  /** Takes a promoted entry back out of the shared library: it serves its owner's prompts only again. */
+  async demote(id: string): Promise<StoredExample> {
+    return this.setPromotion(id, { promoted_by: '', promoted_at: '' });
   }
 
   close(): void {
@@ -243,7 +295,53 @@ export class ExampleStore {
     this.table = tbl;
     const vec = (await tbl.schema()).fields.find((f) => f.name === 'vector');
     this.dims = vec ? (vec.type as FixedSizeList).listSize : undefined;
+    this.columns = (await tbl.schema()).fields.map((f) => f.name);
     if (old && old !== tbl) old.close();
+  }
+
+  /** Columns of this version the open table lacks (a table stored before entries had owners). */
+  private get missingColumns(): string[] {
+    return OWNER_COLUMNS.filter((c) => !this.columns.includes(c));
+  }
+
+  private async setPromotion(id: string, p: { promoted_by: string; promoted_at: string }): Promise<StoredExample> {
+    return this.serial(async () => {
+      const found = this.table ? (await this.readRows(`id = ${sql(id)}`))[0] : undefined;
+      if (!found) throw notFound(id);
+      if (found.row.kind !== 'learned-positive') {
+        throw new KgentError('refused', `${id} is ${found.row.kind === 'dataset' ? 'a dataset example (shared already)' : 'an avoid note; only verified programs are shared'}`, { id });
+      }
+      const row: ExampleRow = { ...found.row, ...p };
+      await this.table!.delete(`id = ${sql(id)}`);
+      await this.table!.add([this.hasVectors ? { ...row, vector: found.vector ?? null } : { ...row }]);
+      return entryOf(row);
+    });
+  }
+
+  /**
+   * Rewrites a table stored before entries had owners: every learned row becomes root's, not
+   * shared (a request text of one user must never reach another's prompts), and rows of one
+   * request learned several times collapse into one (the latest). Vectors are kept.
+   */
+  private async migrate(): Promise<void> {
+    const missing = this.missingColumns;
+    if (missing.length === 0) return;
+    const old = await this.readRows(undefined);
+    const byId = new Map<string, { row: ExampleRow; vector?: number[] }>();
+    for (const r of old) {
+      const row = migratedRow(r.row);
+      const seen = byId.get(row.id);
+      if (!seen || seen.row.learned_at < row.learned_at) byId.set(row.id, { row, ...(r.vector ? { vector: r.vector } : {}) });
+    }
+    const rows = [...byId.values()];
+    const dims = this.dims;
+    await this.writeAll(
+      rows.map((r) => r.row),
+      dims === undefined ? undefined : rows.map((r) => r.vector),
+      dims,
+    );
+    const learned = rows.filter((r) => r.row.kind !== 'dataset').length;
+    this.o.logger?.warn({ rows: old.length, kept: rows.length, learned, added: missing }, 'examples: table from before owners migrated; learned entries are root\'s and not shared until an admin promotes them');
   }
 
   private async rowsWithoutVector(): Promise<number> {
@@ -255,7 +353,8 @@ export class ExampleStore {
     if (!this.table) return [];
     let q = this.table.query();
     if (where) q = q.where(where);
-    const cols = [...ENTRY_COLUMNS, ...FTS_COLUMNS, ...(this.hasVectors ? ['vector'] : [])];
+    // A table from before the owner columns is read without them (migratedRow fills them in).
+    const cols = [...ENTRY_COLUMNS, ...FTS_COLUMNS, ...(this.hasVectors ? ['vector'] : [])].filter((c) => this.columns.includes(c));
     const rows: Record<string, unknown>[] = await q.select(cols).toArray();
     return rows.map((r) => {
       const row = Object.fromEntries([...ENTRY_COLUMNS, ...FTS_COLUMNS].map((c) => [c, String(r[c] ?? '')])) as unknown as ExampleRow;
@@ -302,10 +401,13 @@ export class ExampleStore {
     }
   }
 
-  /** Replaces the table with `rows` (and their vectors), then builds the full-text index. */
-  private async writeAll(rows: readonly ExampleRow[], vectors: readonly number[][] | undefined): Promise<void> {
-    const dims = vectors?.[0]?.length;
-    const data = rows.map((r, i) => (vectors ? { ...r, vector: vectors[i]! } : { ...r }));
+  /**
+   * Replaces the table with `rows` (and their vectors; a row may lack one when `dims` is given),
+   * then builds the full-text index.
+   */
+  private async writeAll(rows: readonly ExampleRow[], vectors: readonly (number[] | undefined)[] | undefined, givenDims?: number): Promise<void> {
+    const dims = givenDims ?? vectors?.find((v) => v)?.length;
+    const data = rows.map((r, i) => (vectors && dims !== undefined ? { ...r, vector: vectors[i] ?? null } : { ...r }));
     const tbl = await this.conn.createTable(TABLE, data, { mode: 'overwrite', schema: schemaFor(dims) });
     for (const c of FTS_COLUMNS) await tbl.createIndex(c, { config: ftsIndex(), replace: true });
     await this.useTable(tbl);
@@ -317,8 +419,13 @@ export class ExampleStore {
   }
 }
 
+/** An unknown id, and an entry the caller may not see, answer this one way. */
+export function notFound(id: string): KgentError {
+  return new KgentError('not-found', `no example "${id}" (kgentctl examples list shows them)`, { id });
+}
+
 function entryOf(row: ExampleRow): StoredExample {
   return toEntry(row as unknown as Record<string, unknown>);
 }
 
-export type { DatasetExample, ExampleHit, ExampleKind, LearnInput, StoredExample } from './example-rows.js';
+export type { DatasetExample, ExampleHit, ExampleKind, ExampleViewer, LearnInput, StoredExample } from './example-rows.js';

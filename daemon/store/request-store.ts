@@ -169,6 +169,12 @@ export class RequestStore {
     return row ? toInfo(row) : undefined;
   }
 
+  /** The request whose program is `programId`, if a request made it. */
+  byProgram(programId: number): RequestInfo | undefined {
+    const row = this.db.prepare(`${SELECT_REQUEST} WHERE r.program_id = ? ORDER BY r.id DESC LIMIT 1`).get(programId) as RequestRow | undefined;
+    return row ? toInfo(row) : undefined;
+  }
+
   /** The newest requests, of everyone or of one uid. */
   list(limit = 50, submittedUid?: number): RequestInfo[] {
     const rows =

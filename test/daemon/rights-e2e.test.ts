@@ -108,11 +108,11 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
     pending = waiting.program.id;
   });
 
-  await t.test('a member may not run, rebuild contracts or remove examples; others\' programs are not found', async (t) => {
+  await t.test('a member may not run, rebuild contracts or promote examples; others\' programs and examples are not found', async (t) => {
     const cases: [string, string[], RegExp][] = [
       ['run', ['run', idle], /may not run programs/],
       ['contracts rebuild', ['contracts', 'rebuild'], /may not rebuild kernel contracts/],
-      ['examples remove', ['examples', 'remove', 'learned/r1'], /may not remove examples/],
+      ['examples promote', ['examples', 'promote', 'learned/0123456789abcdef'], /may not promote examples into the shared library/],
     ];
     for (const [what, args, message] of cases) {
       const r = await as(ALICE, args);
@@ -128,6 +128,10 @@ t.test('rights, identities and limits with real users', { skip }, async (t) => {
       t.equal(theirs.exitCode, none.exitCode, `${what}: same exit as an unknown id`);
       t.equal(theirs.stderr.replaceAll(String(id), 'N'), none.stderr.replaceAll('99999', 'N'), `${what}: same message as an unknown id`);
     }
+    // An example that is not hers (or does not exist) is not found, whatever its owner.
+    const remove = await as(ALICE, ['examples', 'remove', 'learned/0123456789abcdef']);
+    t.equal(remove.exitCode, 4, `examples remove: not found (exit 4): ${remove.stderr}`);
+    t.match(remove.stderr, /no example "learned\/0123456789abcdef"/);
     const list = await asJson<{ programs: ProgramInfo[] }>(ALICE, ['list', '--all']);
     t.same(list.programs, [], "a member's list holds only their own programs");
     const running = await d.ctlJson<ShowResult>(['show', String(rootProgram)]);

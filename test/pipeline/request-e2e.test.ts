@@ -157,6 +157,15 @@ t.test('three failing trials end in needs-hint; a hint continues the same reques
     t.match(lastUser(fourth), /attempt 3, parse:/, 'and so is every earlier feedback message');
     const list = await d.ctlJson<{ requests: { id: number; status: string; attempts: number }[] }>(['requests']);
     t.match(list.requests.find((q) => q.id === end.requestId), { status: 'verified', attempts: 4 });
+    // Verified after the hint: no avoid note is left, and nothing is learned before a person approves it.
+    const learned = await d.ctlJson<{ examples: { kind: string; prompt: string }[] }>(['examples', 'list', '--learned']);
+    t.same(learned.examples.filter((e) => e.prompt === 'count program executions per command'), [], 'neither an avoid note nor an unapproved example');
+    const shown = await d.ctlJson<RequestDetail>(['show', `R${end.requestId}`]);
+    const approved = await d.ctl(['approve', String(shown.request.programId)]);
+    t.equal(approved.exitCode, 0, approved.stderr);
+    await d.ctl(['stop', String(shown.request.programId)]);
+    const after = await d.ctlJson<{ examples: { kind: string; prompt: string; owner?: string }[] }>(['examples', 'list', '--learned']);
+    t.match(after.examples, [{ kind: 'learned-positive', prompt: 'count program executions per command', owner: 'root' }], 'approved: one positive example, root\'s');
   });
 });
 

@@ -9,6 +9,10 @@ function ex(area: string, slug: string, prompt: string, tags: string[], hooks: s
   return { id: `${area}/${slug}`, area: area as DatasetExample['area'], prompt, tags, hooks, program, annotated: `${program}\n// annotated` };
 }
 
+/** Learned entries are someone's: these tests learn as one member and look as them. */
+const ALICE = { ownerUid: 1001, owner: 'alice' } as const;
+const asAlice = { viewer: { uid: 1001 } } as const;
+
 const DATASET: DatasetExample[] = [
   ex('file', 'opens-by-process', 'Print each file opened, with the process name and pid.', ['file', 'open'], ['tracepoint:syscalls:sys_enter_openat'],
     'tracepoint:syscalls:sys_enter_openat { printf("%d %s %s\\n", pid, comm, str(args->filename)); }'),
@@ -69,63 +73,69 @@ t.test('learn: verified -> positive, failure -> avoid note with its feedback; li
   const store = await open();
   await store.sync(DATASET);
   const pos = await store.learn({
+    ...ALICE,
     requestId: 'r17',
     prompt: 'count udp packets sent per process',
     program: 'kprobe:udp_sendmsg { @[comm] = count(); }',
     annotated: 'kprobe:udp_sendmsg { @[comm] = count(); }\ncover(kprobe:udp_sendmsg);',
     verdict: 'verified',
   });
-  t.match(pos, { id: 'learned/r17', kind: 'learned-positive', requestId: 'r17', verdict: 'verified', hooks: ['kprobe:udp_sendmsg'] });
+  t.match(pos, { id: /^learned\/[0-9a-f]{16}$/, kind: 'learned-positive', requestId: 'r17', verdict: 'verified', hooks: ['kprobe:udp_sendmsg'], ownerUid: 1001, owner: 'alice' });
+  t.notOk(pos.promotedBy, 'not shared');
   t.ok(pos.learnedAt);
   const avoid = await store.learn({
+    ...ALICE,
     requestId: 'r18',
     prompt: 'print the destination port of udp packets',
     program: 'kprobe:udp_sendmsg { printf("%d\\n", arg1); }',
     verdict: 'refuted',
     feedback: ['assert(printed(0) == dport) fails: port printed in network byte order (counterexample: dport=0x1f90 printed 36895)'],
   });
-  t.match(avoid, { id: 'avoid/r18', kind: 'learned-avoid', verdict: 'refuted' });
+  t.match(avoid, { id: /^avoid\/[0-9a-f]{16}$/, kind: 'learned-avoid', verdict: 'refuted', ownerUid: 1001 });
   t.same(avoid.feedback, ['assert(printed(0) == dport) fails: port printed in network byte order (counterexample: dport=0x1f90 printed 36895)']);
 
-  t.same((await store.list({ learnedOnly: true })).map((e) => e.id), ['learned/r17', 'avoid/r18']);
-  t.equal((await store.list()).length, 7);
-  t.equal((await store.get('avoid/r18'))?.kind, 'learned-avoid');
-  t.equal(await store.get('nope/x'), undefined);
+  t.same((await store.list({ learnedOnly: true, ...asAlice })).map((e) => e.id), [pos.id, avoid.id]);
+  t.equal((await store.list(asAlice)).length, 7);
+  t.equal((await store.get(avoid.id, asAlice.viewer))?.kind, 'learned-avoid');
+  t.equal(await store.get('nope/x', 'all'), undefined);
 
-  const hits = (await store.search('udp packets per process', 5)).hits;
-  t.equal(hits[0]?.id, 'learned/r17', 'learned rows are found by full text (added after the index)');
-  const onlyPositive = (await store.search('udp port', 5, { kinds: ['dataset', 'learned-positive'] })).hits;
+  const hits = (await store.search('udp packets per process', 5, asAlice)).hits;
+  t.equal(hits[0]?.id, pos.id, 'learned rows are found by full text (added after the index)');
+  const onlyPositive = (await store.search('udp port', 5, { kinds: ['dataset', 'learned-positive'], ...asAlice })).hits;
   t.notOk(onlyPositive.some((h) => h.kind === 'learned-avoid'), 'kinds filter');
-  t.ok((await store.search('byte order counterexample', 5)).hits.some((h) => h.id === 'avoid/r18'), 'feedback is searchable');
+  t.ok((await store.search('byte order counterexample', 5, asAlice)).hits.some((h) => h.id === avoid.id), 'feedback is searchable');
 
-  // Learned again: the entry of that kind is replaced, not duplicated.
-  await store.learn({ requestId: 'r17', prompt: 'count udp packets sent per process name', program: 'kprobe:udp_sendmsg { @[comm] = count(); }', verdict: 'verified' });
-  t.equal((await store.list({ learnedOnly: true })).length, 2);
-  t.equal((await store.get('learned/r17'))?.prompt, 'count udp packets sent per process name');
+  // The same request text (up to case, spacing, a final full stop) and program: one row, updated.
+  const again = await store.learn({ ...ALICE, requestId: 'r19', prompt: '  Count UDP packets sent  per process. ', program: 'kprobe:udp_sendmsg {\n  @[comm] = count();\n}', verdict: 'verified' });
+  t.equal(again.id, pos.id, 'same owner, request and program: the same entry');
+  t.equal(again.requestId, 'r19', 'updated to the latest request');
+  t.equal((await store.list({ learnedOnly: true, ...asAlice })).length, 2);
 
   await t.rejects(store.remove('file/opens-by-process'), { code: 'refused', message: /dataset example.*datasets\/examples\/file\/opens-by-process\.bt/ });
   await t.rejects(store.remove('learned/none'), { code: 'not-found' });
-  t.equal((await store.remove('avoid/r18')).id, 'avoid/r18');
-  t.same((await store.list({ learnedOnly: true })).map((e) => e.id), ['learned/r17']);
-  await t.rejects(store.learn({ requestId: '../x', prompt: 'p', verdict: 'verified' }), { code: 'bad-request' });
+  t.equal((await store.remove(avoid.id)).id, avoid.id);
+  t.same((await store.list({ learnedOnly: true, ...asAlice })).map((e) => e.id), [pos.id]);
+  await t.rejects(store.learn({ ...ALICE, requestId: '../x', prompt: 'p', verdict: 'verified' }), { code: 'bad-request' });
+  await t.rejects(store.learn({ ownerUid: -1, owner: 'x', requestId: 'r1', prompt: 'p', verdict: 'verified' }), { code: 'bad-request' }, 'an owner is required');
 });
 
 t.test('a changed dataset is reloaded and learned entries are kept', async (t) => {
   const { open } = await withStore(t);
   const store = await open();
   await store.sync(DATASET);
-  await store.learn({ requestId: 'r1', prompt: 'trace mmap calls', program: 'tracepoint:syscalls:sys_enter_mmap { @ = count(); }', verdict: 'verified' });
+  const mmap = await store.learn({ ...ALICE, requestId: 'r1', prompt: 'trace mmap calls', program: 'tracepoint:syscalls:sys_enter_mmap { @ = count(); }', verdict: 'verified' });
   const changed = [
     ...DATASET.slice(1),
     ex('memory', 'page-faults', 'Count page faults per process.', ['memory', 'page fault'], ['software:page-faults:1'], 'software:page-faults:1 { @[comm] = count(); }'),
   ];
   const r = await store.sync(changed);
   t.match(r, { changed: true, datasetExamples: 5, learned: 1 });
-  const ids = (await store.list()).map((e) => e.id);
+  const ids = (await store.list(asAlice)).map((e) => e.id);
   t.ok(ids.includes('memory/page-faults'));
   t.notOk(ids.includes('file/opens-by-process'), 'an example gone from the dataset is gone from the table');
-  t.ok(ids.includes('learned/r1'));
-  t.equal((await store.search('mmap', 1)).hits[0]?.id, 'learned/r1');
+  t.ok(ids.includes(mmap.id));
+  t.match(await store.get(mmap.id, asAlice.viewer), { ownerUid: 1001, owner: 'alice' }, 'the owner survives a reload');
+  t.equal((await store.search('mmap', 1, asAlice)).hits[0]?.id, mmap.id);
   t.equal((await store.search('page faults', 1)).hits[0]?.id, 'memory/page-faults');
   // A content change of one example (same ids) is a change too.
   const edited = changed.map((e) => (e.id === 'memory/page-faults' ? { ...e, prompt: 'Count minor and major page faults per process.' } : e));
@@ -172,7 +182,7 @@ t.test('vectors when the embedding model answers: hybrid ranking (RRF); added la
   const s1 = await open({ embed, embedModel: 'm1' });
   t.match(await s1.sync(DATASET), { changed: true, vectors: false });
   t.equal(s1.hasVectors, false);
-  await s1.learn({ requestId: 'r5', prompt: 'slow drive writes', program: 'tracepoint:block:block_rq_issue { @ = count(); }', verdict: 'verified' });
+  await s1.learn({ ...ALICE, requestId: 'r5', prompt: 'slow drive writes', program: 'tracepoint:block:block_rq_issue { @ = count(); }', verdict: 'verified' });
   t.equal((await s1.search('anything about storage', 3)).mode, 'full-text');
   s1.close();
 
@@ -201,11 +211,11 @@ t.test('vectors when the embedding model answers: hybrid ranking (RRF); added la
 
   // Learned with the model down: stored without a vector, found by full text, embedded on the next sync.
   answers = false;
-  await s2.learn({ requestId: 'r6', prompt: 'count context switches per cpu', program: 'tracepoint:sched:sched_switch { @[cpu] = count(); }', verdict: 'verified' });
-  t.equal((await s2.search('context switches', 1)).hits[0]?.id, 'learned/r6', 'FTS only: the model is down');
+  const r6 = await s2.learn({ ...ALICE, requestId: 'r6', prompt: 'count context switches per cpu', program: 'tracepoint:sched:sched_switch { @[cpu] = count(); }', verdict: 'verified' });
+  t.equal((await s2.search('context switches', 1, asAlice)).hits[0]?.id, r6.id, 'FTS only: the model is down');
   answers = true;
   // RRF gives a row without a vector only its full-text rank: found, but behind rows both sides rank.
-  t.ok((await s2.search('context switches per cpu', 3)).hits.some((h) => h.id === 'learned/r6'), 'hybrid: a row without vector still ranks by full text');
+  t.ok((await s2.search('context switches per cpu', 3, asAlice)).hits.some((h) => h.id === r6.id), 'hybrid: a row without vector still ranks by full text');
   calls.length = 0;
   t.match(await s2.sync(DATASET), { changed: true, vectors: true });
   t.same(calls, [6], 'dataset and r6 embedded; r5 kept its vector');

@@ -67,7 +67,7 @@ t.test('a needed sync runs in the child; an unchanged dataset starts none; a cha
   const hit = await lib.search('latency of disk requests per device', 3);
   t.equal(hit.mode, 'hybrid', 'search works after the child sync, with the vectors it made');
   t.ok(hit.hits.length > 0 && hit.hits.every((h) => h.id.startsWith('block/')));
-  await lib.learn({ requestId: '7', prompt: 'count block I/O errors per device', program: 'tracepoint:block:block_rq_complete /args->error/ { @[args->dev] = count(); }', verdict: 'verified' });
+  const learned = await lib.learn({ ownerUid: 1001, owner: 'alice', requestId: 'R7', prompt: 'count block I/O errors per device', program: 'tracepoint:block:block_rq_complete /args->error/ { @[args->dev] = count(); }', verdict: 'verified' });
   lib.close();
   await lib.ready;
 
@@ -89,7 +89,7 @@ t.test('a needed sync runs in the child; an unchanged dataset starts none; a cha
   const third = await open(state, data, host, c.logger);
   t.match(await third.ready, { changed: true, learned: 1 });
   t.ok(c.lines().some((l) => l.reason === 'dataset changed' && l.msg.includes('child process')));
-  t.ok(await (await third.store()).get('learned/7'), 'the learned entry survived the reload');
+  t.match(await (await third.store()).get(learned.id, 'all'), { ownerUid: 1001, owner: 'alice' }, 'the learned entry survived the reload, with its owner');
   third.close();
 });
 

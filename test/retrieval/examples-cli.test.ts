@@ -3,7 +3,7 @@
  * validation, rendering, exit statuses), then end to end through the real kgentd, socket and
  * kgentctl with the Ollama stand-in serving embeddings (hybrid search over the real dataset).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -11,11 +11,15 @@ import { examplesCommand } from '../../cli/commands/examples.js';
 import { CliError } from '../../cli/exit-codes.js';
 import { pino } from 'pino';
 import type { Example } from '../../datasets/load.js';
-import { ExamplesRemove, ExamplesSearch, ExamplesShow, type ExamplesListResult, type ExamplesSearchResult } from '../../daemon/protocol/index.js';
+import { DEFAULTS } from '../../daemon/config.js';
+import { Rights } from '../../daemon/policy/rights.js';
+import { ExamplesDemote, ExamplesList, ExamplesPromote, ExamplesRemove, ExamplesSearch, ExamplesShow, type ExamplesListResult, type ExamplesSearchResult } from '../../daemon/protocol/index.js';
+import type { Peer } from '../../daemon/server/identity.js';
+import { UserDb } from '../../daemon/server/identity.js';
 import { registerExampleMethods } from '../../daemon/retrieval/handlers.js';
 import { ExampleLibrary } from '../../daemon/retrieval/library.js';
 import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
-import { InProcessServer } from '../support/in-process-server.js';
+import { InProcessServer, ROOT_PEER } from '../support/in-process-server.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
 
 function bufferIo() {
@@ -36,6 +40,23 @@ const FIXTURES: Example[] = [
   },
 ];
 
+/** The rights of kgentd over a temp /etc: group `kgent` (members, gid 5000) and `kgent-admin` (gid 5001). */
+async function rightsFor(dir: string, audits: string[]): Promise<{ rights: Rights; member: (uid: number, user: string) => Promise<Peer> }> {
+  const etc = path.join(dir, 'etc');
+  mkdirSync(etc);
+  writeFileSync(path.join(etc, 'group'), `${DEFAULTS.socketGroup}:x:5000:\n${DEFAULTS.policy.adminGroup}:x:5001:\n`);
+  writeFileSync(path.join(etc, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
+  const rights = new Rights(DEFAULTS, new UserDb(etc), { audit: (action, actor, _ref, detail) => audits.push(`${action} ${typeof actor === 'string' ? actor : actor.user} ${detail ?? ''}`) }, pino({ level: 'silent' }));
+  return {
+    rights,
+    member: async (uid, user) => {
+      const peer: Peer = { uid, gid: 5000, pid: process.pid, groups: [5000], user };
+      await rights.admit(peer);
+      return peer;
+    },
+  };
+}
+
 t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-cli-'));
   const lib = await ExampleLibrary.open({ stateDir: dir, loadDataset: () => FIXTURES, logger: pino({ level: 'silent' }) });
@@ -44,21 +65,24 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
     return lib.ready.then(() => rmSync(dir, { recursive: true, force: true }));
   });
   const server = new InProcessServer();
-  registerExampleMethods(server, lib);
+  const { rights } = await rightsFor(dir, []);
+  await rights.admit(ROOT_PEER);
+  registerExampleMethods(server, lib, rights);
   const client = server.client();
-  await lib.learn({ requestId: '12', prompt: 'count reads per process', program: 'tracepoint:syscalls:sys_enter_read { @[comm] = count(); }', verdict: 'verified' });
-  await lib.learn({ requestId: '13', prompt: 'print udp ports', program: 'kprobe:udp_sendmsg { printf("%d\\n", arg1); }', verdict: 'refuted', feedback: ['port printed in network byte order'] });
+  const root = { ownerUid: 0, owner: 'root' };
+  const learned12 = (await lib.learn({ ...root, requestId: 'R12', prompt: 'count reads per process', program: 'tracepoint:syscalls:sys_enter_read { @[comm] = count(); }', verdict: 'verified' })).id;
+  const avoid13 = (await lib.learn({ ...root, requestId: 'R13', prompt: 'print udp ports', program: 'kprobe:udp_sendmsg { printf("%d\\n", arg1); }', verdict: 'refuted', feedback: ['port printed in network byte order'] })).id;
 
   let b = bufferIo();
   t.equal(await examplesCommand(['list'], b.io, async () => client), 0);
-  t.match(b.out(), /^2 dataset examples, 1 learned, 1 avoid notes; search: full-text\n/);
+  t.match(b.out(), /^2 dataset examples, 1 learned, 1 avoid notes \(that you may see; \* promoted\); search: full-text\n/);
   t.match(b.out(), /file\/opens\s+dataset\s+Print each file opened/);
-  t.match(b.out(), /avoid\/13\s+avoid\s+print udp ports/);
+  t.match(b.out(), new RegExp(`${avoid13}\\s+avoid\\s+root\\s+print udp ports`), 'an admin sees the owner');
 
   b = bufferIo();
   t.equal(await examplesCommand(['list', '--learned', '--json'], b.io, async () => client), 0);
   const listed = JSON.parse(b.out()) as ExamplesListResult;
-  t.same(listed.examples.map((e) => e.id), ['learned/12', 'avoid/13']);
+  t.same(listed.examples.map((e) => e.id), [learned12, avoid13]);
   t.same(listed.counts, { dataset: 2, learnedPositive: 1, learnedAvoid: 1 });
   t.notOk('program' in listed.examples[0]!, 'a listing carries no programs');
 
@@ -72,7 +96,7 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   t.same((JSON.parse(b.out()) as ExamplesSearchResult).hits, []);
 
   b = bufferIo();
-  t.equal(await examplesCommand(['show', 'avoid/13'], b.io, async () => client), 0);
+  t.equal(await examplesCommand(['show', avoid13], b.io, async () => client), 0);
   t.match(b.out(), /kind\s+learned: avoid \(the request failed\)/);
   t.match(b.out(), /last candidate:\n {4}kprobe:udp_sendmsg/);
   t.match(b.out(), /feedback:\n {4}1\. port printed in network byte order/);
@@ -81,10 +105,10 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   t.match(b.out(), /annotated:\n {4}tracepoint:syscalls:sys_enter_openat .*assert/);
 
   b = bufferIo();
-  t.equal(await examplesCommand(['remove', 'learned/12'], b.io, async () => client), 0);
-  t.match(b.out(), /^removed learned\/12 \(learned: count reads per process\)/);
+  t.equal(await examplesCommand(['remove', learned12], b.io, async () => client), 0);
+  t.match(b.out(), new RegExp(`^removed ${learned12} \\(learned: count reads per process\\)`));
   await t.rejects(client.call(ExamplesRemove, { id: 'file/opens' }), { code: 'refused' });
-  await t.rejects(client.call(ExamplesShow, { id: 'learned/12' }), { code: 'not-found' });
+  await t.rejects(client.call(ExamplesShow, { id: learned12 }), { code: 'not-found' });
   t.throws(() => ExamplesShow.params.parse({ id: 'no slash' }), { code: 'bad-request' });
   t.throws(() => ExamplesSearch.params.parse({ text: '' }), { code: 'bad-request' });
   t.throws(() => ExamplesSearch.params.parse({ text: 'x', k: 0 }), { code: 'bad-request' });
@@ -98,9 +122,69 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   }
 });
 
+t.test("examples.* as members: own entries, others' answer not-found, promote is an admin's and audited", async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-own-'));
+  const lib = await ExampleLibrary.open({ stateDir: dir, loadDataset: () => FIXTURES, logger: pino({ level: 'silent' }) });
+  t.teardown(() => {
+    lib.close();
+    return lib.ready.then(() => rmSync(dir, { recursive: true, force: true }));
+  });
+  const audits: string[] = [];
+  const { rights, member } = await rightsFor(dir, audits);
+  await rights.admit(ROOT_PEER);
+  const server = new InProcessServer();
+  registerExampleMethods(server, lib, rights);
+  const alice = server.client(await member(1001, 'alice'));
+  const bob = server.client(await member(1002, 'bob'));
+  const root = server.client();
+  const MARK = 'qqmark5521';
+  const mine = await lib.learn({ ownerUid: 1001, owner: 'alice', requestId: 'R1', prompt: `count reads per process ${MARK}`, program: 'tracepoint:syscalls:sys_enter_read { @[comm] = count(); }', verdict: 'verified' });
+  const note = await lib.learn({ ownerUid: 1001, owner: 'alice', requestId: 'R2', prompt: `print udp ports ${MARK}`, verdict: 'refuted' });
+
+  const bobSees = JSON.stringify([
+    await bob.call(ExamplesList, {}),
+    await bob.call(ExamplesList, { learnedOnly: true }),
+    await bob.call(ExamplesSearch, { text: `count reads per process ${MARK}`, k: 50 }),
+    await bob.call(ExamplesSearch, { text: MARK, k: 50 }),
+  ]);
+  t.notMatch(bobSees, MARK, "bob's listings and searches never hold alice's text");
+  type Failure = Error & { code: string };
+  const failure = async (p: Promise<unknown>): Promise<Failure> => p.then(() => ({ code: 'none', message: 'answered', name: 'none' }), (e: unknown) => e as Failure);
+  const unknown = await failure(bob.call(ExamplesShow, { id: 'learned/ffffffffffffffff' }));
+  for (const id of [mine.id, note.id]) {
+    for (const call of [() => bob.call(ExamplesShow, { id }), () => bob.call(ExamplesRemove, { id })]) {
+      const e = await failure(call());
+      t.equal(e.code, unknown.code, `${id}: like an unknown id`);
+      t.equal(e.message.replace(id, 'ID'), unknown.message.replace('learned/ffffffffffffffff', 'ID'), 'the same words');
+    }
+  }
+  t.match((await alice.call(ExamplesShow, { id: mine.id })).example, { ownerUid: 1001, owner: 'alice', prompt: new RegExp(MARK) }, 'alice sees her own');
+  t.same((await alice.call(ExamplesList, { learnedOnly: true })).examples.map((e) => e.id).sort(), [mine.id, note.id].sort());
+  t.equal((await root.call(ExamplesList, { learnedOnly: true })).examples.length, 2, 'an admin sees all');
+
+  await t.rejects(alice.call(ExamplesPromote, { id: mine.id }), { code: 'refused' }, 'a member may not promote, not even their own');
+  const promoted = await root.call(ExamplesPromote, { id: mine.id });
+  t.match(promoted.example, { promotedBy: 'root (uid 0)' });
+  t.ok(audits.some((a) => a.startsWith(`example-promote root examples.promote ${mine.id} (owner alice uid 1001)`)), `audited: ${audits.join(' | ')}`);
+  const shared = (await bob.call(ExamplesShow, { id: mine.id })).example;
+  t.match(shared, { prompt: new RegExp(MARK), promotedBy: 'root (uid 0)' }, 'promoted: bob sees it');
+  t.notOk('ownerUid' in shared || 'owner' in shared || 'requestId' in shared, 'but not whose request it was');
+  t.match((await bob.call(ExamplesSearch, { text: 'count reads per process', k: 5 })).hits, [{ id: mine.id }]);
+  await t.rejects(bob.call(ExamplesRemove, { id: mine.id }), { code: 'refused', message: /may not remove other users' examples/ });
+  await root.call(ExamplesDemote, { id: mine.id });
+  await t.rejects(bob.call(ExamplesShow, { id: mine.id }), { code: 'not-found' }, 'demoted: gone for bob');
+  t.ok(audits.some((a) => a.startsWith('example-demote root')));
+
+  t.equal((await alice.call(ExamplesRemove, { id: note.id })).removed.id, note.id, 'an owner removes their own');
+  t.ok(audits.some((a) => a.startsWith(`example-remove alice examples.remove ${note.id}`)));
+  await t.rejects(alice.call(ExamplesRemove, { id: 'file/opens' }), { code: 'refused', message: /dataset example/ });
+});
+
 t.test('examples.* without a library answer unavailable', async (t) => {
   const server = new InProcessServer();
-  registerExampleMethods(server, undefined, 'the example library failed to open');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-none-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  registerExampleMethods(server, undefined, (await rightsFor(dir, [])).rights, 'the example library failed to open');
   await t.rejects(server.client().call(ExamplesSearch, { text: 'x' }), { code: 'unavailable', message: /example library failed to open/ });
 });
 
