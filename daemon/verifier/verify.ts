@@ -351,11 +351,29 @@ async function assumeStep(
   return out;
 }
 
-/** True when the assumptions up to some assume contradict each other on a feasible path. */
+/**
+ * True when the assumptions up to some assume contradict each other on every feasible path that
+ * reaches it: that assume excludes everything, which the vacuity guard names more precisely. An
+ * assume false on only some of its paths (`if (ret < 0) { @err++; } assume(ret >= 0);`) excludes
+ * the inputs of those paths, and when the program acted on them that is the error to report.
+ */
 async function someAssumeVacuous(b: TermBuilder, solver: SmtSolver, exec: ExecResult, timeoutMs: number): Promise<boolean> {
+  const bySite = new Map<string, (typeof exec.assumes)[number][]>();
   for (const a of exec.assumes) {
-    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc, a.assumptions), timeoutMs)) !== 'unsat') continue;
-    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') return true;
+    const k = `${a.span.line}:${a.span.column}`;
+    bySite.set(k, [...(bySite.get(k) ?? []), a]);
+  }
+  for (const sites of bySite.values()) {
+    let contradictorySomewhere = false;
+    let holdsSomewhere = false;
+    for (const a of sites) {
+      if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc, a.assumptions), timeoutMs)) !== 'unsat') {
+        holdsSomewhere = true;
+        break;
+      }
+      if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') contradictorySomewhere = true;
+    }
+    if (contradictorySomewhere && !holdsSomewhere) return true;
   }
   return false;
 }

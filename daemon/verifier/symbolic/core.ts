@@ -62,6 +62,11 @@ export interface PathState {
   /** The first observable effect on this path (`printf`, an update of `@m` ...), with its line. */
   acted?: string;
   /**
+   * When `acted` happened only under a condition (an effect inside a `?:` branch or the right
+   * operand of `&&`/`||`, joined back by `join.ts`): that condition. Absent: on every run of the path.
+   */
+  actedWhen?: Term;
+  /**
    * Only when executing for {@link ExecOptions.excluding}: the negation of that assume, once this
    * path has taken it; every effect from then on is an action on excluded inputs.
    */
@@ -98,6 +103,7 @@ export function cloneState(s: PathState): PathState {
     flow: s.flow,
     clocks: new Map(s.clocks),
     ...(s.acted !== undefined ? { acted: s.acted } : {}),
+    ...(s.actedWhen !== undefined ? { actedWhen: s.actedWhen } : {}),
     ...(s.excluded !== undefined ? { excluded: s.excluded } : {}),
   };
 }
@@ -243,10 +249,14 @@ export class ExecCore {
    * has taken the negation of the assume under test ({@link ExecOptions.excluding}) it is an
    * action on excluded inputs.
    */
-  noteEffect(s: PathState, what: string): void {
+  noteEffect(s: PathState, what: string, when?: Term): void {
     if (s.excluded !== undefined) {
-      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc), excluded: s.excluded, effect: what });
-    } else if (s.acted === undefined) s.acted = what;
+      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc, ...(when ? [when] : [])), excluded: s.excluded, effect: what });
+    } else if (s.acted === undefined || s.actedWhen !== undefined) {
+      // An unconditional effect replaces a conditional one: it happened on every run of the path.
+      s.acted = what;
+      delete s.actedWhen;
+    }
   }
 
   markIncomplete(probe: number, reason: string): void {
