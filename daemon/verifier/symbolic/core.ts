@@ -10,7 +10,7 @@ import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
-import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, Obligation } from './results.js';
+import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, HintTerm, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
 
 /** Raised when an expression uses something the executor does not model. */
@@ -162,6 +162,8 @@ export class ExecCore {
   predicate: Term;
   /** The contract preconditions of the probe being executed. */
   pre: Term;
+  /** The hints of the attach point being executed, as terms (used only by the assume guard). */
+  hints: readonly HintTerm[] = [];
 
   constructor(
     readonly b: TermBuilder,
@@ -251,7 +253,7 @@ export class ExecCore {
    */
   noteEffect(s: PathState, what: string, when?: Term): void {
     if (s.excluded !== undefined) {
-      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc, ...(when ? [when] : [])), excluded: s.excluded, effect: what });
+      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc, ...(when ? [when] : [])), excluded: s.excluded, effect: what, hints: this.hints });
     } else if (s.acted === undefined || s.actedWhen !== undefined) {
       // An unconditional effect replaces a conditional one: it happened on every run of the path.
       s.acted = what;
