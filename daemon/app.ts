@@ -137,6 +137,12 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
   // Every method is registered through the rights table (policy/method-rights.ts).
   const reg = guardedRegistry(server, rights);
+  // The approval view: a request's program carries how it was verified (and under which hints).
+  const requestRecords = new RequestStore(db);
+  const withVerification = <T extends { id: number }>(program: T): T => {
+    const verification = requestRecords.verificationOf(program.id);
+    return verification ? { ...program, verification } : program;
+  };
   const ownerOf = (id: number): number | undefined => {
     const p = programs.find(id);
     if (!p) throw new KgentError('not-found', `no program ${id}; see kgentctl list`, { id });
@@ -177,13 +183,14 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
   reg.register(ProgramsApprove, async (p, conn) => {
     rights.require(conn.peer, 'approve', { ownerUid: ownerOf(p.id), programId: p.id });
-    return { program: await programs.approve(p.id, personOf(conn.peer)) };
+    return { program: withVerification(await programs.approve(p.id, personOf(conn.peer))) };
   });
   // Members see their own programs; admins everyone's.
   reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
   reg.register(ProgramsShow, async (p, conn) => {
     rights.require(conn.peer, 'see', { ownerUid: ownerOf(p.id), programId: p.id });
-    return programs.show(p.id);
+    const shown = programs.show(p.id);
+    return { ...shown, program: withVerification(shown.program) };
   });
   reg.register(ProgramsStop, async (p, conn) => {
     rights.require(conn.peer, 'stop', { ownerUid: ownerOf(p.id), programId: p.id });
