@@ -158,6 +158,12 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     conn.close(rights.revoked(peer).message);
     void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
   });
+  // The approval view: a request's program carries how it was verified (and under which hints).
+  const requestRecords = new RequestStore(db);
+  const withVerification = <T extends { id: number }>(program: T): T => {
+    const verification = requestRecords.verificationOf(program.id);
+    return verification ? { ...program, verification } : program;
+  };
   // A program the caller may not see is answered exactly as one that does not exist.
   const ownerOf = (conn: { peer: Peer }, id: number): number | undefined => {
     const p = programs.find(id);
@@ -205,7 +211,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
   reg.register(ProgramsApprove, async (p, conn) => {
     rights.require(conn.peer, 'approve', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    const approved = await programs.approve(p.id, personOf(conn.peer));
+    const approved = withVerification(await programs.approve(p.id, personOf(conn.peer)));
     // A person approved it: a request's verified program becomes an example of the request's submitter.
     await requests.learnApproved(p.id);
     return { program: approved };
@@ -214,7 +220,8 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
   reg.register(ProgramsShow, async (p, conn) => {
     rights.require(conn.peer, 'see', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    return programs.show(p.id);
+    const shown = programs.show(p.id);
+    return { ...shown, program: withVerification(shown.program) };
   });
   reg.register(ProgramsStop, async (p, conn) => {
     rights.require(conn.peer, 'stop', { ownerUid: ownerOf(conn, p.id), programId: p.id });

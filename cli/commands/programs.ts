@@ -6,6 +6,7 @@ import {
   ProgramLog,
   ProgramLogEnd,
   ProgramsApprove,
+  type ProgramVerification,
   ProgramsCheck,
   ProgramsList,
   ProgramsLogs,
@@ -140,6 +141,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
       `  submitted:    ${p.submittedAt} by ${who(p.submittedBy, p.submittedUid)}`,
       `  approved:     ${p.approvedBy ? `${p.approvedAt} by ${who(p.approvedBy, p.approvedUid)}` : 'no'}`,
       `  attach points: ${p.probes.join(', ')}`,
+      ...verificationLines(p.verification, p.approvedBy ? 'approved under these hints' : 'approving it accepts these hints'),
       `  restarts:     ${p.restarts}`,
       `  log:          ${p.logPath}`,
       ...(p.lastError ? [`  last error:   ${p.lastError.split('\n').join('\n                ')}`] : []),
@@ -163,12 +165,27 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
   }
 }
 
+/**
+ * How a request's program was verified, for `show` and `approve`: the verdict, and for a proof
+ * under hints each hint with its source (facts the kernel does not guarantee, which the approver
+ * accepts).
+ */
+export function verificationLines(v: ProgramVerification | undefined, accepting: string): string[] {
+  if (!v) return [];
+  const lines = [`  verified:     ${v.verdict} (request R${v.requestId})`];
+  if (v.hints.length > 0) {
+    lines.push(`  hints:        ${accepting} (not kernel guarantees):`);
+    for (const h of v.hints) lines.push(`    - ${h.hint} [assume at line ${h.usedBy}]; source: ${h.source}`);
+  }
+  return lines;
+}
+
 export async function approveCommand(ctx: CommandContext, id: number): Promise<number> {
   const client = await ctx.connect();
   try {
     const { program } = await client.call(ProgramsApprove, { id });
     if (ctx.json) printJson(ctx.io, { program });
-    else ctx.io.stdout.write(`program ${program.id} approved and ${program.status}\n`);
+    else ctx.io.stdout.write(`${[...verificationLines(program.verification, 'you approved it under these hints'), `program ${program.id} approved and ${program.status}`].join('\n')}\n`);
     return program.status === 'running' || program.status === 'exited' ? ExitCode.Ok : ExitCode.Failed;
   } finally {
     client.close();

@@ -77,6 +77,7 @@ function printResult(io: CliIO, r: RequestResult): void {
   if (r.program) io.stdout.write(`\nprogram${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}:\n${r.program.trimEnd()}\n`);
   if (r.report) {
     io.stdout.write(`\nverification: ${r.report.verdict}\n`);
+    for (const h of r.report.hints ?? []) io.stdout.write(`  hint (assume at line ${h.usedBy}): ${h.hint}; source: ${h.source}\n`);
     for (const a of r.report.assertions) {
       const ce = a.counterexample ? `; counterexample: ${a.counterexample.summary}` : a.reason ? `; ${a.reason}` : '';
       io.stdout.write(`  line ${a.line}: ${a.verdict}: assert(${a.text})${ce}\n`);
@@ -301,6 +302,7 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       const trims = [a.trimmed?.synthesis, a.trimmed?.comprehension].filter((t) => t && (t.droppedExamples.length || t.shortenedFeedback));
       for (const t of trims) out.push(`  prompt trimmed to ${t!.tokens}/${t!.budget} tokens: dropped ${t!.droppedExamples.join(', ') || 'no example'}, shortened ${t!.shortenedFeedback} feedback`);
       if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));
+      for (const h of a.report?.hints ?? []) out.push(`  hint (assume at line ${h.usedBy}): ${h.hint}; source: ${h.source}`);
       if (verbose && a.annotated) out.push('  annotated:', ...a.annotated.trimEnd().split('\n').map((l) => `    ${l}`));
       for (const f of a.feedback) out.push(`  feedback (${f.stage}): ${f.message}`);
       if (verbose && a.synthesisPrompt) out.push('  synthesis prompt:', ...a.synthesisPrompt.split('\n').map((l) => `    ${l}`));

@@ -32,6 +32,8 @@ import type { CliIO } from '../io.js';
 /** Exit status per program verdict (2 is reserved for usage errors). */
 export const VERIFY_EXIT: Readonly<Record<ProgramVerdict, number>> = {
   proved: 0,
+  // Verified (it may be approved), labelled: the verdict line and the hints say what it rests on.
+  'proved-under-hints': 0,
   refuted: 1,
   unknown: 3,
   unannotated: 3,
@@ -46,11 +48,15 @@ export const VERIFY_USAGE = `usage: kgentctl verify FILE.bt [--json] [--timeout-
 Checks the assume()/assert() annotations of a bpftrace program with the symbolic verifier.
 Asks kgentd (the running kernel's contracts) when it is reachable; otherwise verifies here with
 this host's BTF and tracefs. The report says which it used.
-  --json           print one JSON object: {verdict, assertions, diagnostics, timings, contracts}
+  --json           print one JSON object: {verdict, assertions, diagnostics, hints, timings, contracts}
   --timeout-ms N   solver time limit per assertion, in milliseconds (positive integer)
   --formats DIR    read tracepoint formats from DIR/<category>/<event>/format instead of tracefs (local)
   --local          verify in this process, without asking kgentd
-exit status: 0 proved, 1 refuted, 3 unknown or unannotated, 4 invalid, 2 usage error
+A program whose assume() is backed not by a kernel guarantee but by a hint (a tracepoint's
+print table, a documented range such as MAX_ERRNO) is "proved-under-hints": verified, and the
+report lists each hint with its source and the line of the assume it backs.
+exit status: 0 proved or proved-under-hints (the verdict line says which), 1 refuted,
+3 unknown or unannotated, 4 invalid, 2 usage error
 `;
 
 interface VerifyArgs {
@@ -135,6 +141,7 @@ function assertionLine(file: string, a: AssertionResult): string {
 
 const VERDICT_TEXT: Readonly<Record<ProgramVerdict, string>> = {
   proved: 'every assertion holds on every path',
+  'proved-under-hints': 'every assertion holds on every path, if the hints listed above hold (they are not kernel guarantees)',
   refuted: 'at least one assertion fails; see the counterexample',
   unknown: 'not verified: at least one assertion could not be decided',
   unannotated: 'not verified: the program has no non-trivial assertion',
@@ -152,6 +159,7 @@ export function renderVerifyReport(report: VerifyReport, fileName: string, sourc
     lines.push(formatDiagnostic(d, fileName, source));
   }
   for (const a of [...report.assertions].sort((x, y) => x.line - y.line || x.column - y.column)) lines.push(assertionLine(fileName, a));
+  for (const h of report.hints ?? []) lines.push(`${fileName}:${h.usedBy}: hint: ${h.hint} (source: ${h.source})`);
   const tally = new Map<string, number>();
   for (const a of report.assertions) tally.set(a.verdict, (tally.get(a.verdict) ?? 0) + 1);
   const counts = [...tally].map(([v, n]) => `${n} ${v}`).join(', ');
@@ -178,6 +186,7 @@ export function verifyReportJson(report: VerifyReport, fileName: string, contrac
       ...(a.reason !== undefined ? { reason: a.reason } : {}),
     })),
     diagnostics: report.diagnostics,
+    hints: report.hints ?? [],
     timings: report.timings,
     ...(contracts ? { contracts } : {}),
   };

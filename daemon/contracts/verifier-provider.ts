@@ -9,9 +9,10 @@
  * LLM-derived conditions stay hints in the contract (for the comprehension prompt), never
  * preconditions of a proof.
  */
+import { documentedHints } from '../../kernel-contracts/contracts/documented.js';
 import { isKernelGuarantee, type Cond, type Condition, type Term } from '../../kernel-contracts/contracts/expr.js';
 import type { Contract, MemberContract, ValueContract } from '../../kernel-contracts/contracts/model.js';
-import type { ContractExpr, FieldContract, ProbeContractProvider, ProbeRef } from '../verifier/contracts.js';
+import type { ContractExpr, ContractHint, FieldContract, ProbeContractProvider, ProbeRef } from '../verifier/contracts.js';
 
 /** What the adapter needs to look contracts up: hooks by id, struct members by path. */
 export interface ContractSource {
@@ -96,6 +97,54 @@ export function toContractExpr(c: Cond, name: NameMap): ContractExpr | undefined
  * kernel (see the module comment) and about values that probe can read.
  */
 export function preconditionsFor(c: Contract, provider: string): ContractExpr[] {
+  return conditionsFor(c, provider, (k) => isKernelGuarantee(k.source)).map((x) => x.expr);
+}
+
+/**
+ * The hints of a contract on one probe: a tracepoint's print tables (`print-fmt`) and documented
+ * facts (`doc`, `documented.ts`), never an LLM's reading. The verifier uses them only to accept an
+ * `assume` they imply, and reports each one it used ("proved under hints").
+ */
+export function hintsFor(c: Contract, provider: string): ContractHint[] {
+  const all = { ...c, conditions: [...c.conditions, ...documentedHints(c)] } as Contract;
+  return conditionsFor(all, provider, (k) => k.source === 'print-fmt' || k.source === 'doc').map(({ expr, cond }) => ({
+    expr,
+    text: hintText(c, cond, expr),
+    source: hintSource(c, cond),
+  }));
+}
+
+function hintSource(c: Contract, k: Condition): string {
+  if (k.source === 'print-fmt') return `print table of ${c.id} (__print_symbolic in its format; it names the values the kernel pretty-prints, other values can occur)`;
+  return k.note ? `kernel documentation: ${k.note}` : `kernel documentation of ${c.id}`;
+}
+
+function hintText(c: Contract, k: Condition, expr: ContractExpr): string {
+  const e = k.expr;
+  if (e.op === 'in' && typeof e.lhs === 'object' && 'field' in e.lhs && !e.lhs.path) {
+    const field = e.lhs.field;
+    const v = c.kind === 'tracepoint' ? c.fields.find((f) => f.name === field) : undefined;
+    const names = new Map((v?.enum?.values ?? []).map((x) => [String(x.value), x.name]));
+    const vals = e.rhs.map((x) => (names.has(String(x)) ? `${names.get(String(x))} (${String(x)})` : String(x)));
+    return `${exprText(expr).split(' == ')[0] ?? field} is one of ${vals.join(', ')}`;
+  }
+  return exprText(expr);
+}
+
+const PRECEDENCE = { '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3, '|': 4, '&': 5, '+': 6, '-': 6 } as const;
+
+/** A contract expression as bpftrace text (`args->ret >= -4095`). */
+export function exprText(e: ContractExpr): string {
+  if ('field' in e) return `args->${e.field}`;
+  if ('builtin' in e) return e.builtin;
+  if ('int' in e) return e.int;
+  if (e.op === '!') return `!(${exprText(e.arg)})`;
+  const prec = (x: ContractExpr): number => ('op' in x && x.op !== '!' ? PRECEDENCE[x.op] : 9);
+  const side = (x: ContractExpr): string => (prec(x) < PRECEDENCE[e.op] ? `(${exprText(x)})` : exprText(x));
+  return `${side(e.left)} ${e.op} ${side(e.right)}`;
+}
+
+function conditionsFor(c: Contract, provider: string, wanted: (k: Condition) => boolean): { expr: ContractExpr; cond: Condition }[] {
   let name: NameMap;
   let applies: (k: Condition) => boolean;
   if (c.kind === 'tracepoint') {
@@ -123,14 +172,14 @@ export function preconditionsFor(c: Contract, provider: string): ContractExpr[] 
       applies = () => true;
     } else return [];
   }
-  const out: ContractExpr[] = [];
+  const out: { expr: ContractExpr; cond: Condition }[] = [];
   for (const k of c.conditions) {
-    if (!applies(k) || !isKernelGuarantee(k.source)) continue;
+    if (!applies(k) || !wanted(k)) continue;
     // A top-level conjunction may lose only its untranslatable conjuncts.
     const parts = k.expr.op === 'and' ? k.expr.args : [k.expr];
     for (const p of parts) {
       const e = toContractExpr(p, name);
-      if (e) out.push(e);
+      if (e) out.push({ expr: e, cond: parts.length === 1 ? k : { ...k, expr: p } });
     }
   }
   return out;
@@ -158,6 +207,16 @@ export function verifierProvider(src: ContractSource): ProbeContractProvider {
       const fn = probe.target[0];
       const c = fn ? await src.contract(`function:${fn}`) : undefined;
       return c ? preconditionsFor(c, probe.provider) : [];
+    },
+    async hints(probe: ProbeRef) {
+      if (probe.provider === 'tracepoint') {
+        const [cat, ev] = probe.target;
+        const c = cat && ev ? await tracepoint(cat, ev) : undefined;
+        return c ? hintsFor(c, 'tracepoint') : [];
+      }
+      const fn = probe.target[0];
+      const c = fn ? await src.contract(`function:${fn}`) : undefined;
+      return c ? hintsFor(c, probe.provider) : [];
     },
   };
 }

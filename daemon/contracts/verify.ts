@@ -33,9 +33,12 @@ export async function lintWithContracts(source: string, o: Pick<VerifyWithContra
   return runLints(program, await buildLintContext(source, o.contracts, o.probes, o.allowUnsafe ?? false));
 }
 
-/** Parses, lints (with the kernel's tracepoint field types) and verifies `source`. */
+/**
+ * Parses, lints (with the kernel's tracepoint field types) and verifies `source`. The lints run
+ * for a proof (`purpose: 'prove'`): a probe type this host lacks is a warning, not a refusal.
+ */
 export async function verifyWithContracts(source: string, o: VerifyWithContractsOptions): Promise<VerifyReport> {
-  const lintContext = await buildLintContext(source, o.contracts, o.probes, o.allowUnsafe ?? false);
+  const lintContext = { ...(await buildLintContext(source, o.contracts, o.probes, o.allowUnsafe ?? false)), purpose: 'prove' as const };
   return verifyProgram(source, {
     contracts: o.contracts,
     lintContext,

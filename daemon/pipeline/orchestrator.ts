@@ -218,7 +218,8 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     // 4. Symbolic verification.
     const report = await stage('verifying', () => deps.checker.verify(annotated, candidate));
     rec.report = report;
-    if (report.verdict !== 'proved') {
+    // `proved-under-hints` is verified too; its label and hints stay in the report (store, show, approve).
+    if (report.verdict !== 'proved' && report.verdict !== 'proved-under-hints') {
       const outcome = report.verdict === 'invalid' ? (report.diagnostics.some((d) => d.stage === 'guard') ? 'guard-failed' : 'invalid') : report.verdict;
       return fail(outcome, verdictFeedback(report, n), { candidate, ...(report.verdict === 'unknown' || report.verdict === 'unannotated' ? { unverified: { attempt: n, candidate, annotated, report } } : {}) });
     }

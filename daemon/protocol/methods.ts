@@ -53,6 +53,22 @@ export interface ProgramInfo {
   /** Output lines dropped over the runner's rate limit (`runner.maxLinesPerSecond`) since it last started. */
   readonly droppedOutputLines?: number;
   readonly logPath: string;
+  /**
+   * For a program made by a request: the verdict of its verified attempt and the hints that proof
+   * rests on (`proved-under-hints`), which whoever approves the program accepts.
+   */
+  readonly verification?: ProgramVerification;
+}
+
+/**
+ * How a request's program was verified (see {@link ProgramInfo.verification}). Spelled out rather
+ * than imported from `verify.ts` (which imports this module): `verdict` is a `ProgramVerdict`,
+ * each hint a `HintUse`.
+ */
+export interface ProgramVerification {
+  readonly requestId: number;
+  readonly verdict: 'proved' | 'proved-under-hints';
+  readonly hints: readonly { readonly hint: string; readonly source: string; readonly usedBy: number }[];
 }
 
 export interface CheckResult {

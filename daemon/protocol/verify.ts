@@ -14,8 +14,29 @@ import { int, obj, optional, str } from './validate.js';
 /** Per assertion. `trivial`: holds whatever the program computes, so it proves nothing. */
 export type AssertionVerdict = 'proved' | 'refuted' | 'unknown' | 'trivial';
 
-/** Per program. `proved` only when every assertion is proved and at least one is non-trivial. */
-export type ProgramVerdict = 'proved' | 'refuted' | 'unknown' | 'unannotated' | 'invalid';
+/**
+ * Per program. `proved` only when every assertion is proved and at least one is non-trivial.
+ * `proved-under-hints`: the same, except that some `assume` is backed not by a kernel guarantee but
+ * by a hint (a tracepoint's print table, a documented range): the proof holds if those hints do,
+ * and {@link VerifyReport.hints} lists them. It counts as verified (the program may be approved),
+ * but it is labelled as such wherever a verdict is shown.
+ */
+export type ProgramVerdict = 'proved' | 'proved-under-hints' | 'refuted' | 'unknown' | 'unannotated' | 'invalid';
+
+/** Verdicts that count as verified (the program may be approved and run). */
+export function isVerified(verdict: ProgramVerdict): boolean {
+  return verdict === 'proved' || verdict === 'proved-under-hints';
+}
+
+/** A hint a proof rests on: an `assume` the kernel does not guarantee but this source states. */
+export interface HintUse {
+  /** The fact in bpftrace terms: `args->family is one of AF_INET (2), AF_INET6 (10)`. */
+  readonly hint: string;
+  /** Where it comes from: `print table of tracepoint:sock:inet_sock_set_state (__print_symbolic)`. */
+  readonly source: string;
+  /** Line of the `assume` it backs. */
+  readonly usedBy: number;
+}
 
 export interface Counterexample {
   /** Concrete input values in bpftrace terms, e.g. `{ "args->dport": "0x5000", "pid": "1" }`. */
@@ -66,6 +87,8 @@ export interface VerifyReport {
   /** One result per `cover`, in source order ([] when the program has none). */
   readonly coverage: readonly CoverageResult[];
   readonly diagnostics: readonly Diagnostic[];
+  /** The hints the proof rests on (verdict `proved-under-hints`); absent or [] when none. */
+  readonly hints?: readonly HintUse[];
   readonly timings: VerifyTimings;
 }
 

@@ -17,6 +17,7 @@ import type {
 } from '../protocol/requests.js';
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { VerifyReport } from '../protocol/verify.js';
+import type { ProgramVerification } from '../protocol/methods.js';
 import type { AuditActor, Person } from './program-store.js';
 import { capText, utf8Bytes } from '../util/truncate.js';
 import { capJson } from './cap-json.js';
@@ -289,6 +290,19 @@ export class RequestStore {
   attempts(requestId: number): AttemptDetail[] {
     const rows = this.db.prepare('SELECT * FROM attempts WHERE request_id = ? ORDER BY n').all(requestId) as AttemptRow[];
     return rows.map(toAttempt);
+  }
+
+  /**
+   * How the program a request made was verified: the verdict of the request's last verified
+   * attempt and the hints its proof rests on; undefined for programs not made by a request.
+   */
+  verificationOf(programId: number): ProgramVerification | undefined {
+    const row = this.db.prepare('SELECT id FROM requests WHERE program_id = ? ORDER BY id DESC LIMIT 1').get(programId) as { id: number } | undefined;
+    if (!row) return undefined;
+    const verified = this.attempts(row.id).filter((a) => a.report && (a.report.verdict === 'proved' || a.report.verdict === 'proved-under-hints'));
+    const report = verified.at(-1)?.report;
+    if (!report || (report.verdict !== 'proved' && report.verdict !== 'proved-under-hints')) return undefined;
+    return { requestId: row.id, verdict: report.verdict, hints: report.hints ?? [] };
   }
 
   /** Every feedback message of the request so far, in order (the prompter sends them all). */

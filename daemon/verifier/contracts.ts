@@ -72,6 +72,21 @@ export type ContractExpr =
       readonly right: ContractExpr;
     };
 
+/**
+ * A fact the kernel does not guarantee but a named source states: a tracepoint's print table
+ * (`__print_symbolic(family, {AF_INET..}, {AF_INET6..})`), a documented range (a failed system
+ * call returns -errno with errno <= MAX_ERRNO). Never assumed on its own: it may only make an
+ * `assume` the program states acceptable, and a proof that needs one is "proved under hints",
+ * with the hint and its source shown to whoever approves the program.
+ */
+export interface ContractHint {
+  readonly expr: ContractExpr;
+  /** The fact in bpftrace terms: `args->family is one of AF_INET (2), AF_INET6 (10)`. */
+  readonly text: string;
+  /** Where it comes from: `print table of tracepoint:sock:inet_sock_set_state (__print_symbolic)`. */
+  readonly source: string;
+}
+
 /** Where the executor gets probe contracts from. Every method may answer synchronously or not. */
 export interface ProbeContractProvider {
   /** The `args` record of a tracepoint; undefined when the tracepoint is unknown. */
@@ -80,6 +95,8 @@ export interface ProbeContractProvider {
   kernelField(structName: string, fieldPath: readonly string[]): MaybePromise<FieldContract | undefined>;
   /** Extra preconditions of a probe beyond field types; [] when none are known. */
   preconditions?(probe: ProbeRef): MaybePromise<readonly ContractExpr[]>;
+  /** Hints about a probe's inputs ({@link ContractHint}); [] when none are known. */
+  hints?(probe: ProbeRef): MaybePromise<readonly ContractHint[]>;
 }
 
 /** A provider that knows nothing: every `args` field and kernel read is unmodelled. */
@@ -87,4 +104,5 @@ export const EMPTY_CONTRACTS: ProbeContractProvider = {
   tracepointFields: () => undefined,
   kernelField: () => undefined,
   preconditions: () => [],
+  hints: () => [],
 };

@@ -8,7 +8,9 @@ export type {
   AssertionVerdict,
   Counterexample,
   CoverageResult,
+  HintUse,
   ProgramVerdict,
   VerifyReport,
   VerifyTimings,
 } from '../protocol/verify.js';
+export { isVerified } from '../protocol/verify.js';

@@ -13,12 +13,13 @@ import type { AssertStmt, AssumeStmt, Program } from './frontend/ast.js';
 import { collect, parse, printExpr } from './frontend/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
-import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, ProgramVerdict, VerifyReport } from './report.js';
+import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, HintUse, ProgramVerdict, VerifyReport } from './report.js';
 import { checkCoverage } from './coverage.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
 import { Executor, NotBpftrace, type AssertionSite, type ExcludedAction, type ExecResult, type Obligation } from './symbolic/executor.js';
+import type { HintTerm } from './symbolic/results.js';
 import { searchModel } from './symbolic/concrete.js';
 import { formatVal, renderCounterexample } from './symbolic/render.js';
 
@@ -117,6 +118,8 @@ class Run {
   solverInitMs = 0;
   verifyStart: number | undefined;
   coverage: CoverageResult[] = [];
+  /** Hints that back an assume (each makes the verdict at best `proved-under-hints`). */
+  readonly hints: HintUse[] = [];
 
   constructor(readonly t0: number) {}
 
@@ -127,6 +130,7 @@ class Run {
       assertions,
       coverage: this.coverage,
       diagnostics: this.diagnostics,
+      ...(this.hints.length > 0 ? { hints: this.hints } : {}),
       timings: {
         parseMs: this.parseMs,
         lintMs: this.lintMs,
@@ -156,7 +160,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   const solver = await solverStep(run, warmingUp);
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
-  const hiding = await assumeStep(b, solver, program, cache, exec, state, timeoutMs);
+  const hiding = await assumeStep(b, solver, program, cache, exec, state, timeoutMs, run.hints);
   // Contradictory assumptions exclude every input; the vacuity guard (step 7) says so more precisely.
   if (hiding.length > 0 && !(await someAssumeVacuous(b, solver, exec, timeoutMs))) {
     run.diagnostics.push(...hiding);
@@ -296,6 +300,7 @@ async function assumeStep(
   exec: ExecResult,
   state: Map<AssertStmt, SiteState>,
   timeoutMs: number,
+  premises: HintUse[],
 ): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const [probeIndex, probe] of program.probes.entries()) {
@@ -344,18 +349,82 @@ async function assumeStep(
         continue;
       }
       const why = opaqueReason(shadow, any);
-      if (why !== undefined) undecided(`the program's action on the excluded inputs depends on a value that is not modelled: ${why}`);
-      else out.push(found);
+      if (why !== undefined) {
+        undecided(`the program's action on the excluded inputs depends on a value that is not modelled: ${why}`);
+        continue;
+      }
+      const backing = await hintsExcluding(b, solver, shadow, acts, timeoutMs);
+      if (backing === undefined) {
+        out.push(found);
+        continue;
+      }
+      if (cut !== undefined) undecided(cut);
+      for (const h of backing) {
+        if (!premises.some((p) => p.hint === h.text && p.usedBy === stmt.span.line)) premises.push({ hint: h.text, source: h.source, usedBy: stmt.span.line });
+      }
     }
   }
   return out;
 }
 
-/** True when the assumptions up to some assume contradict each other on a feasible path. */
+/**
+ * The hints under which no excluded input reaches an effect (the assume is then implied by them),
+ * pared down to the ones needed; undefined when even all of them do not suffice or there are none.
+ */
+async function hintsExcluding(
+  b: TermBuilder,
+  solver: SmtSolver,
+  shadow: ExecResult,
+  acts: readonly { w: ExcludedAction; f: Term }[],
+  timeoutMs: number,
+): Promise<HintTerm['hint'][] | undefined> {
+  const all = new Map<number, HintTerm>();
+  for (const x of acts) for (const h of x.w.hints) all.set(h.term.id, h);
+  if (all.size === 0) return undefined;
+  const keep = new Set(all.keys());
+  const excludedUnder = async (): Promise<boolean> => {
+    const f = withAxioms(b, shadow, b.or(...acts.map((x) => b.and(x.f, ...x.w.hints.filter((h) => keep.has(h.term.id)).map((h) => h.term)))));
+    if (propagate(b, f) === b.F) return true;
+    // Most hiding assumes are not rescued by a hint: a concrete witness settles that without Z3.
+    if (searchModel(b, f, shadow.definitions)) return false;
+    return (await solver.check(f, timeoutMs)).status === 'unsat';
+  };
+  if (!(await excludedUnder())) return undefined;
+  for (const id of [...keep]) {
+    keep.delete(id);
+    if (!(await excludedUnder())) keep.add(id);
+  }
+  const out: HintTerm['hint'][] = [];
+  for (const id of keep) {
+    const h = all.get(id) as HintTerm;
+    if (!out.some((o) => o.text === h.hint.text)) out.push(h.hint);
+  }
+  return out;
+}
+
+/**
+ * True when the assumptions up to some assume contradict each other on every feasible path that
+ * reaches it: that assume excludes everything, which the vacuity guard names more precisely. An
+ * assume false on only some of its paths (`if (ret < 0) { @err++; } assume(ret >= 0);`) excludes
+ * the inputs of those paths, and when the program acted on them that is the error to report.
+ */
 async function someAssumeVacuous(b: TermBuilder, solver: SmtSolver, exec: ExecResult, timeoutMs: number): Promise<boolean> {
+  const bySite = new Map<string, (typeof exec.assumes)[number][]>();
   for (const a of exec.assumes) {
-    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc, a.assumptions), timeoutMs)) !== 'unsat') continue;
-    if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') return true;
+    const k = `${a.span.line}:${a.span.column}`;
+    bySite.set(k, [...(bySite.get(k) ?? []), a]);
+  }
+  for (const sites of bySite.values()) {
+    let contradictorySomewhere = false;
+    let holdsSomewhere = false;
+    for (const a of sites) {
+      if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc, a.assumptions), timeoutMs)) !== 'unsat') {
+        holdsSomewhere = true;
+        break;
+      }
+      if ((await satisfiable(b, solver, exec, b.and(a.pre, a.pc), timeoutMs)) !== 'unsat') contradictorySomewhere = true;
+    }
+    if (contradictorySomewhere && !holdsSomewhere) return true;
   }
   return false;
 }
@@ -486,7 +555,7 @@ async function coverageStep(run: Run, program: Program, contracts: ProbeContract
 function programVerdict(run: Run, assertions: readonly AssertionResult[]): ProgramVerdict {
   if (assertions.some((a) => a.verdict === 'refuted') || run.coverage.some((c) => c.verdict === 'refuted')) return 'refuted';
   if (assertions.some((a) => a.verdict === 'unknown') || run.coverage.some((c) => c.verdict === 'unknown')) return 'unknown';
-  if (assertions.some((a) => a.verdict === 'proved')) return 'proved';
+  if (assertions.some((a) => a.verdict === 'proved')) return run.hints.length > 0 ? 'proved-under-hints' : 'proved';
   run.diagnostics.push({
     code: 'symbolic.unannotated',
     severity: 'warning',

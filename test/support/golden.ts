@@ -19,7 +19,7 @@ import type { AssertionVerdict, ProgramVerdict, VerifyReport } from '../../daemo
 import type { VerifyOptions } from '../../daemon/verifier/verify.js';
 
 /** Folders of the corpus; a case's folder is its expected program verdict. */
-export const GOLDEN_CATEGORIES = ['proved', 'refuted', 'unknown', 'unannotated', 'invalid'] as const satisfies readonly ProgramVerdict[];
+export const GOLDEN_CATEGORIES = ['proved', 'proved-under-hints', 'refuted', 'unknown', 'unannotated', 'invalid'] as const satisfies readonly ProgramVerdict[];
 
 export interface GoldenCounterexampleShape {
   /** Input names that must appear among the counterexample's inputs. */
@@ -56,6 +56,11 @@ export interface GoldenExpectation {
    * `symbolic` ones that restate a refuted assertion.
    */
   readonly diagnostics?: readonly GoldenDiagnostic[];
+  /**
+   * The hints the proof rests on (`proved-under-hints`): each must be reported for the assume at
+   * `usedBy`, `hint` (optional) a substring of its text; no other hint may be reported.
+   */
+  readonly hints?: readonly { readonly usedBy: number; readonly hint?: string }[];
   /**
    * A known gap: the expectation is right but the verifier does not meet it yet. The comparison
    * runs as a tap `todo` assertion (reported, not failing) and this text says what is missing.
@@ -151,7 +156,7 @@ export function loadGoldenCases(dir: string = goldenDir()): GoldenCase[] {
   return cases.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-const PROGRAM_VERDICTS: readonly string[] = ['proved', 'refuted', 'unknown', 'unannotated', 'invalid'];
+const PROGRAM_VERDICTS: readonly string[] = ['proved', 'proved-under-hints', 'refuted', 'unknown', 'unannotated', 'invalid'];
 const ASSERTION_VERDICTS: readonly string[] = ['proved', 'refuted', 'unknown', 'trivial'];
 
 function parseExpectation(text: string, file: string): GoldenExpectation {
@@ -215,6 +220,13 @@ function sameInteger(a: string, b: string): boolean {
 export function compareReport(report: VerifyReport, expected: GoldenExpectation): string[] {
   const out: string[] = [];
   if (report.verdict !== expected.verdict) out.push(`program verdict: expected ${expected.verdict}, got ${report.verdict}`);
+  const hints = report.hints ?? [];
+  for (const h of expected.hints ?? []) {
+    if (!hints.some((r) => r.usedBy === h.usedBy && (h.hint === undefined || r.hint.includes(h.hint)))) out.push(`missing hint for the assume at line ${h.usedBy}${h.hint ? ` (${h.hint})` : ''}`);
+  }
+  for (const r of hints) {
+    if (!(expected.hints ?? []).some((h) => r.usedBy === h.usedBy && (h.hint === undefined || r.hint.includes(h.hint)))) out.push(`unexpected hint for the assume at line ${r.usedBy}: ${r.hint} (${r.source})`);
+  }
 
   if (expected.assertions) {
     const actual = [...report.assertions].sort((a, b) => a.line - b.line || a.column - b.column);
@@ -315,6 +327,7 @@ export function expectationFromReport(report: VerifyReport, description: string,
     verdict: report.verdict,
     ...(report.verdict === 'invalid' && assertions.length === 0 ? {} : { assertions }),
     ...(diagnostics.length ? { diagnostics } : {}),
+    ...(report.hints?.length ? { hints: report.hints.map((h) => ({ usedBy: h.usedBy, hint: h.hint })) } : {}),
   };
 }
 

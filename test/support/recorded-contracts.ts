@@ -46,6 +46,7 @@ export function recordedContractProvider(formatsDir: string = recordedFormatsDir
     },
     kernelField: (structName, fieldPath) => host.kernelField(structName, fieldPath),
     preconditions: (probe) => host.preconditions?.(probe) ?? [],
+    hints: (probe) => host.hints?.(probe) ?? [],
   };
 }
 

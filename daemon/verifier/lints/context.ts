@@ -56,6 +56,14 @@ export interface KernelMemberTypes {
 
 export interface LintContext {
   readonly probes: ProbeSupport;
+  /**
+   * What the program is checked for. `run` (default): it is to run on this host (the request
+   * pipeline, `kgentctl run`/`check`), so a probe type this host lacks is an error. `prove`:
+   * `kgentctl verify`, a proof from the kernel contracts that holds wherever they do, so the same
+   * finding is a warning and never changes the verdict; the kernel check is what refuses the
+   * program on this host.
+   */
+  readonly purpose?: 'run' | 'prove';
   readonly policy: LintPolicy;
   /** Tracepoint field types; without it the lints that need types see only casts and kernel members. */
   readonly fields?: TracepointFieldTypes;

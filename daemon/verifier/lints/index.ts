@@ -8,6 +8,7 @@ import type { LintContext, LintFactory } from './context.js';
 import { entryExitDeleteLint } from './entry-exit-delete.js';
 import { networkOrderLint } from './network-order.js';
 import { probeAvailabilityLint } from './probe-availability.js';
+import { printfWidthLint } from './printf-width.js';
 import { timeUnitsLint } from './time-units.js';
 import { unsafeBuiltinsLint } from './unsafe-builtins.js';
 
@@ -17,6 +18,7 @@ export { charPointerStrLint, isCharPointer } from './char-pointer-str.js';
 export { entryExitDeleteLint } from './entry-exit-delete.js';
 export { networkOrderLint } from './network-order.js';
 export { probeAvailabilityLint } from './probe-availability.js';
+export { printfWidthLint } from './printf-width.js';
 export { formatUnit, nameUnit, timeUnitsLint } from './time-units.js';
 export { UNSAFE_BUILTINS, unsafeBuiltinsLint } from './unsafe-builtins.js';
 export { isVettedHeader, preprocessorRefusals } from './preprocessor-policy.js';
@@ -31,6 +33,7 @@ export const ALL_LINTS: readonly LintFactory[] = [
   entryExitDeleteLint,
   networkOrderLint,
   timeUnitsLint,
+  printfWidthLint,
 ];
 
 /**

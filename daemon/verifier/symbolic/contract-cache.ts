@@ -4,12 +4,13 @@
  * and runs the executor again (lookups depend on the program, not on the answers, so two rounds
  * normally suffice).
  */
-import type { ContractExpr, FieldContract, ProbeContractProvider, ProbeRef } from '../contracts.js';
+import type { ContractExpr, ContractHint, FieldContract, ProbeContractProvider, ProbeRef } from '../contracts.js';
 
 export class ContractCache {
   private readonly tp = new Map<string, readonly FieldContract[] | undefined>();
   private readonly kf = new Map<string, FieldContract | undefined>();
   private readonly pre = new Map<string, readonly ContractExpr[]>();
+  private readonly hintTable = new Map<string, readonly ContractHint[]>();
   private readonly pending: Promise<void>[] = [];
   /** Provider failures, reported as notes (a failing provider means "unknown", never a wrong fact). */
   readonly errors: string[] = [];
@@ -48,6 +49,18 @@ export class ContractCache {
     }
     this.lookup(key, this.pre, () => (this.provider.preconditions ? this.provider.preconditions(probe) : []), []);
     return this.pre.get(key) ?? [];
+  }
+
+  hints(probe: ProbeRef): readonly ContractHint[] {
+    const key = `${probe.provider}:${probe.target.join(':')}`;
+    if (this.hintTable.has(key)) return this.hintTable.get(key) ?? [];
+    const provider = this.provider;
+    if (!provider.hints) {
+      this.hintTable.set(key, []);
+      return [];
+    }
+    this.lookup(key, this.hintTable, () => (provider.hints ? provider.hints(probe) : []), []);
+    return this.hintTable.get(key) ?? [];
   }
 
   private lookup<T>(key: string, table: Map<string, T>, get: () => T | Promise<T>, fallback?: T): void {

@@ -10,7 +10,7 @@ import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
-import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, Obligation } from './results.js';
+import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, HintTerm, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
 
 /** Raised when an expression uses something the executor does not model. */
@@ -62,6 +62,11 @@ export interface PathState {
   /** The first observable effect on this path (`printf`, an update of `@m` ...), with its line. */
   acted?: string;
   /**
+   * When `acted` happened only under a condition (an effect inside a `?:` branch or the right
+   * operand of `&&`/`||`, joined back by `join.ts`): that condition. Absent: on every run of the path.
+   */
+  actedWhen?: Term;
+  /**
    * Only when executing for {@link ExecOptions.excluding}: the negation of that assume, once this
    * path has taken it; every effect from then on is an action on excluded inputs.
    */
@@ -98,6 +103,7 @@ export function cloneState(s: PathState): PathState {
     flow: s.flow,
     clocks: new Map(s.clocks),
     ...(s.acted !== undefined ? { acted: s.acted } : {}),
+    ...(s.actedWhen !== undefined ? { actedWhen: s.actedWhen } : {}),
     ...(s.excluded !== undefined ? { excluded: s.excluded } : {}),
   };
 }
@@ -156,6 +162,8 @@ export class ExecCore {
   predicate: Term;
   /** The contract preconditions of the probe being executed. */
   pre: Term;
+  /** The hints of the attach point being executed, as terms (used only by the assume guard). */
+  hints: readonly HintTerm[] = [];
 
   constructor(
     readonly b: TermBuilder,
@@ -243,10 +251,14 @@ export class ExecCore {
    * has taken the negation of the assume under test ({@link ExecOptions.excluding}) it is an
    * action on excluded inputs.
    */
-  noteEffect(s: PathState, what: string): void {
+  noteEffect(s: PathState, what: string, when?: Term): void {
     if (s.excluded !== undefined) {
-      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc), excluded: s.excluded, effect: what });
-    } else if (s.acted === undefined) s.acted = what;
+      this.actsOnExcluded.push({ pre: this.pre, pc: this.b.and(...s.pc, ...(when ? [when] : [])), excluded: s.excluded, effect: what, hints: this.hints });
+    } else if (s.acted === undefined || s.actedWhen !== undefined) {
+      // An unconditional effect replaces a conditional one: it happened on every run of the path.
+      s.acted = what;
+      delete s.actedWhen;
+    }
   }
 
   markIncomplete(probe: number, reason: string): void {

@@ -128,6 +128,15 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
   );
   const states: PathState[] = [init];
   ex.pre = pre;
+  // Hints are only ever premises of the assume guard, never of a proof (see `verify.ts`). They
+  // are asked for on every run, so that the contract cache holds them when the guard runs.
+  const hints = ex.opts.contracts.hints({ provider: pc.ap.provider, target: pc.ap.target });
+  ex.hints = ex.opts.excluding
+    ? hints.flatMap((hint) => {
+        const term = contractTerm(ex, hint.expr, pc, init);
+        return term === b.T ? [] : [{ term, hint }];
+      })
+    : [];
   ex.predicate = b.T;
   if (pc.probe.predicate) {
     try {

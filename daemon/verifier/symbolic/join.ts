@@ -14,6 +14,9 @@ import type { Val } from './values.js';
 
 /** True when evaluating `e` changes the path state (`++`/`--` on variables or maps). */
 export function hasSideEffects(e: Expr): boolean {
+  // bpftrace 0.17 types printf/delete/exit/clear/print ... as 'none' and rejects them as operands
+  // of `?:` and `&&`/`||` (checked here: "Ternary operator must return the same type: have 'none'
+  // and 'integer'"), so inside an expression `++`/`--` are the only effects.
   return collect(e, 'Update').length > 0;
 }
 
@@ -23,6 +26,9 @@ export function hasSideEffects(e: Expr): boolean {
  */
 export function evalUnder<T>(ex: ExecCore, s: PathState, cond: Term, run: (taken: PathState) => T): T {
   const taken = cloneState(s);
+  // Inside the operand the condition holds: an effect there (after the assume under test) is an
+  // action only on inputs that satisfy it.
+  if (cond !== ex.b.T) taken.pc.push(cond);
   const out = run(taken);
   joinInto(ex, s, cond, taken);
   return out;
@@ -73,6 +79,7 @@ function joinInto(ex: ExecCore, s: PathState, c: Term, taken: PathState): void {
     if (old !== arr) s.maps.set(name, iteTerm(ex, c, arr, old));
   }
   for (const name of taken.updated) s.updated.add(name);
+  joinActed(ex, s, c, taken);
   for (const [name, t] of taken.clocks) {
     const old = s.clocks.get(name);
     s.clocks.set(name, old ? iteTerm(ex, c, t, old) : t);
@@ -84,4 +91,17 @@ function joinInto(ex: ExecCore, s: PathState, c: Term, taken: PathState): void {
     if (joined) s.lastUpdate.set(name, joined);
     else s.lastUpdate.delete(name);
   }
+}
+
+/**
+ * An observable effect inside the operand happened when `c` held (and the operand's own condition,
+ * if its effect was itself conditional): the path keeps it, conditionally, so an assume after the
+ * expression still sees that the program acted on the inputs it would exclude.
+ */
+function joinActed(ex: ExecCore, s: PathState, c: Term, taken: PathState): void {
+  if (taken.acted === undefined || (s.acted !== undefined && s.actedWhen === undefined)) return;
+  const b = ex.b;
+  const inOperand = b.and(c, taken.actedWhen ?? b.T);
+  s.actedWhen = s.acted === undefined ? inOperand : b.or(s.actedWhen ?? b.F, inOperand);
+  s.acted ??= taken.acted;
 }

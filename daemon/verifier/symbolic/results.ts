@@ -4,6 +4,7 @@
  */
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { AssertStmt, AssumeStmt } from '../frontend/ast.js';
+import type { ContractHint } from '../contracts.js';
 import type { Term } from '../smt/term.js';
 import type { ContractCache } from './contract-cache.js';
 import type { Val } from './values.js';
@@ -68,6 +69,14 @@ export interface ExcludedAction {
   readonly excluded: Term;
   /** The effect reached, with its line (`update of @size (line 5)`). */
   readonly effect: string;
+  /** The hints of the attach point this path runs on, as terms ({@link ContractHint}). */
+  readonly hints: readonly HintTerm[];
+}
+
+/** A contract hint evaluated on one attach point. */
+export interface HintTerm {
+  readonly term: Term;
+  readonly hint: ContractHint;
 }
 
 /** Everything a run of the executor found, for `verify.ts` to decide with the solver. */

@@ -173,7 +173,7 @@ function excludeAssume(ex: ExecCore, stmt: Extract<Stmt, { kind: 'AssumeStmt' }>
   const out = cloneState(s);
   out.excluded = b.not(a);
   out.pc.push(out.excluded);
-  if (s.acted !== undefined) ex.noteEffect(out, `${s.acted} before the assume`);
+  if (s.acted !== undefined) ex.noteEffect(out, `${s.acted} before the assume`, s.actedWhen);
   if (a !== b.F) s.pc.push(a);
   return a === b.F ? [out] : [s, out];
 }
