@@ -25,7 +25,8 @@ export function recordedFormatsDir(): string {
 
 /** Contracts over recorded formats (default: the fixture folder) and the host's BTF. */
 export function recordedContractProvider(formatsDir: string = recordedFormatsDir()): ProbeContractProvider {
-  const host = hostContractProvider(realHost(), { formatsDir });
+  // Tests run /usr/bin/bpftrace: its comm is "bpftrace".
+  const host = hostContractProvider(realHost(), { formatsDir, bpftraceComm: 'bpftrace' });
   const cache = new Map<string, readonly FieldContract[] | undefined>();
   return {
     tracepointFields(category, event) {
@@ -46,6 +47,7 @@ export function recordedContractProvider(formatsDir: string = recordedFormatsDir
     },
     kernelField: (structName, fieldPath) => host.kernelField(structName, fieldPath),
     preconditions: (probe) => host.preconditions?.(probe) ?? [],
+    hostFacts: () => host.hostFacts?.() ?? {},
   };
 }
 
