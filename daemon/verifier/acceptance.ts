@@ -187,9 +187,11 @@ function kindOf(e: Expr, maps: ReadonlyMap<string, Kind>, vars: ReadonlyMap<stri
     case 'Integer':
     case 'Boolean':
     case 'Cast':
-    case 'Positional':
     case 'PositionalCount':
       return 'int';
+    case 'Positional':
+      // `$1` is a string when the argument given on the command line is not a number.
+      return 'other';
     case 'String':
       return 'str';
     case 'Builtin':
