@@ -248,7 +248,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     contracts,
     config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
   );
-  const verifierContracts = daemonContractProvider(contracts, host);
+  // The bpftrace processes' comm is the base name of the executable started (a fact about `comm`
+  // in BEGIN and END); only when the daemon knows which executable that is.
+  const bpftraceComm = cli instanceof Error ? undefined : path.basename(cli.path).slice(0, 15);
+  const verifierContracts = daemonContractProvider(contracts, host, bpftraceComm ? { bpftraceComm } : {});
   registerVerifyMethod(reg, {
     contracts: verifierContracts,
     service: contracts,

@@ -15,7 +15,7 @@ import { loadVmlinuxBtf } from '../../kernel-contracts/kernel-reader/btf/btf.js'
 import type { Btf } from '../../kernel-contracts/kernel-reader/btf/types.js';
 import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { parseTracepointFormat, readTracepointFormat, type TracepointFormat } from '../../kernel-contracts/kernel-reader/tracepoint-format.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
+import type { HostFacts, ProbeContractProvider } from '../verifier/contracts.js';
 import { verifierProvider } from './verifier-provider.js';
 
 export interface HostProviderOptions {
@@ -24,6 +24,25 @@ export interface HostProviderOptions {
    * the host's tracefs. Struct members still come from the host's BTF.
    */
   readonly formatsDir?: string;
+  /**
+   * The `comm` of the bpftrace processes that will run the programs (the base name of the
+   * executable the daemon starts): a fact about `comm` in BEGIN and END. Unknown when absent.
+   */
+  readonly bpftraceComm?: string;
+}
+
+/**
+ * The number of possible CPU ids from /sys/devices/system/cpu/possible (`0-3`, `0,2-5`): the
+ * highest id plus one, or undefined when the file is absent or not understood.
+ */
+export function parsePossibleCpus(text: string): number | undefined {
+  let max = -1;
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return undefined;
+    max = Math.max(max, Number(m[2] ?? m[1]));
+  }
+  return max >= 0 ? max + 1 : undefined;
 }
 
 /** The verifier's provider over a kernel host (see the module comment). */
@@ -56,7 +75,14 @@ export function hostContractProvider(host: KernelHost, opts: HostProviderOptions
     return deriveTracepointContract(fmt, [], enumOf);
   };
 
-  return verifierProvider({
+  let facts: Promise<HostFacts> | undefined;
+  const hostFacts = (): Promise<HostFacts> =>
+    (facts ??= host.readText('/sys/devices/system/cpu/possible').then((text) => {
+      const possibleCpus = text === undefined ? undefined : parsePossibleCpus(text);
+      return { ...(possibleCpus !== undefined ? { possibleCpus } : {}), ...(opts.bpftraceComm !== undefined ? { bpftraceComm: opts.bpftraceComm } : {}) };
+    }));
+
+  const provider = verifierProvider({
     contract(id) {
       let p = contracts.get(id);
       if (!p) {
@@ -76,4 +102,5 @@ export function hostContractProvider(host: KernelHost, opts: HostProviderOptions
       return p;
     },
   });
+  return { ...provider, hostFacts };
 }

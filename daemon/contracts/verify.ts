@@ -126,8 +126,8 @@ async function readMembers(program: Program, base: LintContext, contracts: Probe
  * BTF and tracefs read directly where the store has no answer (or is off). `verify.program` and
  * the Kgent loop share it.
  */
-export function daemonContractProvider(service: ContractService | undefined, host: KernelHost): ProbeContractProvider {
-  const direct = hostContractProvider(host);
+export function daemonContractProvider(service: ContractService | undefined, host: KernelHost, opts: { bpftraceComm?: string } = {}): ProbeContractProvider {
+  const direct = hostContractProvider(host, opts.bpftraceComm !== undefined ? { bpftraceComm: opts.bpftraceComm } : {});
   return service ? firstKnown(kernelContractProvider(service), direct) : direct;
 }
 
@@ -147,6 +147,10 @@ export function firstKnown(primary: ProbeContractProvider, fallback: ProbeContra
     async preconditions(probe) {
       const p = (await primary.preconditions?.(probe)) ?? [];
       return p.length ? p : ((await fallback.preconditions?.(probe)) ?? []);
+    },
+    async hostFacts() {
+      // Facts about this host are the host's: the fallback reads them from it directly.
+      return { ...((await primary.hostFacts?.()) ?? {}), ...((await fallback.hostFacts?.()) ?? {}) };
     },
   };
 }

@@ -87,6 +87,24 @@ export interface ContractHint {
   readonly source: string;
 }
 
+/**
+ * Facts about the host the program runs on that the kernel or the daemon guarantees, for the
+ * builtins (see `symbolic/builtin-facts.ts`). Each is optional: an absent fact is not assumed.
+ */
+export interface HostFacts {
+  /**
+   * The number of possible CPU ids: the highest id listed in /sys/devices/system/cpu/possible, plus
+   * one. `cpu` (bpf_get_smp_processor_id()) is below nr_cpu_ids, which is at most this.
+   */
+  readonly possibleCpus?: number;
+  /**
+   * The `comm` of the bpftrace process that runs the program: the base name of the executable the
+   * daemon starts, cut to 15 bytes (the kernel's TASK_COMM_LEN - 1). BEGIN and END run in its main
+   * thread, so `comm` there is this.
+   */
+  readonly bpftraceComm?: string;
+}
+
 /** Where the executor gets probe contracts from. Every method may answer synchronously or not. */
 export interface ProbeContractProvider {
   /** The `args` record of a tracepoint; undefined when the tracepoint is unknown. */
@@ -97,6 +115,8 @@ export interface ProbeContractProvider {
   preconditions?(probe: ProbeRef): MaybePromise<readonly ContractExpr[]>;
   /** Hints about a probe's inputs ({@link ContractHint}); [] when none are known. */
   hints?(probe: ProbeRef): MaybePromise<readonly ContractHint[]>;
+  /** Facts about the host (CPU ids, the bpftrace executable); {} when none are known. */
+  hostFacts?(): MaybePromise<HostFacts>;
 }
 
 /** A provider that knows nothing: every `args` field and kernel read is unmodelled. */

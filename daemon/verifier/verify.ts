@@ -11,6 +11,7 @@ import type { Diagnostic } from '../protocol/diagnostic.js';
 import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contracts.js';
 import type { AssertStmt, AssumeStmt, Program } from './frontend/ast.js';
 import { collect, parse, printExpr } from './frontend/index.js';
+import { checkAcceptance } from './acceptance.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, HintUse, ProgramVerdict, VerifyReport } from './report.js';
@@ -225,6 +226,8 @@ function runnableStep(run: Run, program: Program): boolean {
       hints: ['set such options with environment variables (BPFTRACE_MAX_MAP_KEYS ...) instead'],
     });
   }
+  // The compile errors bpftrace 0.17 gives for names and types (acceptance.ts).
+  if (found.length === 0) found.push(...checkAcceptance(program));
   run.diagnostics.push(...found);
   return found.length === 0;
 }

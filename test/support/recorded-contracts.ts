@@ -23,9 +23,13 @@ export function recordedFormatsDir(): string {
   return path.join(repoRoot(), 'test', 'fixtures', 'verifier', 'formats');
 }
 
+/** Host facts of the development host (see recordedContractProvider). */
+export const RECORDED_HOST_FACTS = { possibleCpus: 2, bpftraceComm: 'bpftrace' } as const;
+
 /** Contracts over recorded formats (default: the fixture folder) and the host's BTF. */
 export function recordedContractProvider(formatsDir: string = recordedFormatsDir()): ProbeContractProvider {
-  const host = hostContractProvider(realHost(), { formatsDir });
+  // Tests run /usr/bin/bpftrace: its comm is "bpftrace".
+  const host = hostContractProvider(realHost(), { formatsDir, bpftraceComm: 'bpftrace' });
   const cache = new Map<string, readonly FieldContract[] | undefined>();
   return {
     tracepointFields(category, event) {
@@ -47,6 +51,10 @@ export function recordedContractProvider(formatsDir: string = recordedFormatsDir
     kernelField: (structName, fieldPath) => host.kernelField(structName, fieldPath),
     preconditions: (probe) => host.preconditions?.(probe) ?? [],
     hints: (probe) => host.hints?.(probe) ?? [],
+    // Recorded like the formats, so that expectations do not depend on the test machine: the
+    // development host has 2 possible CPUs (/sys/devices/system/cpu/possible is 0-1) and tests
+    // run /usr/bin/bpftrace.
+    hostFacts: () => RECORDED_HOST_FACTS,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Expr } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { cpuAxiom } from './builtin-facts.js';
 import { builtinTerm32 } from './fields.js';
 import { AGGS } from './maps.js';
 import { asInt, constInt } from './operators.js';
@@ -49,9 +50,15 @@ export function builtin(ex: ExecCore, name: string): Val {
     case 'tid':
       v = { ty: U64, t: b.zext(32, builtinTerm32(ex, name)) };
       break;
+    case 'cpu': {
+      const t = b.variable('cpu', bvSort(32));
+      const ax = cpuAxiom(ex, t);
+      if (ax && !ex.axioms.has(t.id)) ex.axioms.set(t.id, ax);
+      v = { ty: U64, t: b.zext(32, t) };
+      break;
+    }
     case 'uid':
     case 'gid':
-    case 'cpu':
     case 'numaid':
       // Typed uint64 by bpftrace 0.17 but the kernel value is 32 bits (e.g. pid = pid_tgid >> 32).
       v = input32();

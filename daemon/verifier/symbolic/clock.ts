@@ -23,7 +23,24 @@ export function isClock(name: string): boolean {
   return CLOCKS.has(name);
 }
 
-/** One read of the clock builtin `e` on path `s`. */
+/** The key under which a path keeps its last read of the kernel's monotonic clock. */
+const KTIME = '#ktime';
+
+/**
+ * One read of the clock builtin `e` on path `s`.
+ *
+ * Both builtins read one clock: `nsecs` is bpf_ktime_get_ns(), CLOCK_MONOTONIC; `elapsed` is that
+ * same clock minus bpftrace's start time S, which bpftrace 0.17 writes to its elapsed map from
+ * clock_gettime(CLOCK_MONOTONIC) before it triggers BEGIN and before it attaches any other probe
+ * (BPFtrace::run), so every probe sees a clock at least S. Checked here: `nsecs - elapsed` is the
+ * same (to the read jitter) in BEGIN, interval and END of one run. The facts, each guaranteed:
+ * - reads on one path are in time order: each clock read K is at least the previous one (of either
+ *   builtin): the clock is monotonic;
+ * - 0 < S <= K: the clock counts from boot, bpftrace starts after it, and S is written first;
+ * - K < 2^63: ktime_t is an s64 (include/linux/ktime.h).
+ * So `nsecs > 0`, `elapsed <= nsecs` for an elapsed read before (or at) the nsecs read, and
+ * `nsecs - elapsed` is S whatever the reads.
+ */
 export function readClock(ex: ExecCore, e: Extract<Expr, { kind: 'Builtin' }>, s: PathState, ctx: EvalCtx): Val {
   const memo = ctx.reads?.get(e);
   if (memo) return memo;
@@ -34,8 +51,15 @@ export function readClock(ex: ExecCore, e: Extract<Expr, { kind: 'Builtin' }>, s
     ctx.reads.set(e, last);
     return last;
   }
-  const t = b.fresh(e.name, bvSort(64));
-  if (prev) ex.axioms.set(t.id, b.ule(prev, t));
+  const k = b.fresh('ktime', bvSort(64));
+  const start = b.variable('bpftrace-start-ktime', bvSort(64));
+  if (!ex.axioms.has(start.id)) ex.axioms.set(start.id, b.ult(b.bv(0, 64), start));
+  const lastK = s.clocks.get(KTIME);
+  const facts = [b.ule(start, k), b.ult(k, b.bv(1n << 63n, 64))];
+  if (lastK) facts.push(b.ule(lastK, k));
+  ex.axioms.set(k.id, b.and(...facts));
+  s.clocks.set(KTIME, k);
+  const t = e.name === 'elapsed' ? b.sub(k, start) : k;
   s.clocks.set(e.name, t);
   const v: Val = { ty: U64, t };
   ex.noteInput(e.name, v);

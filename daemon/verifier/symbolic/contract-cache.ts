@@ -4,13 +4,14 @@
  * and runs the executor again (lookups depend on the program, not on the answers, so two rounds
  * normally suffice).
  */
-import type { ContractExpr, ContractHint, FieldContract, ProbeContractProvider, ProbeRef } from '../contracts.js';
+import type { ContractExpr, ContractHint, FieldContract, HostFacts, ProbeContractProvider, ProbeRef } from '../contracts.js';
 
 export class ContractCache {
   private readonly tp = new Map<string, readonly FieldContract[] | undefined>();
   private readonly kf = new Map<string, FieldContract | undefined>();
   private readonly pre = new Map<string, readonly ContractExpr[]>();
   private readonly hintTable = new Map<string, readonly ContractHint[]>();
+  private readonly host = new Map<string, HostFacts>();
   private readonly pending: Promise<void>[] = [];
   /** Provider failures, reported as notes (a failing provider means "unknown", never a wrong fact). */
   readonly errors: string[] = [];
@@ -63,21 +64,26 @@ export class ContractCache {
     return this.hintTable.get(key) ?? [];
   }
 
-  private lookup<T>(key: string, table: Map<string, T>, get: () => T | Promise<T>, fallback?: T): void {
+  hostFacts(): HostFacts {
+    if (!this.host.has('')) this.lookup('host facts', this.host, () => (this.provider.hostFacts ? this.provider.hostFacts() : {}), {}, '');
+    return this.host.get('') ?? {};
+  }
+
+  private lookup<T>(key: string, table: Map<string, T>, get: () => T | Promise<T>, fallback?: T, tableKey: string = key): void {
     let r: T | Promise<T>;
     try {
       r = get();
     } catch (err) {
       this.errors.push(`contract lookup ${key} failed: ${String(err)}`);
-      table.set(key, fallback as T);
+      table.set(tableKey, fallback as T);
       return;
     }
     if (r instanceof Promise) {
-      table.set(key, fallback as T);
+      table.set(tableKey, fallback as T);
       this.pending.push(
         r.then(
           (v) => {
-            table.set(key, v);
+            table.set(tableKey, v);
           },
           (err: unknown) => {
             this.errors.push(`contract lookup ${key} failed: ${String(err)}`);
@@ -87,6 +93,6 @@ export class ContractCache {
       // Mark as "asked" so the same round does not ask twice; the answer replaces it on settle.
       return;
     }
-    table.set(key, r);
+    table.set(tableKey, r);
   }
 }

@@ -26,7 +26,8 @@
  */
 import type { ContractExpr, FieldContract } from '../contracts.js';
 import type { AttachPoint, Program } from '../frontend/ast.js';
-import { printAttachPoints, printExpr } from '../frontend/index.js';
+import { collect, printAttachPoints, printExpr } from '../frontend/index.js';
+import { builtinFacts } from './builtin-facts.js';
 import type { Term, TermBuilder } from '../smt/term.js';
 import { builtin } from './calls.js';
 import { ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
@@ -123,8 +124,10 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
     flow: 'normal',
     clocks: new Map(),
   };
+  const used = new Set(collect(pc.probe, 'Builtin').map((x) => x.name));
   const pre = b.and(
     ...ex.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => contractTerm(ex, c, pc, init)),
+    ...builtinFacts(ex, pc.ap, used),
   );
   const states: PathState[] = [init];
   ex.pre = pre;

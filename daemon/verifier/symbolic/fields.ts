@@ -82,8 +82,9 @@ function currentTaskId(ex: ExecCore, place: Place, w: number): Term | undefined 
 export function builtinTerm32(ex: ExecCore, name: 'pid' | 'tid'): Term {
   const b = ex.b;
   const t = b.variable(name, bvSort(32));
-  // PID_MAX_LIMIT (include/linux/threads.h): pids and tids are at most 4194304 on 64-bit kernels.
-  if (!ex.axioms.has(t.id)) ex.axioms.set(t.id, b.ule(t, b.bv(4194304, 32)));
+  // Pids and tids are allocated below pid_max (alloc_pid(), kernel/pid.c), which is at most
+  // PID_MAX_LIMIT = 4194304 on 64-bit kernels (include/linux/threads.h).
+  if (!ex.axioms.has(t.id)) ex.axioms.set(t.id, b.ult(t, b.bv(4194304, 32)));
   return t;
 }
 

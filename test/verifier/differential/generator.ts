@@ -6,12 +6,18 @@
  * the runner makes with a name it chooses. Case `i` of seed `s` depends on (s, i) only.
  */
 import { Rng } from './rng.js';
+import { ACCEPT_CLASSES } from './gen-accept.js';
+import { BUILTIN_CLASSES } from './gen-builtins.js';
+import { PRINTF_CLASSES, STRING_TRIGGER_CLASSES } from './gen-printf.js';
 
 /** One printf argument: its expression and conversion. */
 export interface PrintArg {
   readonly expr: string;
   readonly kind: 'int' | 'str';
-  readonly conv: '%lld' | '%d' | '%s';
+  /** The conversion as written (`%lld`, `%-08hhx`, `%.3s`). */
+  readonly conv: string;
+  /** Compare the printed text exactly (rendered from the executor's value), not the number. */
+  readonly text?: boolean;
 }
 
 /** The body of a case, kept structured so that it can be printed for bpftrace and for the executor. */
@@ -43,8 +49,8 @@ export interface InputValue {
   readonly value: bigint;
 }
 
-type IntTy = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
-const INT_TYPES: readonly IntTy[] = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'];
+export type IntTy = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
+export const INT_TYPES: readonly IntTy[] = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'];
 
 function bits(ty: IntTy): number {
   return Number(ty.replace(/^u?int/, ''));
@@ -54,7 +60,7 @@ function signed(ty: IntTy): boolean {
 }
 
 /** Interesting values of a type (as signed/unsigned numbers of that type). */
-function edgeValues(ty: IntTy): bigint[] {
+export function edgeValues(ty: IntTy): bigint[] {
   const n = BigInt(bits(ty));
   const common = [0n, 1n, 2n, 3n, 7n, 31n, 32n, 33n, 63n, 64n, 65n, 100n, 127n, 128n, 255n, 256n];
   if (signed(ty)) {
@@ -67,7 +73,7 @@ function edgeValues(ty: IntTy): bigint[] {
 }
 
 /** A bpftrace literal for v (bpftrace reads literals as int64; larger ones through a cast). */
-function literal(v: bigint): string {
+export function literal(v: bigint): string {
   if (v > (1n << 63n) - 1n) return `(uint64)${literal(v - (1n << 64n))}`;
   return v < 0n ? `(${v})` : `${v}`;
 }
@@ -75,7 +81,7 @@ function literal(v: bigint): string {
 /** Constants for expressions: the edges of all widths. */
 const CONSTANTS: readonly bigint[] = [0n, 1n, 2n, 3n, 7n, 8n, 10n, 31n, 32n, 63n, 64n, 65n, 127n, 128n, 255n, 256n, 65535n, 65536n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, (1n << 63n) - 1n, -1n, -2n, -3n, -128n, -129n, -32768n, -0x80000000n, -(1n << 63n)];
 
-interface Ctx {
+export interface Ctx {
   readonly r: Rng;
   readonly id: number;
   readonly inputs: string[];
@@ -86,7 +92,7 @@ interface Ctx {
   nextPrint: number;
 }
 
-function newInput(c: Ctx, ty?: IntTy, value?: bigint): string {
+export function newInput(c: Ctx, ty?: IntTy, value?: bigint): string {
   const t = ty ?? c.r.pick(INT_TYPES);
   const v = value ?? c.r.pick(edgeValues(t));
   // Inputs live in two 64-bit maps keyed by case and input (a BPF program may use at most 64
@@ -152,7 +158,7 @@ function expr(c: Ctx, depth: number, constOnly = false): string {
 function print(c: Ctx, exprs: readonly string[], conv: PrintArg['conv'] = '%lld'): Node {
   return { t: 'print', k: c.nextPrint++, args: exprs.map((e) => ({ expr: e, kind: 'int' as const, conv })) };
 }
-function stmt(text: string): Node {
+export function stmt(text: string): Node {
   return { t: 'stmt', text };
 }
 
@@ -163,9 +169,19 @@ function cond(c: Ctx): string {
   return `(${leaf(c, false)} ${r.pick(CMP)} ${leaf(c, false)})`;
 }
 
-type Gen = (c: Ctx) => Node[];
+export type Gen = (c: Ctx) => Node[];
 
-const CLASSES: Record<string, { weight: number; gen: Gen }> = {
+/**
+ * A generator class. `optIn` classes (printf text, builtins, acceptance: gen-*.ts) run only when
+ * named with --class, so that the default mix, and the cases a seed gives, stay as they were.
+ */
+export interface GenClass {
+  readonly weight: number;
+  readonly gen: Gen;
+  readonly optIn?: boolean;
+}
+
+const BASE_CLASSES: Record<string, GenClass> = {
   'expr-runtime': {
     weight: 6,
     gen: (c) => {
@@ -407,12 +423,26 @@ const CLASSES: Record<string, { weight: number; gen: Gen }> = {
   },
 };
 
-export const CLASS_NAMES: readonly string[] = Object.keys(CLASSES);
+let classes: Record<string, GenClass> | undefined;
+
+/**
+ * Every class, the opt-in ones of gen-*.ts included. Built on first use: those modules import
+ * this one, so their tables are not initialised yet while this module is evaluated.
+ */
+function allClasses(): Record<string, GenClass> {
+  return (classes ??= { ...BASE_CLASSES, ...PRINTF_CLASSES, ...BUILTIN_CLASSES, ...ACCEPT_CLASSES });
+}
+
+/** The names of every generator class. */
+export function classNames(): readonly string[] {
+  return Object.keys(allClasses());
+}
 
 /** Generates case `id` of run `seed`; `only` restricts the class. */
 export function generateCase(seed: number, id: number, only?: readonly string[]): Case {
   const r = new Rng(Math.imul(seed, 0x01000193) ^ Math.imul(id + 1, 0x9e3779b1));
-  const names = only && only.length > 0 ? CLASS_NAMES.filter((n) => only.includes(n)) : CLASS_NAMES;
+  const CLASSES = allClasses();
+  const names = only && only.length > 0 ? classNames().filter((n) => only.includes(n)) : classNames().filter((n) => !CLASSES[n]?.optIn);
   const total = names.reduce((s, n) => s + (CLASSES[n]?.weight ?? 0), 0);
   let x = r.below(total);
   let cls = names[0] as string;
@@ -427,7 +457,7 @@ export function generateCase(seed: number, id: number, only?: readonly string[])
   const body = (CLASSES[cls] as { gen: Gen }).gen(c);
   // The name getenv() is called with: letters and digits, 3 to 60 characters, starting KGD<id>.
   let trigger: Trigger = { kind: 'getppid' };
-  if (cls === 'str') {
+  if (cls === 'str' || STRING_TRIGGER_CLASSES.has(cls)) {
     let name = `KGD${id}`;
     const len = r.pick([3, 5, 8, 15, 16, 17, 31, 32, 33, 40, 60]);
     while (name.length < len) name += String.fromCharCode(r.chance(0.5) ? 65 + r.below(26) : 48 + r.below(10));

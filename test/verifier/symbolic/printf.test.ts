@@ -9,14 +9,14 @@ import type { Val } from '../../../daemon/verifier/symbolic/values.js';
 import { constant, core, signed64, value } from './support.js';
 
 t.test('conversions: in order, %% skipped, flags/width/precision and length modifiers read', async (t) => {
-  t.same(conversions('pid %d: %5lu%% of %-08llx, "%s" %hhd %zu %.3f %hx'), [
+  // `%.3f` is no conversion in bpftrace 0.17 (its format table has no f).
+  t.same(conversions('pid %d: %5lu%% of %-08llx, "%s" %hhd %zu %.3f %hx').map((c) => ({ length: c.length, conv: c.conv })), [
     { length: '', conv: 'd' },
     { length: 'l', conv: 'u' },
     { length: 'll', conv: 'x' },
     { length: '', conv: 's' },
     { length: 'hh', conv: 'd' },
     { length: 'z', conv: 'u' },
-    { length: '', conv: 'f' },
     { length: 'h', conv: 'x' },
   ]);
   t.same(conversions('no conversions %% here\n'), []);
@@ -62,11 +62,10 @@ for (const row of table) {
 
 t.test('strings, other conversions and a missing conversion leave the value as it is', async (t) => {
   const v = constant(ex, 0x1ffffffffn, 8, false);
-  t.equal(asPrinted(ex, v, { length: '', conv: 's' }), v);
-  t.equal(asPrinted(ex, v, { length: '', conv: 'c' }), v);
+  t.equal(asPrinted(ex, v, conversions('%s')[0]), v);
   t.equal(asPrinted(ex, v, undefined), v);
   const s: Val = { ty: { k: 'str', size: 16 }, t: ex.b.bv(0, 128) };
-  t.equal(asPrinted(ex, s, { length: '', conv: 'd' }), s);
+  t.equal(asPrinted(ex, s, conversions('%d')[0]), s);
 });
 
 t.test('a boolean printed with %d is 0 or 1', async (t) => {

@@ -1,0 +1,342 @@
+/**
+ * Acceptance: the programs bpftrace 0.17 refuses to compile. Nothing about such a program may be
+ * proved (it would never run), so each refusal found here is an error and the verdict is
+ * `invalid`. A static pass over the AST, in source order as bpftrace's semantic analyser reads it;
+ * it only refuses what 0.17 refuses for certain (an expression of a type it cannot tell, such as a
+ * kernel struct field, is judged by nobody here). Every rule was checked on bpftrace 0.17 here,
+ * with the message it prints quoted; difftest class `accept` compares the verdicts.
+ */
+import type { Diagnostic, Span } from '../protocol/diagnostic.js';
+import { AGGREGATIONS, collect, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
+import { conversions } from './symbolic/printf.js';
+
+/** A value's kind as far as acceptance needs it. `agg:NAME` is a map value of aggregation NAME. */
+type Kind = 'int' | 'str' | 'other' | `agg:${string}`;
+
+/**
+ * Builtins and functions the front-end reads (newer bpftrace has them) that 0.17 does not know:
+ * "Unknown identifier: 'ncpus'", "Unknown function: has_key" (checked here for each).
+ */
+const UNKNOWN_BUILTINS = new Set(['ncpus', 'jiffies', 'usermode']);
+const UNKNOWN_FUNCTIONS = new Set(['has_key', 'len', 'percpu_kaddr', 'offsetof', 'socket_cookie', 'errorf', 'warnf', 'nsecs']);
+
+/** Builtins whose value is a string for printf and comparisons. */
+const STRING_BUILTINS = new Set(['comm', 'probe', 'func', 'username', 'kstack', 'ustack']);
+/** Functions whose value is a string for printf (bpftrace prints symbols, addresses, stacks with %s). */
+const STRING_FUNCTIONS = new Set(['str', 'ksym', 'usym', 'ntop', 'strftime', 'macaddr', 'path', 'kstack', 'ustack', 'cgroup_path', 'strerror']);
+const INT_FUNCTIONS = new Set(['bswap', 'strncmp', 'sizeof', 'cgroupid', 'kaddr', 'uaddr', 'reg', 'pton', 'strcontains', 'kptr', 'uptr']);
+/** Exact argument counts ("bswap() requires one argument (2 provided)"). */
+const ARITY: Readonly<Record<string, readonly [number, number]>> = {
+  bswap: [1, 1],
+  str: [1, 2],
+  strncmp: [3, 3],
+  ntop: [1, 2],
+  count: [0, 0],
+  sum: [1, 1],
+  min: [1, 1],
+  max: [1, 1],
+  avg: [1, 1],
+  stats: [1, 1],
+  lhist: [4, 4],
+  exit: [0, 0],
+  ksym: [1, 1],
+  usym: [1, 1],
+  kptr: [1, 1],
+  uptr: [1, 1],
+};
+/** Probe kinds in which `args`, `argN`, `retval`, `func` do not exist. */
+const NO_ARGS = new Set(['BEGIN', 'END', 'interval', 'profile', 'software', 'hardware', 'kprobe', 'kretprobe']);
+const NO_ARGN = new Set(['BEGIN', 'END', 'interval', 'profile', 'software', 'hardware', 'tracepoint', 'rawtracepoint']);
+const NO_RETVAL = new Set(['BEGIN', 'END', 'interval', 'profile', 'software', 'hardware', 'tracepoint', 'kprobe', 'uprobe', 'usdt']);
+const NO_FUNC = new Set(['BEGIN', 'END']);
+
+const AGGS: ReadonlySet<string> = new Set(AGGREGATIONS);
+const ARITH = new Set(['+', '-', '*', '/', '%', '&', '|', '^', '<<', '>>']);
+const ORDER = new Set(['<', '<=', '>', '>=']);
+
+/** The refusals of bpftrace 0.17 in `program`, as error diagnostics. */
+export function checkAcceptance(program: Program): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const refuse = (span: Span, message: string): void => {
+    if (out.some((d) => d.span?.line === span.line && d.span.column === span.column)) return;
+    out.push({
+      code: 'parse.refused-by-bpftrace-0.17',
+      severity: 'error',
+      stage: 'parse',
+      message: `bpftrace 0.17 refuses this program: ${message}; it would not load`,
+      span,
+    });
+  };
+  // Map value kinds: the first assignment in source order fixes one ("Type mismatch for @m:
+  // trying to assign value of type 'string[2]' when map already contains a value of type
+  // 'int64'"), and reads anywhere take it, also reads before it (the analyser runs until types settle).
+  const mapKinds = new Map<string, Kind>();
+  const mapKeys = new Map<string, Kind[]>();
+  const firstPass = (probe: Probe): void => {
+    const vars = new Map<string, Kind>();
+    for (const a of collect(probe.body, 'AssignStmt')) {
+      if (a.op !== '=') continue;
+      const k = kindOf(a.value, mapKinds, vars);
+      if (a.target.kind === 'Variable') {
+        if (!vars.has(a.target.name) && k !== 'other') vars.set(a.target.name, k);
+      } else if (!mapKinds.has(a.target.name) && k !== 'other') mapKinds.set(a.target.name, k);
+    }
+  };
+  // Twice: a map assigned from another map takes that map's kind.
+  for (let i = 0; i < 2; i++) program.probes.forEach(firstPass);
+  const assigned = new Map<string, Kind>();
+  for (const probe of program.probes) {
+    const vars = new Map<string, Kind>();
+    const kinds = probe.attachPoints.map((ap: AttachPoint) => ap.provider as string);
+    const expr = (e: Expr): Kind => checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds });
+    if (probe.predicate) condition(probe.predicate, expr, refuse);
+    const stmt = (s: Stmt): void => {
+      switch (s.kind) {
+        case 'Block':
+          s.statements.forEach(stmt);
+          return;
+        case 'ExprStmt':
+          expr(s.expr);
+          return;
+        case 'AssignStmt': {
+          const k = expr(s.value);
+          if (s.target.kind === 'Map') {
+            for (const key of s.target.keys) expr(key);
+            keysOf(s.target.name, s.target.keys, { refuse, mapKinds, mapKeys, vars, kinds }, s.target.span);
+            const mk = mapKinds.get(s.target.name);
+            if (s.op !== '=') {
+              if (mk?.startsWith('agg:') || k.startsWith('agg:')) refuse(s.span, `\`${s.op}\` on an aggregation (${(mk ?? k).slice(4)}) value`);
+              else if (mk === 'str' || k === 'str') refuse(s.span, `\`${s.op}\` on a string`);
+              return;
+            }
+            const first = assigned.get(s.target.name);
+            if (first === undefined) {
+              if (k !== 'other') assigned.set(s.target.name, k);
+            } else if (k !== 'other' && clash(first, k)) {
+              refuse(s.target.span, `${s.target.name} already holds ${describe(first)} and is assigned ${describe(k)} ("Type mismatch for ${s.target.name}")`);
+            }
+          } else {
+            const prev = vars.get(s.target.name);
+            if (s.op !== '=') {
+              if (prev === 'str' || k === 'str' || prev?.startsWith('agg:') || k.startsWith('agg:')) refuse(s.span, `\`${s.op}\` on a ${prev === 'str' || k === 'str' ? 'string' : 'aggregation value'}`);
+              return;
+            }
+            if (prev === undefined) {
+              if (k !== 'other') vars.set(s.target.name, k);
+            } else if (k !== 'other' && clash(prev, k)) {
+              refuse(s.target.span, `${s.target.name} already holds ${describe(prev)} and is assigned ${describe(k)} ("Type mismatch for ${s.target.name}")`);
+            }
+          }
+          return;
+        }
+        case 'IfStmt':
+          condition(s.condition, expr, refuse);
+          stmt(s.then);
+          if (s.else) stmt(s.else);
+          return;
+        case 'WhileStmt':
+          condition(s.condition, expr, refuse);
+          stmt(s.body);
+          return;
+        case 'UnrollStmt':
+          stmt(s.body);
+          return;
+        case 'ForStmt':
+          stmt(s.body);
+          return;
+        case 'VarDeclStmt':
+          if (s.value) expr(s.value);
+          return;
+        default:
+          // Annotations are kgent's, not bpftrace's: they are stripped before bpftrace sees the program.
+          return;
+      }
+    };
+    stmt(probe.body);
+  }
+  return out;
+}
+
+interface Env {
+  readonly refuse: (span: Span, message: string) => void;
+  readonly mapKinds: ReadonlyMap<string, Kind>;
+  readonly mapKeys: Map<string, Kind[]>;
+  readonly vars: Map<string, Kind>;
+  /** The probe's providers (a probe with several attach points must suit them all). */
+  readonly kinds: readonly string[];
+}
+
+function clash(a: Kind, b: Kind): boolean {
+  if (a === b) return false;
+  return a !== 'other' && b !== 'other';
+}
+
+function describe(k: Kind): string {
+  return k === 'int' ? 'an integer' : k === 'str' ? 'a string' : k.startsWith('agg:') ? `a ${k.slice(4)}() aggregation` : 'a value';
+}
+
+function condition(e: Expr, expr: (e: Expr) => Kind, refuse: Env['refuse']): void {
+  const k = expr(e);
+  // "Invalid condition in if(): count".
+  if (k.startsWith('agg:')) refuse(e.span, `a ${k.slice(4)}() aggregation value used as a condition ("Invalid condition")`);
+}
+
+/** The kind of `e` without checking it (first pass). */
+function kindOf(e: Expr, maps: ReadonlyMap<string, Kind>, vars: ReadonlyMap<string, Kind>): Kind {
+  switch (e.kind) {
+    case 'Integer':
+    case 'Boolean':
+    case 'Cast':
+    case 'PositionalCount':
+      return 'int';
+    case 'Positional':
+      // `$1` is a string when the argument given on the command line is not a number.
+      return 'other';
+    case 'String':
+      return 'str';
+    case 'Builtin':
+      return STRING_BUILTINS.has(e.name) ? 'str' : /^(pid|tid|uid|gid|nsecs|elapsed|cpu|numaid|cgroup|rand|retval|s?arg\d+)$/.test(e.name) ? 'int' : 'other';
+    case 'Variable':
+      return vars.get(e.name) ?? 'other';
+    case 'Map':
+      return maps.get(e.name) ?? 'other';
+    case 'Call':
+      if (AGGS.has(e.callee)) return `agg:${e.callee}`;
+      if (STRING_FUNCTIONS.has(e.callee)) return 'str';
+      if (INT_FUNCTIONS.has(e.callee)) return 'int';
+      return 'other';
+    case 'Binary':
+    case 'Unary':
+    case 'Update':
+      return e.kind === 'Unary' && (e.op === '*' || e.op === '&') ? 'other' : 'int';
+    case 'Ternary': {
+      const t = kindOf(e.then, maps, vars);
+      return t.startsWith('agg:') ? 'other' : t;
+    }
+    default:
+      return 'other';
+  }
+}
+
+function keysOf(name: string, keys: readonly Expr[], env: Env, span: Span): void {
+  const ks = keys.map((k) => kindOf(k, env.mapKinds, env.vars));
+  const prev = env.mapKeys.get(name);
+  if (!prev) {
+    env.mapKeys.set(name, ks);
+    return;
+  }
+  // "Argument mismatch for @m: trying to access with arguments: [string[2]] when map expects
+  // arguments: [unsigned int64]" (also for a different number of keys).
+  if (prev.length !== ks.length || prev.some((p, i) => (p === 'int' && ks[i] === 'str') || (p === 'str' && ks[i] === 'int'))) {
+    env.refuse(span, `${name} is used with ${ks.length} key(s) (${ks.join(', ') || 'none'}) where it was first used with ${prev.length} (${prev.join(', ') || 'none'}) ("Argument mismatch for ${name}")`);
+  }
+}
+
+function checkExpr(e: Expr, env: Env): Kind {
+  const sub = (x: Expr): Kind => checkExpr(x, env);
+  const own = kindOf(e, env.mapKinds, env.vars);
+  switch (e.kind) {
+    case 'Builtin': {
+      if (UNKNOWN_BUILTINS.has(e.name)) env.refuse(e.span, `\`${e.name}\` is not a builtin of bpftrace 0.17 ("Unknown identifier: '${e.name}'")`);
+      const where = (set: ReadonlySet<string>): string | undefined => env.kinds.find((k) => set.has(k));
+      let k: string | undefined;
+      if (e.name === 'args' && (k = where(NO_ARGS))) env.refuse(e.span, `\`args\` does not exist in ${k} probes`);
+      if (/^s?arg\d+$/.test(e.name) && (k = where(NO_ARGN))) env.refuse(e.span, `\`${e.name}\` does not exist in ${k} probes ("can only be used with 'kprobes', 'uprobes' and 'usdt' probes")`);
+      if (e.name === 'retval' && (k = where(NO_RETVAL))) env.refuse(e.span, `\`retval\` does not exist in ${k} probes`);
+      if (e.name === 'func' && (k = where(NO_FUNC))) env.refuse(e.span, `\`func\` can not be used with ${k} probes`);
+      // kgent never starts bpftrace with a child command (-c).
+      if (e.name === 'cpid') env.refuse(e.span, '`cpid` needs a child command (bpftrace -c), which kgent does not give ("cpid cannot be used without child command")');
+      return own;
+    }
+    case 'Map': {
+      for (const k of e.keys) sub(k);
+      keysOf(e.name, e.keys, env, e.span);
+      return own;
+    }
+    case 'Call':
+      return checkCall(e, env, own);
+    case 'Unary': {
+      const k = sub(e.operand);
+      if ((e.op === '-' || e.op === '~') && k === 'str') env.refuse(e.span, `\`${e.op}\` of a string ("The ${e.op} operator can not be used on expressions of type 'string'")`);
+      if (k.startsWith('agg:') && e.op !== '*' && e.op !== '&') env.refuse(e.span, `\`${e.op}\` of a ${k.slice(4)}() aggregation value`);
+      return own;
+    }
+    case 'Update': {
+      const k = sub(e.operand);
+      if (k.startsWith('agg:')) env.refuse(e.span, `\`${e.op}\` of a ${k.slice(4)}() aggregation value ("The ${e.op} operator can not be used on expressions of type '${k.slice(4)}'")`);
+      if (k === 'str') env.refuse(e.span, `\`${e.op}\` of a string`);
+      return own;
+    }
+    case 'Binary': {
+      const l = sub(e.left);
+      const r = sub(e.right);
+      if (l.startsWith('agg:') || r.startsWith('agg:')) {
+        env.refuse(e.span, `a ${(l.startsWith('agg:') ? l : r).slice(4)}() aggregation value used in \`${e.op}\` ("Type mismatch for '${e.op}'"): read it with print(), or keep a plain counter (@n++)`);
+      } else if (ARITH.has(e.op) && (l === 'str' || r === 'str')) {
+        env.refuse(e.span, `\`${e.op}\` on a string ("Type mismatch for '${e.op}'")`);
+      } else if ((e.op === '==' || e.op === '!=') && ((l === 'str' && r === 'int') || (l === 'int' && r === 'str'))) {
+        env.refuse(e.span, `a string compared with an integer ("Type mismatch for '${e.op}': comparing 'string' with 'int64'")`);
+      } else if (ORDER.has(e.op) && (l === 'str' || r === 'str')) {
+        env.refuse(e.span, `\`${e.op}\` on strings ("The ${e.op} operator can not be used on expressions of types string")`);
+      }
+      return own;
+    }
+    case 'Ternary': {
+      const c = sub(e.condition);
+      const t = sub(e.then);
+      const f = sub(e.else);
+      if (c.startsWith('agg:')) env.refuse(e.condition.span, `a ${c.slice(4)}() aggregation value used as a condition`);
+      // "Ternary return type unsupported count".
+      if (t.startsWith('agg:') || f.startsWith('agg:')) env.refuse(e.span, `a ${(t.startsWith('agg:') ? t : f).slice(4)}() aggregation value as a result of \`?:\` ("Ternary return type unsupported")`);
+      return own;
+    }
+    case 'Cast':
+      sub(e.operand);
+      return own;
+    case 'Field':
+      sub(e.object);
+      return own;
+    case 'Index':
+      sub(e.object);
+      sub(e.index);
+      return own;
+    case 'Tuple':
+      for (const x of e.elements) sub(x);
+      return own;
+    default:
+      return own;
+  }
+}
+
+function checkCall(e: Extract<Expr, { kind: 'Call' }>, env: Env, own: Kind): Kind {
+  // print(@m), clear(@m), zero(@m) take the whole map: no key to check.
+  const wholeMap = (a: Expr): boolean => a.kind === 'Map' && a.keys.length === 0 && ['print', 'clear', 'zero'].includes(e.callee);
+  const kinds = e.args.map((a) => (a.kind === 'TypeExpr' || wholeMap(a) ? 'other' : checkExpr(a, env)));
+  if (['printed', 'mapkey', 'mapval'].includes(e.callee)) return own;
+  if (UNKNOWN_FUNCTIONS.has(e.callee)) env.refuse(e.span, `${e.callee}() is not a function of bpftrace 0.17 ("Unknown function: ${e.callee}")`);
+  const arity = ARITY[e.callee];
+  if (arity && (e.args.length < arity[0] || e.args.length > arity[1])) {
+    env.refuse(e.span, `${e.callee}() takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} to ${arity[1]}`} argument(s), ${e.args.length} given`);
+  }
+  if (e.callee === 'str' && kinds[0] === 'str') env.refuse(e.span, 'str() of a string ("str() expects an integer or a pointer type as first argument")');
+  if (AGGS.has(e.callee) && kinds.some((k) => k === 'str')) env.refuse(e.span, `${e.callee}() of a string`);
+  if (e.callee === 'printf') checkPrintf(e, kinds, env);
+  return own;
+}
+
+function checkPrintf(e: Extract<Expr, { kind: 'Call' }>, kinds: readonly Kind[], env: Env): void {
+  const fmt = e.args[0];
+  if (fmt?.kind !== 'String') return;
+  const convs = conversions(fmt.value);
+  const n = e.args.length - 1;
+  if (n !== convs.length) {
+    env.refuse(e.span, `printf has ${n} argument(s) for ${convs.length} conversion(s) in "${fmt.value.replace(/\n/g, '\\n')}" (bpftrace 0.17 knows the conversions s, c, r, rx and [hh|h|l|ll|j|z|t] d u o x X p, with - flag, width and precision only; "%i", "%+d", "%#x" are none)`);
+    return;
+  }
+  convs.forEach((c, i) => {
+    const k = kinds[i + 1] as Kind;
+    if (k.startsWith('agg:')) env.refuse(e.span, `printf ${c.text} of a ${k.slice(4)}() aggregation value ("${c.text} specifier expects a value of type integer (${k.slice(4)} supplied)"): print the map with print()`);
+    else if (c.argKind === 'int' && k === 'str') env.refuse(e.span, `printf ${c.text} of a string`);
+    else if (c.argKind === 'str' && k === 'int') env.refuse(e.span, `printf ${c.text} of an integer`);
+  });
+}
