@@ -14,6 +14,7 @@
 import type { Expr } from '../frontend/ast.js';
 import { bvSort } from '../smt/term.js';
 import type { EvalCtx, ExecCore, PathState } from './core.js';
+import { clockFloor } from './map-state.js';
 import { U64, type Val } from './values.js';
 
 const CLOCKS = new Set(['nsecs', 'elapsed']);
@@ -35,7 +36,9 @@ export function readClock(ex: ExecCore, e: Extract<Expr, { kind: 'Builtin' }>, s
     return last;
   }
   const t = b.fresh(e.name, bvSort(64));
-  if (prev) ex.axioms.set(t.id, b.ule(prev, t));
+  // The first read is at least the clock when the event started (see `map-state.ts`: values an
+  // earlier event stored from the clock are at most that).
+  ex.axioms.set(t.id, b.ule(prev ?? clockFloor(ex, e.name, s), t));
   s.clocks.set(e.name, t);
   const v: Val = { ty: U64, t };
   ex.noteInput(e.name, v);

@@ -11,6 +11,7 @@ import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
 import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, Obligation } from './results.js';
+import { DEFAULT_MAP_KEYS_MAX, type WriteSummary } from './map-state.js';
 import { U64, type Ty, type Val } from './values.js';
 
 /** Raised when an expression uses something the executor does not model. */
@@ -156,6 +157,20 @@ export class ExecCore {
   predicate: Term;
   /** The contract preconditions of the probe being executed. */
   pre: Term;
+  /** Key limit of hash maps (BPFTRACE_MAP_KEYS_MAX). */
+  readonly maxMapKeys: number;
+  /** What the probes other than BEGIN/END store in each map (see `map-state.ts`). */
+  mapWrites = new Map<string, WriteSummary>();
+  /** Which kind of probe runs: `begin` starts from empty maps (and what earlier BEGINs left). */
+  phase: 'begin' | 'probe' = 'probe';
+  /** The maps as BEGIN left them (values, `#present`, `#count` parts); undefined when not exact. */
+  beginState: Map<string, Term> | undefined = new Map();
+  /** The maps as earlier BEGIN probes left them, while BEGIN probes run. */
+  beginSoFar: Map<string, Term> | undefined;
+  /** BEGIN's last read of each clock (later events read at least it). */
+  beginClocks = new Map<string, Term>();
+  /** The initial contents of each map part for the probe being executed. */
+  initialMaps = new Map<string, Term>();
 
   constructor(
     readonly b: TermBuilder,
@@ -167,6 +182,7 @@ export class ExecCore {
     this.pre = b.T;
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
+    this.maxMapKeys = opts.maxMapKeys ?? DEFAULT_MAP_KEYS_MAX;
   }
 
   /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */
