@@ -11,7 +11,6 @@ import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
 import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, Obligation } from './results.js';
-import { DEFAULT_MAP_KEYS_MAX, type WriteSummary } from './map-state.js';
 import { U64, type Ty, type Val } from './values.js';
 
 /** Raised when an expression uses something the executor does not model. */
@@ -42,6 +41,22 @@ export interface MapInfo {
   /** Key layout / value type seen (by a read or write with keys / by a write). */
   keyKnown?: boolean;
   valKnown?: boolean;
+}
+
+/** bpftrace 0.17's default key limit per map (`bpftrace --help`: BPFTRACE_MAP_KEYS_MAX, default 4096). */
+export const DEFAULT_MAP_KEYS_MAX = 4096;
+
+/** What the write sites of one map (outside `BEGIN` and `END`) can store. */
+/** (see `map-state.ts`) */
+export interface WriteSummary {
+  /** Constants stored by `=`. */
+  readonly constants: Set<bigint>;
+  /** Clocks (`nsecs`, `elapsed`) stored by `=`: the value is at most the clock now. */
+  readonly clocks: Set<string>;
+  /** The largest increment (`++`, `+= c`, `= @m[..] + c`, `count()`, `sum(c)`); 0 when none. */
+  step: bigint;
+  /** Some site stores a value not described above. */
+  anything: boolean;
 }
 
 export interface LastUpdate {

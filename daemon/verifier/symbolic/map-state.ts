@@ -28,10 +28,7 @@
 import type { Expr, Probe, Program } from '../frontend/ast.js';
 import { collect } from '../frontend/index.js';
 import { arraySort, bvSort, type Term } from '../smt/term.js';
-import type { ExecCore, MapInfo, PathState } from './core.js';
-
-/** bpftrace 0.17's default key limit per map (`bpftrace --help`: BPFTRACE_MAP_KEYS_MAX, default 4096). */
-export const DEFAULT_MAP_KEYS_MAX = 4096;
+import type { ExecCore, MapInfo, PathState, WriteSummary } from './core.js';
 
 /**
  * Increments a counter can receive in a real run: 2^60 events on one key is 14 years at 2.5e9
@@ -39,18 +36,6 @@ export const DEFAULT_MAP_KEYS_MAX = 4096;
  * wrap-around of a counter that is only ever incremented.
  */
 const MAX_INCREMENTS = 1n << 60n;
-
-/** What the write sites of one map (outside `BEGIN` and `END`) can store. */
-export interface WriteSummary {
-  /** Constants stored by `=`. */
-  readonly constants: Set<bigint>;
-  /** Clocks (`nsecs`, `elapsed`) stored by `=`: the value is at most the clock now. */
-  readonly clocks: Set<string>;
-  /** The largest increment (`++`, `+= c`, `= @m[..] + c`, `count()`, `sum(c)`); 0 when none. */
-  step: bigint;
-  /** Some site stores a value not described above. */
-  anything: boolean;
-}
 
 function literal(e: Expr): bigint | undefined {
   if (e.kind === 'Integer') return e.value;
