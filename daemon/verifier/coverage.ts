@@ -17,14 +17,17 @@ import type { Span } from '../protocol/diagnostic.js';
 import type { AttachPoint, Block, CoverStmt, Expr, IfStmt, Probe, Program, Stmt } from './frontend/ast.js';
 import { printAttachPoints, printCover, printExpr } from './frontend/printer.js';
 import { stripAnnotations } from './frontend/walk.js';
-import type { Term, TermBuilder } from './smt/term.js';
+import { freeSymbols, type Term, type TermBuilder } from './smt/term.js';
 import type { ExecResult } from './symbolic/results.js';
 import type { CoverageResult } from './report.js';
 
 /** What coverage needs from the verification run: executing a program and deciding satisfiability. */
 export interface CoverageDeps {
-  execute(program: Program): Promise<{ b: TermBuilder; exec: ExecResult }>;
+  /** Executes the probe at `only`; `witness`: from the state BEGIN leaves (under-approximation). */
+  execute(program: Program, only: number, witness: boolean): Promise<{ b: TermBuilder; exec: ExecResult }>;
   satisfiable(b: TermBuilder, exec: ExecResult, formula: Term): Promise<'sat' | 'unsat' | 'unknown'>;
+  /** Receives covers whose condition can never hold (a guard error: such a cover says nothing). */
+  vacuous(cover: CoverStmt, reason: string): void;
 }
 
 // kprobe and kfunc observe the same event (entry of a kernel function), as do kretprobe and kretfunc.
@@ -174,18 +177,53 @@ export async function checkCoverage(program: Program, deps: CoverageDeps): Promi
     }
     let verdict: CoverageResult['verdict'] = 'refuted';
     const unknownWhy: string[] = [];
+    let condFeasible = cover.condition === undefined;
     for (const probe of matching) {
-      const synthetic: Program = { ...plain, probes: [coverageProbe(probe, cover)], covers: [] };
-      const { b, exec } = await deps.execute(synthetic);
-      const reach = exec.obligations.map((o) => b.and(o.pre, o.pc, o.assumptions));
-      const answer = reach.length === 0 ? 'unsat' : await deps.satisfiable(b, exec, b.or(...reach));
+      const index = plain.probes.indexOf(probe);
+      const probes2 = plain.probes.map((p, i) => (i === index ? coverageProbe(probe, cover) : p));
+      const synthetic: Program = { ...plain, probes: probes2, covers: [] };
+      const name = printAttachPoints(probe.attachPoints);
+      // A witness: the event right after BEGIN (maps as BEGIN left them), a state every run reaches.
+      // Reach formulas that rest on an unmodelled value are no witness (that value may be impossible).
+      const w = await deps.execute(synthetic, index, true);
+      const reachOf = (r: { b: TermBuilder; exec: ExecResult }): { sure: Term[]; opaque: Term[] } => {
+        const sure: Term[] = [];
+        const opaque: Term[] = [];
+        for (const o of r.exec.obligations) {
+          const f = r.b.and(o.pre, o.pc, o.assumptions);
+          const mentionsOpaque = [...freeSymbols([f]).keys()].some((n) => r.exec.opaque.has(n));
+          (mentionsOpaque ? opaque : sure).push(f);
+        }
+        return { sure, opaque };
+      };
+      const wr = reachOf(w);
+      const answer = wr.sure.length === 0 ? 'unsat' : await deps.satisfiable(w.b, w.exec, w.b.or(...wr.sure));
       if (answer === 'sat') {
         verdict = 'proved';
+        condFeasible = true;
         break;
       }
-      const cut = exec.incomplete.get(0) ?? [...exec.unknowns.values()][0];
-      if (answer === 'unknown') unknownWhy.push(`the solver could not decide whether ${printAttachPoints(probe.attachPoints)} reaches an effect`);
-      else if (cut !== undefined) unknownWhy.push(`${printAttachPoints(probe.attachPoints)} was not explored to the end (${cut})`);
+      // No witness from BEGIN's state: from any state the program's invariants allow (over-approximation).
+      const o = await deps.execute(synthetic, index, false);
+      const or = reachOf(o);
+      const all = [...or.sure, ...or.opaque];
+      const over = all.length === 0 ? 'unsat' : await deps.satisfiable(o.b, o.exec, o.b.or(...all));
+      if (!condFeasible && cover.condition) {
+        const a = o.exec.assumes[0];
+        if (a === undefined || (await deps.satisfiable(o.b, o.exec, o.b.and(a.pre, a.assumptions))) !== 'unsat') condFeasible = true;
+      }
+      const cut = o.exec.incomplete.get(index) ?? w.exec.incomplete.get(index) ?? [...o.exec.unknowns.values()][0];
+      if (answer === 'unknown' || over === 'unknown') unknownWhy.push(`the solver could not decide whether ${name} reaches an effect`);
+      else if (over === 'sat') {
+        unknownWhy.push(
+          `${name} reaches an effect only from map contents other than those BEGIN leaves (or through a value that is not modelled); no run of the program producing such contents was found`,
+        );
+      } else if (cut !== undefined) unknownWhy.push(`${name} was not explored to the end (${cut})`);
+    }
+    if (!condFeasible && verdict !== 'proved' && cover.condition) {
+      deps.vacuous(cover, `the condition ${printExpr(cover.condition)} of ${text} can never hold (with the hook's field types and contract): the cover says nothing`);
+      out.push({ ...at, verdict: 'unknown', reason: 'its condition can never hold', probes });
+      continue;
     }
     if (verdict === 'proved') out.push({ ...at, verdict, probes });
     else if (unknownWhy.length > 0) out.push({ ...at, verdict: 'unknown', reason: unknownWhy.join('; '), probes });

@@ -16,6 +16,7 @@ import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, HintUse, ProgramVerdict, VerifyReport } from './report.js';
 import { checkCoverage } from './coverage.js';
+import { checkProbeOverlap } from './probe-overlap.js';
 import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
@@ -152,7 +153,10 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   run.verifyStart = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp);
-  if (!hasAssertions(run, program)) return run.report(run.coverage.some((c) => c.verdict === 'refuted') ? 'refuted' : 'unannotated');
+  if (run.diagnostics.some((d) => d.stage === 'guard' && d.severity === 'error')) return run.report('invalid');
+  // A cover is an annotation: a program whose only annotations are covers is verified by them.
+  if (collect(program, 'AssertStmt').length === 0 && program.covers.length > 0) return run.report(programVerdict(run, []));
+  if (!hasAssertions(run, program)) return run.report('unannotated');
   const { b, exec, cache } = await executeStep(run, program, options.contracts);
   if (exec.guardDiagnostics.length > 0) {
     run.diagnostics.push(...dedupe(exec.guardDiagnostics));
@@ -228,6 +232,7 @@ function runnableStep(run: Run, program: Program): boolean {
   }
   // The compile errors bpftrace 0.17 gives for names and types (acceptance.ts).
   if (found.length === 0) found.push(...checkAcceptance(program));
+  found.push(...checkProbeOverlap(program));
   run.diagnostics.push(...found);
   return found.length === 0;
 }
@@ -272,14 +277,19 @@ function hasAssertions(run: Run, program: Program): boolean {
 }
 
 /** Step 4: symbolic execution (again when contracts arrive asynchronously, up to three rounds). */
-async function executeStep(run: Run, program: Program, contracts: ProbeContractProvider): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
+async function executeStep(
+  run: Run,
+  program: Program,
+  contracts: ProbeContractProvider,
+  extra: { only?: number; witness?: boolean } = {},
+): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
   const cache = new ContractCache(contracts);
   let b = new TermBuilder();
-  let exec: ExecResult = new Executor(b, { contracts: cache }).run(program);
+  let exec: ExecResult = new Executor(b, { contracts: cache, ...extra }).run(program);
   for (let round = 0; round < 3 && cache.hasPending; round++) {
     await cache.settle();
     b = new TermBuilder();
-    exec = new Executor(b, { contracts: cache }).run(program);
+    exec = new Executor(b, { contracts: cache, ...extra }).run(program);
   }
   for (const e of cache.errors) run.diagnostics.push({ code: 'symbolic.contracts-unavailable', severity: 'note', stage: 'symbolic', message: e });
   return { b, exec, cache };
@@ -537,8 +547,17 @@ function assertionDiagnostics(exec: ExecResult, assertions: readonly AssertionRe
 async function coverageStep(run: Run, program: Program, contracts: ProbeContractProvider, timeoutMs: number, warmingUp: boolean): Promise<void> {
   const solver = await solverStep(run, warmingUp);
   run.coverage = await checkCoverage(program, {
-    execute: (p) => executeStep(run, p, contracts),
+    execute: (p, only, witness) => executeStep(run, p, contracts, { only, witness }),
     satisfiable: (b, exec, f) => satisfiable(b, solver, exec, f, timeoutMs),
+    vacuous: (cover, reason) =>
+      run.diagnostics.push({
+        code: 'guard.vacuous',
+        severity: 'error',
+        stage: 'guard',
+        message: reason,
+        span: cover.span,
+        hints: ['name a condition some event of the hook can satisfy, or drop the condition'],
+      }),
   });
   for (const c of run.coverage) {
     const cover = program.covers.find((x) => x.span.line === c.line && x.span.column === c.column);
@@ -558,7 +577,10 @@ async function coverageStep(run: Run, program: Program, contracts: ProbeContract
 function programVerdict(run: Run, assertions: readonly AssertionResult[]): ProgramVerdict {
   if (assertions.some((a) => a.verdict === 'refuted') || run.coverage.some((c) => c.verdict === 'refuted')) return 'refuted';
   if (assertions.some((a) => a.verdict === 'unknown') || run.coverage.some((c) => c.verdict === 'unknown')) return 'unknown';
-  if (assertions.some((a) => a.verdict === 'proved')) return run.hints.length > 0 ? 'proved-under-hints' : 'proved';
+  if (assertions.some((a) => a.verdict === 'proved') || run.coverage.some((c) => c.verdict === 'proved')) {
+    // A proved cover says the program observes events a real run produces: not trivial.
+    return run.hints.length > 0 ? 'proved-under-hints' : 'proved';
+  }
   run.diagnostics.push({
     code: 'symbolic.unannotated',
     severity: 'warning',

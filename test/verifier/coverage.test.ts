@@ -105,7 +105,9 @@ t.test('coverage verdicts', async (t) => {
       `tracepoint:sock:inet_sock_set_state /args->protocol == 6/ { if (args->newstate == 1) { @est[args->skaddr] = nsecs; }
          if (args->newstate == 7 && @est[args->skaddr] != 0) { @life = hist(nsecs - @est[args->skaddr]); delete(@est[args->skaddr]); } }
        cover(tracepoint:sock:inet_sock_set_state, args->newstate == 1); cover(tracepoint:sock:inet_sock_set_state, args->newstate == 7);`,
-      'unannotated',
+      // The newstate == 7 branch needs @est written by an earlier event: the witness is one event
+      // after BEGIN, so that cover is unknown (a multi-event witness is not searched yet).
+      'unknown',
     ],
     [
       'a wildcard cover names no single event',

@@ -12,7 +12,7 @@
  * claim that needs two of the program's reads to agree is never proved.
  */
 import type { Expr } from '../frontend/ast.js';
-import { bvSort } from '../smt/term.js';
+import { bvSort, type Term } from '../smt/term.js';
 import type { EvalCtx, ExecCore, PathState } from './core.js';
 import { U64, type Val } from './values.js';
 
@@ -24,7 +24,36 @@ export function isClock(name: string): boolean {
 }
 
 /** The key under which a path keeps its last read of the kernel's monotonic clock. */
-const KTIME = '#ktime';
+export const KTIME = '#ktime';
+
+/** bpftrace's start time S on the monotonic clock (`elapsed` is the clock minus S). */
+function startTime(ex: ExecCore): Term {
+  const b = ex.b;
+  const start = b.variable('bpftrace-start-ktime', bvSort(64));
+  if (!ex.axioms.has(start.id)) ex.axioms.set(start.id, b.ult(b.bv(0, 64), start));
+  return start;
+}
+
+/**
+ * The value of `clock` when the event being executed started: every read of it on the path is at
+ * least this, and every value an earlier event stored from it at most this (see `map-state.ts`).
+ * One monotonic clock F underlies both builtins (S <= F < 2^63); BEGIN's last read is at most F.
+ */
+export function clockFloor(ex: ExecCore, clock: string, s: PathState): Term {
+  const b = ex.b;
+  const start = startTime(ex);
+  let f = s.clocks.get(FLOOR);
+  if (!f) {
+    f = b.fresh('ktime@event-start', bvSort(64));
+    ex.axioms.set(f.id, b.and(b.ule(start, f), b.ult(f, b.bv(1n << 63n, 64))));
+    s.clocks.set(FLOOR, f);
+    const began = ex.beginClocks?.get(KTIME);
+    if (began) s.pc.push(b.ule(began, f));
+  }
+  return clock === 'elapsed' ? b.sub(f, start) : f;
+}
+
+const FLOOR = '#ktime@floor';
 
 /**
  * One read of the clock builtin `e` on path `s`.
@@ -52,11 +81,11 @@ export function readClock(ex: ExecCore, e: Extract<Expr, { kind: 'Builtin' }>, s
     return last;
   }
   const k = b.fresh('ktime', bvSort(64));
-  const start = b.variable('bpftrace-start-ktime', bvSort(64));
-  if (!ex.axioms.has(start.id)) ex.axioms.set(start.id, b.ult(b.bv(0, 64), start));
+  const start = startTime(ex);
   const lastK = s.clocks.get(KTIME);
   const facts = [b.ule(start, k), b.ult(k, b.bv(1n << 63n, 64))];
-  if (lastK) facts.push(b.ule(lastK, k));
+  // The first read of an event is at least the clock when the event started.
+  facts.push(b.ule(lastK ?? clockFloor(ex, 'nsecs', s), k));
   ex.axioms.set(k.id, b.and(...facts));
   s.clocks.set(KTIME, k);
   const t = e.name === 'elapsed' ? b.sub(k, start) : k;

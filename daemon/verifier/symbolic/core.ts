@@ -43,6 +43,22 @@ export interface MapInfo {
   valKnown?: boolean;
 }
 
+/** bpftrace 0.17's default key limit per map (`bpftrace --help`: BPFTRACE_MAP_KEYS_MAX, default 4096). */
+export const DEFAULT_MAP_KEYS_MAX = 4096;
+
+/** What the write sites of one map (outside `BEGIN` and `END`) can store. */
+/** (see `map-state.ts`) */
+export interface WriteSummary {
+  /** Constants stored by `=`. */
+  readonly constants: Set<bigint>;
+  /** Clocks (`nsecs`, `elapsed`) stored by `=`: the value is at most the clock now. */
+  readonly clocks: Set<string>;
+  /** The largest increment (`++`, `+= c`, `= @m[..] + c`, `count()`, `sum(c)`); 0 when none. */
+  step: bigint;
+  /** Some site stores a value not described above. */
+  anything: boolean;
+}
+
 export interface LastUpdate {
   readonly keys: readonly Val[];
   readonly value: Val;
@@ -164,6 +180,20 @@ export class ExecCore {
   pre: Term;
   /** The hints of the attach point being executed, as terms (used only by the assume guard). */
   hints: readonly HintTerm[] = [];
+  /** Key limit of hash maps (BPFTRACE_MAP_KEYS_MAX). */
+  readonly maxMapKeys: number;
+  /** What the probes other than BEGIN/END store in each map (see `map-state.ts`). */
+  mapWrites = new Map<string, WriteSummary>();
+  /** Which kind of probe runs: `begin` starts from empty maps (and what earlier BEGINs left). */
+  phase: 'begin' | 'probe' = 'probe';
+  /** The maps as BEGIN left them (values, `#present`, `#count` parts); undefined when not exact. */
+  beginState: Map<string, Term> | undefined = new Map();
+  /** The maps as earlier BEGIN probes left them, while BEGIN probes run. */
+  beginSoFar: Map<string, Term> | undefined;
+  /** BEGIN's last read of each clock (later events read at least it). */
+  beginClocks = new Map<string, Term>();
+  /** The initial contents of each map part for the probe being executed. */
+  initialMaps = new Map<string, Term>();
 
   constructor(
     readonly b: TermBuilder,
@@ -175,6 +205,7 @@ export class ExecCore {
     this.pre = b.T;
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
+    this.maxMapKeys = opts.maxMapKeys ?? DEFAULT_MAP_KEYS_MAX;
   }
 
   /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */

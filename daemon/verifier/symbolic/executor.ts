@@ -25,12 +25,14 @@
  * tracepoints, bare identifiers (enum constants).
  */
 import type { ContractExpr, FieldContract } from '../contracts.js';
-import type { AttachPoint, Program } from '../frontend/ast.js';
+import type { AttachPoint, Probe, Program } from '../frontend/ast.js';
 import { collect, printAttachPoints, printExpr } from '../frontend/index.js';
+import { stripAnnotations } from '../frontend/walk.js';
 import { builtinFacts } from './builtin-facts.js';
 import type { Term, TermBuilder } from '../smt/term.js';
 import { builtin } from './calls.js';
-import { ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { cloneState, ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { joinFinalStates, summariseWrites } from './map-state.js';
 import { evalExpr } from './expressions.js';
 import { argsField } from './fields.js';
 import { asBool, binary } from './operators.js';
@@ -90,13 +92,56 @@ function resetResults(ex: ExecCore): void {
   ex.actsOnExcluded = [];
 }
 
+const onlyAt = (p: Probe, provider: string): boolean => p.attachPoints.length > 0 && p.attachPoints.every((ap) => ap.provider === provider);
+
+/** Same event: the same provider and target, written without wildcards (other overlaps are refused). */
+function sameEvent(a: AttachPoint, b: AttachPoint): boolean {
+  return a.provider === b.provider && !a.wildcard && !b.wildcard && a.target.join(':') === b.target.join(':');
+}
+
+/**
+ * One pass over the program: BEGIN probes first, in program order, from empty maps (their final
+ * state is the other probes' initial state, see `map-state.ts`); then every other probe, once per
+ * attach point, after the earlier probes of the same event (annotations removed).
+ */
 function runPass(ex: ExecCore, program: Program): void {
   program.probes.forEach((probe, index) => {
     const text = printAttachPoints(probe.attachPoints);
     for (const s of collectAsserts(probe.body)) {
       if (!ex.sites.some((x) => x.stmt === s)) ex.sites.push({ stmt: s, probeIndex: index, probeText: text, text: printExpr(s.expr) });
     }
-    for (const ap of probe.attachPoints) runProbe(ex, { index, probe, ap, text, ...fieldsFor(ex, ap) });
+  });
+  const plain = stripAnnotations(program);
+  ex.mapWrites = summariseWrites(program.probes.filter((p) => !onlyAt(p, 'BEGIN') && !onlyAt(p, 'END')));
+  ex.phase = 'begin';
+  const beginMaps = new Map<string, Term>();
+  ex.beginSoFar = beginMaps;
+  ex.beginClocks = new Map();
+  let exact = true;
+  program.probes.forEach((probe, index) => {
+    if (!onlyAt(probe, 'BEGIN')) return;
+    const text = printAttachPoints(probe.attachPoints);
+    for (const ap of probe.attachPoints) {
+      const finals = runProbe(ex, { index, probe, ap, text, ...fieldsFor(ex, ap) }, []);
+      if (ex.incomplete.has(index) || finals.length === 0) exact = false;
+      else joinFinalStates(ex, finals, beginMaps, ex.beginClocks);
+    }
+  });
+  ex.beginState = exact ? beginMaps : undefined;
+  ex.beginSoFar = undefined;
+  ex.phase = 'probe';
+  program.probes.forEach((probe, index) => {
+    if (onlyAt(probe, 'BEGIN')) return;
+    if (ex.opts.only !== undefined && ex.opts.only !== index) return;
+    const text = printAttachPoints(probe.attachPoints);
+    if (ex.opts.witness && !ex.beginState) {
+      ex.markIncomplete(index, 'BEGIN was not explored to the end, so the state it leaves is not known');
+      return;
+    }
+    for (const ap of probe.attachPoints) {
+      const earlier = onlyAt(probe, 'END') ? [] : plain.probes.slice(0, index).filter((p) => !onlyAt(p, 'BEGIN') && p.attachPoints.some((x) => sameEvent(x, ap)));
+      runProbe(ex, { index, probe, ap, text, ...fieldsFor(ex, ap) }, earlier);
+    }
   });
 }
 
@@ -110,10 +155,11 @@ function fieldsFor(ex: ExecCore, ap: AttachPoint): { fields?: readonly FieldCont
   return { fields };
 }
 
-function runProbe(ex: ExecCore, pc: ProbeCtx): void {
+function runProbe(ex: ExecCore, pc: ProbeCtx, earlier: readonly Probe[]): PathState[] {
   const b = ex.b;
   ex.builtinCache = new Map();
   ex.varTypes = new Map();
+  ex.initialMaps = new Map();
   const init: PathState = {
     pc: [],
     vars: new Map(),
@@ -129,7 +175,7 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
     ...ex.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => contractTerm(ex, c, pc, init)),
     ...builtinFacts(ex, pc.ap, used),
   );
-  const states: PathState[] = [init];
+  let states: PathState[] = [init];
   ex.pre = pre;
   // Hints are only ever premises of the assume guard, never of a proof (see `verify.ts`). They
   // are asked for on every run, so that the contract cache holds them when the guard runs.
@@ -141,19 +187,56 @@ function runProbe(ex: ExecCore, pc: ProbeCtx): void {
       })
     : [];
   ex.predicate = b.T;
+  // Earlier probes of the same event run first, in program order (bpftrace 0.17 here: two
+  // `uprobe:libc:getppid` probes, the second prints what the first stored on that call).
+  for (const probe of earlier) {
+    const taken: PathState[] = [];
+    const skipped: PathState[] = [];
+    ex.varTypes = new Map();
+    for (const s of states) {
+      if (!probe.predicate) {
+        taken.push(s);
+        continue;
+      }
+      try {
+        const cond = asBool(ex, ex.evalLoose(probe.predicate, s, pc, { mode: 'real', havoc: new Map() }));
+        const skip = cloneState(s);
+        skip.pc.push(b.not(cond));
+        s.pc.push(cond);
+        taken.push(s);
+        skipped.push(skip);
+      } catch (err) {
+        if (!(err instanceof Unsupported)) throw err;
+        ex.markIncomplete(pc.index, `predicate of the earlier probe on this event: ${err.message}`);
+        return [];
+      }
+    }
+    states = [...execBlock(ex, probe.body, taken, pc, pre), ...skipped];
+    for (const s of states) {
+      // What that probe printed, its variables and effects are its own; its map updates stay.
+      s.flow = 'normal';
+      s.vars = new Map();
+      delete s.printed;
+      delete s.acted;
+      s.lastUpdate = new Map();
+    }
+  }
+  ex.varTypes = new Map();
   if (pc.probe.predicate) {
     try {
-      const cond = asBool(ex, ex.evalLoose(pc.probe.predicate, init, pc, { mode: 'real', havoc: new Map() }));
-      // Kept even when constant false: the guards then report a predicate that can never hold.
-      init.pc.push(cond);
-      ex.predicate = cond;
+      for (const s of states) {
+        const cond = asBool(ex, ex.evalLoose(pc.probe.predicate, s, pc, { mode: 'real', havoc: new Map() }));
+        // Kept even when constant false: the guards then report a predicate that can never hold.
+        s.pc.push(cond);
+        ex.predicate = cond;
+      }
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
       ex.markIncomplete(pc.index, `predicate: ${err.message}`);
-      return;
+      return [];
     }
   }
-  execBlock(ex, pc.probe.body, states, pc, pre);
+  return execBlock(ex, pc.probe.body, states, pc, pre);
 }
 
 function contractTerm(ex: ExecCore, c: ContractExpr, pc: ProbeCtx, s: PathState): Term {

@@ -7,6 +7,7 @@ import { printExpr } from '../frontend/index.js';
 import { arraySort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type MapInfo, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { binary, asInt } from './operators.js';
+import { readEntry, storeEntry, valuesOf } from './map-state.js';
 import { wrapToVar } from './variables.js';
 import { intTy, S64, storedTerm, storedWidth, U64, type Ty, type Val } from './values.js';
 
@@ -68,11 +69,9 @@ export function keyTerm(ex: ExecCore, name: string, keys: readonly Val[]): Term 
   return ex.b.resize(t, info.keyWidth);
 }
 
+/** The map's value array on path `s` (its contents when the probe started, then its stores). */
 export function mapArray(ex: ExecCore, name: string, s: PathState): Term {
-  const cur = s.maps.get(name);
-  if (cur) return cur;
-  const info = mapInfo(ex, name);
-  return ex.b.variable(`${name}@before:${info.keyWidth}:${info.valWidth}`, arraySort(info.keyWidth, info.valWidth));
+  return valuesOf(ex, name, mapInfo(ex, name), s);
 }
 
 export function readMap(ex: ExecCore, e: Extract<Expr, { kind: 'Map' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
@@ -80,7 +79,11 @@ export function readMap(ex: ExecCore, e: Extract<Expr, { kind: 'Map' }>, s: Path
   const keys = e.keys.map((k) => ex.evalExpr(k, s, pc, ctx));
   const info = mapInfo(ex, e.name);
   if (info.opaqueValues) throw new Unsupported(`values of ${e.name} are not modelled`);
-  if (info.agg && !['count', 'sum'].includes(info.agg)) {
+  if (info.agg) {
+    // bpftrace 0.17 refuses the value of an aggregation in arithmetic, comparisons and printf
+    // (checked here: `@c[1] + 0` and `@c[1] > 0` are "Type mismatch ... 'count'", `(int64)@s[1]`
+    // "Casts are not supported for type: sum"); count()/sum() maps are also per-CPU, so a read
+    // sees one CPU's share.
     throw new Unsupported(`reading the ${info.agg}() map ${e.name} is not modelled`);
   }
   const key = keyTerm(ex, e.name, keys);
@@ -95,7 +98,7 @@ export function readMap(ex: ExecCore, e: Extract<Expr, { kind: 'Map' }>, s: Path
       hints: ['move the assume() before the first update of the map, or assert the property instead'],
     });
   }
-  let arr: Term;
+  let raw: Term;
   if (ctx.mode === 'havoc' && written) {
     const key2 = `map:${e.name}`;
     let h = ctx.havoc.get(key2);
@@ -103,9 +106,8 @@ export function readMap(ex: ExecCore, e: Extract<Expr, { kind: 'Map' }>, s: Path
       h = { ty: info.valTy, t: b.fresh(`havoc${e.name}`, arraySort(info.keyWidth, info.valWidth)) };
       ctx.havoc.set(key2, h);
     }
-    arr = h.t;
-  } else arr = mapArray(ex, e.name, s);
-  const raw = b.select(arr, key);
+    raw = b.select(h.t, key);
+  } else raw = readEntry(ex, e.name, info, key, s);
   const val = fromStored(ex, raw, info.valTy);
   if (!written && ctx.mode === 'real') ex.noteInput(printExpr(e), val);
   return val;
@@ -133,16 +135,13 @@ export function assignMap(
     const x: Val = agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : (arg ?? { ty: U64, t: b.bv(1, 64) });
     const info = learnMap(ex, target.name, keys, agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : x, agg);
     const key = keyTerm(ex, target.name, keys);
-    const arr = mapArray(ex, target.name, s);
-    let next: Term;
     if (agg === 'count' || agg === 'sum') {
-      const old = b.resize(b.select(arr, key), 64);
-      next = b.store(arr, key, b.resize(b.add(old, asInt(ex, x).t), info.valWidth));
+      const old = b.resize(readEntry(ex, target.name, info, key, s), 64);
+      storeEntry(ex, target.name, info, key, b.resize(b.add(old, asInt(ex, x).t), info.valWidth), s);
     } else {
       ex.unmodelled.add(`contents of ${agg}() maps (mapval is modelled)`);
-      next = ex.opaqueArray(target.name, info, `contents of the ${agg}() map ${target.name} are not modelled`);
+      s.maps.set(target.name, ex.opaqueArray(target.name, info, `contents of the ${agg}() map ${target.name} are not modelled`));
     }
-    s.maps.set(target.name, next);
     s.updated.add(target.name);
     ex.noteEffect(s, `${agg}() into ${target.name} (line ${target.span.line})`);
     s.lastUpdate.set(target.name, { keys, value: agg === 'count' ? { ty: U64, t: b.bv(1, 64) } : x });
@@ -161,7 +160,7 @@ export function assignMap(
     // A value is stored as its own width extended by the MAP's signedness (checked here: in a
     // map first assigned an int64, `(uint8)255` is stored as -1; in a uint16 map, `(int32)-2` as
     // 4294967294, in a uint64 map `(int8)-1` as 255).
-    s.maps.set(target.name, b.store(mapArray(ex, target.name, s), key, storedTerm(b, value, info.valWidth, mapSigned(info))));
+    storeEntry(ex, target.name, info, key, storedTerm(b, value, info.valWidth, mapSigned(info)), s);
   }
   s.updated.add(target.name);
   s.lastUpdate.set(target.name, { keys, value });
@@ -184,7 +183,7 @@ export function update(ex: ExecCore, e: Extract<Expr, { kind: 'Update' }>, s: Pa
     const nv = binary(ex, op, old, one);
     const info = learnMap(ex, e.operand.name, keys, nv);
     const key = keyTerm(ex, e.operand.name, keys);
-    s.maps.set(e.operand.name, ex.b.store(mapArray(ex, e.operand.name, s), key, storedTerm(ex.b, nv, info.valWidth, mapSigned(info))));
+    storeEntry(ex, e.operand.name, info, key, storedTerm(ex.b, nv, info.valWidth, mapSigned(info)), s);
     s.updated.add(e.operand.name);
     s.lastUpdate.set(e.operand.name, { keys, value: nv });
     ex.noteEffect(s, `${e.operand.name}${e.op} (line ${e.span.line})`);

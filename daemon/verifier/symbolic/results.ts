@@ -120,4 +120,13 @@ export interface ExecOptions {
    * annotations are skipped.
    */
   readonly excluding?: AssumeStmt;
+  /** Key limit of hash maps, BPFTRACE_MAP_KEYS_MAX (default 4096, bpftrace 0.17's). */
+  readonly maxMapKeys?: number;
+  /**
+   * Under-approximate the state before each event (coverage witnesses): every map holds what
+   * BEGIN left, as on the first event after BEGIN, instead of any state the program may produce.
+   */
+  readonly witness?: boolean;
+  /** Runs only this probe (by index) after BEGIN: coverage of one probe. */
+  readonly only?: number;
 }

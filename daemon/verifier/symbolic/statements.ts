@@ -7,7 +7,8 @@ import type { AssertStmt, Block, Expr, Stmt } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import type { Term } from '../smt/term.js';
 import { cloneState, type EvalCtx, type ExecCore, type PathState, type ProbeCtx, splitLoopExits, Unsupported } from './core.js';
-import { assignMap, keyTerm, mapArray, mapInfo, update } from './maps.js';
+import { deleteEntry } from './map-state.js';
+import { assignMap, keyTerm, mapInfo, update } from './maps.js';
 import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
 import { asPrinted, conversions } from './printf.js';
@@ -311,7 +312,7 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
         for (const target of deleteTargets(e)) {
           const info = mapInfo(ex, target.name);
           const key = keyTerm(ex, target.name, target.keys.map((k) => ex.evalLoose(k, s, pc, ctx)));
-          s.maps.set(target.name, ex.b.store(mapArray(ex, target.name, s), key, ex.b.bv(0, info.valWidth)));
+          deleteEntry(ex, target.name, info, key, s);
           s.updated.add(target.name);
           ex.noteEffect(s, `delete(${target.name}) (line ${e.span.line})`);
         }

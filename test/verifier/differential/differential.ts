@@ -73,13 +73,21 @@ function strBits(s: string, bytes: number): bigint {
  */
 function inputsFor(c: Case, env: RunEnv): InputAssignment {
   return (t, args) => {
+    const name = t.name ?? '';
+    // Presence and key count of a map that may be full (daemon/verifier/symbolic/map-state.ts):
+    // the keys BEGIN stored are present.
+    const part = /^(@\w+)@(present|count)@before/.exec(name);
+    if (part) {
+      const keys = c.inputValues.filter((v) => v.map === part[1]);
+      if (part[2] === 'count') return BigInt(keys.length);
+      return keys.some((v) => v.key === args[0]) ? 1n : 0n;
+    }
     if (t.sort.k === 'array') {
-      const map = /^(@\w+)/.exec(t.name ?? '')?.[1];
+      const map = /^(@\w+)/.exec(name)?.[1];
       if (map === undefined) return undefined;
       const hit = c.inputValues.find((v) => v.map === map && v.key === args[0]);
       return hit ? hit.value & ((1n << BigInt(t.sort.value)) - 1n) : 0n;
     }
-    const name = t.name ?? '';
     if (name === 'pid' || name === 'tid') return BigInt(env.pid);
     if (c.trigger.kind === 'getenv') {
       if (name === 'arg0') return NAME_PTR;

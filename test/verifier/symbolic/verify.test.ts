@@ -116,19 +116,20 @@ const cases: Case[] = [
   },
   // ---- maps -----------------------------------------------------------------------------
   {
-    name: 'map contents are unknown unless assumed; reads after delete give 0',
+    // @m may hold 5 from an earlier event; a keyed map may be full, so the store of key 2 may be dropped.
+    name: 'map contents are what write sites store; reads after delete give 0; a store into a full map is dropped',
     src: `kprobe:f { $v = @m[1]; delete(@m[1]); $w = @m[1]; @m[2] = 5; assert($w == 0); assert(@m[2] == 5); assert($v == 0); }`,
     verdict: 'refuted',
-    assertions: ['proved', 'proved', 'refuted'],
+    assertions: ['proved', 'refuted', 'refuted'],
   },
   {
     name: 'different keys of a map that is only read are different elements',
-    src: `kprobe:f /@m[1] == 5/ { printf("%ld\\n", @m[257]); assert(printed(0) == 5); }`,
+    src: `kprobe:g { @m[arg0] = arg1; } kprobe:f /@m[1] == 5/ { printf("%ld\\n", @m[257]); assert(printed(0) == 5); }`,
     verdict: 'refuted',
   },
   {
     name: 'clear() and zero() act later in user space; delete() at once (bpftrace 0.17)',
-    src: `kprobe:f { @m[1] = 5; @d[1] = 5; clear(@m); zero(@m); delete(@d[1]); printf("%ld %ld\\n", @m[1], @d[1]); assert(printed(0) == 5); assert(printed(1) == 0); }`,
+    src: `kprobe:f { @m[(uint8)1] = 5; @d[(uint8)1] = 5; clear(@m); zero(@m); delete(@d[(uint8)1]); printf("%ld %ld\\n", @m[(uint8)1], @d[(uint8)1]); assert(printed(0) == 5); assert(printed(1) == 0); }`,
     verdict: 'proved',
   },
   {
@@ -143,10 +144,11 @@ const cases: Case[] = [
     assertions: ['proved', 'refuted'],
   },
   {
-    name: 'count() and sum() update the map; mapval is the argument',
+    // bpftrace 0.17 refuses the value of a count()/sum() map in expressions: reading one is not modelled.
+    name: 'count() and sum() update the map; mapval is the argument; reading an aggregation is not modelled',
     src: `kprobe:f { @c[pid] = count(); @s[pid] = sum(arg1); assert(mapval(@c) == 1); assert(mapval(@s) == arg1); assert(@s[pid] >= arg1 || @s[pid] < arg1); }`,
-    verdict: 'proved',
-    assertions: ['proved', 'proved', 'trivial'],
+    verdict: 'unknown',
+    assertions: ['proved', 'proved', 'unknown'],
   },
   {
     name: 'an assumption over map contents before the invocation is allowed (here implied by the predicate)',
@@ -309,7 +311,7 @@ const cases: Case[] = [
   },
   {
     name: 'an assume over map contents the program acts on is rejected',
-    src: `kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
+    src: `kprobe:g { @start[tid] = arg0; } kprobe:f { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
     verdict: 'invalid',
     code: 'guard.assume-hides-inputs',
   },
