@@ -59,12 +59,14 @@ function ms(n: number | undefined): string {
   return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;
 }
 
-function progressLine(p: RequestProgress): string | undefined {
+/** `cancelling`: the user pressed Ctrl-C, so a stage that ends now was stopped, not finished. */
+function progressLine(p: RequestProgress, cancelling = false): string | undefined {
   const head = `[R${p.requestId} ${p.attempt}/${p.trials}]`;
   if (p.stage === 'feedback') return `${head}   feedback: ${p.message ?? ''}`;
   if (p.stage === 'trimmed') return `${head}   ${p.message ?? ''}`;
   if (p.stage === 'done') return undefined;
-  return p.phase === 'end' ? `${head} ${STAGE_WORD[p.stage] ?? p.stage}: ${ms(p.ms)}` : undefined;
+  if (p.phase !== 'end') return undefined;
+  return `${head} ${STAGE_WORD[p.stage] ?? p.stage}: ${cancelling ? `cancelled after ${ms(p.ms)}` : ms(p.ms)}`;
 }
 
 function printResult(io: CliIO, r: RequestResult): void {
@@ -94,19 +96,30 @@ function exitFor(r: RequestResult): number {
     case 'attached':
     case 'accepted-unverified':
       return ExitCode.Ok;
-    case 'needs-hint':
     case 'cancelled':
+      return ExitCode.Cancelled;
+    case 'needs-hint':
       return ExitCode.Refused;
     default:
       return ExitCode.Failed;
   }
 }
 
-async function askHint(id: number): Promise<string | undefined> {
+/** What the user answered at `hint>`: a hint, nothing (empty line or end of input), or Ctrl-C. */
+type HintAnswer = { readonly hint: string } | 'none' | 'cancelled';
+
+async function askHint(id: number): Promise<HintAnswer> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const ac = new AbortController();
+  // Ctrl-C at the prompt reaches readline (the terminal is in raw mode), not the process.
+  rl.on('SIGINT', () => ac.abort());
+  rl.on('close', () => ac.abort('closed'));
   try {
-    const a = (await rl.question(`R${id} needs a hint (what should the program do differently? empty line to stop)\nhint> `)).trim();
-    return a === '' ? undefined : a;
+    const a = (await rl.question(`R${id} needs a hint (what should the program do differently? empty line to stop)\nhint> `, { signal: ac.signal })).trim();
+    return a === '' ? 'none' : { hint: a };
+  } catch (err) {
+    if (ac.signal.aborted) return ac.signal.reason === 'closed' ? 'none' : 'cancelled';
+    throw err;
   } finally {
     rl.close();
   }
@@ -115,16 +128,19 @@ async function askHint(id: number): Promise<string | undefined> {
 /** Runs one call that streams progress, with Ctrl-C cancelling the request in the daemon. */
 async function streamed(ctx: CommandContext, client: KgentClient, call: () => Promise<RequestResult>): Promise<RequestResult> {
   let requestId: number | undefined;
+  let cancelling = false;
   const stop = client.onNotification(RequestProgressNotification, (p) => {
     requestId = p.requestId;
     if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
     else {
-      const line = progressLine(p);
+      const line = progressLine(p, cancelling);
       if (line) ctx.io.stderr.write(`${line}\n`);
     }
   });
   const onSigint = (): void => {
-    if (requestId === undefined) process.exit(130);
+    if (requestId === undefined) process.exit(ExitCode.Cancelled);
+    if (cancelling) return;
+    cancelling = true;
     ctx.io.stderr.write(`\ncancelling R${requestId} ...\n`);
     void client.call(RequestCancel, { id: requestId }).catch(() => undefined);
   };
@@ -176,8 +192,13 @@ export async function requestCommand(ctx: CommandContext, text: string | undefin
       );
       while (result.request.status === 'needs-hint' && o.interactive && !ctx.json) {
         printResult(ctx.io, result);
-        const hint = await askHint(result.request.id);
-        if (!hint) break;
+        const answer = await askHint(result.request.id);
+        if (answer === 'cancelled') {
+          ctx.io.stderr.write(`\ncancelled; R${result.request.id} still needs a hint: kgentctl hint R${result.request.id} "TEXT"\n`);
+          return ExitCode.Cancelled;
+        }
+        if (answer === 'none') break;
+        const hint = answer.hint;
         const id = result.request.id;
         result = await streamed(ctx, client, () => client.call(RequestHint, { id, hint }, { timeoutMs: null }));
       }

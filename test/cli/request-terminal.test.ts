@@ -1,0 +1,81 @@
+/**
+ * `kgentctl request` on a real terminal (tmux): Ctrl-C at the hint> prompt and during a slow LLM
+ * call, with the real kgentd and the Ollama-protocol stand-in playing the model.
+ */
+import { execa } from 'execa';
+import t, { type Test } from 'tap';
+import { builtOrReason, CLI_JS, createDaemon, eventually, type DaemonHandle } from '../support/daemon-harness.js';
+import { matchScript, startOllamaStandin, type StandinScriptEntry } from '../support/ollama-standin.js';
+
+const MODELS = ['qwen2.5-coder:7b', 'nomic-embed-text'];
+const SYNTHESIS = 'Write the program for the request.';
+
+async function hasTmux(): Promise<boolean> {
+  return (await execa('tmux', ['-V'], { reject: false })).exitCode === 0;
+}
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (kgentd kernel checks)';
+  return builtOrReason();
+}
+
+/** A tmux server of its own, running one command in a 160x50 terminal. */
+async function terminal(t: Test, command: string): Promise<{ screen(): Promise<string>; keys(...k: string[]): Promise<void> }> {
+  const server = `kgent-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await execa('tmux', ['-L', server, 'new-session', '-d', '-x', '160', '-y', '50', `${command}; echo "exit=$?"; sleep 120`]);
+  t.teardown(() => execa('tmux', ['-L', server, 'kill-server'], { reject: false }).then(() => undefined));
+  return {
+    screen: async () => (await execa('tmux', ['-L', server, 'capture-pane', '-p', '-S', '-200'])).stdout,
+    keys: async (...k) => void (await execa('tmux', ['-L', server, 'send-keys', ...k])),
+  };
+}
+
+async function withDaemon(t: Test, script: StandinScriptEntry[], fn: (d: DaemonHandle) => Promise<void>): Promise<void> {
+  const standin = await startOllamaStandin({ chat: matchScript(script), models: MODELS });
+  const d = await createDaemon({ env: { OLLAMA_HOST: standin.host } });
+  t.teardown(async () => {
+    await d.cleanup();
+    await standin.close();
+  });
+  await d.start();
+  await fn(d);
+}
+
+const skip = skipReason();
+
+t.test('Ctrl-C at hint> cancels with its own message and exit status', { skip: skip ?? false, timeout: 120_000 }, async (t) => {
+  if (!(await hasTmux())) return t.skip('tmux not installed');
+  await withDaemon(t, [{ match: SYNTHESIS, response: 'I am not sure which probe to use.' }], async (d) => {
+    const term = await terminal(t, `${process.execPath} ${CLI_JS} --socket ${d.socket} request --trials 1 "count program executions per command"`);
+    await eventually(async () => (await term.screen()).includes('hint>'), 60_000, 'the hint prompt').catch(async (err: Error) => {
+      throw new Error(`${err.message}; the screen:\n${await term.screen()}`);
+    });
+    await term.keys('C-c');
+    const screen = await eventually(async () => {
+      const s = await term.screen();
+      return /exit=\d+/.test(s) ? s : undefined;
+    }, 20_000, 'kgentctl to end');
+    t.match(screen, /cancelled; R\d+ still needs a hint: kgentctl hint R\d+ "TEXT"/);
+    t.match(screen, /exit=130/);
+    t.notMatch(screen, /unexpected error|Aborted with Ctrl\+C|journalctl/);
+  });
+});
+
+t.test('Ctrl-C during a slow LLM call cancels the request; the stage is not shown as finished', { skip: skip ?? false, timeout: 120_000 }, async (t) => {
+  if (!(await hasTmux())) return t.skip('tmux not installed');
+  await withDaemon(t, [{ match: SYNTHESIS, response: 'too late', delayMs: 30_000 }], async (d) => {
+    const term = await terminal(t, `${process.execPath} ${CLI_JS} --socket ${d.socket} request --trials 1 "count program executions per command"`);
+    await eventually(async () => (await term.screen()).includes('retrieving examples and hooks'), 60_000, 'retrieval to end');
+    await new Promise((r) => setTimeout(r, 1500));
+    await term.keys('C-c');
+    const screen = await eventually(async () => {
+      const s = await term.screen();
+      return /exit=\d+/.test(s) ? s : undefined;
+    }, 30_000, 'kgentctl to end');
+    t.match(screen, /cancelling R\d+ \.\.\./);
+    t.match(screen, /synthesizing \(LLM\): cancelled after \d/);
+    t.notMatch(screen, /synthesizing \(LLM\): [\d.]+ m?s\b/, 'not shown as if it finished');
+    t.match(screen, /request R\d+: cancelled/);
+    t.match(screen, /exit=130/);
+  });
+});
