@@ -68,6 +68,11 @@ export interface OllamaStandinOptions {
   readonly chat?: StandinChatScript;
   /** Models listed by `/api/tags` and accepted by chat/embed. Default: any model is accepted. */
   readonly models?: readonly string[];
+  /**
+   * Without `models`: what `/api/tags` lists (every model is accepted either way), e.g. the models
+   * kgentd is configured with, which it looks for there before it asks. Models asked for are added.
+   */
+  readonly listed?: readonly string[];
   /** Models that can embed; a chat-only model asked to embed answers 400 like Ollama. Default: all of `models`. */
   readonly embedModels?: readonly string[];
   /** Dimensions of the default hashed embedding. Default 64. */
@@ -197,8 +202,14 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
   const dims = opts.embedDims ?? 64;
   const version = opts.version ?? '0.0.0-standin';
 
-  const known = (model: string): boolean =>
-    !opts.models || opts.models.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
+  const listed = new Set(opts.listed ?? []);
+  const known = (model: string): boolean => {
+    if (!opts.models) {
+      if (model) listed.add(model);
+      return true;
+    }
+    return opts.models.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
+  };
   const canEmbed = (model: string): boolean => {
     const list = opts.embedModels ?? opts.models;
     return !list || list.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
@@ -315,7 +326,7 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
             return handleEmbed(res, body ?? {});
           case 'GET /api/tags':
             return sendJson(res, 200, {
-              models: (opts.models ?? []).map((name) => ({
+              models: (opts.models ?? [...listed]).map((name) => ({
                 name,
                 model: name,
                 modified_at: new Date(0).toISOString(),
