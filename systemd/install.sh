@@ -315,7 +315,7 @@ start_daemon() {
     (
       cd /
       # setsid: kgentd must not die with this shell; its output goes where journald would have put it.
-      LANCEDB_LOG=error NODE_ENV=production setsid "$node" --max-semi-space-size=8 "$PREFIX/dist/daemon/main.js" >>"$LOG_DIR/kgentd.log" 2>&1 < /dev/null &
+      NODE_ENV=production setsid "$node" --max-semi-space-size=8 "$PREFIX/dist/daemon/main.js" >>"$LOG_DIR/kgentd.log" 2>&1 < /dev/null &
       echo $! > "$RUN_DIR/kgentd.pid"
     )
     say "kgentd started without systemd (pid $(cat "$RUN_DIR/kgentd.pid"), log $LOG_DIR/kgentd.log)"
