@@ -25,6 +25,7 @@ import {
 import { LONG_CALL_TIMEOUT_MS, RpcError, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
+import { formatMs as ms, ProgressView } from '../progress-view.js';
 import type { CommandContext } from './programs.js';
 
 export interface RequestOptions {
@@ -44,29 +45,6 @@ export function parseRequestId(value: string | undefined, command: string): numb
   const id = m ? Number(m[1]) : NaN;
   if (!Number.isSafeInteger(id) || id < 1) throw new CliError(ExitCode.Usage, `kgentctl ${command}: "${value}" is not a request ID (R<n>)`);
   return id;
-}
-
-const STAGE_WORD: Readonly<Record<string, string>> = {
-  retrieving: 'retrieving examples and hooks',
-  synthesizing: 'synthesizing (LLM)',
-  annotating: 'annotating (LLM)',
-  verifying: 'verifying (symbolic)',
-  'kernel-check': 'kernel check (eBPF verifier)',
-};
-
-function ms(n: number | undefined): string {
-  if (n === undefined) return '';
-  return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;
-}
-
-/** `cancelling`: the user pressed Ctrl-C, so a stage that ends now was stopped, not finished. */
-function progressLine(p: RequestProgress, cancelling = false): string | undefined {
-  const head = `[R${p.requestId} ${p.attempt}/${p.trials}]`;
-  if (p.stage === 'feedback') return `${head}   feedback: ${p.message ?? ''}`;
-  if (p.stage === 'trimmed') return `${head}   ${p.message ?? ''}`;
-  if (p.stage === 'done') return undefined;
-  if (p.phase !== 'end') return undefined;
-  return `${head} ${STAGE_WORD[p.stage] ?? p.stage}: ${cancelling ? `cancelled after ${ms(p.ms)}` : ms(p.ms)}`;
 }
 
 function printResult(io: CliIO, r: RequestResult): void {
@@ -128,20 +106,18 @@ async function askHint(id: number): Promise<HintAnswer> {
 /** Runs one call that streams progress, with Ctrl-C cancelling the request in the daemon. */
 async function streamed(ctx: CommandContext, client: KgentClient, call: () => Promise<RequestResult>): Promise<RequestResult> {
   let requestId: number | undefined;
-  let cancelling = false;
+  const view = new ProgressView(ctx.io.stderr);
   const stop = client.onNotification(RequestProgressNotification, (p) => {
     requestId = p.requestId;
     if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
-    else {
-      const line = progressLine(p, cancelling);
-      if (line) ctx.io.stderr.write(`${line}\n`);
-    }
+    else view.show(p);
   });
   const onSigint = (): void => {
     if (requestId === undefined) process.exit(ExitCode.Cancelled);
-    if (cancelling) return;
-    cancelling = true;
-    ctx.io.stderr.write(`\ncancelling R${requestId} ...\n`);
+    if (view.cancelling) return;
+    view.cancelling = true;
+    view.close();
+    ctx.io.stderr.write(`cancelling R${requestId} ...\n`);
     void client.call(RequestCancel, { id: requestId }).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
@@ -150,6 +126,7 @@ async function streamed(ctx: CommandContext, client: KgentClient, call: () => Pr
   } finally {
     process.off('SIGINT', onSigint);
     stop();
+    view.close();
   }
 }
 

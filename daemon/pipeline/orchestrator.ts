@@ -75,6 +75,9 @@ export type RoundOutcome =
   | { readonly status: 'cancelled'; readonly reason: string }
   | { readonly status: 'failed'; readonly reason: string };
 
+/** How often an LLM stage tells the tokens received so far, at most. */
+const TOKEN_PROGRESS_MS = 250;
+
 /** Thrown by the LLM or a stage for failures that end the request rather than the attempt. */
 export class RequestAborted extends Error {}
 
@@ -118,16 +121,29 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
   const save = (ended = false): void => store.saveAttempt(input.requestId, n, rec, ended);
   const say = (p: Omit<RequestProgress, 'requestId' | 'attempt' | 'trials'>): void =>
     input.progress({ requestId: input.requestId, attempt: n - input.firstAttempt + 1, trials: input.trials, ...p });
-  const stage = async <T>(name: AttemptStage, fn: () => Promise<T>): Promise<T> => {
+  const stage = async <T>(name: AttemptStage, fn: (tokens: (n: number) => void) => Promise<T>): Promise<T> => {
     if (input.signal.aborted) throw new Cancelled();
     say({ stage: name, phase: 'start' });
     const t0 = performance.now();
+    let received: number | undefined;
+    let told = 0;
+    // Tokens so far, at most every TOKEN_PROGRESS_MS: enough to watch, few enough for the socket.
+    const tokens = (n: number): void => {
+      received = n;
+      const now = performance.now();
+      if (now - told < TOKEN_PROGRESS_MS) return;
+      told = now;
+      say({ stage: name, phase: 'info', ms: Math.round(now - t0), tokens: n });
+    };
+    let finished = false;
     try {
-      return await fn();
+      const r = await fn(tokens);
+      finished = true;
+      return r;
     } finally {
       const ms = Math.round(performance.now() - t0);
       rec.timings.push({ stage: name, ms });
-      say({ stage: name, phase: 'end', ms });
+      say({ stage: name, phase: 'end', ms, ...(received !== undefined ? { tokens: received } : {}), ...(finished ? {} : { stopped: true }) });
       save();
     }
   };
@@ -157,7 +173,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     rec.synthesisPrompt = synPrompt.text;
     rec.trimmed = { synthesis: synPrompt.trim };
     reportTrim(say, 'synthesis', synPrompt);
-    const answer = await stage('synthesizing', () => chat(deps, input, 'synthesis', synPrompt));
+    const answer = await stage('synthesizing', (tokens) => chat(deps, input, 'synthesis', synPrompt, tokens));
     rec.synthesisAnswer = answer;
     const extracted = extractProgram(answer);
     if (!extracted.source) return fail('parse-error', [feedbackOf('synthesis', 'the answer contained no bpftrace program; answer with one ```bpftrace fenced block')]);
@@ -193,7 +209,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     rec.comprehensionPrompt = compPrompt.text;
     rec.trimmed = { ...rec.trimmed, comprehension: compPrompt.trim };
     reportTrim(say, 'comprehension', compPrompt);
-    const compAnswer = await stage('annotating', () => chat(deps, input, 'comprehension', compPrompt));
+    const compAnswer = await stage('annotating', (tokens) => chat(deps, input, 'comprehension', compPrompt, tokens));
     rec.comprehensionAnswer = compAnswer;
     const annotatedEx = extractProgram(compAnswer);
     if (!annotatedEx.source || !annotatedEx.program) {
@@ -289,10 +305,10 @@ function build(deps: LoopDeps, stage: 'synthesis' | 'comprehension', parts: Prom
   }
 }
 
-async function chat(deps: LoopDeps, input: RoundInput, stage: 'synthesis' | 'comprehension', prompt: BuiltPrompt): Promise<string> {
+async function chat(deps: LoopDeps, input: RoundInput, stage: 'synthesis' | 'comprehension', prompt: BuiltPrompt, onTokens: (n: number) => void): Promise<string> {
   try {
     const model = input.models?.[stage];
-    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal, ...(model ? { model } : {}) });
+    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal, onTokens, ...(model ? { model } : {}) });
     return r.content;
   } catch (err) {
     if (input.signal.aborted) throw new Cancelled();

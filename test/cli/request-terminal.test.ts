@@ -65,8 +65,8 @@ t.test('Ctrl-C during a slow LLM call cancels the request; the stage is not show
   if (!(await hasTmux())) return t.skip('tmux not installed');
   await withDaemon(t, [{ match: SYNTHESIS, response: 'too late', delayMs: 30_000 }], async (d) => {
     const term = await terminal(t, `${process.execPath} ${CLI_JS} --socket ${d.socket} request --trials 1 "count program executions per command"`);
-    await eventually(async () => (await term.screen()).includes('retrieving examples and hooks'), 60_000, 'retrieval to end');
-    await new Promise((r) => setTimeout(r, 1500));
+    await eventually(async () => (await term.screen()).includes('synthesizing (LLM) ...'), 60_000, 'the LLM stage to start');
+    await new Promise((r) => setTimeout(r, 1000));
     await term.keys('C-c');
     const screen = await eventually(async () => {
       const s = await term.screen();
@@ -77,5 +77,41 @@ t.test('Ctrl-C during a slow LLM call cancels the request; the stage is not show
     t.notMatch(screen, /synthesizing \(LLM\): [\d.]+ m?s\b/, 'not shown as if it finished');
     t.match(screen, /request R\d+: cancelled/);
     t.match(screen, /exit=130/);
+  });
+});
+
+t.test('a slow model: the stage shows at once, its time ticks and its tokens count on a terminal; plain lines in a pipe', { skip: skip ?? false, timeout: 150_000 }, async (t) => {
+  if (!(await hasTmux())) return t.skip('tmux not installed');
+  const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
+  const script: StandinScriptEntry[] = [
+    { match: SYNTHESIS, response: words, chunkDelayMs: 150 },
+    { match: SYNTHESIS, response: words, chunkDelayMs: 20 },
+  ];
+  await withDaemon(t, script, async (d) => {
+    const term = await terminal(t, `${process.execPath} ${CLI_JS} --socket ${d.socket} request --trials 1 "count program executions per command"`);
+    // While the model writes: the stage is on screen with its elapsed time and tokens so far.
+    const during = await eventually(async () => {
+      const s = await term.screen();
+      const m = /\[R1 1\/1\] synthesizing \(LLM\) \.\.\. ([\d.]+) (m?s), (\d+) tokens?/.exec(s);
+      return m && Number(m[3]) > 0 && Number(m[3]) < 30 ? m : undefined;
+    }, 30_000, 'tokens while the model writes');
+    t.ok(during, `live: ${during[0]}`);
+    const later = await eventually(async () => {
+      const m = /\[R1 1\/1\] synthesizing \(LLM\) \.\.\. ([\d.]+) (m?s), (\d+) tokens?/.exec(await term.screen());
+      return m && Number(m[3]) > Number(during[3]) ? m : undefined;
+    }, 10_000, 'the count to grow');
+    t.ok(later, `then: ${later[0]}`);
+    const end = await eventually(async () => {
+      const s = await term.screen();
+      return s.includes('hint>') ? s : undefined;
+    }, 30_000, 'the end of the round');
+    t.match(end, /\[R1 1\/1\] synthesizing \(LLM\): [\d.]+ s, 30 tokens\n/, 'the finished line keeps time and tokens');
+    t.notMatch(end, /synthesizing \(LLM\) \.\.\./, 'the in-place line was replaced, not left behind');
+    await term.keys('C-c');
+
+    // In a pipe: a line when a stage starts and one when it ends, no carriage returns or escapes.
+    const r = await d.ctl(['request', '--trials', '1', 'count program executions per command']);
+    t.match(r.stderr, /\[R2 1\/1\] synthesizing \(LLM\) \.\.\.\n(.*\n)*?\[R2 1\/1\] synthesizing \(LLM\): [\d.]+ (m?s), 30 tokens\n/);
+    t.notMatch(r.stderr, /[\r\x1b]/);
   });
 });

@@ -59,6 +59,8 @@ export type StandinAnswer =
       readonly delayMs?: number;
       /** For streamed requests: the content pieces, one NDJSON line each (default: word by word). */
       readonly chunks?: readonly string[];
+      /** For streamed requests: the pause before each piece, in ms (a slow model writing). */
+      readonly chunkDelayMs?: number;
     };
 
 export type StandinChatScript = readonly StandinAnswer[] | ((req: StandinChatRequest, index: number) => StandinAnswer | Promise<StandinAnswer>);
@@ -101,6 +103,8 @@ export interface StandinScriptEntry {
   readonly status?: number;
   readonly error?: string;
   readonly delayMs?: number;
+  /** Streamed answers: pause before each piece (a slow model writing). */
+  readonly chunkDelayMs?: number;
 }
 
 /**
@@ -119,7 +123,7 @@ export function matchScript(entries: readonly StandinScriptEntry[]): (req: Stand
     }
     used[at] = true;
     const e = entries[at]!;
-    return { content: e.response ?? '', ...(e.status !== undefined ? { status: e.status, error: e.error } : {}), ...(e.delayMs ? { delayMs: e.delayMs } : {}) };
+    return { content: e.response ?? '', ...(e.status !== undefined ? { status: e.status, error: e.error } : {}), ...(e.delayMs ? { delayMs: e.delayMs } : {}), ...(e.chunkDelayMs ? { chunkDelayMs: e.chunkDelayMs } : {}) };
   };
 }
 
@@ -283,6 +287,10 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const pieces = a.chunks ?? (content.match(/\S+\s*|\s+/g) ?? []);
     for (const piece of pieces) {
+      if (a.chunkDelayMs) {
+        await new Promise((r) => setTimeout(r, a.chunkDelayMs));
+        if (res.destroyed) return;
+      }
       res.write(JSON.stringify({ model, created_at: created, message: { role: 'assistant', content: piece }, done: false }) + '\n');
     }
     res.end(JSON.stringify(final) + '\n');
