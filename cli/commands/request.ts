@@ -50,9 +50,16 @@ export function parseRequestId(value: string | undefined, command: string): numb
 function printResult(io: CliIO, r: RequestResult): void {
   const q = r.request;
   io.stdout.write(`\nrequest R${q.id}: ${q.status}${q.reason ? ` (${q.reason})` : ''}\n`);
-  if (r.program) io.stdout.write(`\nprogram${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}:\n${r.program.trimEnd()}\n`);
+  if (r.program) {
+    const label = q.status === 'needs-hint' ? 'last candidate (NOT verified)' : `program${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}`;
+    io.stdout.write(`\n${label}:\n${r.program.trimEnd()}\n`);
+  }
   if (r.report) {
-    io.stdout.write(`\nverification: ${r.report.verdict}\n`);
+    // The verdicts' line numbers are those of the annotated program (the program with the
+    // assume/assert/cover the verifier proves): it is shown, numbered, right above them.
+    const numbered = r.annotated !== undefined && (r.report.assertions.length > 0 || (r.report.coverage ?? []).length > 0);
+    io.stdout.write(`\nverification: ${r.report.verdict}${numbered ? ', of the annotated program (line numbers below are its own):' : ''}\n`);
+    if (numbered) io.stdout.write(`${numberLines(r.annotated!)}\n`);
     for (const a of r.report.assertions) {
       const ce = a.counterexample ? `; counterexample: ${a.counterexample.summary}` : a.reason ? `; ${a.reason}` : '';
       io.stdout.write(`  line ${a.line}: ${a.verdict}: assert(${a.text})${ce}\n`);
@@ -60,6 +67,13 @@ function printResult(io: CliIO, r: RequestResult): void {
     for (const c of r.report.coverage ?? []) io.stdout.write(`  line ${c.line}: ${c.verdict}: ${c.text}${c.reason ? `; ${c.reason}` : ''}\n`);
   }
   io.stdout.write(`\nnext: ${r.next}\n`);
+}
+
+/** `text` with right-aligned line numbers, as the verifier counts lines (from 1). */
+export function numberLines(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const w = String(lines.length).length;
+  return lines.map((l, i) => `  ${String(i + 1).padStart(w)} | ${l}`).join('\n');
 }
 
 function printLibrary(io: CliIO, examples: readonly LibraryExample[]): void {
@@ -260,7 +274,8 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       const trims = [a.trimmed?.synthesis, a.trimmed?.comprehension].filter((t) => t && (t.droppedExamples.length || t.shortenedFeedback));
       for (const t of trims) out.push(`  prompt trimmed to ${t!.tokens}/${t!.budget} tokens: dropped ${t!.droppedExamples.join(', ') || 'no example'}, shortened ${t!.shortenedFeedback} feedback`);
       if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));
-      if (verbose && a.annotated) out.push('  annotated:', ...a.annotated.trimEnd().split('\n').map((l) => `    ${l}`));
+      // Feedback and verdicts count lines in the annotated program: shown numbered, always.
+      if (a.annotated) out.push('  annotated (the line numbers of the feedback below are its own):', ...numberLines(a.annotated).split('\n').map((l) => `  ${l}`));
       for (const f of a.feedback) out.push(`  feedback (${f.stage}): ${f.message}`);
       if (verbose && a.synthesisPrompt) out.push('  synthesis prompt:', ...a.synthesisPrompt.split('\n').map((l) => `    ${l}`));
       if (verbose && a.synthesisAnswer) out.push('  synthesis answer:', ...a.synthesisAnswer.split('\n').map((l) => `    ${l}`));

@@ -115,3 +115,32 @@ t.test('a slow model: the stage shows at once, its time ticks and its tokens cou
     t.notMatch(r.stderr, /[\r\x1b]/);
   });
 });
+
+t.test('the candidate shown with needs-hint is the one --accept-unverified takes; verdict lines are numbered in the annotated program shown', { skip: skip ?? false, timeout: 150_000 }, async (t) => {
+  const EXEC = 'tracepoint:sched:sched_process_exec\n{\n  @execs[comm] = count();\n}';
+  const WRONG_ASSERT = 'tracepoint:sched:sched_process_exec\n{\n  @execs[comm] = count();\n  assert(mapval(@execs) == 2);\n}';
+  const script: StandinScriptEntry[] = [
+    { match: SYNTHESIS, response: `\`\`\`bpftrace\n${EXEC}\n\`\`\`` },
+    { match: 'Return the candidate', response: `\`\`\`bpftrace\n${WRONG_ASSERT}\n\`\`\`` },
+    { match: null, response: `\`\`\`bpftrace\n${WRONG_ASSERT}\n\`\`\`` },
+  ];
+  await withDaemon(t, script, async (d) => {
+    const r = await d.ctl(['request', '--trials', '1', 'count program executions per command']);
+    t.equal(r.exitCode, 5, r.stderr);
+    t.match(r.stdout, /request R1: needs-hint/);
+    t.match(r.stdout, /last candidate \(NOT verified\):\ntracepoint:sched:sched_process_exec/);
+    // Every verdict line points at a numbered line of the annotated program printed above it.
+    const verdicts = [...r.stdout.matchAll(/^ {2}line (\d+): \w+: assert\((.+?)\)/gm)];
+    t.ok(verdicts.length > 0, 'verdicts shown');
+    for (const [, line, text] of verdicts) {
+      const numbered = new RegExp(`^ +${line} \\| .*assert\\(${text!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`, 'm');
+      t.match(r.stdout, numbered, `line ${line} of what is shown is assert(${text})`);
+    }
+    t.match(r.stdout, /kgentctl request --accept-unverified R1/, 'the next command offers it');
+    const a = await d.ctl(['request', '--accept-unverified', 'R1']);
+    t.equal(a.exitCode, 0, a.stderr);
+    t.match(a.stdout, /request R1: accepted-unverified/);
+    const show = await d.ctl(['show', 'R1']);
+    t.match(show.stdout, /annotated \(the line numbers of the feedback below are its own\):\n +1 \| tracepoint:sched:sched_process_exec/);
+  });
+});
