@@ -276,9 +276,18 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));
       // Feedback and verdicts count lines in the annotated program: shown numbered, always.
       if (a.annotated) out.push('  annotated (the line numbers of the feedback below are its own):', ...numberLines(a.annotated).split('\n').map((l) => `  ${l}`));
-      for (const f of a.feedback) out.push(`  feedback (${f.stage}): ${f.message}`);
-      if (verbose && a.synthesisPrompt) out.push('  synthesis prompt:', ...a.synthesisPrompt.split('\n').map((l) => `    ${l}`));
-      if (verbose && a.synthesisAnswer) out.push('  synthesis answer:', ...a.synthesisAnswer.split('\n').map((l) => `    ${l}`));
+      // A message of several lines (a diagnostic with its source line and HINT) stays under its head.
+      for (const f of a.feedback) {
+        const head = `  feedback (${f.stage}): `;
+        out.push(head + f.message.trimEnd().split('\n').join(`\n${' '.repeat(head.length)}`));
+      }
+      const block = (title: string, text: string | undefined): void => {
+        if (verbose && text) out.push(`  ${title}:`, ...text.trimEnd().split('\n').map((l) => `    ${l}`));
+      };
+      block('synthesis prompt', a.synthesisPrompt);
+      block('synthesis answer', a.synthesisAnswer);
+      block('annotation prompt', a.comprehensionPrompt);
+      block('annotation answer', a.comprehensionAnswer);
     }
     ctx.io.stdout.write(`${out.join('\n')}\n`);
     return ExitCode.Ok;

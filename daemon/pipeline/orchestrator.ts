@@ -186,7 +186,10 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     const lintErrors = lintDiags.filter((d) => d.severity === 'error');
     if (lintErrors.length > 0) return fail('lint-error', lintErrors.map((d) => feedbackOf('lint', diagText(d))), { candidate });
     // Lint warnings (network byte order, time units ...) travel with the attempt as feedback.
-    rec.feedback.push(...lintDiags.filter((d) => d.severity === 'warning').map((d) => feedbackOf('lint', diagText(d))));
+    const lintNotes = lintDiags.filter((d) => d.severity === 'warning').map((d) => feedbackOf('lint', diagText(d)));
+    rec.feedback.push(...lintNotes);
+    // Shown as they are given to the model: the person watching reads the same text.
+    for (const m of lintNotes) say({ stage: 'feedback', phase: 'info', message: `${m.stage}: ${m.message}` });
 
     // Without the symbolic stage, the kernel check alone decides.
     if (!on.symbolic) {
@@ -255,8 +258,9 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
   }
 }
 
+/** A diagnostic as the model and the user read it; its hints are already lines of it (HINT: ...). */
 function diagText(d: Diagnostic): string {
-  return formatDiagnostic(d, 'program.bt') + (d.hints?.length ? ` (hint: ${d.hints[0]})` : '');
+  return formatDiagnostic(d, 'program.bt');
 }
 
 /** Feedback from a verdict that is not `proved`: counterexamples in bpftrace terms, guard failures, reasons. */

@@ -58,6 +58,12 @@ t.test('Ctrl-C at hint> cancels with its own message and exit status', { skip: s
     t.match(screen, /cancelled; R\d+ still needs a hint: kgentctl hint R\d+ "TEXT"/);
     t.match(screen, /exit=130/);
     t.notMatch(screen, /unexpected error|Aborted with Ctrl\+C|journalctl/);
+    // The parse error's hint is said once, indented under its feedback line, here and in show.
+    t.equal((screen.match(/HINT: providers/g) ?? []).length, 1, 'the hint once in the live progress');
+    t.notMatch(screen, /\(hint: /);
+    const show = await d.ctl(['show', 'R1']);
+    t.equal((show.stdout.match(/HINT: providers/g) ?? []).length, 1, 'the hint once in show');
+    t.match(show.stdout, /^ {2}feedback \(parse\): program\.bt:1:1.*\n {20}HINT: providers/m, 'indented under its feedback line');
   });
 });
 
@@ -142,5 +148,8 @@ t.test('the candidate shown with needs-hint is the one --accept-unverified takes
     t.match(a.stdout, /request R1: accepted-unverified/);
     const show = await d.ctl(['show', 'R1']);
     t.match(show.stdout, /annotated \(the line numbers of the feedback below are its own\):\n +1 \| tracepoint:sched:sched_process_exec/);
+    const verbose = await d.ctl(['show', 'R1', '-v']);
+    for (const title of ['synthesis prompt', 'synthesis answer', 'annotation prompt', 'annotation answer']) t.match(verbose.stdout, new RegExp(`^ {2}${title}:\\n {4}\\S`, 'm'), `show -v has the ${title}`);
+    t.match(verbose.stdout, /annotation prompt:\n(.*\n)*? {4}.*Return the candidate/, 'the annotation prompt as sent');
   });
 });
