@@ -7,7 +7,9 @@
  * never skipped: it fails the pending calls (and ends a follow) with one clear line, since
  * whatever answered can no longer be trusted to pair answers with questions.
  */
+import { statSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import {
   encode,
   isNotification,
@@ -193,14 +195,41 @@ function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-function connectError(socketPath: string, err: NodeJS.ErrnoException): CliError {
+/** Where kgentd listens unless told otherwise (systemd/kgentd.service, daemon/config.ts). */
+export const DEFAULT_SOCKET = '/run/kgent/kgentd.sock';
+
+/** How to start the kgentd that serves `socketPath`: systemd's unit serves only the default one. */
+function howToStart(socketPath: string): string {
+  return path.resolve(socketPath) === DEFAULT_SOCKET
+    ? 'start it: sudo systemctl start kgentd (first time: sudo systemd/install.sh); kgentctl doctor checks the host'
+    : `start a kgentd on it (kgentd --socket ${socketPath}), or drop --socket / KGENT_SOCKET to use the system's kgentd at ${DEFAULT_SOCKET}`;
+}
+
+/**
+ * One line that says what is at `socketPath` and what to do. A refused connection has three
+ * causes the user fixes differently: the path names a file that is not a socket (a wrong
+ * --socket), a socket no process listens on (kgentd was killed or stopped without removing it),
+ * or a path that does not exist.
+ */
+export function connectError(socketPath: string, err: NodeJS.ErrnoException): CliError {
   switch (err.code) {
     case 'ENOENT':
-    case 'ECONNREFUSED':
+      return new CliError(ExitCode.Unreachable, `kgentd is not running (no socket at ${socketPath}); ${howToStart(socketPath)}`);
+    case 'ENOTDIR':
+      return new CliError(ExitCode.Unreachable, `${socketPath} is not a socket path (a part of it is a file, not a directory); check --socket or KGENT_SOCKET`);
+    case 'ECONNREFUSED': {
+      const kind = fileKind(socketPath);
+      if (kind !== 'socket') {
+        return new CliError(
+          ExitCode.Unreachable,
+          `${socketPath} is ${kind}, not kgentd's socket; check --socket or KGENT_SOCKET (the system's kgentd listens on ${DEFAULT_SOCKET})`,
+        );
+      }
       return new CliError(
         ExitCode.Unreachable,
-        `kgentd is not running (no socket at ${socketPath}); start it: systemctl start kgentd (or sudo systemd/install.sh)`,
+        `kgentd is not running: nothing listens on the socket ${socketPath} (left by a kgentd that stopped or was killed); ${howToStart(socketPath)}`,
       );
+    }
     case 'EACCES':
     case 'EPERM':
       return new CliError(
@@ -209,5 +238,18 @@ function connectError(socketPath: string, err: NodeJS.ErrnoException): CliError 
       );
     default:
       return new CliError(ExitCode.Unreachable, `cannot connect to kgentd at ${socketPath}: ${err.message}`);
+  }
+}
+
+function fileKind(p: string): string {
+  try {
+    const st = statSync(p);
+    if (st.isSocket()) return 'socket';
+    if (st.isDirectory()) return 'a directory';
+    if (st.isFile()) return 'a regular file';
+    return 'not a socket';
+  } catch {
+    // Removed between the connect and now: the daemon is going away or coming up.
+    return 'socket';
   }
 }

@@ -11,6 +11,10 @@ export const ExitCode = {
   Refused: 5,
   /** Anything else the daemon reported. */
   DaemonError: 6,
+  /** Cancelled by the user (Ctrl-C): 128 + SIGINT, as a shell reports a program that SIGINT ended. */
+  Cancelled: 130,
+  /** The reader of kgentctl's output went away (`| head`): 128 + SIGPIPE, as for other tools. */
+  PipeClosed: 141,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,7 +1,8 @@
 /** Where a command writes; tests pass buffers, the binary passes process streams. */
 export interface CliIO {
   readonly stdout: { write(s: string): unknown };
-  readonly stderr: { write(s: string): unknown };
+  /** `isTTY`: a terminal, where progress is drawn in place (process.stderr has it). */
+  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean };
 }
 
 export function printJson(io: CliIO, value: unknown): void {

@@ -2,9 +2,10 @@
  * kgentctl: the command line of kgent. Talks to kgentd over its Unix socket; `verify` falls back to
  * verifying locally (through `daemon/offline/`, loaded only then) when kgentd is not reachable.
  */
-import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../daemon/protocol/index.js';
-import { KgentClient, RpcError } from './client.js';
+import { parseCommandArgs } from './args.js';
+import { DEFAULT_SOCKET, KgentClient, RpcError } from './client.js';
+import { commandHelp } from './command-help.js';
 import { doctorCommand, statusCommand } from './commands/daemon.js';
 import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, requestsDeleteCommand, showRequestCommand } from './commands/request.js';
 import {
@@ -20,8 +21,6 @@ import {
 } from './commands/programs.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
-
-const DEFAULT_SOCKET = '/run/kgent/kgentd.sock';
 
 export const HELP = `kgentctl — control kgent, the verified-eBPF agent (talks to kgentd over a Unix socket)
 
@@ -67,7 +66,7 @@ Commands:
 Options:
   --socket PATH   control socket (default ${DEFAULT_SOCKET}, or $KGENT_SOCKET)
   --json          machine-readable output on every command
-  -h, --help      this help
+  -h, --help      this help; kgentctl COMMAND --help (or kgentctl help COMMAND): that command's
 
 Exit status:
   0  success
@@ -78,6 +77,8 @@ Exit status:
   4  not found (no such program)
   5  refused or unavailable (policy, approval needed, no LLM reachable)
   6  other daemon error (see journalctl -u kgentd)
+  130  cancelled with Ctrl-C (a request, or its hint prompt)
+  141  the output pipe was closed (kgentctl ... | head): quietly, as other tools
   verify has its own: 0 proved, 1 refuted, 2 usage, 3 unknown or unannotated, 4 invalid
 `;
 
@@ -154,38 +155,44 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     // contracts has subcommands and options of its own; it talks to kgentd like the others.
     return runContracts([...json, ...rest], io, socketPath);
   }
+  const options = {
+    help: { type: 'boolean', short: 'h', default: false },
+    attach: { type: 'boolean', default: false },
+    hint: { type: 'string' },
+    trials: { type: 'string' },
+    'accept-unverified': { type: 'string' },
+    verbose: { type: 'boolean', short: 'v', default: false },
+    name: { type: 'string' },
+    'no-approve': { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
+    follow: { type: 'boolean', short: 'f', default: false },
+    lines: { type: 'string', short: 'n' },
+    keep: { type: 'string' },
+  } as const;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: globals.rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h', default: false },
-        attach: { type: 'boolean', default: false },
-        hint: { type: 'string' },
-        trials: { type: 'string' },
-        'accept-unverified': { type: 'string' },
-        verbose: { type: 'boolean', short: 'v', default: false },
-        name: { type: 'string' },
-        'no-approve': { type: 'boolean', default: false },
-        all: { type: 'boolean', default: false },
-        follow: { type: 'boolean', short: 'f', default: false },
-        lines: { type: 'string', short: 'n' },
-        keep: { type: 'string' },
-      },
-    });
+    parsed = parseCommandArgs(globals.rest, options, sub !== undefined && commandHelp(sub) ? sub : '');
   } catch (err) {
-    io.stderr.write(`kgentctl: ${(err as Error).message}; see kgentctl --help\n`);
+    io.stderr.write(`kgentctl${sub && commandHelp(sub) ? ` ${sub}` : ''}: ${(err as Error).message}\n`);
     return ExitCode.Usage;
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
+  // `kgentctl help CMD` is `kgentctl CMD --help`.
+  if (command === 'help') {
+    const target = rest[0];
+    if (target === undefined) {
+      io.stdout.write(HELP);
+      return ExitCode.Ok;
+    }
+    return main([target, '--help'], io, env);
+  }
   if (values.help || !command) {
-    (command || values.help ? io.stdout : io.stderr).write(HELP);
+    const own = command ? commandHelp(command) : undefined;
+    (command || values.help ? io.stdout : io.stderr).write(own ?? HELP);
     return values.help ? ExitCode.Ok : ExitCode.Usage;
   }
-  const ctx: CommandContext = { io, json: globals.json, connect: () => KgentClient.connect(socketPath) };
+  const ctx: CommandContext = { io, json: globals.json, env, connect: () => KgentClient.connect(socketPath) };
   try {
     switch (command) {
       case 'status':
@@ -243,7 +250,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
         return await stopCommand(ctx, parseId(rest[0], 'stop'));
       case 'logs': {
         const n = values.lines === undefined ? 50 : Number(values.lines);
-        if (!Number.isSafeInteger(n) || n < 0) throw new CliError(ExitCode.Usage, `kgentctl logs: -n wants a count, got "${values.lines}"`);
+        if (!Number.isSafeInteger(n) || n < 0) throw new CliError(ExitCode.Usage, `kgentctl logs: -n wants a count of entries (0 or more), got "${values.lines}"`);
         return await logsCommand(ctx, parseId(rest[0], 'logs'), values.follow, n);
       }
       default:

@@ -3,6 +3,8 @@
  * kgentd: the kgent daemon. Flags: --config FILE, --socket PATH, --state-dir DIR, --bpftrace PATH,
  * --log-level LEVEL, --log-file FILE (instead of stdout; rotated by size, see log.* in the config). Stops cleanly (programs detached, state kept for re-attach) on SIGTERM/SIGINT.
  */
+// First: it sets the environment of native libraries before any of them loads.
+import './runtime/native-logs.js';
 import { parseArgs } from 'node:util';
 import { startDaemon } from './app.js';
 import { loadConfig } from './config.js';

@@ -4,7 +4,6 @@
  * Argument parsing and rendering only; `call` sends one JSON-RPC request to kgentd (and passes
  * notifications, such as `contracts.progress`, to `onNotify`).
  */
-import { parseArgs } from 'node:util';
 import {
   ContractsProgress,
   ContractsRebuild,
@@ -25,6 +24,7 @@ import {
   type ValueContract,
 } from '../../daemon/protocol/index.js';
 import type { CallOptions } from '../client.js';
+import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 
@@ -53,26 +53,17 @@ HOOK is one of:
 
 /** Runs `kgentctl contracts ...`; returns the exit status. Connects (with `connect`) only once the arguments are valid. */
 export async function contractsCommand(argv: readonly string[], io: CliIO, connect: () => Promise<ContractsClient>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        enrich: { type: 'boolean', default: false },
-        'if-changed': { type: 'boolean', default: false },
-        'no-wait': { type: 'boolean', default: false },
-        k: { type: 'string', short: 'k' },
-        kind: { type: 'string' },
-        attachable: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.Usage, `kgentctl contracts: ${(err as Error).message}; see kgentctl contracts --help`);
-  }
+  const parsed = parseCommandArgs([...argv], {
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+    enrich: { type: 'boolean', default: false },
+    'if-changed': { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
+    k: { type: 'string', short: 'k' },
+    kind: { type: 'string' },
+    attachable: { type: 'boolean', default: false },
+  } as const, 'contracts');
+
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   if (values.help || !sub) {

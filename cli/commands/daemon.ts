@@ -47,11 +47,22 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     }
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    checks = [{ name: 'kgentd', status: 'fail', detail: err.message, fix: 'sudo systemd/install.sh, or systemctl start kgentd' }];
+    // kgentd does not answer: say so once, then check the host from here, as kgentd would.
+    checks = [{ name: 'kgentd', status: 'fail', detail: err.message }, ...(await hostChecks(ctx))];
   }
   if (ctx.json) printJson(ctx.io, { checks });
   else printChecks(ctx.io, checks);
   return checks.some((c) => c.status === 'fail') ? ExitCode.Failed : ExitCode.Ok;
+}
+
+/** The host checks, run in this process; loaded only here (bpftrace, kernel reader). */
+async function hostChecks(ctx: CommandContext): Promise<DoctorCheck[]> {
+  try {
+    const { hostDoctor } = await import('../../daemon/offline/index.js');
+    return await hostDoctor(ctx.env ?? process.env);
+  } catch (err) {
+    return [{ name: 'host checks', status: 'fail', detail: `could not run without kgentd: ${(err as Error).message}` }];
+  }
 }
 
 function printChecks(io: CliIO, checks: readonly DoctorCheck[]): void {

@@ -9,7 +9,6 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   EVAL_CONFIG_LABELS,
   EVAL_CONFIGS,
@@ -23,6 +22,7 @@ import {
   type EvalReport,
 } from '../../daemon/protocol/index.js';
 import type { KgentClient } from '../client.js';
+import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 
@@ -156,31 +156,21 @@ export function summaryTable(r: EvalReport): string {
 }
 
 export async function evalCommand(argv: string[], io: CliIO, connect: () => Promise<KgentClient>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cases: { type: 'string' },
-        config: { type: 'string' },
-        trials: { type: 'string' },
-        runs: { type: 'string' },
-        models: { type: 'string' },
-        'comprehension-model': { type: 'string' },
-        only: { type: 'string' },
-        html: { type: 'string' },
-        report: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        list: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.Usage, `${(err as Error).message}; see kgentctl eval --help`);
-  }
+  const parsed = parseCommandArgs(argv, {
+    cases: { type: 'string' },
+    config: { type: 'string' },
+    trials: { type: 'string' },
+    runs: { type: 'string' },
+    models: { type: 'string' },
+    'comprehension-model': { type: 'string' },
+    only: { type: 'string' },
+    html: { type: 'string' },
+    report: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    resume: { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'eval');
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(EVAL_HELP);

@@ -5,7 +5,6 @@
  * requests, each learned entry its submitter's (kgentd shows a member theirs and promoted ones). Argument parsing and rendering only. Error messages carry no
  * `kgentctl examples:` prefix; the caller adds it once.
  */
-import { parseArgs } from 'node:util';
 import {
   ExamplesDemote,
   ExamplesList,
@@ -19,6 +18,7 @@ import {
   type MethodSpec,
 } from '../../daemon/protocol/index.js';
 import type { CallOptions } from '../client.js';
+import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 
@@ -99,24 +99,29 @@ export function renderShow(e: ExampleEntry): string {
   return `${out.join('\n\n')}\n`;
 }
 
+/**
+ * The full ID for what the user typed: an ID with its area (`network/tcp-retransmits`) as is; a
+ * bare slug (`tcp-retransmits`, or `R12` for a learned entry) when exactly one entry ends with it.
+ */
+export async function resolveId(client: ExamplesClient, typed: string): Promise<string> {
+  if (typed.includes('/')) return typed;
+  const slug = /^R\d+$/i.test(typed) ? typed.slice(1) : typed;
+  const { examples } = await client.call(ExamplesList, {});
+  const matches = examples.filter((e) => e.id.slice(e.id.indexOf('/') + 1) === slug);
+  if (matches.length === 1) return matches[0]!.id;
+  if (matches.length > 1) throw new CliError(ExitCode.Usage, `"${typed}" names ${matches.length} entries: ${matches.map((e) => e.id).join(', ')}; give one of them`);
+  throw new CliError(ExitCode.NotFound, `no example "${typed}" (kgentctl examples list shows the IDs: AREA/SLUG, learned/N, avoid/N)`);
+}
+
 /** Runs `kgentctl examples ...`; returns the exit status. Connects only once the arguments are valid. */
 export async function examplesCommand(argv: readonly string[], io: CliIO, connect: () => Promise<ExamplesClient>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        learned: { type: 'boolean', default: false },
-        k: { type: 'string', short: 'k' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.Usage, `${(err as Error).message}; see kgentctl examples --help`);
-  }
+  const parsed = parseCommandArgs([...argv], {
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+    learned: { type: 'boolean', default: false },
+    k: { type: 'string', short: 'k' },
+  } as const, 'examples');
+
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   if (values.help || !sub) {
@@ -149,14 +154,16 @@ export async function examplesCommand(argv: readonly string[], io: CliIO, connec
         return r.hits.length ? ExitCode.Ok : ExitCode.NotFound;
       }
       case 'show': {
-        const id = oneId();
+        const typed = oneId();
+        const id = await resolveId(await open(), typed);
         const r = await (await open()).call(ExamplesShow, { id });
         if (json) printJson(io, r);
         else io.stdout.write(renderShow(r.example));
         return ExitCode.Ok;
       }
       case 'remove': {
-        const id = oneId();
+        const typed = oneId();
+        const id = await resolveId(await open(), typed);
         const r = await (await open()).call(ExamplesRemove, { id });
         if (json) printJson(io, r);
         else io.stdout.write(`removed ${r.removed.id} (${KIND_LABEL[r.removed.kind]}: ${clip(r.removed.prompt, 70)})\n`);

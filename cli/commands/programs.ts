@@ -1,5 +1,4 @@
 /** kgentctl run / check / list / show / approve / stop / logs. */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   formatDiagnostic,
@@ -20,11 +19,14 @@ import {
 import { LONG_CALL_TIMEOUT_MS, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
+import { readProgramFile } from '../program-file.js';
 
 export interface CommandContext {
   readonly io: CliIO;
   readonly json: boolean;
   readonly connect: () => Promise<KgentClient>;
+  /** The environment kgentctl runs in (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** `alice (uid 1001)`: a stored name with its uid (kgentd records both from the kernel). */
@@ -41,11 +43,9 @@ export function parseId(value: string | undefined, command: string): number {
 
 async function readProgram(file: string | undefined, command: string): Promise<string> {
   if (!file) throw new CliError(ExitCode.Usage, `kgentctl ${command}: missing FILE.bt`);
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliError(ExitCode.Usage, `kgentctl ${command}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const r = await readProgramFile(file);
+  if (!r.ok) throw new CliError(ExitCode.Usage, `kgentctl ${command}: ${r.message}`);
+  return r.source;
 }
 
 function renderDiagnostics(io: CliIO, diags: readonly Diagnostic[], file: string, source: string): void {

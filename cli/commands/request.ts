@@ -29,6 +29,7 @@ import {
 import { LONG_CALL_TIMEOUT_MS, RpcError, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
+import { formatMs as ms, ProgressView } from '../progress-view.js';
 import type { CommandContext } from './programs.js';
 
 export interface RequestOptions {
@@ -50,33 +51,19 @@ export function parseRequestId(value: string | undefined, command: string): numb
   return id;
 }
 
-const STAGE_WORD: Readonly<Record<string, string>> = {
-  retrieving: 'retrieving examples and hooks',
-  synthesizing: 'synthesizing (LLM)',
-  annotating: 'annotating (LLM)',
-  verifying: 'verifying (symbolic)',
-  'kernel-check': 'kernel check (eBPF verifier)',
-};
-
-function ms(n: number | undefined): string {
-  if (n === undefined) return '';
-  return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;
-}
-
-function progressLine(p: RequestProgress): string | undefined {
-  const head = `[R${p.requestId} ${p.attempt}/${p.trials}]`;
-  if (p.stage === 'feedback') return `${head}   feedback: ${p.message ?? ''}`;
-  if (p.stage === 'trimmed') return `${head}   ${p.message ?? ''}`;
-  if (p.stage === 'done') return undefined;
-  return p.phase === 'end' ? `${head} ${STAGE_WORD[p.stage] ?? p.stage}: ${ms(p.ms)}` : undefined;
-}
-
 function printResult(io: CliIO, r: RequestResult): void {
   const q = r.request;
   io.stdout.write(`\nrequest R${q.id}: ${q.status}${q.reason ? ` (${q.reason})` : ''}\n`);
-  if (r.program) io.stdout.write(`\nprogram${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}:\n${r.program.trimEnd()}\n`);
+  if (r.program) {
+    const label = q.status === 'needs-hint' ? 'last candidate (NOT verified)' : `program${r.programInfo ? ` ${r.programInfo.id} (${r.programInfo.status})` : ''}`;
+    io.stdout.write(`\n${label}:\n${r.program.trimEnd()}\n`);
+  }
   if (r.report) {
-    io.stdout.write(`\nverification: ${r.report.verdict}\n`);
+    // The verdicts' line numbers are those of the annotated program (the program with the
+    // assume/assert/cover the verifier proves): it is shown, numbered, right above them.
+    const numbered = r.annotated !== undefined && (r.report.assertions.length > 0 || (r.report.coverage ?? []).length > 0);
+    io.stdout.write(`\nverification: ${r.report.verdict}${numbered ? ', of the annotated program (line numbers below are its own):' : ''}\n`);
+    if (numbered) io.stdout.write(`${numberLines(r.annotated!)}\n`);
     for (const h of r.report.hints ?? []) io.stdout.write(`  hint (assume at line ${h.usedBy}): ${h.hint}; source: ${h.source}\n`);
     for (const a of r.report.assertions) {
       const ce = a.counterexample ? `; counterexample: ${a.counterexample.summary}` : a.reason ? `; ${a.reason}` : '';
@@ -85,6 +72,13 @@ function printResult(io: CliIO, r: RequestResult): void {
     for (const c of r.report.coverage ?? []) io.stdout.write(`  line ${c.line}: ${c.verdict}: ${c.text}${c.reason ? `; ${c.reason}` : ''}\n`);
   }
   io.stdout.write(`\nnext: ${r.next}\n`);
+}
+
+/** `text` with right-aligned line numbers, as the verifier counts lines (from 1). */
+export function numberLines(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const w = String(lines.length).length;
+  return lines.map((l, i) => `  ${String(i + 1).padStart(w)} | ${l}`).join('\n');
 }
 
 function printLibrary(io: CliIO, examples: readonly LibraryExample[]): void {
@@ -99,19 +93,30 @@ function exitFor(r: RequestResult): number {
     case 'attached':
     case 'accepted-unverified':
       return ExitCode.Ok;
-    case 'needs-hint':
     case 'cancelled':
+      return ExitCode.Cancelled;
+    case 'needs-hint':
       return ExitCode.Refused;
     default:
       return ExitCode.Failed;
   }
 }
 
-async function askHint(id: number): Promise<string | undefined> {
+/** What the user answered at `hint>`: a hint, nothing (empty line or end of input), or Ctrl-C. */
+type HintAnswer = { readonly hint: string } | 'none' | 'cancelled';
+
+async function askHint(id: number): Promise<HintAnswer> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const ac = new AbortController();
+  // Ctrl-C at the prompt reaches readline (the terminal is in raw mode), not the process.
+  rl.on('SIGINT', () => ac.abort());
+  rl.on('close', () => ac.abort('closed'));
   try {
-    const a = (await rl.question(`R${id} needs a hint (what should the program do differently? empty line to stop)\nhint> `)).trim();
-    return a === '' ? undefined : a;
+    const a = (await rl.question(`R${id} needs a hint (what should the program do differently? empty line to stop)\nhint> `, { signal: ac.signal })).trim();
+    return a === '' ? 'none' : { hint: a };
+  } catch (err) {
+    if (ac.signal.aborted) return ac.signal.reason === 'closed' ? 'none' : 'cancelled';
+    throw err;
   } finally {
     rl.close();
   }
@@ -120,17 +125,18 @@ async function askHint(id: number): Promise<string | undefined> {
 /** Runs one call that streams progress, with Ctrl-C cancelling the request in the daemon. */
 async function streamed(ctx: CommandContext, client: KgentClient, call: () => Promise<RequestResult>): Promise<RequestResult> {
   let requestId: number | undefined;
+  const view = new ProgressView(ctx.io.stderr);
   const stop = client.onNotification(RequestProgressNotification, (p) => {
     requestId = p.requestId;
     if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
-    else {
-      const line = progressLine(p);
-      if (line) ctx.io.stderr.write(`${line}\n`);
-    }
+    else view.show(p);
   });
   const onSigint = (): void => {
-    if (requestId === undefined) process.exit(130);
-    ctx.io.stderr.write(`\ncancelling R${requestId} ...\n`);
+    if (requestId === undefined) process.exit(ExitCode.Cancelled);
+    if (view.cancelling) return;
+    view.cancelling = true;
+    view.close();
+    ctx.io.stderr.write(`cancelling R${requestId} ...\n`);
     void client.call(RequestCancel, { id: requestId }).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
@@ -139,6 +145,7 @@ async function streamed(ctx: CommandContext, client: KgentClient, call: () => Pr
   } finally {
     process.off('SIGINT', onSigint);
     stop();
+    view.close();
   }
 }
 
@@ -181,8 +188,13 @@ export async function requestCommand(ctx: CommandContext, text: string | undefin
       );
       while (result.request.status === 'needs-hint' && o.interactive && !ctx.json) {
         printResult(ctx.io, result);
-        const hint = await askHint(result.request.id);
-        if (!hint) break;
+        const answer = await askHint(result.request.id);
+        if (answer === 'cancelled') {
+          ctx.io.stderr.write(`\ncancelled; R${result.request.id} still needs a hint: kgentctl hint R${result.request.id} "TEXT"\n`);
+          return ExitCode.Cancelled;
+        }
+        if (answer === 'none') break;
+        const hint = answer.hint;
         const id = result.request.id;
         result = await streamed(ctx, client, () => client.call(RequestHint, { id, hint }, { timeoutMs: null }));
       }
@@ -303,10 +315,20 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       for (const t of trims) out.push(`  prompt trimmed to ${t!.tokens}/${t!.budget} tokens: dropped ${t!.droppedExamples.join(', ') || 'no example'}, shortened ${t!.shortenedFeedback} feedback`);
       if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));
       for (const h of a.report?.hints ?? []) out.push(`  hint (assume at line ${h.usedBy}): ${h.hint}; source: ${h.source}`);
-      if (verbose && a.annotated) out.push('  annotated:', ...a.annotated.trimEnd().split('\n').map((l) => `    ${l}`));
-      for (const f of a.feedback) out.push(`  feedback (${f.stage}): ${f.message}`);
-      if (verbose && a.synthesisPrompt) out.push('  synthesis prompt:', ...a.synthesisPrompt.split('\n').map((l) => `    ${l}`));
-      if (verbose && a.synthesisAnswer) out.push('  synthesis answer:', ...a.synthesisAnswer.split('\n').map((l) => `    ${l}`));
+      // Feedback and verdicts count lines in the annotated program: shown numbered, always.
+      if (a.annotated) out.push('  annotated (the line numbers of the feedback below are its own):', ...numberLines(a.annotated).split('\n').map((l) => `  ${l}`));
+      // A message of several lines (a diagnostic with its source line and HINT) stays under its head.
+      for (const f of a.feedback) {
+        const head = `  feedback (${f.stage}): `;
+        out.push(head + f.message.trimEnd().split('\n').join(`\n${' '.repeat(head.length)}`));
+      }
+      const block = (title: string, text: string | undefined): void => {
+        if (verbose && text) out.push(`  ${title}:`, ...text.trimEnd().split('\n').map((l) => `    ${l}`));
+      };
+      block('synthesis prompt', a.synthesisPrompt);
+      block('synthesis answer', a.synthesisAnswer);
+      block('annotation prompt', a.comprehensionPrompt);
+      block('annotation answer', a.comprehensionAnswer);
     }
     ctx.io.stdout.write(`${out.join('\n')}\n`);
     return ExitCode.Ok;

@@ -12,7 +12,6 @@
  * like a compiler's (`FILE:LINE:COL: refuted: assert(...); counterexample: ...`) and ends with a
  * verdict line; with `--json` it is one JSON object on stdout.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ErrorCodes,
@@ -28,6 +27,7 @@ import type { OfflineVerifyOptions } from '../../daemon/offline/index.js';
 import { KgentClient, RpcError } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
+import { readProgramFile } from '../program-file.js';
 
 /** Exit status per program verdict (2 is reserved for usage errors). */
 export const VERIFY_EXIT: Readonly<Record<ProgramVerdict, number>> = {
@@ -109,20 +109,6 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (file === undefined) return { ok: false, error: 'missing the program file to verify' };
   return { ok: true, args: { file, json, local, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(formatsDir !== undefined ? { formatsDir } : {}) } };
-}
-
-function readError(file: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const why =
-    code === 'ENOENT'
-      ? 'no such file'
-      : code === 'EISDIR'
-        ? 'it is a directory'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : (err as Error | undefined)?.message ?? String(err);
-  const todo = code === 'EACCES' || code === 'EPERM' ? 'check its permissions or run as a user who can read it' : 'give the path of a bpftrace (.bt) file';
-  return `kgentctl verify: cannot read ${file}: ${why}${code ? ` (${code})` : ''}; ${todo}`;
 }
 
 function assertionLine(file: string, a: AssertionResult): string {
@@ -240,13 +226,12 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
     return EXIT_USAGE;
   }
   const { file, json, timeoutMs, formatsDir, local } = parsed.args;
-  let source: string;
-  try {
-    source = await readFile(file, 'utf8');
-  } catch (err) {
-    io.stderr.write(`${readError(file, err)}\n`);
+  const read = await readProgramFile(file);
+  if (!read.ok) {
+    io.stderr.write(`kgentctl verify: ${read.message}\n`);
     return EXIT_USAGE;
   }
+  const source = read.source;
   let result: VerifyProgramResult;
   let note = '';
   try {

@@ -12,6 +12,7 @@ import type { DoctorCheck } from '../protocol/methods.js';
 import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import type { ProbeAvailability } from '../programs/program-analysis.js';
+import { probeTypeFix } from './probe-type-fix.js';
 import { UserDb } from '../server/identity.js';
 import { describeForeign, listeningOwner, localPort, trustedOwner } from '../server/port-owner.js';
 
@@ -104,14 +105,12 @@ function probeTypeChecks(probes: ProbeAvailability): DoctorCheck[] {
   const missing = REPORTED_TYPES.filter((t) => !probes.isAvailable(t));
   const out: DoctorCheck[] = [{ name: 'probe types', status: 'ok', detail: `available: ${available.join(', ')}` }];
   for (const t of missing) {
+    const fix = probeTypeFix(t, probes.reason(t));
     out.push({
       name: `probe type ${t}`,
       status: 'warn',
-      detail: `unavailable: ${probes.reason(t)}`,
-      fix:
-        t === 'kprobe' || t === 'kretprobe'
-          ? 'kgent uses tracepoints instead; for kprobes boot a kernel with CONFIG_KPROBES=y'
-          : 'programs using it are refused before loading',
+      detail: `unavailable: ${probes.reason(t)}; programs using it are refused before loading`,
+      ...(fix ? { fix } : {}),
     });
   }
   return out;

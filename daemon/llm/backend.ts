@@ -24,6 +24,11 @@ export interface LlmChatRequest {
   readonly signal?: AbortSignal;
   /** The model to ask instead of the stage's configured one (the evaluation compares models). */
   readonly model?: string;
+  /**
+   * Told the number of answer tokens received so far, as they arrive: the answer is then streamed
+   * (Ollama sends one token per line), so a person watching a slow model sees it working.
+   */
+  readonly onTokens?: (received: number) => void;
 }
 
 export interface LlmChatResult {
@@ -103,14 +108,30 @@ export function createLlmBackend(opts: LlmBackendOptions): LlmBackend {
         throw new LlmError('malformed', `chat call for ${req.stage} without a valid numCtx (${req.numCtx})`, { numCtx: req.numCtx });
       }
       const started = performance.now();
-      const res = await call(req.stage, model, req.signal, (client) =>
-        client.chat({
-          model,
-          messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
-          stream: false,
-          options: { num_ctx: req.numCtx, ...(opts.answerTokens ? { num_predict: opts.answerTokens } : {}) },
-        }),
-      );
+      const params = {
+        model,
+        messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+        options: { num_ctx: req.numCtx, ...(opts.answerTokens ? { num_predict: opts.answerTokens } : {}) },
+      };
+      const onTokens = req.onTokens;
+      const res = await call(req.stage, model, req.signal, async (client) => {
+        if (!onTokens) return client.chat({ ...params, stream: false });
+        // Streamed: the pieces make the content; the last part carries the counts and done_reason.
+        let content = '';
+        let received = 0;
+        let last: Awaited<ReturnType<typeof client.chat>> | undefined;
+        for await (const part of await client.chat({ ...params, stream: true })) {
+          const piece = part.message?.content;
+          if (typeof piece === 'string' && piece !== '') {
+            content += piece;
+            received++;
+            onTokens(received);
+          }
+          last = part;
+        }
+        if (!last) throw llmErrors.malformed(host, req.stage, model, 'the stream ended without a part');
+        return { ...last, message: { ...last.message, content } };
+      });
       const ms = Math.round(performance.now() - started);
       const content: unknown = (res as { message?: { content?: unknown } } | null)?.message?.content;
       if (typeof content !== 'string') throw llmErrors.malformed(host, req.stage, model, 'no message content in the answer');

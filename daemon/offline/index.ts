@@ -61,3 +61,5 @@ async function hostProbeSupport(host: KernelHost): Promise<ProbeSupport> {
     return ALL_PROBES_AVAILABLE;
   }
 }
+
+export { hostDoctor } from './host-doctor.js';

@@ -82,6 +82,9 @@ export type RoundOutcome =
   | { readonly status: 'cancelled'; readonly reason: string }
   | { readonly status: 'failed'; readonly reason: string };
 
+/** How often an LLM stage tells the tokens received so far, at most. */
+const TOKEN_PROGRESS_MS = 250;
+
 /** Thrown by the LLM or a stage for failures that end the request rather than the attempt. */
 export class RequestAborted extends Error {}
 
@@ -125,16 +128,29 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
   const save = (ended = false): void => store.saveAttempt(input.requestId, n, rec, ended);
   const say = (p: Omit<RequestProgress, 'requestId' | 'attempt' | 'trials'>): void =>
     input.progress({ requestId: input.requestId, attempt: n - input.firstAttempt + 1, trials: input.trials, ...p });
-  const stage = async <T>(name: AttemptStage, fn: () => Promise<T>): Promise<T> => {
+  const stage = async <T>(name: AttemptStage, fn: (tokens: (n: number) => void) => Promise<T>): Promise<T> => {
     if (input.signal.aborted) throw new Cancelled();
     say({ stage: name, phase: 'start' });
     const t0 = performance.now();
+    let received: number | undefined;
+    let told = 0;
+    // Tokens so far, at most every TOKEN_PROGRESS_MS: enough to watch, few enough for the socket.
+    const tokens = (n: number): void => {
+      received = n;
+      const now = performance.now();
+      if (now - told < TOKEN_PROGRESS_MS) return;
+      told = now;
+      say({ stage: name, phase: 'info', ms: Math.round(now - t0), tokens: n });
+    };
+    let finished = false;
     try {
-      return await fn();
+      const r = await fn(tokens);
+      finished = true;
+      return r;
     } finally {
       const ms = Math.round(performance.now() - t0);
       rec.timings.push({ stage: name, ms });
-      say({ stage: name, phase: 'end', ms });
+      say({ stage: name, phase: 'end', ms, ...(received !== undefined ? { tokens: received } : {}), ...(finished ? {} : { stopped: true }) });
       save();
     }
   };
@@ -164,7 +180,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     rec.synthesisPrompt = synPrompt.text;
     rec.trimmed = { synthesis: synPrompt.trim };
     reportTrim(say, 'synthesis', synPrompt);
-    const answer = await stage('synthesizing', () => chat(deps, input, 'synthesis', synPrompt));
+    const answer = await stage('synthesizing', (tokens) => chat(deps, input, 'synthesis', synPrompt, tokens));
     rec.synthesisAnswer = answer;
     const extracted = extractProgram(answer);
     if (!extracted.source) return fail('parse-error', [feedbackOf('synthesis', 'the answer contained no bpftrace program; answer with one ```bpftrace fenced block')]);
@@ -182,7 +198,10 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     const lintErrors = lintDiags.filter((d) => d.severity === 'error');
     if (lintErrors.length > 0) return fail('lint-error', lintErrors.map((d) => feedbackOf('lint', diagText(d))), { candidate });
     // Lint warnings (network byte order, time units ...) travel with the attempt as feedback.
-    rec.feedback.push(...lintDiags.filter((d) => d.severity === 'warning').map((d) => feedbackOf('lint', diagText(d))));
+    const lintNotes = lintDiags.filter((d) => d.severity === 'warning').map((d) => feedbackOf('lint', diagText(d)));
+    rec.feedback.push(...lintNotes);
+    // Shown as they are given to the model: the person watching reads the same text.
+    for (const m of lintNotes) say({ stage: 'feedback', phase: 'info', message: `${m.stage}: ${m.message}` });
 
     // Without the symbolic stage, the kernel check alone decides.
     if (!on.symbolic) {
@@ -205,7 +224,7 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
     rec.comprehensionPrompt = compPrompt.text;
     rec.trimmed = { ...rec.trimmed, comprehension: compPrompt.trim };
     reportTrim(say, 'comprehension', compPrompt);
-    const compAnswer = await stage('annotating', () => chat(deps, input, 'comprehension', compPrompt));
+    const compAnswer = await stage('annotating', (tokens) => chat(deps, input, 'comprehension', compPrompt, tokens));
     rec.comprehensionAnswer = compAnswer;
     const annotatedEx = extractProgram(compAnswer);
     if (!annotatedEx.source || !annotatedEx.program) {
@@ -252,8 +271,9 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
   }
 }
 
+/** A diagnostic as the model and the user read it; its hints are already lines of it (HINT: ...). */
 function diagText(d: Diagnostic): string {
-  return formatDiagnostic(d, 'program.bt') + (d.hints?.length ? ` (hint: ${d.hints[0]})` : '');
+  return formatDiagnostic(d, 'program.bt');
 }
 
 /** Feedback from a verdict that is not `proved`: counterexamples in bpftrace terms, guard failures, reasons. */
@@ -302,10 +322,10 @@ function build(deps: LoopDeps, stage: 'synthesis' | 'comprehension', parts: Prom
   }
 }
 
-async function chat(deps: LoopDeps, input: RoundInput, stage: 'synthesis' | 'comprehension', prompt: BuiltPrompt): Promise<string> {
+async function chat(deps: LoopDeps, input: RoundInput, stage: 'synthesis' | 'comprehension', prompt: BuiltPrompt, onTokens: (n: number) => void): Promise<string> {
   try {
     const model = input.models?.[stage];
-    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal, ...(model ? { model } : {}) });
+    const r = await deps.llm.chat({ stage, messages: prompt.messages, numCtx: deps.numCtx, signal: input.signal, onTokens, ...(model ? { model } : {}) });
     return r.content;
   } catch (err) {
     if (input.signal.aborted) throw new Cancelled();

@@ -21,6 +21,7 @@ import type { Person } from '../store/program-store.js';
 import type { RequestStore, StorageUsage } from '../store/request-store.js';
 import type { StorageQuota } from '../policy/rights.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
+import { parse } from '../verifier/frontend/index.js';
 import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
@@ -169,9 +170,14 @@ export class RequestService {
   /** Accepts the last candidate of a `needs-hint` request that was not proved: explicit and audited. */
   async accept(id: number, attach: boolean, caller: Caller): Promise<RequestResult> {
     const req = this.get(id);
-    const cand = this.unverified.get(id);
-    if (req.status !== 'needs-hint' || !cand) {
-      throw new KgentError('conflict', `request R${id} has no unverified program to accept (status ${req.status})`, { id });
+    if (req.status !== 'needs-hint') {
+      throw new KgentError('conflict', `request R${id} has no unverified program to accept: it is ${req.status}, and only a request that needs a hint has one`, { id });
+    }
+    // What the needs-hint answer showed; after a daemon restart, the last candidate stored.
+    const cand = this.unverified.get(id) ?? this.lastStoredCandidate(id);
+    if (!cand) throw new KgentError('conflict', `request R${id} has no candidate program to accept; give a hint: kgentctl hint R${id} "TEXT"`, { id });
+    if (!parse(cand.candidate).program) {
+      throw new KgentError('conflict', `the last answer of R${id} (attempt ${cand.attempt}) is not a bpftrace program that parses; nothing to accept: give a hint (kgentctl hint R${id} "TEXT")`, { id });
     }
     if (attach && !caller.mayAttach) throw new KgentError('refused', `${caller.name} may not attach programs; accept without --attach and ask an admin to approve`);
     this.o.store.audit('accept-unverified', caller.person, id, `attempt ${cand.attempt}, verdict ${cand.report?.verdict ?? 'none'}: the program was NOT verified`);
@@ -180,6 +186,19 @@ export class RequestService {
     this.o.store.setStatus(id, 'accepted-unverified', 'accepted without a proof by an explicit --accept-unverified');
     this.unverified.delete(id);
     return this.result(this.get(id), { program: cand.candidate, ...(cand.annotated ? { annotated: cand.annotated } : {}), ...(cand.report ? { report: cand.report } : {}), programInfo: created.program });
+  }
+
+  /** Has this request a candidate that --accept-unverified would take (one that parses)? */
+  private acceptable(id: number): boolean {
+    const c = this.unverified.get(id);
+    return c !== undefined && Boolean(parse(c.candidate).program);
+  }
+
+  /** The last candidate of the stored attempts, with its annotated version and report. */
+  private lastStoredCandidate(id: number): UnverifiedCandidate | undefined {
+    const a = this.o.store.attempts(id).filter((x) => x.candidate).at(-1);
+    if (!a?.candidate) return undefined;
+    return { attempt: a.n, candidate: a.candidate, ...(a.annotated ? { annotated: a.annotated } : {}), ...(a.report ? { report: a.report } : {}) };
   }
 
   cancel(id: number): RequestInfo {
@@ -328,11 +347,13 @@ export class RequestService {
         return this.result(this.get(id), { program: outcome.candidate, ...(outcome.annotated !== undefined ? { annotated: outcome.annotated } : {}), ...(outcome.report ? { report: outcome.report } : {}), programInfo: created.program });
       }
       case 'needs-hint': {
-        if (outcome.last) this.unverified.set(id, outcome.last);
+        // The candidate shown with needs-hint is the one --accept-unverified takes, whatever stopped it.
+        const shown = outcome.last ?? (outcome.lastCandidate ? this.lastStoredCandidate(id) : undefined);
+        if (shown) this.unverified.set(id, shown);
         this.o.store.setStatus(id, 'needs-hint', outcome.reason);
         await this.learn(req, outcome.last?.candidate ?? outcome.lastCandidate, outcome.last?.annotated, outcome.last?.report?.verdict ?? 'failed');
         return this.result(this.get(id), {
-          ...(outcome.last ? { program: outcome.last.candidate, ...(outcome.last.annotated ? { annotated: outcome.last.annotated } : {}), ...(outcome.last.report ? { report: outcome.last.report } : {}) } : outcome.lastCandidate ? { program: outcome.lastCandidate } : {}),
+          ...(shown ? { program: shown.candidate, ...(shown.annotated ? { annotated: shown.annotated } : {}), ...(shown.report ? { report: shown.report } : {}) } : outcome.lastCandidate ? { program: outcome.lastCandidate } : {}),
         });
       }
       case 'cancelled':
@@ -375,7 +396,7 @@ export class RequestService {
   }
 
   private result(request: RequestInfo, extra: { program?: string; annotated?: string; report?: VerifyReport; programInfo?: ProgramInfo }): RequestResult {
-    return { request, ...extra, ...(extra.report ? { coverage: extra.report.coverage } : {}), next: nextCommand(request, extra.programInfo, this.unverified.has(request.id)) };
+    return { request, ...extra, ...(extra.report ? { coverage: extra.report.coverage } : {}), next: nextCommand(request, extra.programInfo, this.acceptable(request.id)) };
   }
 }
 

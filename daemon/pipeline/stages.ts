@@ -18,7 +18,15 @@ export interface ChatMessage {
 /** The LLM, as the pipeline uses it (daemon/llm implements it over Ollama). */
 export interface ChatModel {
   /** `model` overrides the configured model of the stage for this call. */
-  chat(req: { stage: 'synthesis' | 'comprehension'; messages: ChatMessage[]; numCtx: number; signal?: AbortSignal; model?: string }): Promise<{ content: string; model: string; ms: number }>;
+  /** `onTokens` is told the answer tokens received so far (the answer is then streamed). */
+  chat(req: {
+    stage: 'synthesis' | 'comprehension';
+    messages: ChatMessage[];
+    numCtx: number;
+    signal?: AbortSignal;
+    model?: string;
+    onTokens?: (received: number) => void;
+  }): Promise<{ content: string; model: string; ms: number }>;
 }
 
 /** A retrieved example (dataset or learned), best first. */

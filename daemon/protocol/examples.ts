@@ -71,7 +71,12 @@ export interface ExamplesPromoteResult {
 }
 
 /** Example ids as the store makes them; anything else cannot name an entry. */
-const exampleId = str({ min: 3, max: 200, pattern: /^[a-z0-9][a-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/ });
+const exampleId = str({
+  min: 3,
+  max: 200,
+  pattern: /^[a-z0-9][a-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  shape: 'an example ID: AREA/SLUG, learned/N or avoid/N (kgentctl examples list shows them)',
+});
 
 export const ExamplesList = defineMethod<ExamplesListResult>()('examples.list', obj({ learnedOnly: optional(bool()) }));
 export const ExamplesSearch = defineMethod<ExamplesSearchResult>()('examples.search', obj({ text: str({ min: 1, max: 2000 }), k: optional(int({ min: 1, max: 50 })) }));

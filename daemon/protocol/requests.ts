@@ -114,6 +114,13 @@ export interface RequestProgress {
   /** `start` or `end` of a stage; `feedback`/`trimmed` carry a message. */
   readonly phase: 'start' | 'end' | 'info';
   readonly ms?: number;
+  /**
+   * LLM stages (`synthesizing`, `annotating`): answer tokens received so far, sent as `info` of the
+   * stage while the model writes (a few times a second at most), and with its `end`.
+   */
+  readonly tokens?: number;
+  /** With `end`: the stage was stopped (request cancelled, model failed), not finished. */
+  readonly stopped?: boolean;
   readonly message?: string;
 }
 

@@ -18,7 +18,8 @@ function fail(path: string, expected: string, value: unknown): never {
   throw new KgentError('bad-request', `invalid params: ${path || 'params'} must be ${expected} (got ${got})`, { path, expected });
 }
 
-export function str(opts: { min?: number; max?: number; pattern?: RegExp } = {}): Schema<string> {
+/** `shape` says in words what `pattern` accepts; error messages show it instead of the regex. */
+export function str(opts: { min?: number; max?: number; pattern?: RegExp; shape?: string } = {}): Schema<string> {
   const describe = 'a string';
   return {
     describe,
@@ -28,7 +29,7 @@ export function str(opts: { min?: number; max?: number; pattern?: RegExp } = {})
       if (opts.max !== undefined && v.length > opts.max) {
         throw new KgentError('bad-request', `invalid params: ${path} is longer than ${opts.max} characters`, { path });
       }
-      if (opts.pattern && !opts.pattern.test(v)) fail(path, `a string matching ${opts.pattern}`, v);
+      if (opts.pattern && !opts.pattern.test(v)) fail(path, opts.shape ?? `a string matching ${opts.pattern}`, v);
       return v;
     },
   };

@@ -102,3 +102,62 @@ t.test('standin refuses a bad script with the line', { skip: existsSync(entry) ?
   writeFileSync(script, '{"match": null, "response": "ok"}\n{"match": 3, "response": "x"}\n');
   await t.rejects(start(['--script', script, '--port', '0']), /bad\.jsonl:2: "match" must be a string or null/);
 });
+
+t.test('npm run standin offers every model, and stopping npm frees the port', { skip: existsSync(entry) ? false : 'run npm run build first', timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-standin-'));
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ models: { synthesis: 'llama3.1:8b', comprehension: 'llama3.1:8b', embedding: 'nomic-embed-text' } }));
+  const port = 20000 + (process.pid % 20000);
+  const runNpm = (): Promise<{ child: ChildProcess; out: () => string }> => {
+    const child = spawn('npm', ['run', '--silent', 'standin', '--', '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KGENT_CONFIG: config } });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    return new Promise((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/listening on/.test(out)) {
+          clearInterval(timer);
+          resolve({ child, out: () => out });
+        }
+      }, 100);
+      child.once('exit', (code) => {
+        clearInterval(timer);
+        reject(new Error(`npm run standin exited ${code}: ${out}`));
+      });
+    });
+  };
+  const first = await runNpm();
+  t.match(first.out(), /any model, listing llama3\.1:8b, nomic-embed-text/);
+  const client = new Ollama({ host: `http://127.0.0.1:${port}` });
+  t.same((await client.list()).models.map((m) => m.name), ['llama3.1:8b', 'nomic-embed-text'], 'kgentd\'s configured models are listed');
+  const r = await client.chat({ model: 'some-other:1b', messages: [{ role: 'user', content: 'hi' }] }).catch((e: Error) => e);
+  t.notMatch(String((r as Error).message ?? ''), /not found/, 'any model is accepted');
+  t.ok((await client.list()).models.some((m) => m.name === 'some-other:1b'), 'a model asked for is listed from then on');
+  // Stopping npm (not its children) must free the port for the next start.
+  first.child.kill('SIGTERM');
+  await new Promise((r) => first.child.once('exit', r));
+  const second = await (async () => {
+    for (let i = 0; i < 20; i++) {
+      try {
+        return await runNpm();
+      } catch (err) {
+        if (!/EADDRINUSE|in use/.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new Error('the port stayed in use');
+  })();
+  t.pass('the second start listens on the same port');
+  second.child.kill('SIGTERM');
+  await new Promise((r) => second.child.once('exit', r));
+  // A port held by something else: one line, no usage text.
+  const blocker = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((r) => blocker.stdout!.once('data', r));
+  const clash = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  clash.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise((r) => clash.once('exit', r));
+  t.equal(code, 2);
+  t.match(err, /^standin: port \d+ is in use \(another stand-in, or Ollama itself\?\); stop it or give --port N\n$/);
+  await stop(blocker);
+});

@@ -59,6 +59,8 @@ export type StandinAnswer =
       readonly delayMs?: number;
       /** For streamed requests: the content pieces, one NDJSON line each (default: word by word). */
       readonly chunks?: readonly string[];
+      /** For streamed requests: the pause before each piece, in ms (a slow model writing). */
+      readonly chunkDelayMs?: number;
     };
 
 export type StandinChatScript = readonly StandinAnswer[] | ((req: StandinChatRequest, index: number) => StandinAnswer | Promise<StandinAnswer>);
@@ -68,6 +70,11 @@ export interface OllamaStandinOptions {
   readonly chat?: StandinChatScript;
   /** Models listed by `/api/tags` and accepted by chat/embed. Default: any model is accepted. */
   readonly models?: readonly string[];
+  /**
+   * Without `models`: what `/api/tags` lists (every model is accepted either way), e.g. the models
+   * kgentd is configured with, which it looks for there before it asks. Models asked for are added.
+   */
+  readonly listed?: readonly string[];
   /** Models that can embed; a chat-only model asked to embed answers 400 like Ollama. Default: all of `models`. */
   readonly embedModels?: readonly string[];
   /** Dimensions of the default hashed embedding. Default 64. */
@@ -96,6 +103,8 @@ export interface StandinScriptEntry {
   readonly status?: number;
   readonly error?: string;
   readonly delayMs?: number;
+  /** Streamed answers: pause before each piece (a slow model writing). */
+  readonly chunkDelayMs?: number;
 }
 
 /**
@@ -114,7 +123,7 @@ export function matchScript(entries: readonly StandinScriptEntry[]): (req: Stand
     }
     used[at] = true;
     const e = entries[at]!;
-    return { content: e.response ?? '', ...(e.status !== undefined ? { status: e.status, error: e.error } : {}), ...(e.delayMs ? { delayMs: e.delayMs } : {}) };
+    return { content: e.response ?? '', ...(e.status !== undefined ? { status: e.status, error: e.error } : {}), ...(e.delayMs ? { delayMs: e.delayMs } : {}), ...(e.chunkDelayMs ? { chunkDelayMs: e.chunkDelayMs } : {}) };
   };
 }
 
@@ -197,8 +206,14 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
   const dims = opts.embedDims ?? 64;
   const version = opts.version ?? '0.0.0-standin';
 
-  const known = (model: string): boolean =>
-    !opts.models || opts.models.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
+  const listed = new Set(opts.listed ?? []);
+  const known = (model: string): boolean => {
+    if (!opts.models) {
+      if (model) listed.add(model);
+      return true;
+    }
+    return opts.models.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
+  };
   const canEmbed = (model: string): boolean => {
     const list = opts.embedModels ?? opts.models;
     return !list || list.some((m) => m === model || m === `${model}:latest` || `${m}:latest` === model);
@@ -272,6 +287,10 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const pieces = a.chunks ?? (content.match(/\S+\s*|\s+/g) ?? []);
     for (const piece of pieces) {
+      if (a.chunkDelayMs) {
+        await new Promise((r) => setTimeout(r, a.chunkDelayMs));
+        if (res.destroyed) return;
+      }
       res.write(JSON.stringify({ model, created_at: created, message: { role: 'assistant', content: piece }, done: false }) + '\n');
     }
     res.end(JSON.stringify(final) + '\n');
@@ -315,7 +334,7 @@ export async function startOllamaStandin(opts: OllamaStandinOptions = {}): Promi
             return handleEmbed(res, body ?? {});
           case 'GET /api/tags':
             return sendJson(res, 200, {
-              models: (opts.models ?? []).map((name) => ({
+              models: (opts.models ?? [...listed]).map((name) => ({
                 name,
                 model: name,
                 modified_at: new Date(0).toISOString(),

@@ -9,17 +9,33 @@
  * request takes the first unused entry that matches (none: an Ollama-shaped HTTP 500 error saying
  * so). Embeddings are a deterministic hashed bag of words. `--record` appends every request (full
  * body: messages, options) as a JSON line. Prints one line `ollama stand-in listening on URL` when
- * ready; stops on SIGINT/SIGTERM.
+ * ready; stops on SIGINT/SIGTERM/SIGHUP, and when the process that started it (npm) goes away.
+ *
+ * Without --models it offers every model: chat and embed accept any name, and /api/tags lists the
+ * models kgentd is configured with (its config file and environment, as kgentd reads them) and
+ * every model asked for so far, since kgentd looks there before it asks.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULTS, loadConfig } from '../../daemon/config.js';
 import { matchScript, parseScript, startOllamaStandin, type StandinScriptEntry } from './ollama-standin.js';
 
 const USAGE = 'usage: standin --script FILE --port N [--record FILE] [--host ADDR] [--delay-ms N] [--models a,b] [--embed-models a,b]';
 
-function fail(msg: string): never {
-  process.stderr.write(`standin: ${msg}\n${USAGE}\n`);
+function fail(msg: string, usage = true): never {
+  process.stderr.write(`standin: ${msg}\n${usage ? `${USAGE}\n` : ''}`);
   process.exit(2);
+}
+
+/** The models kgentd would ask for: its configuration read as kgentd reads it, or its defaults. */
+function kgentdModels(): string[] {
+  let models = DEFAULTS.models;
+  try {
+    models = loadConfig({ env: process.env, flags: {} }).models;
+  } catch {
+    // an unreadable config: kgentd would not start either; its defaults are the best guess
+  }
+  return [...new Set([models.synthesis, models.comprehension, models.embedding])];
 }
 
 async function main(): Promise<void> {
@@ -69,8 +85,10 @@ async function main(): Promise<void> {
   const delayMs = int('delay-ms', values['delay-ms']);
   const models = list(values.models);
   const embedModels = list(values['embed-models']);
+  const listed = models ? undefined : kgentdModels();
   const standin = await startOllamaStandin({
     chat: matchScript(entries),
+    ...(listed ? { listed } : {}),
     hostname: values.host,
     ...(port !== undefined ? { port } : {}),
     ...(delayMs !== undefined ? { delayMs } : {}),
@@ -78,12 +96,27 @@ async function main(): Promise<void> {
     ...(models ? { models } : {}),
     ...(embedModels ? { embedModels } : {}),
   });
-  process.stdout.write(`ollama stand-in listening on ${standin.host} (${entries.length} script entries${values.record ? `, recording to ${values.record}` : ''})\n`);
+  process.stdout.write(
+    `ollama stand-in listening on ${standin.host} (${entries.length} script entries; ${listed ? `any model, listing ${listed.join(', ')}` : `models ${models!.join(', ')}`}${values.record ? `; recording to ${values.record}` : ''})\n`,
+  );
   const stop = (): void => {
+    // Open keep-alive connections must not keep the port: exit once closed, or after a moment anyway.
+    setTimeout(() => process.exit(0), 1000).unref();
     void standin.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  // `npm run standin` runs us under `sh -c`; a signal to npm ends the shell but not us. When the
+  // parent goes away we are re-parented: stop then, so the port is free for the next start.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 }
 
-main().catch((err: unknown) => fail((err as Error).message));
+main().catch((err: unknown) => {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') fail(`port ${(e as { port?: number }).port ?? ''} is in use (another stand-in, or Ollama itself?); stop it or give --port N`, false);
+  fail(e.message, false);
+});
