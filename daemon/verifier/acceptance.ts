@@ -8,6 +8,7 @@
  */
 import type { Diagnostic, Span } from '../protocol/diagnostic.js';
 import { AGGREGATIONS, collect, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
+import { stripAnnotations } from './frontend/walk.js';
 import { conversions } from './symbolic/printf.js';
 
 /** A value's kind as far as acceptance needs it. `agg:NAME` is a map value of aggregation NAME. */
@@ -67,6 +68,7 @@ export function checkAcceptance(program: Program): Diagnostic[] {
       span,
     });
   };
+  undefinedMaps(program, refuse);
   // Map value kinds: the first assignment in source order fixes one ("Type mismatch for @m:
   // trying to assign value of type 'string[2]' when map already contains a value of type
   // 'int64'"), and reads anywhere take it, also reads before it (the analyser runs until types settle).
@@ -155,6 +157,23 @@ export function checkAcceptance(program: Program): Diagnostic[] {
     stmt(probe.body);
   }
   return out;
+}
+
+/**
+ * A map the program uses but never writes ("Undefined map: @m", for a read, `delete`, `print`,
+ * `clear`, `zero` alike). Any write anywhere defines it, in any probe and in any order (a read in
+ * BEGIN of a map END assigns is accepted); `=`, `+=` and friends and `++`/`--` all write.
+ * Annotations are stripped before bpftrace sees the program, so a map only they name counts for
+ * nothing either way.
+ */
+function undefinedMaps(program: Program, refuse: (span: Span, message: string) => void): void {
+  const plain = stripAnnotations(program);
+  const written = new Set<string>();
+  for (const a of collect(plain, 'AssignStmt')) if (a.target.kind === 'Map') written.add(a.target.name);
+  for (const u of collect(plain, 'Update')) if (u.operand.kind === 'Map') written.add(u.operand.name);
+  for (const m of collect(plain, 'Map')) {
+    if (!written.has(m.name)) refuse(m.span, `${m.name} is used but never assigned ("Undefined map: ${m.name}")`);
+  }
 }
 
 interface Env {

@@ -42,6 +42,17 @@ const CASES: readonly { src: string; refused: boolean; why: string }[] = [
   { src: 'BEGIN { $x = 1 + "a"; }', refused: true, why: "Type mismatch for '+'" },
   { src: 'BEGIN { $x = -"a"; }', refused: true, why: "The - operator can not be used on expressions of type 'string[2]'" },
   { src: 'BEGIN { printf("%s\\n", strerror(1)); $x = strcontains("a", "b"); }', refused: false, why: 'accepted' },
+  // "Undefined map": a map that is used but written nowhere (checked on bpftrace 0.17 here).
+  { src: 'BEGIN { if (@never[1] == 0) { printf("zero\\n"); } exit(); }', refused: true, why: 'Undefined map: @never' },
+  { src: 'BEGIN { delete(@never[1]); exit(); }', refused: true, why: 'Undefined map: @never' },
+  { src: 'BEGIN { print(@never); clear(@n2); exit(); }', refused: true, why: 'Undefined map: @never, @n2' },
+  { src: 'BEGIN { @s = count(); printf("%d\\n", @never2[1, 2]); exit(); }', refused: true, why: 'Undefined map: @never2' },
+  { src: 'tracepoint:syscalls:sys_enter_openat /@armed/ { printf("%d\\n", tid); }', refused: true, why: 'Undefined map: @armed (a predicate reads it)' },
+  { src: 'BEGIN { @x++; @y += 2; --@z; print(@x); print(@y); print(@z); exit(); }', refused: false, why: 'accepted: ++, += and -- write' },
+  { src: 'BEGIN { printf("%d\\n", @w); exit(); } END { @w = 1; }', refused: false, why: 'accepted: a write in a later probe defines it' },
+  { src: 'BEGIN { if (0) { @q = 1; } printf("%d\\n", @q); exit(); }', refused: false, why: 'accepted: a write that never runs defines it' },
+  { src: 'BEGIN { $x = @m[1]; @m[1] = 2; exit(); }', refused: false, why: 'accepted: read before the write' },
+  { src: 'BEGIN { @a = 1; assert(@b == 0); exit(); }', refused: false, why: 'accepted: annotations are stripped before bpftrace sees the program' },
 ];
 
 for (const c of CASES) {
