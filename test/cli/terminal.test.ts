@@ -18,7 +18,8 @@ import type { Example } from '../../datasets/load.js';
 import { registerExampleMethods } from '../../daemon/retrieval/handlers.js';
 import { ExampleLibrary } from '../../daemon/retrieval/library.js';
 import { builtOrReason, CLI_JS, createDaemon, eventually } from '../support/daemon-harness.js';
-import { InProcessServer } from '../support/in-process-server.js';
+import { InProcessServer, ROOT_PEER } from '../support/in-process-server.js';
+import { rightsFor } from '../support/temp-rights.js';
 
 function bufferIo() {
   const out = { stdout: '', stderr: '' };
@@ -151,7 +152,9 @@ t.test('examples show and remove take a unique slug', async (t) => {
     return lib.ready.then(() => rmSync(dir, { recursive: true, force: true }));
   });
   const server = new InProcessServer();
-  registerExampleMethods(server, lib);
+  const { rights } = await rightsFor(dir);
+  await rights.admit(ROOT_PEER);
+  registerExampleMethods(server, lib, rights);
   const client = server.client();
   let b = bufferIo();
   t.equal(await examplesCommand(['show', 'tcp-retransmits'], b.io, async () => client), 0);

@@ -3,7 +3,7 @@
  * validation, rendering, exit statuses), then end to end through the real kgentd, socket and
  * kgentctl with the Ollama stand-in serving embeddings (hybrid search over the real dataset).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -11,11 +11,8 @@ import { examplesCommand } from '../../cli/commands/examples.js';
 import { CliError } from '../../cli/exit-codes.js';
 import { pino } from 'pino';
 import type { Example } from '../../datasets/load.js';
-import { DEFAULTS } from '../../daemon/config.js';
-import { Rights } from '../../daemon/policy/rights.js';
 import { ExamplesDemote, ExamplesList, ExamplesPromote, ExamplesRemove, ExamplesSearch, ExamplesShow, type ExamplesListResult, type ExamplesSearchResult } from '../../daemon/protocol/index.js';
-import type { Peer } from '../../daemon/server/identity.js';
-import { UserDb } from '../../daemon/server/identity.js';
+import { rightsFor } from '../support/temp-rights.js';
 import { registerExampleMethods } from '../../daemon/retrieval/handlers.js';
 import { ExampleLibrary } from '../../daemon/retrieval/library.js';
 import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
@@ -39,23 +36,6 @@ const FIXTURES: Example[] = [
     hooks: ['kprobe:tcp_connect'], program: 'kprobe:tcp_connect { @[comm] = count(); }', annotated: 'kprobe:tcp_connect { @[comm] = count(); }', file: '/x/t.bt', annotatedFile: '/x/t.annotated.bt',
   },
 ];
-
-/** The rights of kgentd over a temp /etc: group `kgent` (members, gid 5000) and `kgent-admin` (gid 5001). */
-async function rightsFor(dir: string, audits: string[]): Promise<{ rights: Rights; member: (uid: number, user: string) => Promise<Peer> }> {
-  const etc = path.join(dir, 'etc');
-  mkdirSync(etc);
-  writeFileSync(path.join(etc, 'group'), `${DEFAULTS.socketGroup}:x:5000:\n${DEFAULTS.policy.adminGroup}:x:5001:\n`);
-  writeFileSync(path.join(etc, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
-  const rights = new Rights(DEFAULTS, new UserDb(etc), { audit: (action, actor, _ref, detail) => audits.push(`${action} ${typeof actor === 'string' ? actor : actor.user} ${detail ?? ''}`) }, pino({ level: 'silent' }));
-  return {
-    rights,
-    member: async (uid, user) => {
-      const peer: Peer = { uid, gid: 5000, pid: process.pid, groups: [5000], user };
-      await rights.admit(peer);
-      return peer;
-    },
-  };
-}
 
 t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-cli-'));
