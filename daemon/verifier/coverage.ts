@@ -16,15 +16,18 @@
 import type { Span } from '../protocol/diagnostic.js';
 import type { AttachPoint, Block, CoverStmt, Expr, IfStmt, Probe, Program, Stmt } from './frontend/ast.js';
 import { printAttachPoints, printCover, printExpr } from './frontend/printer.js';
-import { stripAnnotations } from './frontend/walk.js';
+import { collect, stripAnnotations } from './frontend/walk.js';
 import { freeSymbols, type Term, type TermBuilder } from './smt/term.js';
-import type { ExecResult } from './symbolic/results.js';
+import type { ExecOptions, ExecResult } from './symbolic/results.js';
 import type { CoverageResult } from './report.js';
 
 /** What coverage needs from the verification run: executing a program and deciding satisfiability. */
 export interface CoverageDeps {
-  /** Executes the probe at `only`; `witness`: from the state BEGIN leaves (under-approximation). */
-  execute(program: Program, only: number, witness: boolean): Promise<{ b: TermBuilder; exec: ExecResult }>;
+  /**
+   * Executes the probe at `only`; `witness`: from the state BEGIN leaves (under-approximation),
+   * after one event of `prefix` when given.
+   */
+  execute(program: Program, only: number, witness: boolean, prefix?: ExecOptions['prefix']): Promise<{ b: TermBuilder; exec: ExecResult }>;
   satisfiable(b: TermBuilder, exec: ExecResult, formula: Term): Promise<'sat' | 'unsat' | 'unknown'>;
   /** Receives covers whose condition can never hold (a guard error: such a cover says nothing). */
   vacuous(cover: CoverStmt, reason: string): void;
@@ -158,6 +161,24 @@ function coverageProbe(probe: Probe, cover: CoverStmt): Probe {
   return { ...probe, attachPoints: [cover.hook], body: { ...body, statements: [...assume, ...body.statements] } };
 }
 
+/** At most this many earlier events are tried for one probe's witness (each is an execution and a query). */
+const MAX_PREFIXES = 8;
+
+/**
+ * The events that may come before a covered one in a witness: each attach point, written without
+ * wildcards, of a probe other than BEGIN/END that stores into a map (nothing else carries over).
+ */
+function prefixEvents(plain: Program): NonNullable<ExecOptions['prefix']>[] {
+  const out: NonNullable<ExecOptions['prefix']>[] = [];
+  plain.probes.forEach((probe, index) => {
+    const special = probe.attachPoints.every((ap) => ap.provider === 'BEGIN' || ap.provider === 'END');
+    const writes = collect(probe.body, 'AssignStmt').some((a) => a.target.kind === 'Map') || collect(probe.body, 'Update').some((u) => u.operand.kind === 'Map');
+    if (special || !writes) return;
+    for (const ap of probe.attachPoints) if (!ap.wildcard) out.push({ probe, ap, index });
+  });
+  return out.slice(0, MAX_PREFIXES);
+}
+
 /** Checks every `cover` of the program. Covers must already have passed the guards (COND over inputs). */
 export async function checkCoverage(program: Program, deps: CoverageDeps): Promise<CoverageResult[]> {
   const plain = stripAnnotations(program);
@@ -197,7 +218,16 @@ export async function checkCoverage(program: Program, deps: CoverageDeps): Promi
         return { sure, opaque };
       };
       const wr = reachOf(w);
-      const answer = wr.sure.length === 0 ? 'unsat' : await deps.satisfiable(w.b, w.exec, w.b.or(...wr.sure));
+      let answer = wr.sure.length === 0 ? 'unsat' : await deps.satisfiable(w.b, w.exec, w.b.or(...wr.sure));
+      // Or one event earlier that the program itself handles (an entry storing what the exit reads).
+      for (const prefix of answer === 'sat' ? [] : prefixEvents(plain)) {
+        const pw = await deps.execute(synthetic, index, true, prefix);
+        const pr = reachOf(pw);
+        if (pr.sure.length > 0 && (await deps.satisfiable(pw.b, pw.exec, pw.b.or(...pr.sure))) === 'sat') {
+          answer = 'sat';
+          break;
+        }
+      }
       if (answer === 'sat') {
         verdict = 'proved';
         condFeasible = true;

@@ -21,7 +21,7 @@ import { acquireSolver, type SmtSolver } from './smt/solver.js';
 import { freeSymbols, propagate, renameSymbols, subterms, TermBuilder, type Term } from './smt/term.js';
 import { ContractCache } from './symbolic/contract-cache.js';
 import { Executor, NotBpftrace, type AssertionSite, type ExcludedAction, type ExecResult, type Obligation } from './symbolic/executor.js';
-import type { HintTerm } from './symbolic/results.js';
+import type { ExecOptions, HintTerm } from './symbolic/results.js';
 import { searchModel } from './symbolic/concrete.js';
 import { formatVal, renderCounterexample } from './symbolic/render.js';
 
@@ -281,7 +281,7 @@ async function executeStep(
   run: Run,
   program: Program,
   contracts: ProbeContractProvider,
-  extra: { only?: number; witness?: boolean } = {},
+  extra: Pick<ExecOptions, 'only' | 'witness' | 'prefix'> = {},
 ): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
   const cache = new ContractCache(contracts);
   let b = new TermBuilder();
@@ -547,7 +547,7 @@ function assertionDiagnostics(exec: ExecResult, assertions: readonly AssertionRe
 async function coverageStep(run: Run, program: Program, contracts: ProbeContractProvider, timeoutMs: number, warmingUp: boolean): Promise<void> {
   const solver = await solverStep(run, warmingUp);
   run.coverage = await checkCoverage(program, {
-    execute: (p, only, witness) => executeStep(run, p, contracts, { only, witness }),
+    execute: (p, only, witness, prefix) => executeStep(run, p, contracts, { only, witness, ...(prefix ? { prefix } : {}) }),
     satisfiable: (b, exec, f) => satisfiable(b, solver, exec, f, timeoutMs),
     vacuous: (cover, reason) =>
       run.diagnostics.push({

@@ -46,7 +46,7 @@ export function builtinFacts(ex: ExecCore, ap: AttachPoint, used: ReadonlySet<st
 
 /** The `comm` builtin's symbol (16 bytes, see `calls.ts`). */
 export function commTerm(ex: ExecCore): Term {
-  return ex.b.variable('comm', bvSort(128));
+  return ex.input('comm', bvSort(128));
 }
 
 /**

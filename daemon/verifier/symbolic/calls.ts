@@ -44,14 +44,14 @@ export function builtin(ex: ExecCore, name: string): Val {
   if (cached) return cached;
   const b = ex.b;
   let v: Val;
-  const input32 = (): Val => ({ ty: U64, t: b.zext(32, b.variable(name, bvSort(32))) });
+  const input32 = (): Val => ({ ty: U64, t: b.zext(32, ex.input(name, bvSort(32))) });
   switch (name) {
     case 'pid':
     case 'tid':
       v = { ty: U64, t: b.zext(32, builtinTerm32(ex, name)) };
       break;
     case 'cpu': {
-      const t = b.variable('cpu', bvSort(32));
+      const t = ex.input('cpu', bvSort(32));
       const ax = cpuAxiom(ex, t);
       if (ax && !ex.axioms.has(t.id)) ex.axioms.set(t.id, ax);
       v = { ty: U64, t: b.zext(32, t) };
@@ -70,7 +70,7 @@ export function builtin(ex: ExecCore, name: string): Val {
     case 'ncpus':
     case 'cpid':
     case 'retval':
-      v = { ty: U64, t: b.variable(name, bvSort(64)) };
+      v = { ty: U64, t: ex.input(name, bvSort(64)) };
       break;
     case 'rand': {
       // A new value at each use: fresh, not cached.
@@ -78,23 +78,23 @@ export function builtin(ex: ExecCore, name: string): Val {
       return { ty: U64, t };
     }
     case 'comm': {
-      const t = b.variable('comm', bvSort(128));
+      const t = ex.input('comm', bvSort(128));
       ex.axioms.set(t.id, canonicalStringAxiom(b, t, 16));
       v = { ty: { k: 'str', size: 16 }, t };
       break;
     }
     case 'curtask':
-      v = { ty: { k: 'ptr', pointee: 'struct task_struct' }, t: b.variable('curtask', bvSort(64)) };
+      v = { ty: { k: 'ptr', pointee: 'struct task_struct' }, t: ex.input('curtask', bvSort(64)) };
       break;
     case 'ctx':
-      v = { ty: { k: 'ptr', pointee: 'void' }, t: b.variable('ctx', bvSort(64)) };
+      v = { ty: { k: 'ptr', pointee: 'void' }, t: ex.input('ctx', bvSort(64)) };
       break;
     case 'args':
       v = { ty: { k: 'place' }, t: b.T, place: { base: b.bv(0, 64), struct: '<args>', path: [] } };
       break;
     default:
       if (/^s?arg\d+$/.test(name)) {
-        v = { ty: U64, t: b.variable(name, bvSort(64)) };
+        v = { ty: U64, t: ex.input(name, bvSort(64)) };
         break;
       }
       v = ex.opaqueVal(`builtin ${name}`, `builtin ${name.replace(/\d+$/, 'N')}`);

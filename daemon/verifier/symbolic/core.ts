@@ -9,7 +9,7 @@ import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
-import { arraySort, bvSort, type Term, type TermBuilder } from '../smt/term.js';
+import { arraySort, bvSort, type Sort, type Term, type TermBuilder } from '../smt/term.js';
 import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, HintTerm, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
 
@@ -192,6 +192,10 @@ export class ExecCore {
   beginSoFar: Map<string, Term> | undefined;
   /** BEGIN's last read of each clock (later events read at least it). */
   beginClocks = new Map<string, Term>();
+  /** Appended to input names: '' for the event checked, another tag for an earlier event of a witness. */
+  eventTag = '';
+  /** What earlier events of a coverage witness require of their inputs (see `executor.ts`). */
+  witnessPremise: Term;
   /** The initial contents of each map part for the probe being executed. */
   initialMaps = new Map<string, Term>();
 
@@ -203,6 +207,7 @@ export class ExecCore {
     this.maxPaths = opts.maxPaths ?? 256;
     this.predicate = b.T;
     this.pre = b.T;
+    this.witnessPremise = b.T;
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
     this.maxMapKeys = opts.maxMapKeys ?? DEFAULT_MAP_KEYS_MAX;
@@ -259,6 +264,14 @@ export class ExecCore {
     const t = this.b.fresh(`opaque${name}`, arraySort(info.keyWidth, info.valWidth));
     this.opaque.set(t.name as string, reason);
     return t;
+  }
+
+  /**
+   * The symbol of an input of the event being executed (a builtin, an `args` field): named, so
+   * that every read of it on one event is the same value, and tagged by {@link eventTag}.
+   */
+  input(name: string, sort: Sort): Term {
+    return this.b.variable(name + this.eventTag, sort);
   }
 
   noteInput(name: string, val: Val): void {

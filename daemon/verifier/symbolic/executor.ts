@@ -130,6 +130,7 @@ function runPass(ex: ExecCore, program: Program): void {
   ex.beginState = exact ? beginMaps : undefined;
   ex.beginSoFar = undefined;
   ex.phase = 'probe';
+  if (ex.opts.witness && ex.opts.prefix && ex.beginState) runPrefixEvent(ex, plain, ex.opts.prefix);
   program.probes.forEach((probe, index) => {
     if (onlyAt(probe, 'BEGIN')) return;
     if (ex.opts.only !== undefined && ex.opts.only !== index) return;
@@ -143,6 +144,32 @@ function runPass(ex: ExecCore, program: Program): void {
       runProbe(ex, { index, probe, ap, text, ...fieldsFor(ex, ap) }, earlier);
     }
   });
+}
+
+/**
+ * Coverage witnesses over two events: one event of `prefix` runs from BEGIN's state and what it
+ * leaves becomes the state the covered probe starts from. Its inputs obey its hook's contract
+ * (its precondition joins the premise of every later obligation), and its clock reads precede
+ * the next event's. A prefix that is not explored to the end leaves no state: no witness.
+ */
+function runPrefixEvent(ex: ExecCore, plain: Program, prefix: NonNullable<ExecCore['opts']['prefix']>): void {
+  const text = printAttachPoints(prefix.probe.attachPoints);
+  const earlier = plain.probes.slice(0, prefix.index).filter((p) => !onlyAt(p, 'BEGIN') && p.attachPoints.some((x) => sameEvent(x, prefix.ap)));
+  // Its inputs are its own, not the next event's: another tid, other args, another clock read.
+  ex.eventTag = '@earlier-event';
+  const finals = runProbe(ex, { index: prefix.index, probe: prefix.probe, ap: prefix.ap, text, ...fieldsFor(ex, prefix.ap) }, earlier);
+  ex.eventTag = '';
+  if (ex.incomplete.has(prefix.index) || finals.length === 0) {
+    ex.incomplete.delete(prefix.index);
+    ex.beginState = undefined;
+    return;
+  }
+  const maps = new Map(ex.beginState);
+  const clocks = new Map(ex.beginClocks);
+  joinFinalStates(ex, finals, maps, clocks);
+  ex.beginState = maps;
+  ex.beginClocks = clocks;
+  ex.witnessPremise = ex.b.and(ex.witnessPremise, ex.pre);
 }
 
 function fieldsFor(ex: ExecCore, ap: AttachPoint): { fields?: readonly FieldContract[]; fieldsMissing?: string } {
@@ -174,6 +201,7 @@ function runProbe(ex: ExecCore, pc: ProbeCtx, earlier: readonly Probe[]): PathSt
   const pre = b.and(
     ...ex.opts.contracts.preconditions({ provider: pc.ap.provider, target: pc.ap.target }).map((c) => contractTerm(ex, c, pc, init)),
     ...builtinFacts(ex, pc.ap, used),
+    ex.witnessPremise,
   );
   let states: PathState[] = [init];
   ex.pre = pre;

@@ -72,7 +72,7 @@ function kernelRead(ex: ExecCore, place: Place, c: FieldContract, w: number, ufN
 function currentTaskId(ex: ExecCore, place: Place, w: number): Term | undefined {
   const b = ex.b;
   if (w !== 32 || place.struct !== 'task_struct' || place.path.length !== 1) return undefined;
-  if (place.base !== b.variable('curtask', bvSort(64))) return undefined;
+  if (place.base !== ex.input('curtask', bvSort(64))) return undefined;
   const builtinName = place.path[0] === 'tgid' ? 'pid' : place.path[0] === 'pid' ? 'tid' : undefined;
   if (!builtinName) return undefined;
   return builtinTerm32(ex, builtinName);
@@ -81,7 +81,7 @@ function currentTaskId(ex: ExecCore, place: Place, w: number): Term | undefined 
 /** The 32-bit kernel value behind the builtin `pid` or `tid` (see `calls.ts`). */
 export function builtinTerm32(ex: ExecCore, name: 'pid' | 'tid'): Term {
   const b = ex.b;
-  const t = b.variable(name, bvSort(32));
+  const t = ex.input(name, bvSort(32));
   // Pids and tids are allocated below pid_max (alloc_pid(), kernel/pid.c), which is at most
   // PID_MAX_LIMIT = 4194304 on 64-bit kernels (include/linux/threads.h).
   if (!ex.axioms.has(t.id)) ex.axioms.set(t.id, b.ult(t, b.bv(4194304, 32)));
@@ -139,9 +139,9 @@ export function argsField(ex: ExecCore, name: string, pc: ProbeCtx, text: string
     // Checked on bpftrace 0.17 here: `args->filename` of sched_process_exec (`__data_loc char[]`)
     // is neither a string nor the 32-bit locator but a 64-bit address (0xffffe8ffffc1ed14) into
     // the event record; `str(args->filename)` reads the string there.
-    const v: Val = { ty: U64, t: b.variable(`args->${name}@${tp}`, bvSort(64)) };
+    const v: Val = { ty: U64, t: ex.input(`args->${name}@${tp}`, bvSort(64)) };
     ex.noteInput(`args->${name}`, v);
     return v;
   }
-  return fromContract(ex, c, (w) => b.variable(`args->${name}@${tp}`, bvSort(w)), `args->${name}`);
+  return fromContract(ex, c, (w) => ex.input(`args->${name}@${tp}`, bvSort(w)), `args->${name}`);
 }

@@ -242,8 +242,9 @@ export function deleteEntry(ex: ExecCore, name: string, info: MapInfo, key: Term
 }
 
 /**
- * Joins the final states of `BEGIN`'s paths into one state: each map part is the ite over the
- * paths' conditions (the paths are disjoint and cover every run of `BEGIN`).
+ * Joins the final states of one event's paths (`BEGIN`'s, or an earlier event of a coverage
+ * witness) into one state: each map part is the ite over the paths' conditions (the paths are
+ * disjoint), and what it was before where none applies (the probe's predicate was false).
  */
 export function joinFinalStates(ex: ExecCore, states: readonly PathState[], into: Map<string, Term>, clocks: Map<string, Term>): void {
   const b = ex.b;
@@ -253,12 +254,13 @@ export function joinFinalStates(ex: ExecCore, states: readonly PathState[], into
     const base = into.get(n);
     const some = states.map((s) => s.maps.get(n)).find((t) => t !== undefined) as Term;
     const empty = some.sort.k === 'array' ? b.constArray(some.sort.index, b.bv(0, some.sort.value)) : b.bv(0, 64);
-    let acc: Term | undefined;
+    // Where no path applies (a predicate filtered the event out) the map is as it was.
+    let acc: Term = base ?? empty;
     for (const s of [...states].reverse()) {
       const t = s.maps.get(n) ?? base ?? empty;
-      acc = acc === undefined ? t : b.ite(b.and(...s.pc), t, acc);
+      acc = b.ite(b.and(...s.pc), t, acc);
     }
-    if (acc) into.set(n, acc);
+    into.set(n, acc);
   }
   for (const clock of ['nsecs', 'elapsed', KTIME]) {
     let acc: Term | undefined;

@@ -3,7 +3,7 @@
  * path reaching each, the assume sites, and the facts and names needed to decide and explain them.
  */
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
-import type { AssertStmt, AssumeStmt } from '../frontend/ast.js';
+import type { AssertStmt, AssumeStmt, AttachPoint, Probe } from '../frontend/ast.js';
 import type { ContractHint } from '../contracts.js';
 import type { Term } from '../smt/term.js';
 import type { ContractCache } from './contract-cache.js';
@@ -129,4 +129,10 @@ export interface ExecOptions {
   readonly witness?: boolean;
   /** Runs only this probe (by index) after BEGIN: coverage of one probe. */
   readonly only?: number;
+  /**
+   * With `witness`: one event of this probe (annotations removed) at this attach point happens
+   * after BEGIN and before the probes run, so a witness may rest on what the program itself
+   * stores on an earlier event (a start timestamp written on entry, read on exit).
+   */
+  readonly prefix?: { readonly probe: Probe; readonly ap: AttachPoint; readonly index: number };
 }

@@ -152,7 +152,7 @@ const cases: Case[] = [
   },
   {
     name: 'an assumption over map contents before the invocation is allowed (here implied by the predicate)',
-    src: `kprobe:f /@start[tid] <= nsecs/ { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
+    src: `kprobe:g { @start[tid] = arg0; } kprobe:f /@start[tid] <= nsecs/ { assume(@start[tid] <= nsecs); $d = nsecs - @start[tid]; printf("%ld\\n", $d); assert(printed(0) <= nsecs); }`,
     verdict: 'proved',
   },
   // ---- ternary, branches, loops ---------------------------------------------------------
