@@ -151,8 +151,19 @@ t.test('npm run standin offers every model, and stopping npm frees the port', { 
   second.child.kill('SIGTERM');
   await new Promise((r) => second.child.once('exit', r));
   // A port held by something else: one line, no usage text.
-  const blocker = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise((r) => blocker.stdout!.once('data', r));
+  // (npm's own child may take a moment to leave the port after npm exits: start once it is free.)
+  const blocker = await (async () => {
+    for (let i = 0; i < 40; i++) {
+      const c = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const up = await new Promise<boolean>((r) => {
+        c.stdout!.once('data', () => r(true));
+        c.once('exit', () => r(false));
+      });
+      if (up) return c;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('the port stayed in use');
+  })();
   const clash = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   clash.stderr!.on('data', (d: Buffer) => (err += d.toString()));
