@@ -148,6 +148,10 @@ export function firstKnown(primary: ProbeContractProvider, fallback: ProbeContra
       const p = (await primary.preconditions?.(probe)) ?? [];
       return p.length ? p : ((await fallback.preconditions?.(probe)) ?? []);
     },
+    async hints(probe) {
+      const h = (await primary.hints?.(probe)) ?? [];
+      return h.length ? h : ((await fallback.hints?.(probe)) ?? []);
+    },
     async hostFacts() {
       // Facts about this host are the host's: the fallback reads them from it directly.
       return { ...((await primary.hostFacts?.()) ?? {}), ...((await fallback.hostFacts?.()) ?? {}) };
