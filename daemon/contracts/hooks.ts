@@ -24,9 +24,9 @@ export function kernelHookSource(service: ContractService | undefined, host: Ker
     return r?.kind === 'contract' ? r.contract : undefined;
   };
   return {
-    async fitting(text, k) {
+    async fitting(text, k, exampleHooks) {
       if (!service) return [];
-      const res = await service.search(text, k, { attachable: true });
+      const res = await service.search(text, k, { attachable: true, ...(exampleHooks?.length ? { hints: exampleHooks } : {}) });
       const out: Contract[] = [];
       for (const hit of res.hits) {
         const c = service.contract(hit.id) ?? (await fromService(hit.id));
