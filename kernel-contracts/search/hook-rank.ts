@@ -93,8 +93,13 @@ export function rankHooks(input: RankInput, k: number): RankedHook[] {
   });
 
   for (const s of terms.syscalls) {
-    give(`tracepoint:syscalls:sys_enter_${s.id}`, 'syscall', s.weight * (terms.wantsResult ? 0.9 : 1));
-    give(`tracepoint:syscalls:sys_exit_${s.id}`, 'syscall', s.weight * (terms.wantsResult ? 1 : 0.7));
+    const enter = `tracepoint:syscalls:sys_enter_${s.id}`;
+    const exit = `tracepoint:syscalls:sys_exit_${s.id}`;
+    // Asked about a call's outcome, its exit tracepoint (the one with `ret`) comes first, above
+    // tracepoints the words stand for, which do not carry the call's result.
+    give(enter, 'syscall', s.weight * (terms.wantsResult ? 0.9 : 1));
+    give(exit, 'syscall', s.weight * (terms.wantsResult ? 1.3 : 0.7));
+    if (s.named) give(terms.wantsResult ? exit : enter, 'named', 1);
   }
   for (const h of terms.hooks) give(h.id, 'vocabulary', h.weight);
 

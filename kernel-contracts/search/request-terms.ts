@@ -14,6 +14,8 @@
 export interface TermHook {
   readonly id: string;
   readonly weight: number;
+  /** Written as a call or kernel name (`connect()`, `sys_openat`), not inferred from a word. */
+  readonly named?: boolean;
 }
 
 export interface RequestTerms {
@@ -225,6 +227,7 @@ export function requestTerms(text: string, isSyscall: (name: string) => boolean 
   const raw = words(text);
   const stems = raw.map(stem);
   const syscalls = new Map<string, number>();
+  const namedCalls = new Set<string>();
   const hooks = new Map<string, number>();
   const categories = new Set<string>();
   const addSys = (name: string, w: number): void => {
@@ -258,7 +261,10 @@ export function requestTerms(text: string, isSyscall: (name: string) => boolean 
     // A word of the vocabulary ("open", "fork") means what its sense says, with its weights.
     if (!named && STEMMED_SENSES.has(stem(w))) continue;
     for (const cand of [bare, bare.endsWith('s') ? bare.slice(0, -1) : '']) {
-      if (cand && isSyscall(cand)) addSys(cand, named ? 1.2 : 1);
+      if (cand && isSyscall(cand)) {
+        addSys(cand, 1);
+        if (named) namedCalls.add(cand);
+      }
     }
   }
   const wantsResult = stems.some((s) => RESULT_WORDS.has(s)) || /\bhow long\b|\btime spent\b/.test(text.toLowerCase());
@@ -268,6 +274,6 @@ export function requestTerms(text: string, isSyscall: (name: string) => boolean 
     .map((m) => `${m[1]}:${m[2]}`);
   const kept = raw.filter((w) => !FILLER.has(w) && !/^\d+$/.test(w) && w.length > 1);
   const query = [...kept, ...categories, ...syscalls.keys()].join(' ');
-  const sorted = (m: Map<string, number>): TermHook[] => [...m].sort((a, b) => b[1] - a[1]).map(([id, weight]) => ({ id, weight: Math.min(1.2, weight) }));
+  const sorted = (m: Map<string, number>): TermHook[] => [...m].sort((a, b) => b[1] - a[1]).map(([id, weight]) => ({ id, weight, ...(namedCalls.has(id) ? { named: true } : {}) }));
   return { query, syscalls: sorted(syscalls), hooks: sorted(hooks), categories, wantsResult, names, namedTracepoints };
 }
