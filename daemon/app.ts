@@ -14,6 +14,7 @@ import { createContractService, type ContractService } from '../kernel-contracts
 import { registerContractMethods, registerVerifyMethod } from './contracts/handlers.js';
 import { registerExampleMethods } from './retrieval/handlers.js';
 import { exampleSource } from './retrieval/example-source.js';
+import { hookAttachable, tracepointsFromContracts } from './contracts/hook-attachable.js';
 import { createRequestService } from './pipeline/index.js';
 import { registerRequestMethods } from './pipeline/handlers.js';
 import { registerEvalMethods } from './eval/handlers.js';
@@ -288,7 +289,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     probes,
     bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
     release,
-    ...(examples ? { examples: exampleSource(examples) } : {}),
+    ...(examples ? { examples: exampleSource(examples, hookAttachable({ probeAvailable: (t) => probes.isAvailable(t), tracepointExists: tracepointsFromContracts(contracts && ((id) => contracts.contract(id))) })) } : {}),
     logger: logger.child({ component: 'requests' }),
   });
   const interrupted = requests.restore();

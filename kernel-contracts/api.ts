@@ -84,6 +84,11 @@ export interface SearchHit {
   readonly unavailable: readonly { readonly probe: string; readonly reason: string }[];
   readonly summary: string;
   readonly score: number;
+  /**
+   * Why it ranks: `named` (in the request), `example` (a hook of a matching example), `syscall`,
+   * `vocabulary` (a word of the request stands for it), `text` (full-text), `subsystem`, `tracepoint`.
+   */
+  readonly why?: readonly string[];
 }
 
 export interface ContractsSearchResult {

@@ -24,6 +24,8 @@ import { CONTRACT_FORMAT, type Contract, type EnumDomain, type MemberContract, t
 import { enrichContract } from './enrich/enricher.js';
 import { openContractDb, ContractStore, type EnrichmentRecord, type Generation } from './store/contract-db.js';
 import type { DocIndex, Embedder } from './search/doc-index.js';
+import { rankHooks } from './search/hook-rank.js';
+import { requestTerms } from './search/request-terms.js';
 import { SourceReader, findDefaultSourceTree, type SourceIndexData } from './source-reader/index.js';
 import { buildDataset, defaultBtfLoader, functionProbes, functionDocText, hydrateProbes, tracepointDocText, type BtfLoader, type BuildResult } from './rebuild/build.js';
 import { watchKernelInstalls, type KernelWatcher } from './rebuild/watcher.js';
@@ -88,6 +90,8 @@ export interface LookupOptions {
 export interface SearchOptions {
   readonly kind?: 'function' | 'tracepoint';
   readonly attachable?: boolean;
+  /** Attach points of the examples that best match the request, best first: strong evidence. */
+  readonly hints?: readonly string[];
 }
 
 export interface ContractService {
@@ -619,18 +623,23 @@ class Service extends EventEmitter implements ContractService {
         this.log.warn({ err: (err as Error).message }, 'kernel contracts: query embedding failed; full-text search only');
       }
     }
-    const raw = await docs.search(text, Math.min(300, k * 4), { ...(vector ? { vector } : {}), ...(opts.kind ? { kind: opts.kind } : {}), ...(opts.attachable ? { attachable: true } : {}) });
-    const hits: SearchHit[] = [];
-    for (const h of raw) {
-      // Only hooks of this kernel's dataset: the index is rebuilt with it, and anything not in
-      // the current generation is dropped here.
-      const c = this.contract(h.id);
-      if (!c) continue;
-      const hit = searchHit(c, h.score);
-      if (opts.attachable && hit.probes.length === 0) continue;
-      hits.push(hit);
-      if (hits.length >= k) break;
-    }
+    // The request read for syscalls, subsystems and the hooks its words stand for; the full
+    // text searched with its filler dropped (see search/request-terms.ts, search/hook-rank.ts).
+    const terms = requestTerms(text, (name) => this.contract(`tracepoint:syscalls:sys_enter_${name}`) !== undefined);
+    const fullText = await docs.search(terms.query || text, Math.max(60, k * 4), { ...(vector ? { vector } : {}), ...(opts.kind ? { kind: opts.kind } : {}), ...(opts.attachable ? { attachable: true } : {}) });
+    // Only hooks of this kernel's dataset: the index is rebuilt with it, and anything not in
+    // the current generation is dropped here.
+    const found = new Map<string, SearchHit>();
+    const exists = (id: string): boolean => {
+      const c = this.contract(id);
+      if (!c || (opts.kind && c.kind !== opts.kind)) return false;
+      const hit = searchHit(c, 0);
+      if (opts.attachable && hit.probes.length === 0) return false;
+      found.set(id, hit);
+      return true;
+    };
+    const ranked = rankHooks({ terms, fullText, ...(opts.hints ? { hints: opts.hints } : {}), exists }, k);
+    const hits: SearchHit[] = ranked.map((r) => ({ ...found.get(r.id)!, score: Math.round(r.score * 100) / 100, why: r.why }));
     void gen;
     return { mode: vector ? 'hybrid' : 'full-text', hits };
   }

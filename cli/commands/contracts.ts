@@ -290,9 +290,11 @@ export function renderShow(r: ContractsShowResult): string {
 
 export function renderSearch(r: ContractsSearchResult): string {
   if (!r.hits.length) return 'no matching hooks on this kernel\n';
-  const rows: string[][] = [['SCORE', 'HOOK', 'ATTACH HERE AS', 'SUMMARY']];
+  const rows: string[][] = [['SCORE', 'HOOK', 'ATTACH HERE AS', 'WHY', 'SUMMARY']];
   for (const h of r.hits) {
-    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${h.unavailable[0]?.reason.slice(0, 40) ?? 'unavailable'}…)`, h.summary.length > 70 ? `${h.summary.slice(0, 69)}…` : h.summary]);
+    // `tracepoint` alone says nothing about the request: left out of the WHY column.
+    const why = (h.why ?? []).filter((w) => w !== 'tracepoint').join(',') || '-';
+    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${h.unavailable[0]?.reason.slice(0, 40) ?? 'unavailable'}…)`, why, h.summary.length > 60 ? `${h.summary.slice(0, 59)}…` : h.summary]);
   }
   return `${table(rows)}\n(${r.mode} search)\n`;
 }

@@ -6,8 +6,8 @@
 import type { ContractService } from '../../kernel-contracts/index.js';
 import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
-import { canonicalProbeType } from '../../kernel-contracts/probe-types.js';
 import type { KgentConfig } from '../config.js';
+import { hookAttachable, tracepointsFromContracts } from '../contracts/hook-attachable.js';
 import { kernelHookSource } from '../contracts/hooks.js';
 import { kernelMembersRead, lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
 import type { LlmBackend } from '../llm/backend.js';
@@ -47,7 +47,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
     defaultTrials: config.trials,
     maxRequestBytes: config.storage.maxRequestBytes,
     maxProgramBytes: config.maxProgramBytes,
-    hookUsable: (hook) => o.probes.isAvailable(canonicalProbeType(hook.split(':')[0] ?? '') ?? hook),
+    hookUsable: hookAttachable({ probeAvailable: (t) => o.probes.isAvailable(t), tracepointExists: tracepointsFromContracts(o.service && ((id) => o.service?.contract(id))) }),
     logger: o.logger,
     llmReady: async () => {
       const c = await o.llm.check();

@@ -167,10 +167,14 @@ async function runAttempt(deps: LoopDeps, input: RoundInput, n: number): Promise
   try {
     // 1. Retrieval: examples and the hooks of this kernel that fit the request.
     const k = deps.examplesPerPrompt ?? 4;
-    const { examples, hooks } = await stage('retrieving', async () => ({
-      examples: on.retrieval ? ((await deps.examples?.search(input.text, k, input.ownerUid).catch(() => [] as RetrievedExample[])) ?? []) : [],
-      hooks: (await deps.hooks?.fitting(input.text, deps.hooksPerPrompt ?? 4).catch(() => [] as Contract[])) ?? [],
-    }));
+    const { examples, hooks } = await stage('retrieving', async () => {
+      const examples = on.retrieval ? ((await deps.examples?.search(input.text, k, input.ownerUid).catch(() => [] as RetrievedExample[])) ?? []) : [];
+      // What worked for similar requests is the best evidence of the hooks that fit (an avoid
+      // note's hooks are what failed).
+      const exampleHooks = examples.filter((e) => e.kind !== 'learned-avoid').flatMap((e) => e.hooks ?? []);
+      const hooks = (await deps.hooks?.fitting(input.text, deps.hooksPerPrompt ?? 4, exampleHooks).catch(() => [] as Contract[])) ?? [];
+      return { examples, hooks };
+    });
     const history = on.feedback ? store.feedback(input.requestId) : [];
 
     // 2. Synthesis.

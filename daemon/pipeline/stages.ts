@@ -55,8 +55,11 @@ export interface ExampleSource {
 
 /** The kernel's hooks, from the contracts. */
 export interface HookSource {
-  /** Hooks that fit a request text and exist on this kernel, best first. */
-  fitting(text: string, k: number): Promise<Contract[]>;
+  /**
+   * Hooks that fit a request text and can attach on this kernel, best first. `exampleHooks`: the
+   * attach points of the examples retrieved for the request, best first (strong evidence).
+   */
+  fitting(text: string, k: number, exampleHooks?: readonly string[]): Promise<Contract[]>;
   /** The contract of a hook named like `tracepoint:sock:inet_sock_set_state` or `kprobe:tcp_connect`. */
   lookup(hook: string): Promise<Contract | undefined>;
 }

@@ -208,6 +208,8 @@ export interface SearchHit {
   readonly unavailable: readonly { readonly probe: string; readonly reason: string }[];
   readonly summary: string;
   readonly score: number;
+  /** Why it ranks, strongest first: named, example, syscall, vocabulary, text, subsystem, tracepoint. */
+  readonly why?: readonly string[];
 }
 
 export interface ContractsSearchResult {

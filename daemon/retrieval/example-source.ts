@@ -4,13 +4,18 @@
  * a positive example, a failure as an "avoid" note).
  */
 import type { ExampleSource } from '../pipeline/stages.js';
+import { attachableExamples, overFetch } from './attachable-examples.js';
 import type { ExampleLibrary } from './library.js';
 
-export function exampleSource(library: ExampleLibrary): ExampleSource {
+/**
+ * `hookUsable` says whether an attach point can attach on this host: entries with one that
+ * cannot are never returned (see attachable-examples.ts).
+ */
+export function exampleSource(library: ExampleLibrary, hookUsable: (hook: string) => boolean): ExampleSource {
   return {
     async search(text, k, viewerUid) {
-      const r = await library.search(text, k, { viewer: { uid: viewerUid } });
-      return r.hits.map((h) => ({
+      const r = await library.search(text, overFetch(k), { viewer: { uid: viewerUid } });
+      return attachableExamples(r.hits, hookUsable, k).map((h) => ({
         id: h.id,
         kind: h.kind,
         prompt: h.prompt,

@@ -182,7 +182,10 @@ t.test('search returns only hooks that exist on this kernel', { skip: NEED_BTF }
   t.same(fn.hits.find((h) => h.id === 'function:tcp_connect')?.probes, [], 'no probe type attaches to functions here');
   const attachable = await svc.search('tcp connect', 10, { attachable: true });
   t.notOk(attachable.hits.some((h) => h.kind === 'function'), 'attachable: only hooks some probe type can attach to');
-  t.equal(attachable.hits[0]?.id, 'tracepoint:tcp:tcp_retransmit_skb', 'filtered in the index, so attachable hooks are still found');
+  // "connect" stands for the socket state change tracepoint (search/request-terms.ts); the
+  // text match tcp_retransmit_skb is still found, filtered in the index.
+  t.equal(attachable.hits[0]?.id, 'tracepoint:sock:inet_sock_set_state', 'the request vocabulary ranks the connect hook first');
+  t.ok(attachable.hits.some((h) => h.id === 'tracepoint:tcp:tcp_retransmit_skb'), 'filtered in the index, so attachable hooks are still found');
 });
 
 t.test('hybrid search when an embedding model is available (stand-in)', { skip: NEED_BTF }, async (t) => {

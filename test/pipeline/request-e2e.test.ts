@@ -83,7 +83,9 @@ t.test('a wrong port conversion is refuted, fed back, fixed, verified, attached,
     { match: SYNTHESIS, response: fenced(RIGHT) },
     { match: COMPREHENSION, response: fenced(annotate(RIGHT)) },
   ];
-  await withDaemon(t, script, {}, async (d, _standin, record) => {
+  // The hooks that fit come from the contracts: built at this daemon's start, waited for.
+  await withDaemon(t, script, { contracts: { rebuildOnStart: true, watchPaths: [] } }, async (d, _standin, record) => {
+    await eventually(async () => (await d.ctlJson<{ state: string }>(['contracts', 'status'])).state === 'ready', 120_000, 'the kernel contracts built');
     const r = await d.ctl(['request', '--json', '--attach', 'show new TCP connections with the destination port in host byte order'], { timeoutMs: 180_000 });
     const events = jsonLines(r.stdout);
     const end = events.at(-1) as { event: string; requestId: number; status: string; programId?: number };
@@ -97,6 +99,14 @@ t.test('a wrong port conversion is refuted, fed back, fixed, verified, attached,
     // The counterexample of attempt 1 is in the second synthesis prompt.
     const synth = chats(record).filter((c) => lastUser(c).includes(SYNTHESIS));
     t.equal(synth.length, 2, 'two synthesis calls');
+    // The first prompt, as the issue saw it go wrong for a connect request: the hooks that fit
+    // are the connect hooks, and no example uses a probe type this host cannot attach.
+    const first = lastUser(synth[0]!);
+    const fitting = first.slice(first.indexOf('Hooks on this host that fit'), first.indexOf('Examples of verified programs'));
+    t.match(fitting, /inet_sock_set_state|sys_enter_connect/, 'a connect hook is among the hooks that fit');
+    t.notMatch(fitting, /mmap_lock_start_locking|xfs_write_fault|btrfs_/, 'no stray full-text match');
+    const exampleText = first.slice(first.indexOf('Examples of verified programs'));
+    if (!existsSync('/sys/kernel/tracing/kprobe_events')) t.notMatch(exampleText, /^\s*(?:kprobe|kretprobe|kfunc|kretfunc|k|kr):/m, 'no kprobe example on a host without kprobes');
     const second = lastUser(synth[1]!);
     t.match(second, /assert\(printed\(1\) == args->dport\) does not hold/, 'the refuted assertion is fed back');
     t.match(second, /args->dport = /, 'with the counterexample in bpftrace terms');
