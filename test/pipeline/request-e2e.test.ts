@@ -184,7 +184,7 @@ t.test('a prompt over the context size drops the lowest-ranked examples, and say
     { match: SYNTHESIS, response: fenced(RIGHT) },
     { match: COMPREHENSION, response: fenced(annotate(RIGHT)) },
   ];
-  await withDaemon(t, script, { numCtx: 3072, llmAnswerTokens: 1536, examplesPerPrompt: 10 }, async (d, _s, record) => {
+  await withDaemon(t, script, { numCtx: 4096, llmAnswerTokens: 1536, examplesPerPrompt: 10 }, async (d, _s, record) => {
     const r = await d.ctl(['request', '--json', 'show new TCP connections and their destination ports']);
     const events = jsonLines(r.stdout);
     const end = events.at(-1) as { requestId: number; status: string };
