@@ -26,7 +26,7 @@ import {
 import type { CallOptions } from '../client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 
 /** What the command needs of a connection to kgentd (a {@link KgentClient}, or a test's stand-in). */
 export interface ContractsClient {
@@ -292,7 +292,7 @@ export function renderSearch(r: ContractsSearchResult): string {
   if (!r.hits.length) return 'no matching hooks on this kernel\n';
   const rows: string[][] = [['SCORE', 'HOOK', 'ATTACH HERE AS', 'SUMMARY']];
   for (const h of r.hits) {
-    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${h.unavailable[0]?.reason.slice(0, 40) ?? 'unavailable'}…)`, h.summary.length > 70 ? `${h.summary.slice(0, 69)}…` : h.summary]);
+    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${clip(h.unavailable[0]?.reason ?? 'unavailable', 40)})`, clip(h.summary, 70)]);
   }
   return `${table(rows)}\n(${r.mode} search)\n`;
 }

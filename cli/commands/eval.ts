@@ -12,6 +12,7 @@ import path from 'node:path';
 import {
   EVAL_CONFIG_LABELS,
   EVAL_CONFIGS,
+  describeAttempts,
   EvalList,
   EvalProgressNotification,
   EvalRun,
@@ -24,7 +25,7 @@ import {
 import type { KgentClient } from '../client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 
 export const EVAL_HELP = `kgentctl eval — accuracy, false positives and false negatives of the Kgent loop, per model
 
@@ -111,7 +112,7 @@ function count(s: string | undefined, name: string, max: number): number | undef
 
 function itemLine(i: EvalItem): string {
   const what = i.outcome === 'correct' ? 'correct' : i.outcome === 'fp' ? 'FP' : 'FN';
-  return `${what} (R${i.requestId ?? '?'}, ${i.attempts} attempt${i.attempts === 1 ? '' : 's'}, ${i.llmCalls} LLM call${i.llmCalls === 1 ? '' : 's'}, ${(i.requestMs / 1000).toFixed(1)} s)${i.reason ? `: ${i.reason.split('\n')[0]!.slice(0, 140)}` : ''}`;
+  return `${what} (R${i.requestId ?? '?'}, ${i.attempts} attempt${i.attempts === 1 ? '' : 's'}, ${i.llmCalls} LLM call${i.llmCalls === 1 ? '' : 's'}, ${(i.requestMs / 1000).toFixed(1)} s)${i.reason ? `: ${clip(i.reason.split('\n')[0]!, 140)}` : ''}`;
 }
 
 function progressLine(p: EvalProgress): string | undefined {
@@ -134,7 +135,7 @@ export function caseRows(r: EvalReport): string {
       String(i.attempts),
       String(i.llmCalls),
       `${(i.requestMs / 1000).toFixed(1)}s`,
-      (i.reason ?? '').split('\n')[0]!.slice(0, 90),
+      clip((i.reason ?? '').split('\n')[0]!, 90),
     ]);
   }
   return table(rows);
@@ -234,7 +235,7 @@ export async function evalCommand(argv: string[], io: CliIO, connect: () => Prom
     } else {
       io.stdout.write(`\n${caseRows(report)}\n\n`);
       if (report.skipped.length) io.stdout.write(`skipped (probes this kernel lacks): ${report.skipped.map((s) => s.id).join(', ')}\n\n`);
-      io.stdout.write(`evaluation ${report.id}: ${report.cases.length} cases, ${report.params.runs} run(s), kernel ${report.kernelRelease}, bpftrace ${report.bpftraceVersion}${report.complete ? '' : ` — INCOMPLETE (${report.items.length}/${report.planned}; kgentctl eval --resume ${report.id})`}\n\n`);
+      io.stdout.write(`evaluation ${report.id}: ${report.cases.length} case(s), ${report.params.runs} run(s), ${describeAttempts(report.params)}, kernel ${report.kernelRelease}, bpftrace ${report.bpftraceVersion}${report.complete ? '' : ` — INCOMPLETE (${report.items.length}/${report.planned}; kgentctl eval --resume ${report.id})`}\n\n`);
       io.stdout.write(`${summaryTable(report)}\n`);
       if (v.html !== undefined) io.stdout.write(`\nHTML: ${v.html}\n`);
       if (v.report !== undefined) io.stdout.write(`JSON report: ${v.report}\n`);
