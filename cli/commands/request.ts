@@ -287,7 +287,8 @@ function usageLine(u: StorageUsageInfo): string {
   return `your stored requests (uid ${u.uid}): ${u.requests} request${u.requests === 1 ? '' : 's'}, ${bytesText(u.bytes)} (${quota ? `quota ${quota}` : 'no quota'}); kgentctl requests prune [--keep N] deletes finished ones`;
 }
 
-function requestRow(q: RequestInfo): string[] {
+/** One row of `kgentctl requests`. */
+export function requestRow(q: RequestInfo): string[] {
   return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedUid !== undefined ? `${q.submittedBy} (uid ${q.submittedUid})` : q.submittedBy, clip(q.text, 60)];
 }
 

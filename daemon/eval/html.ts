@@ -40,7 +40,8 @@ const G = {
   groupGap: 40,
   left: 52,
   right: 16,
-  top: 28,
+  /** Legend, then room for a 100 % bar's value label. */
+  top: 44,
   plotH: 220,
   /** Configuration labels, then model labels. */
   bottom: 58,
@@ -120,7 +121,9 @@ export function renderHtml(r: EvalReport): string {
   const rows = r.summary
     .map(
       (s) =>
-        `<tr><td>${esc(s.model)}</td><td>${esc(EVAL_CONFIG_LABELS[s.config])}</td><td class="num">${s.n}</td><td class="num a">${pct(s.accuracy)}</td><td class="num fp">${pct(s.fpRate)}</td><td class="num fn">${pct(s.fnRate)}</td><td class="num">${secs(s.meanRequestMs)}</td><td class="num">${s.meanLlmCalls.toFixed(2)}</td></tr>`,
+        s.n === 0
+          ? `<tr><td>${esc(s.model)}</td><td>${esc(EVAL_CONFIG_LABELS[s.config])}</td><td class="num">0</td><td colspan="5">not run</td></tr>`
+          : `<tr><td>${esc(s.model)}</td><td>${esc(EVAL_CONFIG_LABELS[s.config])}</td><td class="num">${s.n}</td><td class="num a">${pct(s.accuracy)}</td><td class="num fp">${pct(s.fpRate)}</td><td class="num fn">${pct(s.fnRate)}</td><td class="num">${secs(s.meanRequestMs)}</td><td class="num">${s.meanLlmCalls.toFixed(2)}</td></tr>`,
     )
     .join('\n');
   const prompts = new Map(r.cases.map((c) => [c.id, c.prompt]));
