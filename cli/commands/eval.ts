@@ -45,6 +45,10 @@ FN = no verified program. Configurations (rows of the paper's Table 1):
   symbex     few-shot + comprehension and symbolic verification (one attempt)
   full       the whole Kgent loop (examples, feedback, symbolic verification, kernel check)
 Default: all four, the configured synthesis model, --trials from the configuration, --runs 1.
+--html FILE writes one static page (no scripts, nothing to fetch): the A / FP / FN table, the same
+as a bar chart grouped by model (the paper's Figure 6), and a row per item with its outcome,
+reason, attempts, time and final program. kgentd deletes the requests of an evaluation once judged
+(they do not show in kgentctl requests); the report and the page keep what they said.
 Needs root or kgent-admin: triggers run as root.
 `;
 

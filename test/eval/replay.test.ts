@@ -141,4 +141,7 @@ t.test('an interrupted evaluation resumes where it stopped', { skip: skip ?? fal
   t.equal(end.id, listed.evals[0]?.id, 'the same evaluation');
   t.equal(end.items.length, 4, 'all items, none twice');
   t.ok(end.items.every((i) => i.outcome === 'correct'));
+  // The request the disconnect cancelled is deleted as well as the judged ones.
+  const reqs = await d.ctlJson<{ requests: unknown[] }>(['requests']);
+  t.same(reqs.requests, [], 'no request left behind by the interrupted or the resumed run');
 });
