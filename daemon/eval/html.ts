@@ -114,7 +114,7 @@ function itemRow(i: EvalItem, prompt: string | undefined): string {
   const anchor = i.requestId !== undefined ? `R${i.requestId}` : undefined;
   const request = anchor ? `<a href="#${anchor}">${anchor}</a>` : '-';
   const program = i.program ? `<pre>${esc(i.program)}</pre>` : '<span class="none">none</span>';
-  return `<tr${anchor ? ` id="${anchor}"` : ''} class="item ${i.outcome}"><td><span class="case">${esc(i.caseId)}</span>${prompt ? `<div class="prompt">${esc(prompt)}</div>` : ''}</td><td>${esc(i.model)}</td><td>${esc(EVAL_CONFIG_LABELS[i.config])}</td><td class="num">${i.run}</td><td class="outcome">${OUTCOME_LABELS[i.outcome]}</td><td class="reason">${esc(i.reason ?? (i.outcome === 'correct' ? (i.oracle?.reason ?? '') : ''))}</td><td class="num">${attemptsCell(i)}</td><td class="num">${secs(i.requestMs)}</td><td>${program}</td><td>${request}</td></tr>`;
+  return `<tr${anchor ? ` id="${anchor}"` : ''} class="item" data-outcome="${i.outcome}"><td><span class="case">${esc(i.caseId)}</span>${prompt ? `<div class="prompt">${esc(prompt)}</div>` : ''}</td><td>${esc(i.model)}</td><td>${esc(EVAL_CONFIG_LABELS[i.config])}</td><td class="num">${i.run}</td><td class="outcome">${OUTCOME_LABELS[i.outcome]}</td><td>${request}</td><td class="num">${attemptsCell(i)}</td><td class="num">${secs(i.requestMs)}</td><td class="reason">${esc(i.reason ?? (i.outcome === 'correct' ? (i.oracle?.reason ?? '') : ''))}</td><td>${program}</td></tr>`;
 }
 
 export function renderHtml(r: EvalReport): string {
@@ -138,10 +138,10 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 .num{text-align:right}.a{color:${COLORS.correct};font-weight:bold}.fp{color:${COLORS.fp}}.fn{color:${COLORS.fn}}
 figure{margin:1em 0;overflow-x:auto}figcaption{font-size:12px;color:#555}
-tr.item.correct .outcome{color:${COLORS.correct};font-weight:bold}tr.item.fp .outcome{color:${COLORS.fp};font-weight:bold}tr.item.fn .outcome{color:${COLORS.fn};font-weight:bold}
+tr[data-outcome=correct] .outcome{color:${COLORS.correct};font-weight:bold}tr[data-outcome=fp] .outcome{color:${COLORS.fp};font-weight:bold}tr[data-outcome=fn] .outcome{color:${COLORS.fn};font-weight:bold}
 tr.item:target{outline:2px solid #1565c0}
-.prompt{font-size:12px;color:#555;max-width:24em}.reason{max-width:28em;overflow-wrap:anywhere}
-pre{margin:0;max-width:48em;max-height:20em;overflow:auto;font-size:12px;white-space:pre}
+.prompt{font-size:12px;color:#555;min-width:12em;max-width:24em;overflow-wrap:anywhere}.reason{min-width:16em;max-width:28em;overflow-wrap:anywhere}
+pre{margin:0;max-width:40em;max-height:20em;overflow:auto;font-size:12px;white-space:pre}
 ol.attempts{margin:.3em 0;padding-left:1.2em;text-align:left;font-size:12px;max-width:28em}
 </style></head><body>
 <h1>kgent evaluation ${esc(r.id)}</h1>
@@ -155,7 +155,7 @@ ${rows}
 ${skipped}
 <h2>Per case</h2>
 <p>One row per case, model, configuration and run. The request ids link to their row: kgentd deletes an evaluation's requests once judged, so this row keeps what <code>kgentctl show</code> said (attempts: open to see how each ended).</p>
-<table class="items"><thead><tr><th>case</th><th>model</th><th>configuration</th><th>run</th><th>outcome</th><th>reason</th><th>attempts</th><th>time</th><th>final program</th><th>request</th></tr></thead><tbody>
+<table class="items"><thead><tr><th>case</th><th>model</th><th>configuration</th><th>run</th><th>outcome</th><th>request</th><th>attempts</th><th>time</th><th>reason</th><th>final program</th></tr></thead><tbody>
 ${items}
 </tbody></table>
 </body></html>

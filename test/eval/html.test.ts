@@ -131,7 +131,7 @@ t.test('Figure 6: per model and configuration an A, FP and FN bar with its value
 });
 
 t.test('the per-case table: outcome, reason, attempts, time, final program, request anchor', async (t) => {
-  const rows = [...html.matchAll(/<tr id="R(\d+)" class="item (correct|fp|fn)">([\s\S]*?)<\/tr>/g)];
+  const rows = [...html.matchAll(/<tr id="R(\d+)" class="item" data-outcome="(correct|fp|fn)">([\s\S]*?)<\/tr>/g)];
   t.equal(rows.length, ITEMS.length, 'one row per item');
   const fn = rows.find((r) => r[1] === '3')!;
   t.equal(fn[2], 'fn');
@@ -154,7 +154,7 @@ t.test('a real headless browser builds the chart and the table from the page, an
   t.notMatch(dom, /<script|<img/i, 'the parsed DOM has no script or image element: nothing was injected');
   t.equal([...dom.matchAll(/<rect class="bar /g)].length, R.summary.filter((s) => s.n > 0).length * 3, 'the bars are in the DOM, inside the SVG');
   t.match(dom, /<svg class="figure6"[\s\S]*<text class="value"[^>]*>50%<\/text>[\s\S]*<\/svg>/, 'value labels inside the SVG');
-  t.equal([...dom.matchAll(/<tr id="R\d+" class="item /g)].length, ITEMS.length, 'every table row survived parsing (the hostile text closed nothing)');
+  t.equal([...dom.matchAll(/<tr id="R\d+" class="item" data-outcome="/g)].length, ITEMS.length, 'every table row survived parsing (the hostile text closed nothing)');
   const pres = [...dom.matchAll(/<pre>([\s\S]*?)<\/pre>/g)].map((m) => decode(m[1]!));
   t.ok(pres.includes(HOSTILE_PROGRAM), 'the program reads back exactly as text');
   t.match(dom, /<table class="items">[\s\S]*<\/table>\s*<\/body>/, 'the table ends where the page says, not where a hostile text says');

@@ -83,7 +83,7 @@ t.test('replayed references score correct and replayed wrong programs never do, 
   t.notMatch(page, /<script|<link /, 'self-contained: no scripts, no links to fetch');
   t.notMatch(page, /trial\(s\) with feedback/);
   t.match(page, /up to 2 attempts per request with feedback/);
-  const rows = [...page.matchAll(/<tr id="R(\d+)" class="item (correct|fp|fn)">([\s\S]*?)<\/tr>/g)];
+  const rows = [...page.matchAll(/<tr id="R(\d+)" class="item" data-outcome="(correct|fp|fn)">([\s\S]*?)<\/tr>/g)];
   t.equal(rows.length, report.items.length, 'one table row per item, anchored by its request');
   for (const i of report.items) {
     const row = rows.find((r) => r[1] === String(i.requestId));
