@@ -9,6 +9,17 @@ export function printJson(io: CliIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * A cell cut to at most `max` characters, on one line (runs of whitespace become one space); a cut
+ * cell ends with "…" so a reader sees that text is missing. Counts code points, not UTF-16 units,
+ * so a cut never splits a character.
+ */
+export function clip(s: string, max: number): string {
+  const chars = [...s.replace(/\s+/g, ' ').trim()];
+  if (chars.length <= max) return chars.join('');
+  return max < 1 ? '' : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 /** Left-aligned columns for human output. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];

@@ -13,7 +13,7 @@ log() { printf 'run-all: %s\n' "$*"; }
 # the rights tests with real users), python3-seccomp (test/systemd/unit-sandbox.py reproduces the unit's
 # syscall filter), and the 6.1 kernel source tarball for the real-tree source-reader test.
 REQUIRED=(bpftrace bpftool util-linux socat python3 python3-seccomp make gcc g++ xz-utils passwd)
-OPTIONAL=(linux-source-6.1)
+OPTIONAL=(linux-source-6.1 chromium-headless-shell)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=(); for p in "${REQUIRED[@]}"; do installed "$p" || missing+=("$p"); done
 optional=(); for p in "${OPTIONAL[@]}"; do installed "$p" || optional+=("$p"); done

@@ -26,7 +26,7 @@ import {
 import type { CallOptions } from '../client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 
 /** What the command needs of a connection to kgentd (a {@link KgentClient}, or a test's stand-in). */
 export interface ContractsClient {
@@ -294,7 +294,7 @@ export function renderSearch(r: ContractsSearchResult): string {
   for (const h of r.hits) {
     // `tracepoint` alone says nothing about the request: left out of the WHY column.
     const why = (h.why ?? []).filter((w) => w !== 'tracepoint').join(',') || '-';
-    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${h.unavailable[0]?.reason.slice(0, 40) ?? 'unavailable'}…)`, why, h.summary.length > 60 ? `${h.summary.slice(0, 59)}…` : h.summary]);
+    rows.push([h.score.toFixed(2), h.id, h.probes.join(' ') || `(none: ${clip(h.unavailable[0]?.reason ?? 'unavailable', 40)})`, why, clip(h.summary, 60)]);
   }
   return `${table(rows)}\n(${r.mode} search)\n`;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import {
   EVAL_CONFIG_LABELS,
   EVAL_CONFIGS,
+  describeAttempts,
   EvalList,
   EvalProgressNotification,
   EvalRun,
@@ -24,7 +25,7 @@ import {
 import type { KgentClient } from '../client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 
 export const EVAL_HELP = `kgentctl eval — accuracy, false positives and false negatives of the Kgent loop, per model
 
@@ -44,6 +45,10 @@ FN = no verified program. Configurations (rows of the paper's Table 1):
   symbex     few-shot + comprehension and symbolic verification (one attempt)
   full       the whole Kgent loop (examples, feedback, symbolic verification, kernel check)
 Default: all four, the configured synthesis model, --trials from the configuration, --runs 1.
+--html FILE writes one static page (no scripts, nothing to fetch): the A / FP / FN table, the same
+as a bar chart grouped by model (the paper's Figure 6), and a row per item with its outcome,
+reason, attempts, time and final program. kgentd deletes the requests of an evaluation once judged
+(they do not show in kgentctl requests); the report and the page keep what they said.
 Needs root or kgent-admin: triggers run as root.
 `;
 
@@ -111,7 +116,7 @@ function count(s: string | undefined, name: string, max: number): number | undef
 
 function itemLine(i: EvalItem): string {
   const what = i.outcome === 'correct' ? 'correct' : i.outcome === 'fp' ? 'FP' : 'FN';
-  return `${what} (R${i.requestId ?? '?'}, ${i.attempts} attempt${i.attempts === 1 ? '' : 's'}, ${i.llmCalls} LLM call${i.llmCalls === 1 ? '' : 's'}, ${(i.requestMs / 1000).toFixed(1)} s)${i.reason ? `: ${i.reason.split('\n')[0]!.slice(0, 140)}` : ''}`;
+  return `${what} (R${i.requestId ?? '?'}, ${i.attempts} attempt${i.attempts === 1 ? '' : 's'}, ${i.llmCalls} LLM call${i.llmCalls === 1 ? '' : 's'}, ${(i.requestMs / 1000).toFixed(1)} s)${i.reason ? `: ${clip(i.reason.split('\n')[0]!, 140)}` : ''}`;
 }
 
 function progressLine(p: EvalProgress): string | undefined {
@@ -134,7 +139,7 @@ export function caseRows(r: EvalReport): string {
       String(i.attempts),
       String(i.llmCalls),
       `${(i.requestMs / 1000).toFixed(1)}s`,
-      (i.reason ?? '').split('\n')[0]!.slice(0, 90),
+      clip((i.reason ?? '').split('\n')[0]!, 90),
     ]);
   }
   return table(rows);
@@ -234,7 +239,7 @@ export async function evalCommand(argv: string[], io: CliIO, connect: () => Prom
     } else {
       io.stdout.write(`\n${caseRows(report)}\n\n`);
       if (report.skipped.length) io.stdout.write(`skipped (probes this kernel lacks): ${report.skipped.map((s) => s.id).join(', ')}\n\n`);
-      io.stdout.write(`evaluation ${report.id}: ${report.cases.length} cases, ${report.params.runs} run(s), kernel ${report.kernelRelease}, bpftrace ${report.bpftraceVersion}${report.complete ? '' : ` — INCOMPLETE (${report.items.length}/${report.planned}; kgentctl eval --resume ${report.id})`}\n\n`);
+      io.stdout.write(`evaluation ${report.id}: ${report.cases.length} case(s), ${report.params.runs} run(s), ${describeAttempts(report.params)}, kernel ${report.kernelRelease}, bpftrace ${report.bpftraceVersion}${report.complete ? '' : ` — INCOMPLETE (${report.items.length}/${report.planned}; kgentctl eval --resume ${report.id})`}\n\n`);
       io.stdout.write(`${summaryTable(report)}\n`);
       if (v.html !== undefined) io.stdout.write(`\nHTML: ${v.html}\n`);
       if (v.report !== undefined) io.stdout.write(`JSON report: ${v.report}\n`);

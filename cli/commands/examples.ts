@@ -20,7 +20,7 @@ import {
 import type { CallOptions } from '../client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 
 /** What the command needs of a connection to kgentd (a KgentClient, or a test's stand-in). */
 export interface ExamplesClient {
@@ -48,11 +48,6 @@ const KIND_LABEL: Record<ExampleEntry['kind'], string> = { dataset: 'dataset', '
 /** `learned*` for a learned entry promoted into the shared library. */
 function kindLabel(e: Pick<ExampleEntry, 'kind' | 'promotedBy'>): string {
   return e.promotedBy ? `${KIND_LABEL[e.kind]}*` : KIND_LABEL[e.kind];
-}
-
-function clip(s: string, n: number): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 }
 
 export function renderList(r: ExamplesListResult, learnedOnly: boolean): string {

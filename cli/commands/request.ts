@@ -28,7 +28,7 @@ import {
 } from '../../daemon/protocol/index.js';
 import { LONG_CALL_TIMEOUT_MS, RpcError, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printJson, table, type CliIO } from '../io.js';
+import { clip, printJson, table, type CliIO } from '../io.js';
 import { formatMs as ms, ProgressView } from '../progress-view.js';
 import type { CommandContext } from './programs.js';
 
@@ -287,8 +287,9 @@ function usageLine(u: StorageUsageInfo): string {
   return `your stored requests (uid ${u.uid}): ${u.requests} request${u.requests === 1 ? '' : 's'}, ${bytesText(u.bytes)} (${quota ? `quota ${quota}` : 'no quota'}); kgentctl requests prune [--keep N] deletes finished ones`;
 }
 
-function requestRow(q: RequestInfo): string[] {
-  return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedUid !== undefined ? `${q.submittedBy} (uid ${q.submittedUid})` : q.submittedBy, q.text.length > 60 ? `${q.text.slice(0, 57)}...` : q.text];
+/** One row of `kgentctl requests`. */
+export function requestRow(q: RequestInfo): string[] {
+  return [`R${q.id}`, q.status, String(q.attempts), q.programId !== undefined ? String(q.programId) : '-', q.submittedUid !== undefined ? `${q.submittedBy} (uid ${q.submittedUid})` : q.submittedBy, clip(q.text, 60)];
 }
 
 /** `kgentctl show R<id>`: a request with every attempt, its prompts' sizes, verdicts and feedback. */

@@ -237,7 +237,7 @@ export class EvalService {
     const t0 = performance.now();
     // Without feedback a second trial would send the same prompt again: one attempt, as the paper's rows.
     const trials = features.feedback ? params.trials : 1;
-    const { request, outcome } = await this.o.requests.evaluate(
+    const { request, outcome, attempts } = await this.o.requests.evaluate(
       {
         text: item.c.prompt,
         trials,
@@ -250,7 +250,8 @@ export class EvalService {
     );
     const requestMs = Math.round(performance.now() - t0);
     if (outcome.status === 'cancelled' || signal.aborted) return undefined;
-    const base = { model: item.model, config: item.config, caseId: item.c.id, run: item.run, status: request.status, requestId: request.id, attempts: request.attempts, llmCalls, requestMs, llmMs };
+    const attemptLog = attempts.map((a) => ({ n: a.n, outcome: a.outcome, feedback: a.feedback.map((f) => `${f.stage}: ${f.message.split('\n')[0]!}`) }));
+    const base = { model: item.model, config: item.config, caseId: item.c.id, run: item.run, status: request.status, requestId: request.id, attempts: request.attempts, attemptLog, llmCalls, requestMs, llmMs };
     if (outcome.status !== 'verified') return { ...base, outcome: 'fn', reason: outcome.reason, ...(outcome.status === 'needs-hint' && outcome.lastCandidate ? { program: outcome.lastCandidate } : {}) };
     stageSaid('oracle: attach, trigger, match, detach');
     const oracle = await this.o.oracle({ program: outcome.candidate, trigger: item.c.trigger, expect: item.c.expect, ...(item.c.waitMs !== undefined ? { waitMs: item.c.waitMs } : {}) });

@@ -15,7 +15,7 @@
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgramInfo } from '../protocol/methods.js';
-import type { LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests.js';
+import type { AttemptDetail, LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests.js';
 import type { VerifyReport } from '../protocol/verify.js';
 import type { Person } from '../store/program-store.js';
 import type { RequestStore, StorageUsage } from '../store/request-store.js';
@@ -111,16 +111,18 @@ export class RequestService {
 
   /**
    * One request of an evaluation (`eval.run`): a round with some loop features off and other
-   * models, stored like any request (`kgentctl show R<id>` explains its attempts) but neither
-   * learned into the examples (the cases must not leak into retrieval) nor turned into a program:
-   * the evaluation judges the candidate with its execution oracle instead.
+   * models, neither learned into the examples (the cases must not leak into retrieval) nor turned
+   * into a program: the evaluation judges the candidate with its execution oracle instead. The
+   * request lives only while the round runs: its info and attempts are answered, then it is deleted
+   * however the round ended (a needs-hint one included), so an evaluation leaves nothing in
+   * `kgentctl requests` and no quota used; the evaluation report keeps what `show` would have said.
    */
   async evaluate(
     p: { text: string; trials: number; features: LoopFeatures; models?: { synthesis?: string; comprehension?: string } },
     caller: Caller,
     progress: (p: RequestProgress) => void,
     signal: AbortSignal,
-  ): Promise<{ request: RequestInfo; outcome: RoundOutcome }> {
+  ): Promise<{ request: RequestInfo; outcome: RoundOutcome; attempts: AttemptDetail[] }> {
     this.requireQuota(caller);
     const req = this.o.store.create({ text: p.text, submittedBy: caller.person, trials: p.trials, attach: false, hints: [] });
     const controller = new AbortController();
@@ -134,7 +136,8 @@ export class RequestService {
         { requestId: req.id, ownerUid: caller.person.uid, text: req.text, hints: [], trials: p.trials, firstAttempt: 1, signal: controller.signal, requester: requesterOf(caller), progress, features: p.features, ...(p.models ? { models: p.models } : {}) },
       );
     } catch (err) {
-      this.o.store.setStatus(req.id, 'failed', `internal error: ${(err as Error).message}`);
+      this.o.logger.error({ requestId: req.id, err }, 'evaluation request failed');
+      this.forget(req.id);
       throw err;
     } finally {
       this.running.delete(req.id);
@@ -142,8 +145,18 @@ export class RequestService {
     }
     const reason =
       outcome.status === 'verified' ? 'evaluation: judged by the execution oracle, not stored as a program' : outcome.reason;
-    this.o.store.setStatus(req.id, outcome.status, reason);
-    return { request: this.get(req.id), outcome };
+    try {
+      this.o.store.setStatus(req.id, outcome.status, reason);
+      return { request: this.get(req.id), outcome, attempts: this.o.store.attempts(req.id) };
+    } finally {
+      this.forget(req.id);
+    }
+  }
+
+  /** Deletes an evaluation's request and anything kept about it (a needs-hint candidate). */
+  private forget(id: number): void {
+    this.unverified.delete(id);
+    this.o.store.delete([id]);
   }
 
   async hint(id: number, hint: string, caller: Caller, progress: (p: RequestProgress) => void, onClose: (fn: () => void) => void): Promise<RequestResult> {

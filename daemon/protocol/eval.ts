@@ -42,6 +42,17 @@ export const EVAL_CONFIG_LABELS: Readonly<Record<EvalConfigName, string>> = {
   full: 'full Kgent',
 };
 
+/**
+ * What the attempts of an evaluation were, in words: only `feedback` and `full` retry with feedback
+ * (up to `trials` attempts); the others, and any run with `trials` 1, make one attempt.
+ */
+export function describeAttempts(p: Pick<EvalParams, 'trials' | 'configs'>): string {
+  const looped = p.configs.filter((c) => EVAL_CONFIG_FEATURES[c].feedback);
+  if (p.trials <= 1 || looped.length === 0) return 'one attempt per request (no feedback loop)';
+  const rest = p.configs.length > looped.length ? '; the others one attempt' : '';
+  return `up to ${p.trials} attempts per request with feedback of failed ones in ${looped.map((c) => EVAL_CONFIG_LABELS[c]).join(' and ')}${rest}`;
+}
+
 /** One evaluation case (datasets/eval/*.jsonl; extra fields are ignored). */
 export interface EvalCase {
   readonly id: string;
@@ -70,6 +81,15 @@ export interface OracleVerdict {
 
 export type EvalOutcome = 'correct' | 'fp' | 'fn';
 
+/** One attempt of an evaluated request. */
+export interface EvalAttempt {
+  readonly n: number;
+  /** How it ended (`verified`, `refuted`, `kernel-rejected` ...). */
+  readonly outcome: string;
+  /** The feedback the attempt produced, first line of each message. */
+  readonly feedback: readonly string[];
+}
+
 /** One model x configuration x case x run. */
 export interface EvalItem {
   readonly model: string;
@@ -77,10 +97,16 @@ export interface EvalItem {
   readonly caseId: string;
   readonly run: number;
   readonly outcome: EvalOutcome;
-  /** The request's status (`verified`, `needs-hint`, `failed` ...) and id (`kgentctl show R<id>`). */
+  /**
+   * The request's status (`verified`, `needs-hint`, `failed` ...) and id. The evaluation deletes its
+   * requests once judged, so the id names the request in this report (its `attemptLog`), not one
+   * `kgentctl show` still has.
+   */
   readonly status: string;
   readonly requestId?: number;
   readonly attempts: number;
+  /** How each attempt of the request ended, with the first feedback it produced (what `show` said). */
+  readonly attemptLog?: readonly EvalAttempt[];
   readonly llmCalls: number;
   /** Wall time of the request (LLM included). */
   readonly requestMs: number;

@@ -52,11 +52,15 @@ t.test(`references pass and wrong programs fail (${selected.length} of ${all.len
   ]);
   const results = new Map<Job, OracleVerdict>();
   const started = Date.now();
+  // A worker takes a whole case: two programs of one case running at once would each see the
+  // other's trigger (same command names, same files) and count it twice.
+  const byCase = selected.map((c) => jobs.filter((j) => j.c === c));
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++]!;
-      results.set(job, await runOracle({ program: job.program, trigger: job.c.trigger, expect: job.c.expect, ...(job.c.waitMs !== undefined ? { waitMs: job.c.waitMs } : {}) }, { cli, probes }));
+    while (next < byCase.length) {
+      for (const job of byCase[next++]!) {
+        results.set(job, await runOracle({ program: job.program, trigger: job.c.trigger, expect: job.c.expect, ...(job.c.waitMs !== undefined ? { waitMs: job.c.waitMs } : {}) }, { cli, probes }));
+      }
     }
   };
   await Promise.all(Array.from({ length: AT_ONCE }, worker));

@@ -76,11 +76,30 @@ t.test('replayed references score correct and replayed wrong programs never do, 
   t.equal(ref?.meanLlmCalls, 2, 'full: synthesis + comprehension');
 
   const page = readFileSync(html, 'utf8');
-  t.match(page, /<svg /, 'a bar chart');
-  t.notMatch(page, /<script|https?:\/\/|<link /, 'self-contained: no scripts, no links to fetch');
-  for (const c of cases) t.ok(page.includes(c.id), `${c.id} charted`);
+  t.match(page, /<svg class="figure6"/, 'the Figure 6 chart');
+  t.equal([...page.matchAll(/<rect class="bar /g)].length, 2 * 4 * 3, 'A, FP and FN bars per model and configuration');
+  t.match(page, /data-model="replay-reference" data-config="full" data-metric="correct" data-value="1"/, 'the reference scores 100 % in full Kgent');
+  t.match(page, /<text class="value"[^>]*>100%<\/text>/, 'with its value on the bar');
+  t.notMatch(page, /<script|<link /, 'self-contained: no scripts, no links to fetch');
+  t.notMatch(page, /trial\(s\) with feedback/);
+  t.match(page, /up to 2 attempts per request with feedback/);
+  const rows = [...page.matchAll(/<tr id="R(\d+)" class="item" data-outcome="(correct|fp|fn)">([\s\S]*?)<\/tr>/g)];
+  t.equal(rows.length, report.items.length, 'one table row per item, anchored by its request');
+  for (const i of report.items) {
+    const row = rows.find((r) => r[1] === String(i.requestId));
+    t.ok(row, `${i.model} ${i.config} ${i.caseId}: a row`);
+    if (i.program) t.ok(row?.[3].includes('<pre>'), `${i.caseId}: the final program`);
+    if (i.outcome !== 'correct') t.match(row?.[3] ?? '', /<td class="reason">\S/, `${i.caseId}: the reason`);
+    t.ok((i.attemptLog?.length ?? 0) >= 1, `${i.caseId}: how each attempt ended is kept`);
+  }
+  t.ok(report.items.some((i) => i.status === 'needs-hint'), 'some requests ended needing a hint');
+  t.match(r.stdout, /one attempt|up to 2 attempts/, 'the terminal says what the attempts were');
 
-  // Eval requests are stored (kgentctl show explains them) but not turned into programs.
+  // Eval requests are judged, kept in the report, and deleted: nothing in kgentctl requests, needs-hint ones included.
+  const reqs = await d.ctlJson<{ requests: { id: number; status: string }[] }>(['requests']);
+  t.same(reqs.requests, [], 'the evaluation left no request behind');
+  const show = await d.ctl(['show', `R${report.items[0]!.requestId}`]);
+  t.not(show.exitCode, 0, 'its requests are gone');
   const progs = await d.ctlJson<{ programs: unknown[] }>(['list', '--all']);
   t.equal(progs.programs.length, 0, 'no program was stored or attached');
 });
@@ -122,4 +141,7 @@ t.test('an interrupted evaluation resumes where it stopped', { skip: skip ?? fal
   t.equal(end.id, listed.evals[0]?.id, 'the same evaluation');
   t.equal(end.items.length, 4, 'all items, none twice');
   t.ok(end.items.every((i) => i.outcome === 'correct'));
+  // The request the disconnect cancelled is deleted as well as the judged ones.
+  const reqs = await d.ctlJson<{ requests: unknown[] }>(['requests']);
+  t.same(reqs.requests, [], 'no request left behind by the interrupted or the resumed run');
 });
