@@ -141,20 +141,27 @@ function errorLines(stderr: string): { line?: number; message: string }[] {
  */
 function batchesOf(cases: readonly Case[], size: number): Case[][] {
   const out: Case[][] = [];
-  const open = new Map<string, { cases: Case[]; begin: Set<string>; end: Set<string> }>();
+  const open = new Map<string, { cases: Case[]; begin: Set<string>; end: Set<string>; tracepoints: Map<string, number> }>();
   const MAX_MAPS = 48;
+  // The kernel runs at most 64 BPF programs on one tracepoint (BPF_TRACE_MAX_PROGS; more fail with
+  // "Error attaching probe" here), and two bpftrace processes run at once.
+  const MAX_PER_TRACEPOINT = 28;
   for (const c of cases) {
     const e = c.events;
     const key = e ? `events:${e.mapKeysMax ?? ''}:${e.group}` : 'plain';
     const begin = new Set([...(e ? mapsNamed(e.begin) : []), ...(c.inputs.join(' ').match(/@\w+/g) ?? [])]);
     const end = e ? mapsNamed(e.end) : new Set<string>();
+    const tps = new Map<string, number>();
+    for (const p of e?.probes ?? []) if (p.on === 'enter' || p.on === 'exit') tps.set(p.on, (tps.get(p.on) ?? 0) + 1);
     let b = open.get(key);
-    if (b && (b.cases.length >= size || e?.group === 'alone' || new Set([...b.begin, ...begin]).size > MAX_MAPS || new Set([...b.end, ...end]).size > MAX_MAPS)) {
+    const tooMany = (x: NonNullable<typeof b>): boolean => [...tps].some(([tp, n]) => (x.tracepoints.get(tp) ?? 0) + n > MAX_PER_TRACEPOINT);
+    if (b && (b.cases.length >= size || e?.group === 'alone' || new Set([...b.begin, ...begin]).size > MAX_MAPS || new Set([...b.end, ...end]).size > MAX_MAPS || tooMany(b))) {
       out.push(b.cases);
       b = undefined;
     }
-    if (!b) open.set(key, (b = { cases: [], begin: new Set(), end: new Set() }));
+    if (!b) open.set(key, (b = { cases: [], begin: new Set(), end: new Set(), tracepoints: new Map() }));
     b.cases.push(c);
+    for (const [tp, n] of tps) b.tracepoints.set(tp, (b.tracepoints.get(tp) ?? 0) + n);
     for (const m of begin) b.begin.add(m);
     for (const m of end) b.end.add(m);
   }

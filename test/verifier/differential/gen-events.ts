@@ -465,6 +465,8 @@ export async function compareEvents(c: CaseResult['c'], bpf: BpfOutcome, env: Ru
   const report = await verifyProgram(src, { contracts: EMPTY_CONTRACTS, ...(spec.mapKeysMax !== undefined ? { maxMapKeys: spec.mapKeysMax } : {}) });
   const refusal = report.verdict === 'invalid' ? report.diagnostics.find((d) => d.severity === 'error') : undefined;
   const minimal = `// BPFTRACE_MAP_KEYS_MAX=${spec.mapKeysMax ?? 4096}\n${src}`;
+  // An attach failure is this machine's limit, not a refusal of the program.
+  if (bpf.status === 'rejected' && /Error attaching probe/.test(bpf.error)) return { c, verdict: 'rejected', mismatches: [], detail: bpf.error };
   if (bpf.status === 'rejected') {
     if (refusal && refusal.stage === 'parse') return { c, verdict: 'refused-both', mismatches: [], detail: `bpftrace: ${bpf.error}; kgent: ${refusal.message}` };
     return { c, verdict: 'disagree', mismatches: [], detail: `bpftrace refuses it (${bpf.error}) but kgent's verifier says ${report.verdict}`, minimal };
