@@ -144,8 +144,9 @@ function batchesOf(cases: readonly Case[], size: number): Case[][] {
   const open = new Map<string, { cases: Case[]; begin: Set<string>; end: Set<string>; tracepoints: Map<string, number> }>();
   const MAX_MAPS = 48;
   // The kernel runs at most 64 BPF programs on one tracepoint (BPF_TRACE_MAX_PROGS; more fail with
-  // "Error attaching probe" here), and two bpftrace processes run at once.
-  const MAX_PER_TRACEPOINT = 28;
+  // "Error attaching probe" here); two bpftrace processes run at once, and a killed one keeps its
+  // programs attached while the kernel tears its probes down.
+  const MAX_PER_TRACEPOINT = 16;
   for (const c of cases) {
     const e = c.events;
     const key = e ? `events:${e.mapKeysMax ?? ''}:${e.group}` : 'plain';
