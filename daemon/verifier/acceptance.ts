@@ -7,7 +7,7 @@
  * with the message it prints quoted; difftest class `accept` compares the verdicts.
  */
 import type { Diagnostic, Span } from '../protocol/diagnostic.js';
-import { AGGREGATIONS, collect, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
+import { AGGREGATIONS, collect, printExpr, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
 import { stripAnnotations } from './frontend/walk.js';
 import { conversions } from './symbolic/printf.js';
 
@@ -69,6 +69,7 @@ export function checkAcceptance(program: Program): Diagnostic[] {
     });
   };
   undefinedMaps(program, refuse);
+  neverTypedMaps(program, refuse);
   // Map value kinds: the first assignment in source order fixes one ("Type mismatch for @m:
   // trying to assign value of type 'string[2]' when map already contains a value of type
   // 'int64'"), and reads anywhere take it, also reads before it (the analyser runs until types settle).
@@ -87,10 +88,17 @@ export function checkAcceptance(program: Program): Diagnostic[] {
   // Twice: a map assigned from another map takes that map's kind.
   for (let i = 0; i < 2; i++) program.probes.forEach(firstPass);
   const assigned = new Map<string, Kind>();
+  const order = new SourceOrderTypes();
   for (const probe of program.probes) {
     const vars = new Map<string, Kind>();
+    order.enterProbe();
     const kinds = probe.attachPoints.map((ap: AttachPoint) => ap.provider as string);
-    const expr = (e: Expr): Kind => checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds });
+    const expr = (e: Expr): Kind => {
+      order.checkCasts(e, refuse);
+      const k = checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds });
+      order.noteUpdates(e);
+      return k;
+    };
     if (probe.predicate) condition(probe.predicate, expr, refuse);
     const stmt = (s: Stmt): void => {
       switch (s.kind) {
@@ -102,6 +110,7 @@ export function checkAcceptance(program: Program): Diagnostic[] {
           return;
         case 'AssignStmt': {
           const k = expr(s.value);
+          order.assign(s, refuse);
           if (s.target.kind === 'Map') {
             for (const key of s.target.keys) expr(key);
             keysOf(s.target.name, s.target.keys, { refuse, mapKinds, mapKeys, vars, kinds }, s.target.span);
@@ -160,6 +169,68 @@ export function checkAcceptance(program: Program): Diagnostic[] {
 }
 
 /**
+ * bpftrace 0.17's first pass over the program, in source order (probes in program order), gives a
+ * value no type yet when it reads a map nothing earlier in the text assigned (with `=`, `+=` ...,
+ * `++`/`--`), a variable holding such a value, or a `?:` whose first branch is one. Checked here:
+ * `BEGIN { @a = 1; @a = @b; @b = 1; }` is refused ("Type mismatch for @a: trying to assign value of
+ * type 'none' when map already contains a value of type 'int64'"), also when END assigns @b, also
+ * `$y = 1; $y = $x` with `$x = @b` before, `@a = 1 ? @b : 2`, `@a = @b[1]`, and `(int64)@b` ("Cannot
+ * cast from \"none\" type"); accepted are `@a = @b` when @a has no type yet, `@a = @b + 1`,
+ * `@a = -@b`, `@a += @b`, `@a = 1 ? 2 : @b`, and any read after an assignment of @b in the text.
+ */
+class SourceOrderTypes {
+  /** Maps given a type by an assignment earlier in the text. */
+  private readonly maps = new Set<string>();
+  /** Variables of the current probe holding a typed value, and those holding an untyped one. */
+  private typedVars = new Set<string>();
+  private untypedVars = new Set<string>();
+
+  enterProbe(): void {
+    this.typedVars = new Set();
+    this.untypedVars = new Set();
+  }
+
+  /** True when `e` has no type yet at this point of the text. */
+  private untyped(e: Expr): boolean {
+    if (e.kind === 'Map') return !this.maps.has(e.name);
+    if (e.kind === 'Variable') return this.untypedVars.has(e.name);
+    if (e.kind === 'Ternary') return this.untyped(e.then);
+    return false;
+  }
+
+  checkCasts(e: Expr, refuse: (span: Span, message: string) => void): void {
+    for (const c of collect(e, 'Cast')) {
+      if (c.operand.kind === 'Map' && this.untyped(c.operand)) refuse(c.span, `${c.operand.name} is cast before any assignment to it in the program text, where it has no type yet ("Cannot cast from \"none\" type")`);
+    }
+  }
+
+  noteUpdates(e: Expr): void {
+    for (const u of collect(e, 'Update')) if (u.operand.kind === 'Map') this.maps.add(u.operand.name);
+  }
+
+  assign(a: Extract<Stmt, { kind: 'AssignStmt' }>, refuse: (span: Span, message: string) => void): void {
+    const none = a.op === '=' && this.untyped(a.value);
+    const t = a.target;
+    if (t.kind === 'Map') {
+      if (none && this.maps.has(t.name)) {
+        refuse(t.span, `${t.name} already has a type and is assigned ${printExpr(a.value)}, which no assignment earlier in the program text gave a type ("Type mismatch for ${t.name}: trying to assign value of type 'none'"): assign it before this line`);
+      }
+      if (!none) this.maps.add(t.name);
+      return;
+    }
+    if (none && this.typedVars.has(t.name)) {
+      refuse(t.span, `${t.name} already has a type and is assigned ${printExpr(a.value)}, which no assignment earlier in the program text gave a type ("Type mismatch for ${t.name}: trying to assign value of type 'none'"): assign it before this line`);
+    }
+    if (none) {
+      if (!this.typedVars.has(t.name)) this.untypedVars.add(t.name);
+    } else {
+      this.typedVars.add(t.name);
+      this.untypedVars.delete(t.name);
+    }
+  }
+}
+
+/**
  * A map the program uses but never writes ("Undefined map: @m", for a read, `delete`, `print`,
  * `clear`, `zero` alike). Any write anywhere defines it, in any probe and in any order (a read in
  * BEGIN of a map END assigns is accepted); `=`, `+=` and friends and `++`/`--` all write.
@@ -173,6 +244,46 @@ function undefinedMaps(program: Program, refuse: (span: Span, message: string) =
   for (const u of collect(plain, 'Update')) if (u.operand.kind === 'Map') written.add(u.operand.name);
   for (const m of collect(plain, 'Map')) {
     if (!written.has(m.name)) refuse(m.span, `${m.name} is used but never assigned ("Undefined map: ${m.name}")`);
+  }
+}
+
+/**
+ * A map written only by assignments of values that never get a type — its own value (`@a = @a`),
+ * or another such map's — is undefined for bpftrace 0.17 too, even with `++`/`--` after them.
+ * Checked here: `@a = @a;` alone, `@a = @a; @a++;`, `@a = @b; @b = @a;` are refused ("Undefined
+ * map: @a", "Invalid expression for assignment: none"); `@a = @a; @a = 1;`, `@a = @a; @a += 1;`,
+ * and `@a++` before `@a = @a` in the text are accepted. Found by difftest class `events`.
+ */
+function neverTypedMaps(program: Program, refuse: (span: Span, message: string) => void): void {
+  const plain = stripAnnotations(program);
+  type Write = { readonly map: string; readonly span: Span; readonly value?: Expr; readonly update: boolean };
+  const writes: Write[] = [];
+  for (const a of collect(plain, 'AssignStmt')) {
+    if (a.target.kind !== 'Map') continue;
+    writes.push({ map: a.target.name, span: a.target.span, update: a.op !== '=', ...(a.op === '=' ? { value: a.value } : {}) });
+  }
+  for (const u of collect(plain, 'Update')) if (u.operand.kind === 'Map') writes.push({ map: u.operand.name, span: u.operand.span, update: false });
+  writes.sort((x, y) => x.span.line - y.span.line || x.span.column - y.span.column);
+  const byMap = new Map<string, Write[]>();
+  for (const w of writes) byMap.set(w.map, [...(byMap.get(w.map) ?? []), w]);
+  const typed = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [m, ws] of byMap) {
+      if (typed.has(m)) continue;
+      const first = ws[0] as Write;
+      const gives = (w: Write): boolean => w.update || (w.value !== undefined && (w.value.kind !== 'Map' || typed.has(w.value.name)));
+      // `++`/`--` first in the text type the map; after an untyped assignment they do not.
+      const firstIsIncrement = first.value === undefined && !first.update;
+      if (firstIsIncrement || ws.some(gives)) {
+        typed.add(m);
+        changed = true;
+      }
+    }
+  }
+  for (const [m, ws] of byMap) {
+    if (typed.has(m)) continue;
+    refuse((ws[0] as Write).span, `${m} is only ever assigned values that never get a type (its own value, or another such map's) ("Undefined map: ${m}")`);
   }
 }
 

@@ -39,6 +39,11 @@ export interface VerifyOptions {
   readonly candidate?: string;
   /** Runs the LLM-free lints (`lints/index.ts`) with this context when given. */
   readonly lintContext?: LintContext;
+  /**
+   * Key limit of hash maps where the program will run (BPFTRACE_MAP_KEYS_MAX; default 4096,
+   * bpftrace 0.17's): a store of a new key into a full map is dropped.
+   */
+  readonly maxMapKeys?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -152,12 +157,13 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   if (!guardStep(run, program, options)) return run.report('invalid');
   run.verifyStart = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp);
+  const limits = options.maxMapKeys !== undefined ? { maxMapKeys: options.maxMapKeys } : {};
+  if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp, limits);
   if (run.diagnostics.some((d) => d.stage === 'guard' && d.severity === 'error')) return run.report('invalid');
   // A cover is an annotation: a program whose only annotations are covers is verified by them.
   if (collect(program, 'AssertStmt').length === 0 && program.covers.length > 0) return run.report(programVerdict(run, []));
   if (!hasAssertions(run, program)) return run.report('unannotated');
-  const { b, exec, cache } = await executeStep(run, program, options.contracts);
+  const { b, exec, cache } = await executeStep(run, program, options.contracts, limits);
   if (exec.guardDiagnostics.length > 0) {
     run.diagnostics.push(...dedupe(exec.guardDiagnostics));
     return run.report('invalid');
@@ -165,7 +171,7 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
   const solver = await solverStep(run, warmingUp);
   const state = new Map<AssertStmt, SiteState>();
   for (const s of exec.sites) state.set(s.stmt, {});
-  const hiding = await assumeStep(b, solver, program, cache, exec, state, timeoutMs, run.hints);
+  const hiding = await assumeStep(b, solver, program, cache, exec, state, timeoutMs, run.hints, limits);
   // Contradictory assumptions exclude every input; the vacuity guard (step 7) says so more precisely.
   if (hiding.length > 0 && !(await someAssumeVacuous(b, solver, exec, timeoutMs))) {
     run.diagnostics.push(...hiding);
@@ -281,7 +287,7 @@ async function executeStep(
   run: Run,
   program: Program,
   contracts: ProbeContractProvider,
-  extra: Pick<ExecOptions, 'only' | 'witness' | 'prefix'> = {},
+  extra: Pick<ExecOptions, 'only' | 'witness' | 'prefix'> & { maxMapKeys?: number } = {},
 ): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
   const cache = new ContractCache(contracts);
   let b = new TermBuilder();
@@ -314,11 +320,12 @@ async function assumeStep(
   state: Map<AssertStmt, SiteState>,
   timeoutMs: number,
   premises: HintUse[],
+  limits: { maxMapKeys?: number },
 ): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const [probeIndex, probe] of program.probes.entries()) {
     for (const stmt of collect(probe.body, 'AssumeStmt')) {
-      const shadow = new Executor(b, { contracts: cache, excluding: stmt }).run(program);
+      const shadow = new Executor(b, { contracts: cache, excluding: stmt, ...limits }).run(program);
       const text = printExpr(stmt.expr);
       const undecided = (why: string): void => {
         for (const site of exec.sites) {
@@ -544,10 +551,17 @@ function assertionDiagnostics(exec: ExecResult, assertions: readonly AssertionRe
  * Step 4b: event coverage (`coverage.ts`): each `cover` is checked by running the probes that
  * attach to its hook; a refuted or undecided cover is a diagnostic.
  */
-async function coverageStep(run: Run, program: Program, contracts: ProbeContractProvider, timeoutMs: number, warmingUp: boolean): Promise<void> {
+async function coverageStep(
+  run: Run,
+  program: Program,
+  contracts: ProbeContractProvider,
+  timeoutMs: number,
+  warmingUp: boolean,
+  limits: { maxMapKeys?: number },
+): Promise<void> {
   const solver = await solverStep(run, warmingUp);
   run.coverage = await checkCoverage(program, {
-    execute: (p, only, witness, prefix) => executeStep(run, p, contracts, { only, witness, ...(prefix ? { prefix } : {}) }),
+    execute: (p, only, witness, prefix) => executeStep(run, p, contracts, { only, witness, ...(prefix ? { prefix } : {}), ...limits }),
     satisfiable: (b, exec, f) => satisfiable(b, solver, exec, f, timeoutMs),
     vacuous: (cover, reason) =>
       run.diagnostics.push({

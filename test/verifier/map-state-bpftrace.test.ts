@@ -1,6 +1,7 @@
 // The bpftrace 0.17 facts the verifier's map model rests on (daemon/verifier/symbolic/map-state.ts),
 // checked on the real binary, and the verifier's verdicts on the same program: probes on one event
-// run in program order (the second sees the first's store); BEGIN's stores are there; a new key
+// run in program order (the second sees the first's store) — yet the verifier does not prove it,
+// since the kernel may skip the first (see executor.ts runProbe); BEGIN's stores are there; a new key
 // into a full map (BPFTRACE_MAP_KEYS_MAX=4) is dropped and reads 0, and a delete makes room.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +60,7 @@ t.test('map state facts on bpftrace 0.17 and the verifier on them', { skip: why 
   const r = await verifyProgram(program(libc, 1234, true), { contracts: EMPTY_CONTRACTS });
   t.same(
     r.assertions.map((x) => x.verdict),
-    ['proved', 'refuted'],
-    'verifier: program order proved; read-back in a map that may be full refuted',
+    ['refuted', 'refuted'],
+    'verifier: the first probe may have been skipped (refuted); read-back in a map that may be full refuted',
   );
 });

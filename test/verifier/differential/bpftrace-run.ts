@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Case } from './generator.js';
+import { mapsNamed } from './gen-events.js';
 import { bpftraceProgram, type RunEnv } from './program.js';
 
 /** What bpftrace printed for one case: values per printf (by its index k), or why it has none. */
@@ -66,7 +67,11 @@ async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir
   const t0 = performance.now();
   const want = new Set(cases.map((c) => c.id));
   return await new Promise((resolve) => {
-    const p = spawn('bpftrace', [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Class `events`: a batch shares one key limit (BPFTRACE_MAP_KEYS_MAX, the name `bpftrace
+    // --help` of 0.17 lists; checked here: with 4, a fifth key stored in BEGIN reads 0).
+    const keysMax = cases[0]?.events?.mapKeysMax;
+    const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax) } : process.env;
+    const p = spawn('bpftrace', [file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let stdout = '';
     let stderr = '';
     let ready = false;
@@ -128,7 +133,44 @@ function errorLines(stderr: string): { line?: number; message: string }[] {
   return out;
 }
 
-/** Runs `cases` in batches of `batchSize` bpftrace programs. */
+/**
+ * Which cases may share a bpftrace process: the same key limit (an environment variable of the
+ * process), refusals apart (each rejected program runs again without the blamed cases), overlap
+ * forms alone. BEGIN and END are one BPF program each, and the kernel lets one program use at
+ * most 64 maps (MAX_USED_MAPS): a batch keeps the maps they name well below that.
+ */
+function batchesOf(cases: readonly Case[], size: number): Case[][] {
+  const out: Case[][] = [];
+  const open = new Map<string, { cases: Case[]; begin: Set<string>; end: Set<string>; tracepoints: Map<string, number> }>();
+  const MAX_MAPS = 48;
+  // The kernel runs at most 64 BPF programs on one tracepoint (BPF_TRACE_MAX_PROGS; more fail with
+  // "Error attaching probe" here); two bpftrace processes run at once, and a killed one keeps its
+  // programs attached while the kernel tears its probes down.
+  const MAX_PER_TRACEPOINT = 16;
+  for (const c of cases) {
+    const e = c.events;
+    const key = e ? `events:${e.mapKeysMax ?? ''}:${e.group}` : 'plain';
+    const begin = new Set([...(e ? mapsNamed(e.begin) : []), ...(c.inputs.join(' ').match(/@\w+/g) ?? [])]);
+    const end = e ? mapsNamed(e.end) : new Set<string>();
+    const tps = new Map<string, number>();
+    for (const p of e?.probes ?? []) if (p.on === 'enter' || p.on === 'exit') tps.set(p.on, (tps.get(p.on) ?? 0) + 1);
+    let b = open.get(key);
+    const tooMany = (x: NonNullable<typeof b>): boolean => [...tps].some(([tp, n]) => (x.tracepoints.get(tp) ?? 0) + n > MAX_PER_TRACEPOINT);
+    if (b && (b.cases.length >= size || e?.group === 'alone' || new Set([...b.begin, ...begin]).size > MAX_MAPS || new Set([...b.end, ...end]).size > MAX_MAPS || tooMany(b))) {
+      out.push(b.cases);
+      b = undefined;
+    }
+    if (!b) open.set(key, (b = { cases: [], begin: new Set(), end: new Set(), tracepoints: new Map() }));
+    b.cases.push(c);
+    for (const [tp, n] of tps) b.tracepoints.set(tp, (b.tracepoints.get(tp) ?? 0) + n);
+    for (const m of begin) b.begin.add(m);
+    for (const m of end) b.end.add(m);
+  }
+  for (const b of open.values()) if (b.cases.length > 0) out.push(b.cases);
+  return out;
+}
+
+/** Runs `cases` in batches of up to `batchSize` bpftrace programs. */
 export async function runInBpftrace(
   cases: readonly Case[],
   env: RunEnv,
@@ -141,7 +183,10 @@ export async function runInBpftrace(
   const exits: Promise<void>[] = [];
   const run = async (batch: readonly Case[]): Promise<void> => {
     if (batch.length === 0) return;
-    const a = await runOnce(batch, env, stats, dir, timeoutMs, exits);
+    // A case run alone (overlap forms) may never print its end line: bpftrace runs another
+    // probe's code in its place.
+    const alone = batch.length === 1 && batch[0]?.events?.group === 'alone';
+    const a = await runOnce(batch, env, stats, dir, alone ? Math.min(timeoutMs, 10_000) : timeoutMs, exits);
     if (!a.ok) {
       const errs = errorLines(a.stderr);
       const blamed = new Map<number, string>();
@@ -191,9 +236,7 @@ export async function runInBpftrace(
       outcomes.set(c.id, { status: 'ran', prints: prints.get(c.id) ?? new Map() });
     }
   };
-  const size = opts.batchSize ?? 40;
-  const batches: Case[][] = [];
-  for (let i = 0; i < cases.length; i += size) batches.push(cases.slice(i, i + size));
+  const batches = batchesOf(cases, opts.batchSize ?? 40);
   let done = 0;
   // bpftrace's start-up is CPU-bound (LLVM): one worker per core.
   const worker = async (): Promise<void> => {

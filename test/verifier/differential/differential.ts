@@ -8,6 +8,7 @@ import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome
 import { runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
 import { compareAccept } from './gen-accept.js';
 import { builtinContracts, compareBuiltins } from './gen-builtins.js';
+import { compareEvents } from './gen-events.js';
 import { renderC } from './gen-printf.js';
 import { generateCases, type Case, type Node, type PrintArg } from './generator.js';
 import { executorProgram, printSlots, reproProgram, type RunEnv } from './program.js';
@@ -33,8 +34,10 @@ export interface Mismatch {
  * printed is right, and the executor's only duty is to never claim a value (it gives an opaque
  * symbol, so assertions on it are never proved).
  */
-export type Verdict = 'agree' | 'any-value' | 'disagree' | 'rejected' | 'no-output' | 'executor-error' | 'refused-both';
-// `refused-both` (class `accept`): bpftrace 0.17 refuses the program and so does kgent's verifier.
+export type Verdict = 'agree' | 'any-value' | 'disagree' | 'rejected' | 'no-output' | 'executor-error' | 'refused-both' | 'refused-kgent';
+// `refused-both` (classes `accept`, `events`): bpftrace 0.17 refuses the program and so does
+// kgent's verifier. `refused-kgent` (class `events`): probes that share an event through a list
+// or a wildcard, which bpftrace 0.17 runs wrongly; kgent refuses them (probe-overlap.ts).
 
 /** An executor failure that says the value is undefined in bpftrace (see `undefinedWhen` in operators.ts). */
 const UNDEFINED = /undefined in bpftrace 0\.17/;
@@ -137,6 +140,7 @@ export async function compareCase(c: Case, bpf: BpfOutcome, env: RunEnv): Promis
   // Classes with their own comparison (gen-*.ts).
   if (c.cls === 'accept') return compareAccept(c, bpf, env, builtinContracts());
   if (c.cls === 'builtins') return compareBuiltins(c, bpf, env);
+  if (c.cls === 'events') return compareEvents(c, bpf, env);
   if (bpf.status === 'rejected') return { c, verdict: 'rejected', mismatches: [], detail: bpf.error };
   if (bpf.status === 'no-output') return { c, verdict: 'no-output', mismatches: [], detail: bpf.detail };
   const src = executorProgram(c, env);
@@ -233,7 +237,7 @@ export async function runDifferential(o: RunOptions): Promise<Report> {
 
 /** A readable summary: per-class counts, then each disagreement with its minimal program. */
 export function formatReport(r: Report, opts: { maxDetails?: number; showErrors?: boolean } = {}): string {
-  const verdicts: Verdict[] = ['agree', 'any-value', 'disagree', 'executor-error', 'rejected', 'no-output', 'refused-both'];
+  const verdicts: Verdict[] = ['agree', 'any-value', 'disagree', 'executor-error', 'rejected', 'no-output', 'refused-both', 'refused-kgent'];
   const byClass = new Map<string, Map<Verdict, number>>();
   for (const x of r.results) {
     let m = byClass.get(x.c.cls);

@@ -8,6 +8,7 @@
 import { Rng } from './rng.js';
 import { ACCEPT_CLASSES } from './gen-accept.js';
 import { BUILTIN_CLASSES } from './gen-builtins.js';
+import { EVENTS_CLASSES, type EventsSpec } from './gen-events.js';
 import { PRINTF_CLASSES, STRING_TRIGGER_CLASSES } from './gen-printf.js';
 
 /** One printf argument: its expression and conversion. */
@@ -41,6 +42,8 @@ export interface Case {
   /** The same inputs as values: map, key, value as stored (before any extension). */
   readonly inputValues: readonly InputValue[];
   readonly body: readonly Node[];
+  /** Class `events` (gen-events.ts): several probes, BEGIN and END; `body` is then empty. */
+  readonly events?: EventsSpec;
 }
 
 export interface InputValue {
@@ -90,6 +93,8 @@ export interface Ctx {
   readonly leaves: string[];
   nextInput: number;
   nextPrint: number;
+  /** Set by the `events` class (gen-events.ts). */
+  events?: EventsSpec;
 }
 
 export function newInput(c: Ctx, ty?: IntTy, value?: bigint): string {
@@ -430,7 +435,7 @@ let classes: Record<string, GenClass> | undefined;
  * this one, so their tables are not initialised yet while this module is evaluated.
  */
 function allClasses(): Record<string, GenClass> {
-  return (classes ??= { ...BASE_CLASSES, ...PRINTF_CLASSES, ...BUILTIN_CLASSES, ...ACCEPT_CLASSES });
+  return (classes ??= { ...BASE_CLASSES, ...PRINTF_CLASSES, ...BUILTIN_CLASSES, ...ACCEPT_CLASSES, ...EVENTS_CLASSES });
 }
 
 /** The names of every generator class. */
@@ -463,7 +468,7 @@ export function generateCase(seed: number, id: number, only?: readonly string[])
     while (name.length < len) name += String.fromCharCode(r.chance(0.5) ? 65 + r.below(26) : 48 + r.below(10));
     trigger = { kind: 'getenv', name };
   }
-  return { id, seed, cls, trigger, inputs: c.inputs, inputValues: c.inputValues, body };
+  return { id, seed, cls, trigger, inputs: c.inputs, inputValues: c.inputValues, body, ...(c.events ? { events: c.events } : {}) };
 }
 
 /** Cases `from .. from+count-1` of run `seed`. */

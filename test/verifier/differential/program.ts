@@ -3,6 +3,7 @@
  * the executor (one case, inputs set at the top of its probe, an `assert(printed(J) == ...)` after
  * each printf so that concrete mode can read each printed value).
  */
+import { eventsProgram, probeLine } from './gen-events.js';
 import type { Case, Node } from './generator.js';
 
 /** Where the cases run: the libc the runner's own process uses, and its pid. */
@@ -73,17 +74,34 @@ export function bpftraceProgram(cases: readonly Case[], env: RunEnv): { text: st
   };
   add('BEGIN {', -1);
   for (const c of cases) if (c.inputs.length > 0) add(`  ${c.inputs.join(' ')}`, c.id);
+  for (const c of cases) if (c.events && c.events.begin.length > 0) add(`  ${c.events.begin.join(' ')}`, c.id);
   add(`  ${READY} = 1; printf("READY\\n");`, -1);
   add('}', -1);
+  // Class `events`: the case's probes, each guarded to run on one getppid() call only (the first
+  // after READY); the end line comes from a uretprobe listed after them, the call's last event.
+  for (const c of cases) {
+    if (!c.events) continue;
+    const once = `@kgd_once_${c.id}`;
+    const guard = `${READY} == 1 && ${once} == 0`;
+    for (const p of c.events.probes) add(probeLine(c.id, p, env, guard), c.id);
+    add(`uretprobe:${env.libc}:getppid /pid == ${env.pid} && ${guard}/ { ${once} = 1; printf("c${c.id}.end\\n"); }`, c.id);
+  }
+  const ends = cases.filter((c) => c.events && c.events.end.length > 0);
+  if (ends.length > 0) {
+    add('END {', -1);
+    for (const c of ends) add(`  ${c.events?.end.join(' ')}`, c.id);
+    add('}', -1);
+  }
   // Each case runs once: while one bpftrace process triggers its probes, the other one's may be
   // attached and ready too, so a getppid() can fire a case twice, and the lines of two
   // invocations on different CPUs may come out in either order (a map updated twice showed).
-  for (const c of cases) add(`${probeHeader(c, env, `${READY} && ${ONCE}[${c.id}] == 0`)} { ${ONCE}[${c.id}] = 1; ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
+  for (const c of cases) if (!c.events) add(`${probeHeader(c, env, `${READY} && ${ONCE}[${c.id}] == 0`)} { ${ONCE}[${c.id}] = 1; ${render(c, c.body, false)} printf("c${c.id}.end\\n"); }`, c.id);
   return { text: lines.join('\n') + '\n', lineCase };
 }
 
 /** The one-case program bpftrace runs to reproduce a case by hand (inputs in BEGIN). */
 export function reproProgram(c: Case, env: RunEnv, body: readonly Node[] = c.body, withAsserts = false): string {
+  if (c.events) return `${c.events.mapKeysMax ? `// BPFTRACE_MAP_KEYS_MAX=${c.events.mapKeysMax}\n` : ''}${eventsProgram(c.id, c.events, env)}`;
   const begin = c.inputs.length > 0 ? `BEGIN { ${c.inputs.join(' ')} }\n` : '';
   return `${begin}${probeHeader(c, env)} { ${render(c, body, withAsserts)} }\n`;
 }
