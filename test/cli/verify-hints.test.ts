@@ -1,26 +1,11 @@
 import t from 'tap';
-import path from 'node:path';
-import { verifyCommand, VERIFY_USAGE } from '../../cli/commands/verify.js';
+import { VERIFY_USAGE } from '../../cli/commands/verify.js';
 import { verificationLines } from '../../cli/commands/programs.js';
-import { goldenDir, recordedFormatsDir } from '../support/golden.js';
+import { golden, recordedFormats, runVerify } from '../support/verify-cli.js';
 
-class Sink {
-  text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await verifyCommand(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
-
-const g = (rel: string): string => path.join(goldenDir(), rel);
-const formats = ['--formats', recordedFormatsDir()];
+const run = runVerify;
+const g = golden;
+const formats = recordedFormats();
 
 t.test('proved-under-hints: exit 0, the label and every hint with its source', async (t) => {
   const r = await run([g('proved-under-hints/hint-family-and-errno-two-probes.bt'), ...formats]);

@@ -4,28 +4,15 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { verifyCommand, VERIFY_EXIT } from '../../cli/commands/verify.js';
-import { goldenDir, recordedFormatsDir, repoRoot } from '../support/golden.js';
+import { VERIFY_EXIT } from '../../cli/commands/verify.js';
+import { repoRoot } from '../support/golden.js';
+import { golden, recordedFormats, runVerify } from '../support/verify-cli.js';
 
 const execFileP = promisify(execFile);
 
-class Sink {
-  text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await verifyCommand(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
-
-const g = (rel: string): string => path.join(goldenDir(), rel);
-const formats = ['--formats', recordedFormatsDir()];
+const run = runVerify;
+const g = golden;
+const formats = recordedFormats();
 
 t.test('exit status and report per verdict', async (t) => {
   const cases: { file: string; code: number; out: RegExp[] }[] = [

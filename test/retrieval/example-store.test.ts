@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import t, { type Test } from 'tap';
-import { ExampleStore, type DatasetExample, type EmbedFn } from '../../daemon/retrieval/example-store.js';
+import { withExampleStore } from '../support/example-store-dir.js';
+import type { DatasetExample, EmbedFn } from '../../daemon/retrieval/example-store.js';
 import { hashedEmbedding } from '../support/ollama-standin.js';
 
 function ex(area: string, slug: string, prompt: string, tags: string[], hooks: string[], program: string): DatasetExample {
@@ -26,22 +24,7 @@ const DATASET: DatasetExample[] = [
     'tracepoint:signal:signal_generate { printf("%s -> %d sig %d\\n", comm, args->pid, args->sig); }'),
 ];
 
-async function withStore(t: Test): Promise<{ dir: string; open: (o?: { embed?: EmbedFn; embedModel?: string }) => Promise<ExampleStore> }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-'));
-  const opened: ExampleStore[] = [];
-  t.teardown(() => {
-    for (const s of opened) s.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    dir,
-    open: async (o = {}) => {
-      const s = await ExampleStore.open({ stateDir: dir, ...o });
-      opened.push(s);
-      return s;
-    },
-  };
-}
+const withStore = (t: Test) => withExampleStore(t);
 
 t.test('first sync loads the dataset with a full-text index; an unchanged dataset is not reloaded', async (t) => {
   const { open } = await withStore(t);
