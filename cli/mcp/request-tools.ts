@@ -11,7 +11,7 @@ import type { KgentClient } from '../client.js';
 import { requestText } from './agent-text.js';
 import { ProgressCounter } from './progress.js';
 import { refusal, type ToolText } from './refusal.js';
-import type { ToolContext } from './tools.js';
+import type { ToolContext } from './tool-context.js';
 
 /** What the SDK hands a tool handler that these tools use. */
 interface CallExtra {

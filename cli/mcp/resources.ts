@@ -7,7 +7,7 @@ import { ContractsStatus, ProgramsList, ProgramsLogs } from '../../daemon/protoc
 import type { KgentClient } from '../client.js';
 import { formatEntry } from '../commands/programs.js';
 import { oneLine } from './refusal.js';
-import type { ToolContext } from './tools.js';
+import type { ToolContext } from './tool-context.js';
 
 /** Entries a read of a program's output resource returns (the logs tool pages further). */
 export const OUTPUT_RESOURCE_ENTRIES = 200;

@@ -19,30 +19,12 @@ import {
   VerifyProgram,
   formatDiagnostic,
 } from '../../daemon/protocol/index.js';
-import { LONG_CALL_TIMEOUT_MS, type KgentClient } from '../client.js';
+import { LONG_CALL_TIMEOUT_MS } from '../client.js';
 import { formatEntry } from '../commands/programs.js';
 import { dataText, programLine, verdictLines } from './agent-text.js';
-import { refusal, type ToolText } from './refusal.js';
+import { refusal } from './refusal.js';
 import { registerRequestTools } from './request-tools.js';
-import type { McpSession } from './session.js';
-
-export interface ToolContext {
-  readonly connect: () => Promise<KgentClient>;
-  readonly session: McpSession;
-}
-
-/** Runs `fn` on a fresh connection; a refusal or failure becomes the tool's one-line error result. */
-export async function onConnection(ctx: ToolContext, tool: string, fn: (c: KgentClient) => Promise<ToolText>): Promise<ToolText> {
-  let client: KgentClient | undefined;
-  try {
-    client = await ctx.connect();
-    return await fn(client);
-  } catch (err) {
-    return refusal(tool, err);
-  } finally {
-    client?.close();
-  }
-}
+import { onConnection, type ToolContext } from './tool-context.js';
 
 const programId = z.number().int().min(1).describe('a program id (a number, from list or from a request result), not a request id');
 const source = z.string().min(1).max(256 * 1024);
