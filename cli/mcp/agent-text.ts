@@ -41,7 +41,9 @@ export function verdictLines(report: VerifyReport, source?: string): string[] {
     out.push(`  line ${a.line}: assert(${a.text}): ${a.verdict}${why}`);
   }
   for (const c of report.coverage ?? []) out.push(`  line ${c.line}: ${c.text}: ${c.verdict}${c.reason ? `; ${c.reason}` : ''}`);
-  for (const d of report.diagnostics) out.push(formatDiagnostic(d, 'program.bt', source));
+  // A refuted or unknown assertion is also a diagnostic at its line: said once, above.
+  const said = new Set([...report.assertions, ...(report.coverage ?? [])].filter((a) => a.verdict !== 'proved').map((a) => a.line));
+  for (const d of report.diagnostics) if (!(d.span && said.has(d.span.line))) out.push(formatDiagnostic(d, 'program.bt', source));
   return out;
 }
 
