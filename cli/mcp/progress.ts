@@ -16,6 +16,8 @@ export interface McpProgress {
 
 /** One line for a person or an agent watching: `R3 attempt 1/3: verifying done (412 ms)`. */
 export function progressMessage(p: RequestProgress): string {
+  // The last event names no attempt (0): it says how the request ended.
+  if (p.stage === 'done') return `R${p.requestId} ended${p.message ? `: ${p.message.split('\n')[0]}` : ''}`;
   const head = `R${p.requestId} attempt ${p.attempt}/${p.trials}: ${p.stage}`;
   if (p.phase === 'info') return `${head}${p.tokens !== undefined ? ` ${p.tokens} tokens` : ''}${p.message ? ` ${p.message.split('\n')[0]}` : ''}`;
   if (p.phase === 'start') return `${head} started`;

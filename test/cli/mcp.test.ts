@@ -29,7 +29,7 @@ t.test('progress only grows: stages, token counts, feedback, a hint round past t
     // a hint round: attempts go on past the trials, and a late event of an earlier stage
     ev(3, 'synthesizing', 'start'),
     ev(3, 'retrieving', 'end'),
-    ev(3, 'done', 'end'),
+    ev(0, 'done', 'end', { message: 'verified' }),
   ];
   let last = 0;
   for (const e of events) {
@@ -47,6 +47,7 @@ t.test('progress messages, one line each', async (t) => {
     [ev(1, 'annotating', 'end', { stopped: true }), 'R4 attempt 1/2: annotating stopped'],
     [ev(1, 'synthesizing', 'info', { tokens: 120 }), 'R4 attempt 1/2: synthesizing 120 tokens'],
     [ev(1, 'feedback', 'info', { message: 'refuted: x\ncounterexample' }), 'R4 attempt 1/2: feedback refuted: x'],
+    [ev(0, 'done', 'end', { message: 'verified' }), 'R4 ended: verified'],
   ];
   for (const [e, want] of cases) t.equal(progressMessage(e), want);
 });
