@@ -35,9 +35,8 @@ export async function mcpCommand(io: CliIO, socketPath: string, stdin: NodeJS.Re
   const ended = new Promise<void>((resolve) => {
     stdin.once('end', resolve);
     stdin.once('close', resolve);
-    transport.onclose = () => resolve();
   });
-  const { server, session } = await startMcpServer(transport, { connect, version: '0.1.0' });
+  const { server, session } = await startMcpServer(transport, { connect });
   io.stderr.write(
     session.unreachable
       ? `kgentctl mcp: serving on stdio; kgentd is not reachable yet (${session.unreachable}); tools will say so until it is\n`

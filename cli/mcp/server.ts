@@ -9,7 +9,7 @@ import type { KgentClient } from '../client.js';
 import { registerResources } from './resources.js';
 import { readSession, type McpSession } from './session.js';
 import { registerTools } from './tools.js';
-import { answerUnexposedTools } from './unexposed-tools.js';
+import { RefusingTransport } from './unexposed-tools.js';
 
 export const MCP_SERVER_NAME = 'kgent';
 
@@ -20,7 +20,6 @@ Once it runs, read its output with logs (pass the cursor to get only new lines) 
 
 export interface McpServerOptions {
   readonly connect: () => Promise<KgentClient>;
-  readonly version: string;
   /** The session; read from kgentd when absent. */
   readonly session?: McpSession;
 }
@@ -29,13 +28,13 @@ export interface McpServerOptions {
 export async function startMcpServer(transport: Transport, o: McpServerOptions): Promise<{ server: McpServer; session: McpSession }> {
   const session = o.session ?? (await readSession(o.connect));
   const server = new McpServer(
-    { name: MCP_SERVER_NAME, version: o.version, title: 'kgent: verified eBPF programs' },
+    { name: MCP_SERVER_NAME, version: session.version ?? 'unknown', title: 'kgent: verified eBPF programs' },
     { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
   );
   const ctx = { connect: o.connect, session };
   registerTools(server, ctx);
   registerResources(server, ctx);
-  await server.connect(transport);
-  if (!session.mayApprove) answerUnexposedTools(transport, new Map([['approve', session.approveRefusal], ['run', session.approveRefusal]]));
+  const refused = session.mayApprove ? new Map<string, string>() : new Map([['approve', session.approveRefusal], ['run', session.approveRefusal]]);
+  await server.connect(new RefusingTransport(transport, refused));
   return { server, session };
 }

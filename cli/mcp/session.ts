@@ -12,6 +12,8 @@ export interface McpSession {
   readonly user?: string;
   readonly uid?: number;
   readonly role?: 'admin' | 'member';
+  /** kgent's version, as kgentd reports it (kgentctl and kgentd ship together). */
+  readonly version?: string;
   /** Offer `approve` and `run`. */
   readonly mayApprove: boolean;
   /** Why the session offers no `approve` (for the one line a refused call answers). */
@@ -35,7 +37,7 @@ export async function readSession(connect: () => Promise<KgentClient>): Promise<
       : allowed
         ? `approve and run are offered to agents of kgent admins only, and ${s.you?.user ?? 'this user'} is a member; ${APPROVE_BY_A_PERSON}`
         : `approve and run are not offered to agents on this host (kgentd's config key mcp.adminsMayApprove is off); ${APPROVE_BY_A_PERSON}`;
-    return { ...(s.you ? { user: s.you.user, uid: s.you.uid, role: s.you.role } : {}), mayApprove, approveRefusal };
+    return { ...(s.you ? { user: s.you.user, uid: s.you.uid, role: s.you.role } : {}), version: s.version, mayApprove, approveRefusal };
   } catch (err) {
     const why = (err as Error).message;
     return { mayApprove: false, approveRefusal: `approve and run are not offered: kgentd did not answer when this server started (${why}); ${APPROVE_BY_A_PERSON}`, unreachable: why };
