@@ -10,7 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import type { RequestProgress } from '../../daemon/protocol/requests.js';
-import { builtOrReason, createDaemon, eventually, type DaemonHandle } from '../support/daemon-harness.js';
+import { ErrorCodes } from '../../daemon/protocol/index.js';
+import { builtOrReason, createDaemon, eventually, rawExchange, type DaemonHandle } from '../support/daemon-harness.js';
 import { startMcpClient, textOf, type McpSessionHandle } from '../support/mcp-client.js';
 import { matchScript, startOllamaStandin, type StandinScriptEntry } from '../support/ollama-standin.js';
 
@@ -150,6 +151,11 @@ t.test('an MCP client goes from English to a proved, kernel-checked program wait
     const firstTimes = (first.structuredContent as { entries: { time: string }[] }).entries.map((e) => e.time);
     t.ok(n.entries.length >= 2, `new entries since the cursor (${n.entries.length})`);
     t.ok(n.entries.every((e) => !firstTimes.includes(e.time) && e.time > firstTimes.at(-1)!), 'only entries written after the cursor');
+    // A cursor is checked at kgentd's socket too: not a path, not anything but <inode>:<offset>.
+    for (const after of ['../../etc/passwd', '1:2:3', '-1:0']) {
+      const [bad] = await rawExchange(d.socket, `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'programs.logs', params: { id, after } })}\n`, 1);
+      t.match(bad, { error: { code: ErrorCodes.InvalidParams, message: /a cursor from an earlier programs\.logs answer/ } }, `cursor ${after} refused`);
+    }
     const resources = await s.client.listResources();
     t.ok(resources.resources.some((x) => x.uri === `kgent://programs/${id}/output`), 'the output resource is listed');
     const output = await s.client.readResource({ uri: `kgent://programs/${id}/output` });
