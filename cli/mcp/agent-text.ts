@@ -22,7 +22,7 @@ export function agentNext(r: RequestResult, mayApprove: boolean): string {
     case 'attached':
       return `program ${p?.id ?? '?'} is attached; read its output with the logs tool (id ${p?.id ?? '?'})`;
     case 'needs-hint':
-      return `the trials ran out without a proved program: call the hint tool with request_id "R${q.id}" and what the program should do differently (a hook to use, a field to read, a filter); the feedback above says what failed`;
+      return `the trials ran out without a proved program: call the hint tool with request_id "R${q.id}" and what the program should do differently (a hook to use, a field to read, a filter); the show tool with id "R${q.id}" gives each attempt's feedback`;
     case 'accepted-unverified':
       return `a person accepted this unverified program; see it with the show tool (id "R${q.id}")`;
     case 'cancelled':

@@ -27,7 +27,7 @@ function whatToDo(e: RpcError): string {
     case ErrorCodes.Unavailable: {
       const library = ((e.data as { library?: LibraryExample[] } | undefined)?.library ?? []).slice(0, 3);
       return library.length > 0
-        ? `closest verified programs in the library: ${library.map((x) => x.id).join(', ')} (check one with the check tool)`
+        ? `the closest verified programs of the library (${library.map((x) => x.id).join(', ')}) are in structuredContent.library: check one with the check tool, a person runs it`
         : '';
     }
     default:
@@ -46,6 +46,7 @@ export function refusal(tool: string, err: unknown): ToolText {
   } else {
     line = `${tool} failed unexpectedly: ${oneLine((err as Error)?.message ?? String(err))}; kgentd's journal (journalctl -u kgentd) has the details`;
   }
-  const data = err instanceof RpcError ? { code: err.code, ...(err.kgentCode ? { kgentCode: err.kgentCode } : {}) } : {};
+  const library = err instanceof RpcError ? (err.data as { library?: LibraryExample[] } | undefined)?.library : undefined;
+  const data = err instanceof RpcError ? { code: err.code, ...(err.kgentCode ? { kgentCode: err.kgentCode } : {}), ...(library?.length ? { library: library.slice(0, 3) } : {}) } : {};
   return { content: [{ type: 'text', text: line }], isError: true, structuredContent: { error: line, ...data } };
 }

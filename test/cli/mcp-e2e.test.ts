@@ -13,7 +13,7 @@ import type { RequestProgress } from '../../daemon/protocol/requests.js';
 import { ErrorCodes } from '../../daemon/protocol/index.js';
 import { builtOrReason, createDaemon, eventually, rawExchange, type DaemonHandle } from '../support/daemon-harness.js';
 import { startMcpClient, textOf, type McpSessionHandle } from '../support/mcp-client.js';
-import { matchScript, startOllamaStandin, type StandinScriptEntry } from '../support/ollama-standin.js';
+import { matchScript, startOllamaStandin, type StandinAnswer, type StandinChatRequest, type StandinScriptEntry } from '../support/ollama-standin.js';
 
 const MODELS = ['qwen2.5-coder:7b', 'nomic-embed-text'];
 const SYNTHESIS = 'Write the program for the request.';
@@ -34,6 +34,7 @@ const ANNOTATED = `tracepoint:syscalls:sys_enter_write
 }`;
 const REFUTED = ANNOTATED.replace('assert(mapkey(@writes, 0) == args->fd);', 'assert(mapkey(@writes, 0) == args->fd + 1);');
 const SLOW = 'SLOWREQUEST';
+const NEEDS_HINT = 'HINTREQUEST';
 
 const TOOLS = ['check', 'contracts_search', 'contracts_show', 'hint', 'list', 'logs', 'request', 'show', 'stop', 'verify'];
 
@@ -45,7 +46,16 @@ t.test('an MCP client goes from English to a proved, kernel-checked program wait
     { match: SYNTHESIS, response: fenced(CANDIDATE) },
     { match: COMPREHENSION, response: fenced(ANNOTATED) },
   ];
-  const standin = await startOllamaStandin({ chat: matchScript(script), models: MODELS });
+  const scripted = matchScript(script);
+  // The request that needs a hint: its first annotation is refuted, every later one proved.
+  let hintRequestAnnotations = 0;
+  const chat = (req: StandinChatRequest, i: number): StandinAnswer => {
+    const last = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    if (!last.includes(NEEDS_HINT)) return scripted(req, i);
+    if (last.includes(SYNTHESIS)) return fenced(CANDIDATE);
+    return fenced(hintRequestAnnotations++ === 0 ? REFUTED : ANNOTATED);
+  };
+  const standin = await startOllamaStandin({ chat, models: MODELS });
   // The kernel contracts build in the background from the start (contracts_search and _show need them).
   const d: DaemonHandle = await createDaemon({ env: { OLLAMA_HOST: standin.host }, config: { contracts: { rebuildOnStart: true, watchPaths: [] } } });
   t.teardown(async () => {
@@ -165,6 +175,23 @@ t.test('an MCP client goes from English to a proved, kernel-checked program wait
     const missing = await s.client.callTool({ name: 'logs', arguments: { id: 999_999 } });
     t.equal(missing.isError, true);
     t.match(textOf(missing), /^logs refused by kgentd: .*; call list to see the ids you may use$/);
+  });
+
+  await t.test('a request that needs a hint, continued with the hint tool', async (t) => {
+    const first = await s.client.callTool({ name: 'request', arguments: { text: `count writes by nginx per fd ${NEEDS_HINT}`, trials: 1 } }, undefined, { timeout: 120_000 });
+    const a = first.structuredContent as { requestId: string; status: string; verdict: string; next: string };
+    t.equal(a.status, 'needs-hint', textOf(first));
+    t.equal(a.verdict, 'refuted');
+    t.match(textOf(first), /last candidate \(NOT verified\)/);
+    t.match(textOf(first), /assert\(mapkey\(@writes, 0\) == args->fd \+ 1\): refuted; counterexample: /, 'the counterexample, for the agent to reason on');
+    t.match(a.next, new RegExp(`call the hint tool with request_id "${a.requestId}"`));
+    const progress: unknown[] = [];
+    const second = await s.client.callTool({ name: 'hint', arguments: { request_id: a.requestId, hint: 'the key is the file descriptor itself' } }, undefined, { timeout: 120_000, onprogress: (p) => progress.push(p) });
+    const b = second.structuredContent as { requestId: string; status: string; programStatus: string };
+    t.equal(b.requestId, a.requestId, 'the same request');
+    t.equal(b.status, 'verified', textOf(second));
+    t.equal(b.programStatus, 'pending-approval', 'and again it waits for a person');
+    t.ok(progress.length > 4, `hint streams progress too (${progress.length})`);
   });
 
   await t.test('cancelling a request cancels it in kgentd', async (t) => {

@@ -77,7 +77,7 @@ t.test('a refusal is one line with what to do', async (t) => {
     [
       'no LLM, with library programs',
       new RpcError(ErrorCodes.Unavailable, 'no LLM answers at http://127.0.0.1:11434', { library: [{ id: 'tcp-connect', prompt: '', program: '' }] }),
-      /^stop refused by kgentd: no LLM answers at .*; closest verified programs in the library: tcp-connect/,
+      /^stop refused by kgentd: no LLM answers at .*; the closest verified programs of the library \(tcp-connect\) are in structuredContent\.library/,
     ],
     ['kgentd unreachable', new CliError(ExitCode.Unreachable, 'kgentd is not running (no socket at /x)'), /^stop failed: kgentd is not running/],
     ['unexpected', new TypeError('boom'), /^stop failed unexpectedly: boom; kgentd's journal/],
