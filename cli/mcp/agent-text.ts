@@ -58,6 +58,9 @@ export function requestText(r: RequestResult, mayApprove: boolean): ToolText {
     if (r.annotated) lines.push('', 'annotated program (the verdict line numbers are its own):', numberLines(r.annotated));
     lines.push('', ...verdictLines(r.report, r.annotated));
   }
+  // `verified` and `attached` are reached only through the kernel check (RequestStatus).
+  const kernelChecked = q.status === 'verified' || q.status === 'attached';
+  if (kernelChecked) lines.push('', `kernel check: accepted by the kernel's eBPF verifier${q.status === 'verified' ? '; nothing is attached until a person approves it' : ''}`);
   lines.push('', `next: ${next}`);
   return {
     content: [{ type: 'text', text: lines.join('\n') }],
@@ -69,6 +72,7 @@ export function requestText(r: RequestResult, mayApprove: boolean): ToolText {
       ...(r.annotated ? { annotated: r.annotated } : {}),
       ...(r.report ? { verdict: r.report.verdict, assertions: r.report.assertions, coverage: r.report.coverage, hints: r.report.hints ?? [] } : {}),
       ...(p ? { programId: p.id, programStatus: p.status } : {}),
+      ...(kernelChecked ? { kernelCheck: 'accepted' } : {}),
       next,
     },
   };

@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { RequestCancel, RequestHint, RequestProgressNotification, RequestSubmit, type RequestResult } from '../../daemon/protocol/index.js';
 import type { KgentClient } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { requestText } from './agent-text.js';
 import { ProgressCounter } from './progress.js';
 import { refusal, type ToolText } from './refusal.js';
@@ -46,7 +47,7 @@ async function streamed(ctx: ToolContext, tool: string, extra: CallExtra, call: 
     const r = await call(client);
     return requestText(r, ctx.session.mayApprove);
   } catch (err) {
-    if (extra.signal.aborted) return refusal(tool, new Error(`cancelled${requestId !== undefined ? `; R${requestId} was cancelled in kgentd` : ''}`));
+    if (extra.signal.aborted) return refusal(tool, new CliError(ExitCode.Cancelled, `cancelled${requestId !== undefined ? `; R${requestId} was cancelled in kgentd` : ''}`));
     return refusal(tool, err);
   } finally {
     extra.signal.removeEventListener('abort', onAbort);
@@ -94,6 +95,7 @@ export function registerRequestTools(server: McpServer, ctx: ToolContext): void 
     },
     async ({ request_id, hint }, extra) => {
       const id = Number(String(request_id).replace(/^[Rr]/, ''));
+      if (!Number.isSafeInteger(id) || id < 1) return refusal('hint', new CliError(ExitCode.Usage, `"${request_id}" is not a request id ("R3")`));
       return streamed(ctx, 'hint', extra as unknown as CallExtra, (c) => c.call(RequestHint, { id, hint }, { timeoutMs: null }));
     },
   );

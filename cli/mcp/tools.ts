@@ -20,6 +20,7 @@ import {
   formatDiagnostic,
 } from '../../daemon/protocol/index.js';
 import { LONG_CALL_TIMEOUT_MS } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { formatEntry } from '../commands/programs.js';
 import { dataText, programLine, verdictLines } from './agent-text.js';
 import { refusal } from './refusal.js';
@@ -150,13 +151,14 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
     async ({ id }) =>
       onConnection(ctx, 'show', async (c) => {
         const text = String(id).trim();
-        if (/^[Rr]\d+$/.test(text)) {
-          const d = await c.call(RequestShow, { id: parseRequestRef(text)! });
+        const requestId = /^[Rr]\d+$/.test(text) ? parseRequestRef(text) : undefined;
+        if (requestId !== undefined) {
+          const d = await c.call(RequestShow, { id: requestId });
           const attempts = d.attempts.map(({ synthesisPrompt: _s, comprehensionPrompt: _c, synthesisAnswer: _sa, comprehensionAnswer: _ca, ...a }) => a);
           return dataText(`request R${d.request.id}: ${d.request.status}${d.request.programId !== undefined ? `; program ${d.request.programId}` : ''}`, { request: d.request, attempts, ...(d.program ? { program: d.program } : {}) });
         }
         const n = Number(text);
-        if (!Number.isSafeInteger(n) || n < 1) return refusal('show', new Error(`"${text}" is neither a program id (a number) nor a request id (R<n>)`));
+        if (!Number.isSafeInteger(n) || n < 1) return refusal('show', new CliError(ExitCode.Usage, `"${text}" is neither a program id (a number, e.g. 7) nor a request id ("R3")`));
         const r = await c.call(ProgramsShow, { id: n });
         return dataText(programLine(r.program), r as unknown as Record<string, unknown>);
       }),

@@ -92,6 +92,7 @@ t.test('an MCP client goes from English to a proved, kernel-checked program wait
   t.equal(sc.status, 'verified', `verified: ${out}`);
   t.equal(sc.programStatus, 'pending-approval', 'the program waits for approval: nothing was attached');
   t.equal(sc.verdict, 'proved');
+  t.match(out, /kernel check: accepted by the kernel's eBPF verifier; nothing is attached until a person approves it/);
   t.match(out, /line \d+: assert\(mapkey\(@writes, 0\) == args->fd\): proved/, 'each assertion with its verdict');
   t.match(sc.next, new RegExp(`kgentctl approve ${sc.programId}; you cannot approve it`), 'the next step: a person approves');
   const stages = progress.map((p) => p.message ?? '');
@@ -131,6 +132,11 @@ t.test('an MCP client goes from English to a proved, kernel-checked program wait
     t.match(textOf(ok), /^accepted by the kernel's eBPF verifier/);
     const bad = await s.client.callTool({ name: 'check', arguments: { program: 'tracepoint:syscalls:sys_enter_write { printf("%d\\n", args->nosuchfield); }' } });
     t.equal((bad.structuredContent as { ok: boolean }).ok, false);
+    for (const id of ['abc', 'R0', '0']) {
+      const bad = await s.client.callTool({ name: 'show', arguments: { id } });
+      t.equal(bad.isError, true, `show ${id}: refused`);
+      t.match(textOf(bad), new RegExp(`^show failed: "${id}" is neither a program id`), `show ${id}: says what an id looks like`);
+    }
     const list = await s.client.callTool({ name: 'list', arguments: {} });
     t.match(textOf(list), new RegExp(`^${sc.programId} pending-approval`, 'm'));
     await eventually(async () => (await d.ctlJson<{ state: string }>(['contracts', 'status'])).state === 'ready', 180_000, 'the kernel contracts built');
