@@ -52,6 +52,7 @@ Commands:
   approve ID                 approve a waiting program and attach it
   stop ID                    stop a running program (it stays stopped across daemon restarts)
   logs ID [-f] [-n N]        a program's output (last N entries, default 50); -f follows it
+  mcp                        an MCP server on stdio for AI agents (kgentctl mcp --help)
   verify FILE.bt [--timeout-ms N] [--formats DIR] [--local]
                              symbolic verification of an annotated program, with the running
                              kernel's contracts via kgentd, or locally when kgentd is not reachable
@@ -141,6 +142,19 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
   const socketPath = globals.socket ?? env.KGENT_SOCKET ?? DEFAULT_SOCKET;
   const first = globals.rest.findIndex((a) => !a.startsWith('-'));
   const sub = first >= 0 ? globals.rest[first] : undefined;
+  if (sub === 'mcp') {
+    const { mcpCommand, MCP_HELP } = await import('./commands/mcp.js');
+    const rest = [...globals.rest.slice(0, first), ...globals.rest.slice(first + 1)];
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(`${MCP_HELP}\n`);
+      return ExitCode.Ok;
+    }
+    if (rest.length > 0) {
+      io.stderr.write(`kgentctl mcp: unexpected argument "${rest[0]}"; see kgentctl mcp --help\n`);
+      return ExitCode.Usage;
+    }
+    return mcpCommand(io, socketPath);
+  }
   if (sub === 'verify' || sub === 'contracts' || sub === 'examples' || sub === 'eval') {
     const json = globals.json ? ['--json'] : [];
     const rest = [...globals.rest.slice(0, first), ...globals.rest.slice(first + 1)];

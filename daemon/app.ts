@@ -185,6 +185,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     storage: storageHealth.report(),
     kernelChecks: kernelCheckSlots().stats(),
     you: { uid: conn.peer.uid, user: conn.peer.user, role: rights.roleOf(conn.peer) ?? 'member' },
+    mcp: { adminsMayApprove: config.mcp.adminsMayApprove },
   }));
   reg.register(Doctor, async () => ({
     checks: [...(await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) })), storageCheck()],
@@ -239,7 +240,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
         void conn.notify(ProgramLogEnd, { id: p.id, reason });
       },
       onClose: (fn) => conn.onClose(fn),
-    });
+    }, p.after);
     if (!result.following) release();
     return result;
   });

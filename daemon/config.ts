@@ -72,6 +72,18 @@ export interface KgentConfig {
   readonly storage: StorageConfig;
   /** kgentd's own log: stdout (the journal under systemd), or a file it rotates by size. */
   readonly log: LogConfig;
+  /** What `kgentctl mcp` (the server AI agents call) may offer. */
+  readonly mcp: McpConfig;
+}
+
+/**
+ * `kgentctl mcp` offers agents everything up to a program waiting for approval; a person approves
+ * with `kgentctl approve`. This host-wide key (set by whoever owns /etc/kgent/config.json, not by
+ * the user who configures an agent) may also offer `approve` and `run` to agents of admins; the
+ * daemon's rights checks apply to those calls as to any other.
+ */
+export interface McpConfig {
+  readonly adminsMayApprove: boolean;
 }
 
 export interface StorageConfig {
@@ -205,6 +217,7 @@ export const DEFAULTS: KgentConfig = {
     adminQuotaRequests: 0,
   },
   log: { file: '', maxBytes: 16 * 1024 * 1024, keep: 4 },
+  mcp: { adminsMayApprove: false },
 };
 
 export interface ConfigSources {

@@ -22,7 +22,7 @@ import type {
   ShowResult,
 } from '../protocol/methods.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
-import { logPath, readLogTail } from '../runner/program-log.js';
+import { logPath, readLogAfter, readLogTail } from '../runner/program-log.js';
 import type { Supervisor } from '../runner/supervisor.js';
 import type { AuditActor, Person, ProgramStore, StoredProgram } from '../store/program-store.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
@@ -213,11 +213,15 @@ export class ProgramService {
     tail: number,
     follow: boolean,
     sink?: { send: (e: LogEntry) => boolean; end: (reason: string) => void; onClose: (fn: () => void) => void },
+    after?: string,
   ): Promise<LogsResult> {
     this.get(id);
-    const entries = await readLogTail(logPath(this.o.supervisor.logDir, id), tail);
+    const file = logPath(this.o.supervisor.logDir, id);
+    const read = after === undefined ? await readLogTail(file, tail) : await readLogAfter(file, after, tail);
+    const { entries } = read;
+    const position = { cursor: read.cursor, ...(after !== undefined ? { more: read.more, gap: read.gap } : {}) };
     const live = this.o.supervisor.isRunning(id) || this.get(id).info.status === 'restarting';
-    if (!follow || !sink || !live) return { entries, following: false };
+    if (!follow || !sink || !live) return { entries, following: false, ...position };
     const unsubscribe = this.o.supervisor.follow(
       id,
       (e) => {
@@ -231,7 +235,7 @@ export class ProgramService {
       },
     );
     sink.onClose(unsubscribe);
-    return { entries, following: true };
+    return { entries, following: true, ...position };
   }
 
   /**

@@ -122,6 +122,18 @@ export interface LogsResult {
   readonly entries: readonly LogEntry[];
   /** True when `programs.log` notifications will follow on this connection. */
   readonly following: boolean;
+  /**
+   * Where the entries returned end: pass it as `after` to get only what was written since
+   * (opaque; absent from daemons that predate it).
+   */
+  readonly cursor?: string;
+  /** With `after`: more entries follow the ones returned (call again with the new cursor). */
+  readonly more?: boolean;
+  /**
+   * With `after`: the log was rotated past the cursor, so entries between the cursor and the
+   * first one returned are gone (the oldest kept entries are returned).
+   */
+  readonly gap?: boolean;
 }
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -159,6 +171,11 @@ export interface StatusResult {
   readonly kernelChecks?: { readonly running: number; readonly queued: number };
   /** The caller, as the kernel identified their connection. */
   readonly you?: { readonly uid: number; readonly user: string; readonly role: 'admin' | 'member' };
+  /**
+   * What `kgentctl mcp` may offer agents (config key `mcp`): with `adminsMayApprove`, the `approve`
+   * and `run` tools for admins; off (the default), agents only propose and a person approves.
+   */
+  readonly mcp?: { readonly adminsMayApprove: boolean };
 }
 
 
@@ -188,9 +205,18 @@ export const ProgramsStop = method<{ program: ProgramInfo }>()(
   'programs.stop',
   obj({ id: programId }),
 );
+/**
+ * A program's log: the last `tail` entries (default 50); or, with `after` (a `cursor` of an earlier
+ * answer), the first `tail` entries written after it, oldest first.
+ */
 export const ProgramsLogs = method<LogsResult>()(
   'programs.logs',
-  obj({ id: programId, tail: optional(int({ min: 0, max: 100_000 })), follow: optional(bool()) }),
+  obj({
+    id: programId,
+    tail: optional(int({ min: 0, max: 100_000 })),
+    follow: optional(bool()),
+    after: optional(str({ min: 3, max: 64, pattern: /^\d+:\d+$/, shape: 'a cursor from an earlier programs.logs answer' })),
+  }),
 );
 
 // ---- notifications (server -> client) ---------------------------------------------------------

@@ -128,34 +128,147 @@ export class ProgramLogWriter {
   }
 }
 
-/** The last `n` entries of a program's log (reading only the file's tail, not the whole file). */
-export async function readLogTail(file: string, n: number): Promise<LogEntry[]> {
-  if (n <= 0 || !existsSync(file)) return [];
+/**
+ * What a read of a program's log returns: the entries, and a cursor `<inode>:<offset>` just past
+ * the last complete line read. The inode tells the current file from the rotated `.1` (rotation
+ * is a rename, which keeps the inode), so a cursor taken before a rotation still finds its place.
+ */
+export interface LogRead {
+  readonly entries: LogEntry[];
+  readonly cursor: string;
+  /** Entries after the ones returned were left for the next read (the limit was reached). */
+  readonly more: boolean;
+  /** The cursor's file was rotated away: what lay between it and the first entry is gone. */
+  readonly gap: boolean;
+}
+
+function parseEntries(lines: readonly string[]): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const l of lines) {
+    if (l.trim() === '') continue;
+    try {
+      out.push(JSON.parse(l) as LogEntry);
+    } catch {
+      // a line cut by rotation or a crash mid-write: skip it rather than fail the whole read
+    }
+  }
+  return out;
+}
+
+/** The last `n` entries of a program's log (reading only the file's tail, not the whole file), and the cursor after them. */
+export async function readLogTail(file: string, n: number): Promise<LogRead> {
+  if (!existsSync(file)) return { entries: [], cursor: '0:0', more: false, gap: false };
   const fh = await open(file, 'r');
   try {
-    const { size } = await fh.stat();
+    const { size, ino } = await fh.stat();
     let pos = size;
-    let text = '';
+    let buf = Buffer.alloc(0);
     const chunk = 64 * 1024;
-    while (pos > 0) {
+    // n complete lines need n newlines, and one more to know the first of them is whole.
+    while (pos > 0 && countNewlines(buf) <= n) {
       const len = Math.min(chunk, pos);
       pos -= len;
-      const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, pos);
-      text = buf.toString('utf8') + text;
-      if (text.split('\n').length > n + 1) break;
+      const part = Buffer.alloc(len);
+      await fh.read(part, 0, len, pos);
+      buf = Buffer.concat([part, buf]);
     }
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    const out: LogEntry[] = [];
-    for (const l of lines.slice(-n)) {
-      try {
-        out.push(JSON.parse(l) as LogEntry);
-      } catch {
-        // a line cut by rotation or a crash mid-write: skip it rather than fail the whole read
-      }
-    }
-    return out;
+    // A line still being written (no newline yet) is not read: the cursor stays before it.
+    const end = buf.lastIndexOf(0x0a) + 1;
+    const lines = buf.subarray(0, end).toString('utf8').split('\n');
+    if (pos > 0) lines.shift(); // cut by the chunk boundary
+    const entries = n > 0 ? parseEntries(lines).slice(-n) : [];
+    return { entries, cursor: `${ino}:${pos + end}`, more: false, gap: false };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Up to `limit` entries written after `cursor` (from an earlier read), oldest first. A cursor whose
+ * file was rotated away (or that points past the end of its file) reads from the oldest kept entry,
+ * with `gap`.
+ */
+export async function readLogAfter(file: string, cursor: string, limit: number): Promise<LogRead> {
+  const [inoText, offText] = cursor.split(':');
+  const ino = Number(inoText);
+  const offset = Number(offText);
+  const current = statOrNull(file);
+  if (!current) return { entries: [], cursor: '0:0', more: false, gap: ino !== 0 };
+  const rotated = statOrNull(`${file}.1`);
+  // Where reading starts: the current file, or the rotated one and then the current one.
+  let parts: { path: string; ino: number; from: number }[];
+  let gap = false;
+  if (ino === current.ino && offset <= current.size) parts = [{ path: file, ino: current.ino, from: offset }];
+  else if (rotated && ino === rotated.ino && offset <= rotated.size) {
+    parts = [{ path: `${file}.1`, ino: rotated.ino, from: offset }, { path: file, ino: current.ino, from: 0 }];
+  } else {
+    gap = ino !== 0 || offset !== 0;
+    parts = [...(rotated ? [{ path: `${file}.1`, ino: rotated.ino, from: 0 }] : []), { path: file, ino: current.ino, from: 0 }];
+  }
+  const entries: LogEntry[] = [];
+  let at = parts[0]!.from;
+  let atIno = parts[0]!.ino;
+  for (const part of parts) {
+    const read = await readForward(part.path, part.from, limit - entries.length);
+    if (read.ino !== part.ino) break; // rotated between the stat and the open: the next call continues
+    entries.push(...read.entries);
+    at = read.end;
+    atIno = part.ino;
+    if (read.more || entries.length >= limit) return { entries, cursor: `${atIno}:${at}`, more: read.more || part !== parts.at(-1), gap };
+    if (part !== parts.at(-1)) {
+      // The rotated file is read to its end: the cursor moves to the start of the current one.
+      at = 0;
+      atIno = parts.at(-1)!.ino;
+    }
+  }
+  return { entries, cursor: `${atIno}:${at}`, more: false, gap };
+}
+
+/** Complete lines from `from` on, at most `limit` entries; `end` is the offset just past the last line read. */
+async function readForward(file: string, from: number, limit: number): Promise<{ entries: LogEntry[]; end: number; more: boolean; ino: number }> {
+  const fh = await open(file, 'r');
+  try {
+    const { size, ino } = await fh.stat();
+    const entries: LogEntry[] = [];
+    let pos = from;
+    let carry = Buffer.alloc(0);
+    const chunk = 64 * 1024;
+    while (pos < size && entries.length < limit) {
+      const len = Math.min(chunk, size - pos);
+      const part = Buffer.alloc(len);
+      await fh.read(part, 0, len, pos);
+      pos += len;
+      const buf = Buffer.concat([carry, part]);
+      let start = 0;
+      let nl: number;
+      while (entries.length < limit && (nl = buf.indexOf(0x0a, start)) >= 0) {
+        entries.push(...parseEntries([buf.subarray(start, nl).toString('utf8')]));
+        start = nl + 1;
+      }
+      carry = buf.subarray(start);
+      if (entries.length >= limit) {
+        const end = pos - carry.length;
+        return { entries, end, more: end < size, ino };
+      }
+    }
+    // What is left without a newline is a line still being written: the next read takes it whole.
+    return { entries, end: pos - carry.length, more: false, ino };
+  } finally {
+    await fh.close();
+  }
+}
+
+function statOrNull(file: string): { ino: number; size: number } | null {
+  try {
+    const st = statSync(file);
+    return { ino: st.ino, size: st.size };
+  } catch {
+    return null;
+  }
+}
+
+function countNewlines(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) n++;
+  return n;
 }

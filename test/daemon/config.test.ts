@@ -44,6 +44,8 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     { text: '{"policy": {"membershipSweepMs": 10}}', message: /"policy\.membershipSweepMs" must be an integer from 1000/ },
     { text: '{"maxRunningKernelChecksPerUid": 0}', message: /"maxRunningKernelChecksPerUid" must be an integer from 1 to 64/ },
     { text: '{"maxQueuedKernelChecksPerUid": -1}', message: /"maxQueuedKernelChecksPerUid" must be an integer from 0/ },
+    { text: '{"mcp": {"adminsMayApprove": "yes"}}', message: /"mcp\.adminsMayApprove" must be a boolean/ },
+    { text: '{"mcp": {"membersMayApprove": true}}', message: /unknown key "mcp\.membersMayApprove"/ },
     { text: '{"adminKernelCheckSlots": 1.5}', message: /"adminKernelCheckSlots" must be an integer from 0 to 64/ },
     { text: '{"kernelCheckMaxWaitMs": 5}', message: /"kernelCheckMaxWaitMs" must be an integer from 1000/ },
     { text: '{"storage": {"maxFieldBytes": 10}}', message: /"storage\.maxFieldBytes" must be an integer from 1024/ },
@@ -59,6 +61,10 @@ t.test('bad configuration is one clear error naming file and key', async (t) => 
     t.throws(() => loadConfig({ configPath: file, env: {}, flags: {} }), { constructor: KgentError, code: 'config', message: c.message });
   }
   t.throws(() => loadConfig({ configPath: path.join(dir, 'missing.json'), env: {}, flags: {} }), { message: /cannot read config/ });
+});
+
+t.test('agents propose, people approve: kgentctl mcp offers approve to no one by default', async (t) => {
+  t.same(DEFAULTS.mcp, { adminsMayApprove: false });
 });
 
 t.test('storage and log settings: defaults, and the log file from file < env < flag', async (t) => {

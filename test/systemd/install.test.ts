@@ -58,6 +58,9 @@ t.test('bundle, offline install, doctor, reinstall, uninstall, purge', async (t)
     'kgent/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
     'kgent/daemon/llm/prompts/synthesis-system.txt',
     'kgent/kernel-contracts/prompts/',
+    // kgentctl mcp's runtime dependencies
+    'kgent/node_modules/@modelcontextprotocol/sdk/package.json',
+    'kgent/node_modules/zod/package.json',
   ]) {
     t.ok(list.includes(f), `bundle carries ${f}`);
   }
@@ -112,6 +115,8 @@ P=$!
 for i in $(seq 1 120); do [ -S ${dir}/s/kgentd.sock ] && break; sleep 0.25; done
 ${root}/usr/local/bin/kgentctl --socket ${dir}/s/kgentd.sock --json doctor > ${dir}/doctor.json; echo "doctor exit $?"
 ${root}/usr/local/bin/kgentctl --socket ${dir}/s/kgentd.sock --json examples list > ${dir}/examples.json; echo "examples exit $?"
+# kgentctl mcp from the installed files: initialize and tools/list as JSON-RPC lines; stdin ends after 3 s.
+printf '%s\\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"install-test","version":"1"}}}' '{"jsonrpc":"2.0","method":"notifications/initialized"}' '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | (cat; sleep 3) | ${root}/usr/local/bin/kgentctl --socket ${dir}/s/kgentd.sock mcp > ${dir}/mcp.out 2> ${dir}/mcp.err; echo "mcp exit $?"
 kill $P; wait $P
 `,
   );
@@ -122,6 +127,10 @@ kill $P; wait $P
     t.equal(checks.find((c) => c.name === 'bpftrace')?.status, 'ok', 'doctor: bpftrace ok');
     t.same(checks.filter((c) => c.status === 'fail'), [], 'doctor: no failed check');
   }
+  t.match(doctor.stdout, 'mcp exit 0', 'the installed kgentctl mcp ran');
+  const mcpOut = existsSync(path.join(dir, 'mcp.out')) ? readFileSync(path.join(dir, 'mcp.out'), 'utf8') : '';
+  t.match(mcpOut, /"serverInfo":\{"name":"kgent"/, 'the installed kgentctl mcp answers initialize');
+  t.match(mcpOut, /"name":"request"/, 'and lists its tools');
   // The library loads the shipped examples (in a child process) before it answers a list.
   const listed = existsSync(path.join(dir, 'examples.json')) ? (JSON.parse(readFileSync(path.join(dir, 'examples.json'), 'utf8') || '{}') as { examples?: unknown[] }) : {};
   t.ok((listed.examples?.length ?? 0) >= 120, `the examples shipped in the bundle load (${listed.examples?.length ?? 0} listed)`);
