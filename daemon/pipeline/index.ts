@@ -17,7 +17,7 @@ import type { RequestStore } from '../store/request-store.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { assemblePrompt } from './assemble.js';
 import { RequestService } from './request-service.js';
-import { RequestAborted } from './orchestrator.js';
+import { RequestAborted } from './attempt.js';
 import { KgentError } from '../errors.js';
 import type { ExampleSource } from './stages.js';
 
