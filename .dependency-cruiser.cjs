@@ -21,6 +21,16 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'no-circular-folders',
+      severity: 'error',
+      comment:
+        'No import cycles between folders either (no-circular sees modules only: a.ts -> b/x.ts -> a/y.ts is no ' +
+        'module cycle but makes the two folders one). Each folder can be read, and moved, after the ones it uses.',
+      scope: 'folder',
+      from: {},
+      to: { circular: true },
+    },
+    {
       name: 'cli-only-protocol',
       severity: 'error',
       comment:

@@ -17,8 +17,6 @@ export const ExitCode = {
   PipeClosed: 141,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 /** An error that ends kgentctl with one clear line on stderr and a documented exit status. */
 export class CliError extends Error {
   constructor(

@@ -6,16 +6,14 @@ import path from 'node:path';
 import { realHost, type KernelHost } from '../kernel-contracts/kernel-reader/host.js';
 import type { KgentConfig } from './config.js';
 import { KgentError } from './errors.js';
-import { runDoctor } from './kernel-check/doctor.js';
+import { registerHealthMethods } from './health/handlers.js';
+import { registerProgramMethods } from './programs/handlers.js';
 import { detectProbeSupport, type ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { PROBE_TYPES } from '../kernel-contracts/probe-types.js';
-import { createOllama } from './llm/ollama-client.js';
-import { createContractService, type ContractService } from '../kernel-contracts/index.js';
 import { registerContractMethods, registerVerifyMethod } from './contracts/handlers.js';
 import { registerExampleMethods } from './retrieval/handlers.js';
-import { exampleSource } from './retrieval/example-source.js';
-import { hookAttachable, tracepointsFromContracts } from './contracts/hook-attachable.js';
-import { createRequestService } from './pipeline/index.js';
+import { createRequestService } from './compose-requests.js';
+import { startContracts } from './compose-contracts.js';
 import { registerRequestMethods } from './pipeline/handlers.js';
 import { registerEvalMethods } from './eval/handlers.js';
 import { runOracle } from './eval/oracle.js';
@@ -25,34 +23,18 @@ import { createLlmBackend } from './llm/backend.js';
 import { daemonContractProvider } from './contracts/verify.js';
 import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
-import {
-  Doctor,
-  type DoctorCheck,
-  ProgramLog,
-  ProgramLogEnd,
-  ProgramsApprove,
-  ProgramsCheck,
-  ProgramsList,
-  ProgramsLogs,
-  ProgramsRun,
-  ProgramsShow,
-  ProgramsStop,
-  Status,
-} from './protocol/methods.js';
-import { ProgramService, programNotFound } from './programs/program-service.js';
+import { ProgramService } from './programs/program-service.js';
 import { RevocationSweep } from './policy/revocation.js';
-import type { Peer } from './server/identity.js';
 import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
 import { UserDb } from './server/identity.js';
 import { guardLocalLlm } from './server/port-owner.js';
 import { guardedRegistry } from './policy/method-rights.js';
-import { personOf, Rights } from './policy/rights.js';
-import type { Diagnostic } from './protocol/diagnostic.js';
+import { Rights } from './policy/rights.js';
 import { openDatabase } from './store/db.js';
 import { storageHealth } from './store/storage-health.js';
-import { configureKernelChecks, kernelCheckSlots, removeStaleCheckDirs } from './kernel-check/check-limits.js';
+import { configureKernelChecks, removeStaleCheckDirs } from './kernel-check/check-limits.js';
 import { lockStateDir } from './runtime/state-lock.js';
 import { watchSocket } from './runtime/socket-watch.js';
 import { ProgramStore } from './store/program-store.js';
@@ -159,92 +141,29 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     conn.close(rights.revoked(peer).message);
     void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
   });
+  registerHealthMethods(reg, { config, version, started, kernelRelease: release, cli, host, probes, programs, rights, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) });
   // The approval view: a request's program carries how it was verified (and under which hints).
   const requestRecords = new RequestStore(db);
-  const withVerification = <T extends { id: number }>(program: T): T => {
-    const verification = requestRecords.verificationOf(program.id);
-    return verification ? { ...program, verification } : program;
-  };
-  // A program the caller may not see is answered exactly as one that does not exist.
-  const ownerOf = (conn: { peer: Peer }, id: number): number | undefined => {
-    const p = programs.find(id);
-    if (!p) throw programNotFound(id);
-    rights.requireVisible(conn.peer, { ownerUid: p.submittedUid, programId: id }, () => programNotFound(id));
-    return p.submittedUid;
-  };
-
-  reg.register(Status, async (_p, conn) => ({
-    version,
-    pid: process.pid,
-    uptimeSeconds: Math.round((Date.now() - started) / 1000),
-    socketPath: config.socketPath,
-    stateDir: config.stateDir,
-    kernelRelease: release,
-    bpftrace: { path: config.bpftracePath, ...(cli instanceof Error ? {} : { version: cli.version.text }) },
-    programs: programs.counts(),
-    storage: storageHealth.report(),
-    kernelChecks: kernelCheckSlots().stats(),
-    you: { uid: conn.peer.uid, user: conn.peer.user, role: rights.roleOf(conn.peer) ?? 'member' },
-    mcp: { adminsMayApprove: config.mcp.adminsMayApprove },
-  }));
-  reg.register(Doctor, async () => ({
-    checks: [...(await runDoctor({ config, cli, host, probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) })), storageCheck()],
-  }));
-  reg.register(ProgramsRun, async (p, conn) =>
-    programs.run({
-      source: p.source,
-      ...(p.name !== undefined ? { name: p.name } : {}),
-      submittedBy: personOf(conn.peer),
-      policy: rights.lintPolicy(conn.peer),
-      approve: p.approve ?? true,
-      origin: 'file',
-      requester: rights.checkRequester(conn.peer),
-      signal: conn.signal,
-    }),
-  );
-  reg.register(ProgramsCheck, async (p, conn) => {
-    const { probes: _attachPoints, ...result } = await programs.check(p.source, 'program.bt', rights.lintPolicy(conn.peer), {
-      requester: rights.checkRequester(conn.peer),
-      signal: conn.signal,
-    });
-    const refused = result.diagnostics.filter(isPolicyDiagnostic);
-    if (refused.length > 0) rights.decision('policy-refuse', conn.peer, {}, `check: ${refused.map((d) => d.message).join('; ')}`);
-    return result;
-  });
-  reg.register(ProgramsApprove, async (p, conn) => {
-    rights.require(conn.peer, 'approve', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    const approved = withVerification(await programs.approve(p.id, personOf(conn.peer)));
+  registerProgramMethods(reg, {
+    programs,
+    rights,
+    verificationOf: (id) => requestRecords.verificationOf(id),
     // A person approved it: a request's verified program becomes an example of the request's submitter.
-    await requests.learnApproved(p.id);
-    return { program: approved };
+    approved: (id) => requests.learnApproved(id),
   });
-  // Members see their own programs; admins everyone's.
-  reg.register(ProgramsList, async (p, conn) => ({ programs: programs.list(p.all ?? false, rights.isAdmin(conn.peer) ? undefined : conn.peer.uid) }));
-  reg.register(ProgramsShow, async (p, conn) => {
-    rights.require(conn.peer, 'see', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    const shown = programs.show(p.id);
-    return { ...shown, program: withVerification(shown.program) };
-  });
-  reg.register(ProgramsStop, async (p, conn) => {
-    rights.require(conn.peer, 'stop', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    return { program: await programs.stop(p.id, personOf(conn.peer)) };
-  });
-  reg.register(ProgramsLogs, async (p, conn) => {
-    rights.require(conn.peer, 'see', { ownerUid: ownerOf(conn, p.id), programId: p.id });
-    // A followed log keeps the connection out of the idle timeout until it ends.
-    const release = p.follow ? conn.busy() : () => undefined;
-    const result = await programs.logs(p.id, p.tail ?? 50, p.follow ?? false, {
-      send: (entry) => conn.notify(ProgramLog, { id: p.id, entry }),
-      end: (reason) => {
-        release();
-        void conn.notify(ProgramLogEnd, { id: p.id, reason });
-      },
-      onClose: (fn) => conn.onClose(fn),
-    }, p.after);
-    if (!result.following) release();
-    return result;
-  });
-  const contracts = await startContracts(config, host, logger, probeOptions, givenHost === undefined);
+  // The one door to the LLM, for the Kgent loop and kernel contracts' enrichment and vectors.
+  // A local endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).
+  const llm = guardLocalLlm(
+    createLlmBackend({
+      host: config.ollamaHost,
+      models: config.models,
+      timeoutMs: config.llmTimeoutMs,
+      answerTokens: config.llmAnswerTokens,
+      log: logger.child({ component: 'llm' }),
+    }),
+    { ollamaUser: config.ollamaUser, allowForeign: config.allowForeignOllama, users, log: logger.child({ component: 'llm' }) },
+  );
+  const contracts = await startContracts(config, host, logger, probeOptions, givenHost === undefined, llm);
   registerContractMethods(
     reg,
     contracts,
@@ -268,17 +187,6 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   registerExampleMethods(reg, examples, rights);
 
   // The Kgent loop: requests from English to a verified program.
-  // A local endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).
-  const llm = guardLocalLlm(
-    createLlmBackend({
-      host: config.ollamaHost,
-      models: config.models,
-      timeoutMs: config.llmTimeoutMs,
-      answerTokens: config.llmAnswerTokens,
-      log: logger.child({ component: 'llm' }),
-    }),
-    { ollamaUser: config.ollamaUser, allowForeign: config.allowForeignOllama, users, log: logger.child({ component: 'llm' }) },
-  );
   const requests = createRequestService({
     config,
     store: new RequestStore(db, { maxFieldBytes: config.storage.maxFieldBytes, maxRequestBytes: config.storage.maxRequestBytes }),
@@ -290,7 +198,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     probes,
     bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
     release,
-    ...(examples ? { examples: exampleSource(examples, hookAttachable({ probeAvailable: (t) => probes.isAvailable(t), tracepointExists: tracepointsFromContracts(contracts && ((id) => contracts.contract(id))) })) } : {}),
+    ...(examples ? { examples } : {}),
     logger: logger.child({ component: 'requests' }),
   });
   const interrupted = requests.restore();
@@ -348,65 +256,4 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       lock.release();
     },
   };
-}
-
-/** Diagnostics of the policy lint: what a caller's role may not use. */
-function isPolicyDiagnostic(d: Diagnostic): boolean {
-  return d.severity === 'error' && ['lint.unsafe-builtin', 'lint.denied-builtin', 'lint.raw-memory', 'lint.probe-type-denied', 'lint.preprocessor-refused', 'lint.probe-target-hidden'].includes(d.code);
-}
-
-/**
- * Kernel contracts are served from the previous dataset while a rebuild runs in the background,
- * so starting them never delays the socket. A failure here costs only the contracts methods.
- */
-async function startContracts(
-  config: KgentConfig,
-  host: KernelHost,
-  logger: Logger,
-  probeOptions: ProbeSupportOptions,
-  liveHost: boolean,
-): Promise<ContractService | undefined> {
-  if (!config.contracts.enabled) return undefined;
-  const log = logger.child({ component: 'contracts' });
-  const service = createContractService({
-    stateDir: config.stateDir,
-    host,
-    ollama: {
-      client: createOllama(config.ollamaHost, 120_000),
-      chatModel: config.models.comprehension,
-      embedModel: config.models.embedding,
-    },
-    sourceTree: config.contracts.sourceTree === '' ? undefined : config.contracts.sourceTree,
-    watchPaths: config.contracts.watchPaths,
-    rebuildOnStart: config.contracts.rebuildOnStart,
-    // A build leaves ~150 MB of RSS behind in the process that ran it (issue 9, item 8).
-    ...(liveHost ? { buildInChild: { ollamaHost: config.ollamaHost, logLevel: logger.level } } : {}),
-    probeOptions,
-    logger: log,
-  });
-  try {
-    await service.start();
-    return service;
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'kernel contracts unavailable');
-    return undefined;
-  }
-}
-
-/** The `doctor` line about the disk under the state dir (full disk: logs dropped, daemon still up). */
-function storageCheck(): DoctorCheck {
-  const r = storageHealth.report();
-  const counts = `${r.droppedLogLines} log line(s) and ${r.droppedStoreWrites} store write(s) dropped`;
-  if (!r.writable) {
-    return {
-      name: 'storage',
-      status: 'fail',
-      detail: `writes under the state dir fail since ${r.failingSince}: ${r.lastError ?? 'unknown error'}; ${counts}; programs keep running`,
-      fix: 'free space on the state dir filesystem (df -h /var/lib/kgent); logging resumes by itself',
-    };
-  }
-  if (r.droppedLogLines + r.droppedStoreWrites > 0) {
-    return { name: 'storage', status: 'warn', detail: `writable again; ${counts} while it was not (${r.lastError ?? ''})` };
-  }
-  return { name: 'storage', status: 'ok', detail: 'state dir writable, nothing dropped' };
 }

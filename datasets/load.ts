@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The areas (folders) of the dataset, as listed in issue 8. */
+/** The areas (folders) of the dataset. */
 export const AREAS = ['process', 'file', 'network', 'block', 'sched', 'memory', 'syscall', 'signal', 'lock', 'timer', 'misc'] as const;
 export type Area = (typeof AREAS)[number];
 

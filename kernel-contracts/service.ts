@@ -8,7 +8,6 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Ollama } from 'ollama';
 import { ContractsError } from './errors.js';
 import { realHost, type KernelHost } from './kernel-reader/host.js';
 import { readKernelIdentity, type KernelIdentity } from './kernel-reader/identity.js';
@@ -22,6 +21,7 @@ import { memberContract } from './contracts/members.js';
 import { resolvePrintFmtEnums } from './contracts/print-fmt.js';
 import { CONTRACT_FORMAT, type Contract, type EnumDomain, type MemberContract, type ProbeAvailability } from './contracts/model.js';
 import { enrichContract } from './enrich/enricher.js';
+import type { ContractsLanguageModel } from './language-model.js';
 import { openContractDb, ContractStore, type EnrichmentRecord, type Generation } from './store/contract-db.js';
 import type { DocIndex, Embedder } from './search/doc-index.js';
 import { rankHooks } from './search/hook-rank.js';
@@ -56,8 +56,10 @@ export interface ContractServiceOptions {
   readonly stateDir: string;
   /** The kernel (default: the live system). */
   readonly host?: KernelHost;
-  /** Ollama for enrichment (`chatModel`) and vectors (`embedModel`); both optional. */
-  readonly ollama?: { readonly client: Ollama; readonly chatModel?: string; readonly embedModel?: string; readonly maxAttempts?: number };
+  /** The language model for enrichment (`chatModel`) and vectors (`embedModel`), handed in by the daemon. */
+  readonly llm?: ContractsLanguageModel;
+  /** Answers tried per enrichment before giving up (default 3). */
+  readonly enrichAttempts?: number;
   /** Kernel source tree; undefined: the newest `/usr/src/linux-*` directory; null: none. */
   readonly sourceTree?: string | null;
   /** Directories where new kernels appear (default `/lib/modules`, `/boot`); [] disables watching. */
@@ -76,14 +78,14 @@ export interface ContractServiceOptions {
    * Run each rebuild in a child process (`rebuild/build-main.js`), so that what a build leaves
    * behind (parsed BTF, malloc'd memory, LanceDB's native state: ~150 MB of RSS) goes with it.
    * The child reads the live system: only for the real host (`host` and `loadBtf` are not used
-   * by it). `script` defaults to the compiled build-main.js beside this module; `ollamaHost` is
-   * what the child asks for vectors (with `ollama.embedModel`).
+   * by it). `script` defaults to the compiled build-main.js beside this module; the child asks
+   * for vectors where `llm.childEmbedding()` says.
    */
-  readonly buildInChild?: { readonly script?: string; readonly ollamaHost?: string; readonly logLevel?: string };
+  readonly buildInChild?: { readonly script?: string; readonly logLevel?: string };
 }
 
 export interface LookupOptions {
-  /** Ask the LLM for conditions when none are cached (first use). Needs `ollama.chatModel`. */
+  /** Ask the LLM for conditions when none are cached (first use). Needs `llm.chatModel`. */
   readonly enrich?: boolean;
 }
 
@@ -228,7 +230,7 @@ class Service extends EventEmitter implements ContractService {
 
   /**
    * The doc index over `contracts.lance`, at the current generation. LanceDB costs an idle kgentd
-   * tens of MB (issue 9, item 8), so it is imported with the first search or rebuild, not at start.
+   * tens of MB, so it is imported with the first search or rebuild, not at start.
    */
   private docIndex(): Promise<DocIndex> {
     this.docsOpening ??= (async () => {
@@ -274,16 +276,19 @@ class Service extends EventEmitter implements ContractService {
   }
 
   private async embedder(): Promise<Embedder | undefined> {
-    const ol = this.o.ollama;
-    if (!ol?.embedModel) return undefined;
-    const model = ol.embedModel;
-    try {
-      await withTimeout(ol.client.embed({ model, input: ['kernel'] }), 10_000, `embedding model ${model} did not answer within 10 s`);
-    } catch (err) {
-      this.log.warn({ model, err: (err as Error).message }, 'kernel contracts: embedding model unavailable; search index is full-text only');
+    const llm = this.o.llm;
+    if (!llm?.embedModel) return undefined;
+    const model = llm.embedModel;
+    const probe = await llm.embed(['kernel'], AbortSignal.timeout(10_000)).catch((err: Error) => err);
+    if (!Array.isArray(probe)) {
+      this.log.warn({ model, ...(probe ? { err: probe.message } : {}) }, 'kernel contracts: embedding model unavailable; search index is full-text only');
       return undefined;
     }
-    return async (texts) => (await ol.client.embed({ model, input: [...texts] })).embeddings;
+    return async (texts) => {
+      const vectors = await llm.embed(texts);
+      if (!vectors) throw new ContractsError('unavailable', `embedding model ${model} stopped answering during the build`);
+      return vectors;
+    };
   }
 
   private startRebuild(): Promise<BuildResult> {
@@ -335,12 +340,12 @@ class Service extends EventEmitter implements ContractService {
 
   /** A rebuild in `build-main.js`: its progress is this service's; the doc index switches here after it. */
   private async rebuildInChild(c: NonNullable<ContractServiceOptions['buildInChild']>, t0: number): Promise<BuildResult> {
-    const model = this.o.ollama?.embedModel;
+    const embedding = await this.o.llm?.childEmbedding().catch(() => undefined);
     // With the index open here, the child leaves the old table to us (searches keep using it until the switch).
     const keepOld = this.docsOpening !== undefined;
     const args = [
       '--state-dir', this.o.stateDir,
-      ...(c.ollamaHost && model ? ['--ollama-host', c.ollamaHost, '--embed-model', model] : []),
+      ...(embedding ? ['--ollama-host', embedding.host, '--embed-model', embedding.model] : []),
       ...(this.source ? ['--source-tree', this.source.root] : []),
       ...(this.o.probeOptions ? ['--probe-options', JSON.stringify(this.o.probeOptions)] : []),
       ...(keepOld ? ['--keep-old-tables'] : []),
@@ -403,7 +408,7 @@ class Service extends EventEmitter implements ContractService {
     const probeTypes = (info?.extra?.['probeTypes'] as Record<string, { available: boolean; reason: string }> | undefined) ?? (await detectProbeSupport(this.host, { ...this.o.probeOptions, functionNames: false })).types;
     const state: ContractsStatusResult['state'] = !cur ? (this.running ? 'building' : 'empty') : cur.identity.key !== running.key || cur.format !== CONTRACT_FORMAT ? 'stale' : 'ready';
     const functions = info?.counts.functions ?? 0;
-    const model = this.o.ollama?.chatModel;
+    const model = this.o.llm?.chatModel;
     const cached = cur ? (store.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM enrichments WHERE identity_key = ?').get(cur.identity.key)?.n ?? 0) : 0;
     return {
       state,
@@ -440,7 +445,7 @@ class Service extends EventEmitter implements ContractService {
   private finish(c: Contract, gen: Generation): Contract {
     const typeReasons = gen.info?.extra?.['probeTypes'] as Record<string, { available: boolean; reason: string }> | undefined;
     let out = hydrateProbes(c, typeReasons);
-    const model = this.o.ollama?.chatModel;
+    const model = this.o.llm?.chatModel;
     const rec = model ? this.store?.enrichment(gen.identity.key, c.id, model) : undefined;
     if (rec) out = mergeEnrichment(out, rec);
     return out;
@@ -472,7 +477,7 @@ class Service extends EventEmitter implements ContractService {
     const id = ref.kind === 'function' ? `function:${ref.name}` : `tracepoint:${ref.category}:${ref.event}`;
     let c = this.contract(id) ?? (await this.pickUp(ref, gen));
     if (!c) return undefined;
-    if (opts.enrich && this.o.ollama?.chatModel && !c.enrichment) c = (await this.enrichContract(c, gen)) ?? c;
+    if (opts.enrich && this.o.llm?.chatModel && !c.enrichment) c = (await this.enrichContract(c, gen)) ?? c;
     return showResult(ref, name, c, gen);
   }
 
@@ -574,7 +579,7 @@ class Service extends EventEmitter implements ContractService {
     const ref = typeof hook === 'string' ? parseHookRef(hook) : hook;
     if (!ref) throw badHook(String(hook));
     if (ref.kind === 'struct') throw new ContractsError('bad-request', 'struct members are not enriched; only functions and tracepoints have conditions from the LLM');
-    if (!this.o.ollama?.chatModel) throw new ContractsError('unavailable', 'LLM enrichment is not configured (no Ollama chat model)');
+    if (!this.o.llm?.chatModel) throw new ContractsError('unavailable', 'LLM enrichment is not configured (no chat model)');
     const gen = this.currentOrThrow();
     const shown = await this.lookup(ref);
     if (!shown || shown.kind !== 'contract') throw new ContractsError('not-found', `${formatHookRef(ref)} does not exist on this kernel`);
@@ -583,8 +588,8 @@ class Service extends EventEmitter implements ContractService {
   }
 
   private async enrichContract(c: Contract, gen: Generation): Promise<Contract | undefined> {
-    const ol = this.o.ollama;
-    if (!ol?.chatModel) return undefined;
+    const llm = this.o.llm;
+    if (!llm?.chatModel) return undefined;
     let src;
     if (c.kind === 'function' && this.source) {
       await this.ensureSourceIndex().catch(() => undefined);
@@ -599,9 +604,9 @@ class Service extends EventEmitter implements ContractService {
         }
       : undefined;
     const r = await enrichContract(c, src, {
-      client: ol.client,
-      model: ol.chatModel,
-      ...(ol.maxAttempts ? { maxAttempts: ol.maxAttempts } : {}),
+      llm,
+      model: llm.chatModel,
+      ...(this.o.enrichAttempts ? { maxAttempts: this.o.enrichAttempts } : {}),
       ...(memberOf ? { memberOf } : {}),
       onRejected: (attempt, reasons) => this.log.warn({ hook: c.id, attempt, reasons }, 'kernel contracts: LLM answer rejected'),
     });
@@ -615,10 +620,10 @@ class Service extends EventEmitter implements ContractService {
     const docs = await this.docIndex();
     if (!docs.ready) throw new ContractsError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
     let vector: number[] | undefined;
-    const ol = this.o.ollama;
-    if (ol?.embedModel && docs.hasVectors) {
+    const llm = this.o.llm;
+    if (llm?.embedModel && docs.hasVectors) {
       try {
-        vector = (await withTimeout(ol.client.embed({ model: ol.embedModel, input: [text] }), 5_000, 'query embedding took over 5 s')).embeddings[0];
+        vector = (await llm.embed([text], AbortSignal.timeout(5_000)))?.[0];
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'kernel contracts: query embedding failed; full-text search only');
       }
@@ -643,15 +648,6 @@ class Service extends EventEmitter implements ContractService {
     void gen;
     return { mode: vector ? 'hybrid' : 'full-text', hits };
   }
-}
-
-/** Rejects after `ms` so a model server that does not answer cannot stall a build or a search. */
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function badHook(text: string): ContractsError {

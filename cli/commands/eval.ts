@@ -1,5 +1,5 @@
 /**
- * kgentctl eval: the paper's Table 1 for local models, judged by running the programs (issue 10).
+ * kgentctl eval: the paper's Table 1 for local models, judged by running the programs.
  * Reads the cases (`--cases FILE|DIR`, JSON lines; default: the daemon's bundled datasets/eval),
  * asks kgentd to run them (`eval.run`: the loop per model and configuration, then the execution
  * oracle), shows progress while it runs, then prints per-case rows and the A / FP / FN table;

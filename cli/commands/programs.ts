@@ -20,6 +20,7 @@ import { LONG_CALL_TIMEOUT_MS, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, table, type CliIO } from '../io.js';
 import { readProgramFile } from '../program-file.js';
+import { formatEntry } from '../text-format.js';
 
 export interface CommandContext {
   readonly io: CliIO;
@@ -233,14 +234,6 @@ export async function logsCommand(ctx: CommandContext, id: number, follow: boole
   } finally {
     client.close();
   }
-}
-
-/** One log entry as a human reads it: printf text as is, maps and others as compact JSON. */
-export function formatEntry(e: LogEntry): string {
-  const t = e.time.slice(11, 23);
-  if (e.type === 'printf' && typeof e.data === 'string') return `${t} ${e.data.replace(/\n$/, '')}`;
-  if (e.type === 'stderr' || e.type === 'text') return `${t} [${e.type}] ${String(e.data)}`;
-  return `${t} [${e.type}] ${JSON.stringify(e.data)}`;
 }
 
 function lastLine(s: string): string {

@@ -30,6 +30,7 @@ import { LONG_CALL_TIMEOUT_MS, RpcError, type KgentClient } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { clip, printJson, table, type CliIO } from '../io.js';
 import { formatMs as ms, ProgressView } from '../progress-view.js';
+import { numberLines } from '../text-format.js';
 import type { CommandContext } from './programs.js';
 
 export interface RequestOptions {
@@ -72,13 +73,6 @@ function printResult(io: CliIO, r: RequestResult): void {
     for (const c of r.report.coverage ?? []) io.stdout.write(`  line ${c.line}: ${c.verdict}: ${c.text}${c.reason ? `; ${c.reason}` : ''}\n`);
   }
   io.stdout.write(`\nnext: ${r.next}\n`);
-}
-
-/** `text` with right-aligned line numbers, as the verifier counts lines (from 1). */
-export function numberLines(text: string): string {
-  const lines = text.replace(/\n$/, '').split('\n');
-  const w = String(lines.length).length;
-  return lines.map((l, i) => `  ${String(i + 1).padStart(w)} | ${l}`).join('\n');
 }
 
 function printLibrary(io: CliIO, examples: readonly LibraryExample[]): void {

@@ -4,7 +4,7 @@
  * that read JSON. Line numbers of verdicts are those of the annotated program, which is included.
  */
 import { formatDiagnostic, isVerified, type ProgramInfo, type RequestResult, type VerifyReport } from '../../daemon/protocol/index.js';
-import { numberLines } from '../commands/request.js';
+import { numberLines } from '../text-format.js';
 import type { ToolText } from './refusal.js';
 
 /** The next step for an agent, which may propose but not approve (unless `mayApprove`). */

@@ -5,7 +5,7 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ContractsStatus, ProgramsList, ProgramsLogs } from '../../daemon/protocol/index.js';
 import type { KgentClient } from '../client.js';
-import { formatEntry } from '../commands/programs.js';
+import { formatEntry } from '../text-format.js';
 import { oneLine } from './refusal.js';
 import type { ToolContext } from './tool-context.js';
 

@@ -21,7 +21,7 @@ import {
 } from '../../daemon/protocol/index.js';
 import { LONG_CALL_TIMEOUT_MS } from '../client.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { formatEntry } from '../commands/programs.js';
+import { formatEntry } from '../text-format.js';
 import { dataText, programLine, verdictLines } from './agent-text.js';
 import { refusal } from './refusal.js';
 import { registerRequestTools } from './request-tools.js';

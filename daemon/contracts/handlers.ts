@@ -126,7 +126,7 @@ export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOpti
   });
 
   // Z3's WebAssembly heap is ~150 MB resident once initialised (half of an idle daemon): it starts
-  // with the first verification, not with the daemon (issue 9: idle RSS < 150 MB). Set
+  // with the first verification, not with the daemon (its idle RSS stays under 150 MB). Set
   // KGENT_VERIFIER_WARM_UP=1 to initialise it at start instead, so the first client does not wait.
   if (process.env.KGENT_VERIFIER_WARM_UP === '1') {
     const t0 = performance.now();

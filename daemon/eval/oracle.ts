@@ -1,5 +1,5 @@
 /**
- * The execution oracle of the evaluation (issue 10): is a program *correct*, judged by running it?
+ * The execution oracle of the evaluation: is a program *correct*, judged by running it?
  * Attach the program with bpftrace, wait until every probe is attached, run the case's trigger
  * (a shell command that causes the events), collect the output, detach, and check that nothing
  * is left attached. The verdict is whether the output matches the case's `expect` expression.

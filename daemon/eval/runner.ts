@@ -1,5 +1,5 @@
 /**
- * The evaluation (issue 10, `eval.run`): for each model, configuration, case and run, one request
+ * The evaluation (`eval.run`): for each model, configuration, case and run, one request
  * through the Kgent loop with the configuration's features switched off ({@link RequestService.evaluate}),
  * then the execution oracle on the verified program. Correct = verified and the oracle passes;
  * FP = verified and the oracle fails; FN = no verified program.

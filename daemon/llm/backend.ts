@@ -29,6 +29,10 @@ export interface LlmChatRequest {
    * (Ollama sends one token per line), so a person watching a slow model sees it working.
    */
   readonly onTokens?: (received: number) => void;
+  /** `json`: the answer is constrained to one JSON object (Ollama's `format`; kernel-contracts' enrichment). */
+  readonly format?: 'json';
+  /** Sent as `options.temperature` (the model's default when absent). */
+  readonly temperature?: number;
 }
 
 export interface LlmChatResult {
@@ -111,7 +115,8 @@ export function createLlmBackend(opts: LlmBackendOptions): LlmBackend {
       const params = {
         model,
         messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
-        options: { num_ctx: req.numCtx, ...(opts.answerTokens ? { num_predict: opts.answerTokens } : {}) },
+        options: { num_ctx: req.numCtx, ...(opts.answerTokens ? { num_predict: opts.answerTokens } : {}), ...(req.temperature !== undefined ? { temperature: req.temperature } : {}) },
+        ...(req.format ? { format: req.format } : {}),
       };
       const onTokens = req.onTokens;
       const res = await call(req.stage, model, req.signal, async (client) => {

@@ -42,11 +42,6 @@ export class LlmError extends KgentError {
   }
 }
 
-/** Is `err` an {@link LlmError} (of one of `kinds`, when given)? */
-export function isLlmError(err: unknown, ...kinds: LlmErrorKind[]): err is LlmError {
-  return err instanceof LlmError && (kinds.length === 0 || kinds.includes(err.kind));
-}
-
 export const llmErrors = {
   unreachable: (host: string, why: string, cause?: unknown): LlmError =>
     new LlmError('unreachable', `Ollama is not reachable at ${host} (${why}): start Ollama or set OLLAMA_HOST`, { host, why }, { cause }),

@@ -5,7 +5,7 @@
  * to the caller, which reports the daemon itself.
  */
 import { DEFAULTS, loadConfig, normaliseOllamaHost, type KgentConfig } from '../config.js';
-import { runDoctor } from '../kernel-check/doctor.js';
+import { runDoctor } from '../health/doctor.js';
 import type { DoctorCheck } from '../protocol/methods.js';
 import { detectBpftrace, type BpftraceCli } from '../runner/bpftrace-cli.js';
 import { findDeathSignalWrapper } from '../runner/supervisor.js';

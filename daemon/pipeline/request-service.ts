@@ -22,7 +22,8 @@ import type { RequestStore, StorageUsage } from '../store/request-store.js';
 import type { StorageQuota } from '../policy/rights.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
 import { parse } from '../verifier/frontend/index.js';
-import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome, type UnverifiedCandidate } from './orchestrator.js';
+import type { UnverifiedCandidate } from './attempt.js';
+import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome } from './orchestrator.js';
 import type { ExampleSource } from './stages.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
 

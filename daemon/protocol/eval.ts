@@ -1,5 +1,5 @@
 /**
- * The evaluation over the socket (issue 10): `eval.run` runs evaluation cases through the Kgent loop
+ * The evaluation over the socket: `eval.run` runs evaluation cases through the Kgent loop
  * for each model, configuration, case and run, judges every verified program with the execution
  * oracle (attach, trigger, match the expected output, detach) and answers with the report;
  * `eval.progress` streams each finished item and where the run is. The daemon keeps the state of a

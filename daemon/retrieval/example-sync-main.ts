@@ -1,7 +1,7 @@
 /**
  * One sync of the example library, run by kgentd as a short-lived child process so that LanceDB,
- * Arrow and the embedding batches of a (re)load never stay in the daemon's memory (issue 9,
- * item 8: the daemon's idle RSS). Flags: --state-dir DIR (required), --ollama-host URL and
+ * Arrow and the embedding batches of a (re)load never stay in the daemon's memory (the daemon's
+ * idle RSS). Flags: --state-dir DIR (required), --ollama-host URL and
  * --embed-model NAME (vectors; without them full text only), --dataset-dir DIR (default: the
  * repository's datasets/examples), --log-level LEVEL.
  *

@@ -4,7 +4,7 @@
  * embeddings from Ollama's embedding model when it answers. Searches and learning wait for that
  * first sync, so the first request after a start sees the whole dataset.
  *
- * Memory (issue 9, item 8): LanceDB and Arrow cost the daemon ~50 MB once loaded, and a sync
+ * Memory: LanceDB and Arrow cost the daemon ~50 MB once loaded, and a sync
  * more. kgentd therefore decides from `examples.meta.json` alone whether a sync is needed, runs a
  * needed one in a short-lived child process (`example-sync-main.js`), and loads LanceDB itself
  * (a dynamic `import()`) only with the first use of the table: a search, a listing, a learned

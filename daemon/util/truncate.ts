@@ -29,8 +29,3 @@ export function capText(s: string, maxBytes: number): string {
   while (end > 0 && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
   return `${buf.subarray(0, end).toString('utf8')}${truncationMarker(total - end)}`;
 }
-
-/** Like {@link capText} for an optional field. */
-export function capOptional(s: string | undefined, maxBytes: number): string | undefined {
-  return s === undefined ? undefined : capText(s, maxBytes);
-}

@@ -121,11 +121,6 @@ export function normaliseCType(t: string): string {
     .trim();
 }
 
-/** The integer type of a C spelling, or undefined when it is not a known integer type. */
-export function cIntegerType(spelling: string): CIntegerType | undefined {
-  return C_INTEGER_TYPES[normaliseCType(spelling)];
-}
-
 // bpftrace 0.17 compiles a tracepoint's format as C and then widens the 4-byte integer types
 // that sit in 8-byte slots (every syscall argument: `int flags; size:8`): `int` becomes int64,
 // and the unsigned 32-bit spellings (plus pid_t, uid_t, gid_t) become uint64.

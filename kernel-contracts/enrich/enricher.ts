@@ -1,23 +1,23 @@
 /**
  * LLM enrichment: turns a contract's documentation and source into pre/post conditions through an
- * Ollama chat model. The answer must be one JSON object valid against `schema.json`
+ * LLM chat model (the daemon's, see ../language-model.ts). The answer must be one JSON object valid against `schema.json`
  * (`#/$defs/enrichment`) and must only name values of the hook; anything else is rejected with
  * the reasons, which are sent back to the model for a bounded number of retries. A rejected
  * answer is never returned (so never stored).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Ollama } from 'ollama';
 import { ContractsError } from '../errors.js';
 import { checkCondition, renderCond, validateAgainstSchema, type Condition, type EnrichmentAnswer, type Scope, type ScopeValue } from '../contracts/expr.js';
 import type { SchemaError } from '../contracts/json-schema.js';
 import type { Contract, ValueContract } from '../contracts/model.js';
 import type { FunctionSource } from '../source-reader/index.js';
+import type { ChatTurn, ContractsLanguageModel } from '../language-model.js';
 import { promptsDir } from '../paths.js';
 
 export interface EnricherOptions {
-  readonly client: Ollama;
-  /** Chat model name, e.g. `qwen2.5-coder:7b`. */
+  readonly llm: Pick<ContractsLanguageModel, 'chatJson'>;
+  /** The chat model's name, e.g. `qwen2.5-coder:7b` (stored with the answer). */
   readonly model: string;
   /** Answers tried before giving up (default 3). */
   readonly maxAttempts?: number;
@@ -149,7 +149,7 @@ export async function enrichContract(contract: Contract, source: FunctionSource 
   const { system, user } = buildPrompt(contract, source, dir);
   const retry = loadTemplate(dir, 'enrich-retry.txt');
   const max = Math.max(1, opts.maxAttempts ?? 3);
-  const messages: { role: string; content: string }[] = [
+  const messages: ChatTurn[] = [
     { role: 'system', content: system },
     { role: 'user', content: user },
   ];
@@ -157,8 +157,7 @@ export async function enrichContract(contract: Contract, source: FunctionSource 
   for (let attempt = 1; attempt <= max; attempt++) {
     let text: string;
     try {
-      const res = await opts.client.chat({ model: opts.model, messages, stream: false, format: 'json', options: { temperature: 0 } });
-      text = res.message.content;
+      text = await opts.llm.chatJson(messages);
     } catch (err) {
       throw new ContractsError('unavailable', `LLM enrichment of ${contract.id} failed: the model ${opts.model} did not answer (${(err as Error).message})`, { hook: contract.id, model: opts.model }, { cause: err });
     }

@@ -1,7 +1,7 @@
 /**
  * One kernel-contracts build of the running kernel, run by the contract service as a child
  * process so that BTF parsing, the derive pass and LanceDB's indexing never stay in kgentd's
- * memory (issue 9, item 8: ~150 MB more RSS after an in-process build). Flags: --state-dir DIR
+ * memory (~150 MB more RSS after an in-process build). Flags: --state-dir DIR
  * (required), --ollama-host URL and --embed-model NAME (vectors), --source-tree DIR (kernel
  * sources, indexed into `source-index.json` when not yet), --probe-options JSON (bpftrace's
  * version and features), --keep-old-tables (the parent has the doc index open and drops the old

@@ -1,5 +1,5 @@
 /**
- * Kernel-contracts benchmark (issue 3): a full build from this machine's BTF and tracefs, no LLM
+ * Kernel-contracts benchmark: a full build from this machine's BTF and tracefs, no LLM
  * and no source tree, measured in a child process of its own so that the peak RSS is the build's
  * alone (process.resourceUsage().maxRSS of that child); then the lookup time of one contract.
  * Targets: build < 10 s wall, < 300 MB peak RSS; lookup p50 < 1 ms. Prints PASS/MISS per target,

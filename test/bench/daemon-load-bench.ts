@@ -1,5 +1,5 @@
 /**
- * Control-plane load figures (issue 9, item 8), measured side by side in one run against the real
+ * Control-plane load figures, measured side by side in one run against the real
  * kgentd: requests/s for `daemon.status` and `programs.list` with 200 concurrent clients (each on its
  * own connection, none may be dropped), p99 latency, the daemon's RSS idle and after 10,000
  * requests. Each figure is printed beside its target.

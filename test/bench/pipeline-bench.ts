@@ -1,5 +1,5 @@
 /**
- * Pipeline benchmark (issue 10 item 5): what one request costs besides the LLM, over the eval
+ * Pipeline benchmark: what one request costs besides the LLM, over the eval
  * cases with replayed answers (the Ollama stand-in answers at once with the case's reference and
  * its annotated version), through a real kgentd:
  * - per stage, p50 / p95 per attempt: retrieve (examples + hooks), prompt build, parse of the

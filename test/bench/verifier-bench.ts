@@ -1,6 +1,6 @@
 /**
  * Verifier benchmark over the golden corpus (test/golden/verifier/): the solver initialisation time
- * once, then per-program verification time after init (p50, p95, max) against the targets of issue 4
+ * once, then per-program verification time after init (p50, p95, max) against its targets
  * (p50 < 50 ms, p95 < 250 ms per program on the 2-core development machine).
  *
  * Times are wall clock around `verifyProgram` (parsing, lints, symbolic execution and every solver

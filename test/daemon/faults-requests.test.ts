@@ -1,5 +1,5 @@
 /**
- * Faults of issue 9 (item 7) around requests and attaching, against the real daemon with the
+ * Faults around requests and attaching, against the real daemon with the
  * Ollama stand-in: kgentd SIGKILLed mid-request (the request is marked failed with a reason on the
  * next start), SIGKILLed mid-attach (the approved program runs again, no orphan), SIGKILLed
  * mid-check (its files are cleaned), Ollama down or slow (the request fails with one line), and

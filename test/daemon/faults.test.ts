@@ -1,5 +1,5 @@
 /**
- * Faults of issue 9 (item 7) against the real daemon: a second kgentd on the same state dir, the
+ * Faults against the real daemon: a second kgentd on the same state dir, the
  * socket file removed, a program out of its crash budget across a restart, a full disk (a 2 MB
  * tmpfs as the state dir, filled up).
  */

@@ -1,5 +1,5 @@
 /**
- * The kernel check runs nothing of the program in user space (issue 9, item 4) and is bounded
+ * The kernel check runs nothing of the program in user space and is bounded
  * (concurrency, memory, time, #include). Against the real bpftrace: a FIFO that must never get a
  * reader, a file whose access time must not move, and files a system() would create.
  */

@@ -1,5 +1,5 @@
 /**
- * Protocol edges (issue 9): inherited names are unknown fields, and ids come back exactly as sent
+ * Protocol edges: inherited names are unknown fields, and ids come back exactly as sent
  * even when a JavaScript number cannot hold them.
  */
 import t from 'tap';

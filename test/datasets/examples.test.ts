@@ -1,5 +1,5 @@
 /**
- * CI for kgent's own examples (datasets/, issue 8 item 8): there are enough of them, spread over
+ * CI for kgent's own examples (datasets/): there are enough of them, spread over
  * the areas; each plain program parses with our front-end; each annotated version is `proved` by
  * the verifier with this host's contracts (and its annotations stripped equal the plain program:
  * the guard runs with it as the candidate); each plain program whose probes exist on this kernel

@@ -1,5 +1,5 @@
 /**
- * The execution oracle tested on its own cases (issue 10 item 1): every reference program of
+ * The execution oracle tested on its own cases: every reference program of
  * datasets/eval must pass against its trigger on this kernel, and every wrong program must fail,
  * through the same `runOracle` the eval uses (attach with bpftrace, wait until attached, trigger,
  * collect, detach, nothing left attached). Cases whose probes this kernel lacks are skipped with

@@ -1,5 +1,5 @@
 /**
- * The evaluation harness without a model (issue 10 item 4): the real kgentd and `kgentctl eval`,
+ * The evaluation harness without a model: the real kgentd and `kgentctl eval`,
  * the Ollama-protocol stand-in replaying answers through the real `ollama` client and HTTP, the
  * real verifier, kernel check and execution oracle. Two stand-in "models":
  * - `replay-reference` answers synthesis with the case's reference and comprehension with its

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { Ollama } from 'ollama';
 import { startOllamaStandin } from '../support/ollama-standin.js';
+import { standinContractsModel } from './helpers/standin-model.js';
 import { enrichContract, checkAnswer, buildPrompt } from '../../kernel-contracts/enrich/enricher.js';
 import { deriveFunctionContract, deriveTracepointContract, type TypeInfo } from '../../kernel-contracts/contracts/derive.js';
 import { parseTracepointFormat } from '../../kernel-contracts/kernel-reader/tracepoint-format.js';
@@ -44,7 +44,7 @@ t.test('prompt is built from the template files and names the hook values', asyn
 t.test('a good answer is accepted on the first attempt', async (t) => {
   const s = await startOllamaStandin({ chat: [GOOD], models: ['coder'] });
   t.teardown(() => s.close());
-  const r = await enrichContract(fnContract, undefined, { client: new Ollama({ host: s.host }), model: 'coder', memberOf });
+  const r = await enrichContract(fnContract, undefined, { llm: standinContractsModel(s.host, { chatModel: 'coder' }), model: 'coder', memberOf });
   t.equal(r.attempts, 1);
   t.same(
     r.conditions.map((c) => [c.kind, c.source]),
@@ -56,6 +56,8 @@ t.test('a good answer is accepted on the first attempt', async (t) => {
   const req = s.chatRequests()[0]!;
   t.equal(req.model, 'coder');
   t.equal(req.format, 'json');
+  t.equal(req.options?.['temperature'], 0, 'deterministic answers');
+  t.equal(req.options?.['num_ctx'], 8192, "the daemon's num_ctx goes with the prompt");
   t.equal(req.messages[0]?.role, 'system');
 });
 
@@ -70,7 +72,7 @@ t.test('malformed answers are rejected with reasons, fed back, and retried', asy
   t.teardown(() => s.close());
   const rejected: string[][] = [];
   const r = await enrichContract(fnContract, undefined, {
-    client: new Ollama({ host: s.host }),
+    llm: standinContractsModel(s.host, { chatModel: 'coder' }),
     model: 'coder',
     onRejected: (_, reasons) => rejected.push([...reasons]),
   });
@@ -86,7 +88,7 @@ t.test('bounded retries: all answers malformed -> refused, nothing returned', as
   const bad = JSON.stringify({ pre: [{ expr: { op: 'in', lhs: { field: 'family' }, rhs: ['AF_INET'] } }], post: [] });
   const s = await startOllamaStandin({ chat: [bad, bad, bad, GOOD] });
   t.teardown(() => s.close());
-  const err = await enrichContract(tpContract, undefined, { client: new Ollama({ host: s.host }), model: 'coder', maxAttempts: 3 }).catch((e: unknown) => e);
+  const err = await enrichContract(tpContract, undefined, { llm: standinContractsModel(s.host, { chatModel: 'coder' }), model: 'coder', maxAttempts: 3 }).catch((e: unknown) => e);
   t.ok(err instanceof ContractsError);
   t.equal((err as ContractsError).code, 'refused');
   t.match((err as ContractsError).message, /rejected after 3 answer\(s\); last reason: at \$\.pre\[0\]\.expr\.rhs\[0\]: "AF_INET" does not match/);
@@ -107,7 +109,7 @@ t.test('answer checks: tracepoints have no post, members resolve, fenced JSON ac
 t.test('an unreachable model is an operational error, not a rejection', async (t) => {
   const s = await startOllamaStandin({ chat: [], models: ['other'] });
   t.teardown(() => s.close());
-  const err = await enrichContract(fnContract, undefined, { client: new Ollama({ host: s.host }), model: 'coder' }).catch((e: unknown) => e);
+  const err = await enrichContract(fnContract, undefined, { llm: standinContractsModel(s.host, { chatModel: 'coder' }), model: 'coder' }).catch((e: unknown) => e);
   t.equal((err as ContractsError).code, 'unavailable');
-  t.match((err as Error).message, /model coder did not answer .*not found/);
+  t.match((err as Error).message, /model coder did not answer \(model "coder" is not pulled on the Ollama at .*: run `ollama pull coder`\)/);
 });

@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ollama } from 'ollama';
+import type { ContractsLanguageModel } from '../../kernel-contracts/language-model.js';
 import { fixtureHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { createContractService, type ContractService } from '../../kernel-contracts/service.js';
 import { registerContractMethods } from '../../daemon/contracts/handlers.js';
@@ -14,6 +14,7 @@ import type { RebuildProgress } from '../../kernel-contracts/api.js';
 import { KgentError } from '../../daemon/errors.js';
 import { ContractsError } from '../../kernel-contracts/errors.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
+import { standinContractsModel } from './helpers/standin-model.js';
 import { makeFakeKernel, HAVE_REAL_BTF, RECORDED_FORMATS, type FakeKernel } from './helpers/fake-kernel.js';
 import { subsetLoader } from './helpers/subset-btf.js';
 
@@ -26,7 +27,7 @@ interface Env {
   svc: ContractService;
 }
 
-async function setup(t: Tap.Test, opts: { gate?: () => Promise<void>; watch?: string[]; ollama?: { client: Ollama; chatModel?: string; embedModel?: string } } = {}): Promise<Env> {
+async function setup(t: Tap.Test, opts: { gate?: () => Promise<void>; watch?: string[]; llm?: ContractsLanguageModel } = {}): Promise<Env> {
   const k = makeFakeKernel({ btf: true });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kgent-contracts-state-'));
   const svc = createContractService({
@@ -36,7 +37,7 @@ async function setup(t: Tap.Test, opts: { gate?: () => Promise<void>; watch?: st
     watchPaths: opts.watch ?? [],
     watchDebounceMs: 100,
     loadBtf: subsetLoader(FUNCS, 200, opts.gate),
-    ...(opts.ollama ? { ollama: opts.ollama } : {}),
+    ...(opts.llm ? { llm: opts.llm } : {}),
   });
   t.teardown(async () => {
     await svc.stop();
@@ -191,7 +192,7 @@ t.test('search returns only hooks that exist on this kernel', { skip: NEED_BTF }
 t.test('hybrid search when an embedding model is available (stand-in)', { skip: NEED_BTF }, async (t) => {
   const s = await startOllamaStandin({ models: ['coder', 'embedder'], embedModels: ['embedder'] });
   t.teardown(() => s.close());
-  const { svc } = await setup(t, { ollama: { client: new Ollama({ host: s.host }), embedModel: 'embedder' } });
+  const { svc } = await setup(t, { llm: standinContractsModel(s.host, { embedModel: 'embedder' }) });
   await svc.start();
   await svc.whenIdle();
   t.equal((await svc.status()).search.vectors, true);
@@ -228,7 +229,7 @@ t.test('enrichment on first use through the stand-in: validated, cached per iden
   const bad = '{"pre": [{"expr": {"op": "ne", "lhs": {"field": "sock"}, "rhs": 0}}], "post": []}';
   const s = await startOllamaStandin({ chat: [bad, good, bad, bad, bad], models: ['coder'] });
   t.teardown(() => s.close());
-  const { stateDir, svc } = await setup(t, { ollama: { client: new Ollama({ host: s.host }), chatModel: 'coder' } });
+  const { stateDir, svc } = await setup(t, { llm: standinContractsModel(s.host, { chatModel: 'coder' }) });
   await svc.start();
   await svc.whenIdle();
   const shown = await svc.lookup('kprobe:tcp_connect', { enrich: true });

@@ -3,7 +3,7 @@
  * a fixed seed, a few hundred generated cases run in bpftrace and in the executor's concrete mode.
  * Every agreement is a passing point, and so is a case whose printed values the executor reports
  * as undefined in bpftrace (`any-value`: LLVM poison, never claimed as a value); a disagreement or
- * an executor error fails, named with the class of disagreement it falls in (the classes issue 7's
+ * an executor error fails, named with the class of disagreement it falls in (the classes the
  * first full run found are all fixed: a case in one of them is a regression). Needs root and
  * bpftrace; skips otherwise.
  */

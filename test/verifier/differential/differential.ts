@@ -4,7 +4,7 @@
  */
 import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
-import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome } from '../../../daemon/verifier/symbolic/concrete-run.js';
+import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome } from './concrete-run.js';
 import { runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
 import { compareAccept } from './gen-accept.js';
 import { builtinContracts, compareBuiltins } from './gen-builtins.js';

@@ -6,7 +6,7 @@
  * conversions) must be exactly what bpftrace printed. A few cases put a stray `%+d` or `%%` before
  * a conversion, which makes the value undefined (verdict any-value).
  */
-import type { ConcreteValue } from '../../../daemon/verifier/symbolic/concrete-run.js';
+import type { ConcreteValue } from './concrete-run.js';
 import { type Ctx, type GenClass, INT_TYPES, newInput, type Node } from './generator.js';
 
 const LENGTHS = ['', 'hh', 'h', 'l', 'll', 'j', 'z', 't'];

@@ -1,25 +1,28 @@
 /**
- * The Kgent loop assembled from the daemon's parts: the LLM backend (llm/), examples (retrieval/),
- * the kernel's hooks and contracts (contracts/), the verifier with those contracts, and the kernel
- * check of the programs service. `app.ts` creates one {@link RequestService} and serves it.
+ * The Kgent loop assembled from the daemon's parts, part of the composition root (app.ts): the LLM
+ * backend (llm/), examples (retrieval/), the kernel's hooks and contracts (contracts/), the
+ * verifier with those contracts, and the kernel check of the programs service. `app.ts` creates
+ * one {@link RequestService} and serves it. pipeline/ itself knows these parts only by the
+ * interfaces of pipeline/stages.ts.
  */
-import type { ContractService } from '../../kernel-contracts/index.js';
-import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
-import type { ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
-import type { KgentConfig } from '../config.js';
-import { hookAttachable, tracepointsFromContracts } from '../contracts/hook-attachable.js';
-import { kernelHookSource } from '../contracts/hooks.js';
-import { kernelMembersRead, lintWithContracts, verifyWithContracts } from '../contracts/verify.js';
-import type { LlmBackend } from '../llm/backend.js';
-import type { Logger } from '../log.js';
-import type { ProgramService } from '../programs/program-service.js';
-import type { RequestStore } from '../store/request-store.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
-import { assemblePrompt } from './assemble.js';
-import { RequestService } from './request-service.js';
-import { RequestAborted } from './orchestrator.js';
-import { KgentError } from '../errors.js';
-import type { ExampleSource } from './stages.js';
+import type { ContractService } from '../kernel-contracts/index.js';
+import type { KernelHost } from '../kernel-contracts/kernel-reader/host.js';
+import type { ProbeSupport } from '../kernel-contracts/kernel-reader/probe-support.js';
+import type { KgentConfig } from './config.js';
+import { hookAttachable, tracepointsFromContracts } from './contracts/hook-attachable.js';
+import { kernelHookSource } from './contracts/hooks.js';
+import { kernelMembersRead, lintWithContracts, verifyWithContracts } from './contracts/verify.js';
+import type { LlmBackend } from './llm/backend.js';
+import type { Logger } from './log.js';
+import type { ProgramService } from './programs/program-service.js';
+import type { RequestStore } from './store/request-store.js';
+import type { ProbeContractProvider } from './verifier/contracts.js';
+import { assemblePrompt } from './pipeline/assemble.js';
+import { RequestService } from './pipeline/request-service.js';
+import { RequestAborted } from './pipeline/attempt.js';
+import { KgentError } from './errors.js';
+import { exampleSource } from './retrieval/example-source.js';
+import type { ExampleLibrary } from './retrieval/library.js';
 
 export interface PipelineOptions {
   readonly config: KgentConfig;
@@ -33,21 +36,24 @@ export interface PipelineOptions {
   readonly probes: ProbeSupport;
   readonly bpftraceVersion: string;
   readonly release: string;
-  readonly examples?: ExampleSource;
+  /** The example library; the loop sees the examples whose hooks can attach on this kernel. */
+  readonly examples?: ExampleLibrary;
   readonly logger: Logger;
 }
 
 export function createRequestService(o: PipelineOptions): RequestService {
   const { config } = o;
   const checkOpts = { contracts: o.contracts, probes: o.probes, allowUnsafe: config.allowUnsafe };
+  const hookUsable = hookAttachable({ probeAvailable: (t) => o.probes.isAvailable(t), tracepointExists: tracepointsFromContracts(o.service && ((id) => o.service?.contract(id))) });
+  const examples = o.examples && exampleSource(o.examples, hookUsable);
   return new RequestService({
     store: o.store,
     programs: { run: (sub) => o.programs.run(sub), info: (id) => o.programs.find(id) },
-    ...(o.examples ? { examples: o.examples } : {}),
+    ...(examples ? { examples } : {}),
     defaultTrials: config.trials,
     maxRequestBytes: config.storage.maxRequestBytes,
     maxProgramBytes: config.maxProgramBytes,
-    hookUsable: hookAttachable({ probeAvailable: (t) => o.probes.isAvailable(t), tracepointExists: tracepointsFromContracts(o.service && ((id) => o.service?.contract(id))) }),
+    hookUsable,
     logger: o.logger,
     llmReady: async () => {
       const c = await o.llm.check();
@@ -62,7 +68,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
     },
     loop: {
       llm: o.llm,
-      ...(o.examples ? { examples: o.examples } : {}),
+      ...(examples ? { examples } : {}),
       hooks: kernelHookSource(o.service, o.host),
       checker: {
         lint: (source) => lintWithContracts(source, checkOpts),

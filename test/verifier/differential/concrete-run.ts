@@ -8,12 +8,12 @@
  * the assertion's left side), evaluated with `smt/term.ts`'s `evaluate` under the caller's input
  * assignment, so it survives refactors of the executor's internals.
  */
-import type { Program } from '../frontend/ast.js';
-import { evaluate, type Leaf, type Term, TermBuilder } from '../smt/term.js';
-import type { ProbeContractProvider } from '../contracts.js';
-import { ContractCache } from './contract-cache.js';
-import { Executor, type ExecResult, type Obligation } from './executor.js';
-import type { Ty } from './values.js';
+import type { Program } from '../../../daemon/verifier/frontend/ast.js';
+import { evaluate, type Leaf, type Term, TermBuilder } from '../../../daemon/verifier/smt/term.js';
+import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import { ContractCache } from '../../../daemon/verifier/symbolic/contract-cache.js';
+import { Executor, type ExecResult, type Obligation } from '../../../daemon/verifier/symbolic/executor.js';
+import type { Ty } from '../../../daemon/verifier/symbolic/values.js';
 
 /** A value the executor computed, as it would be printed. */
 export type ConcreteValue =

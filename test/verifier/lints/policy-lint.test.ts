@@ -3,11 +3,11 @@
  * daemon/policy/rights.ts: what a member's and an admin's program may use.
  */
 import t from 'tap';
-import { DEFAULTS } from '../../daemon/config.js';
-import { lintPolicyFor } from '../../daemon/policy/rights.js';
-import { parse } from '../../daemon/verifier/frontend/index.js';
-import { ALL_PROBES_AVAILABLE, runLints, unsafeBuiltinsLint, type LintPolicy, type TracepointFieldTypes } from '../../daemon/verifier/lints/index.js';
-import { ALLOWED_POINTER_READS, REFUSED_ADDRESS_READS } from '../support/address-cases.js';
+import { DEFAULTS } from '../../../daemon/config.js';
+import { lintPolicyFor } from '../../../daemon/policy/rights.js';
+import { parse } from '../../../daemon/verifier/frontend/index.js';
+import { ALL_PROBES_AVAILABLE, runLints, unsafeBuiltinsLint, type LintPolicy, type TracepointFieldTypes } from '../../../daemon/verifier/lints/index.js';
+import { ALLOWED_POINTER_READS, REFUSED_ADDRESS_READS } from '../../support/address-cases.js';
 
 function diagnostics(source: string, policy: LintPolicy, fields?: TracepointFieldTypes) {
   const { program, diagnostics } = parse(source, 'p.bt');
