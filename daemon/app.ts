@@ -383,6 +383,8 @@ async function startContracts(
     sourceTree: config.contracts.sourceTree === '' ? undefined : config.contracts.sourceTree,
     watchPaths: config.contracts.watchPaths,
     rebuildOnStart: config.contracts.rebuildOnStart,
+    docsIdleMs: config.idleReleaseMs,
+    btfIdleMs: config.idleReleaseMs,
     // A build leaves ~150 MB of RSS behind in the process that ran it (issue 9, item 8).
     ...(liveHost ? { buildInChild: { ollamaHost: config.ollamaHost, logLevel: logger.level } } : {}),
     probeOptions,
