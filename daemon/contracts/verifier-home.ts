@@ -30,6 +30,8 @@ export interface VerifierHomeOptions {
   /** The child is let go after this long without a verification. */
   readonly idleMs: number;
   readonly logger: Logger;
+  /** The child's script (default: the compiled `verifier-child.js` beside this module). */
+  readonly childScript?: string;
 }
 
 interface Pending {
@@ -107,7 +109,7 @@ export class VerifierHome {
   private ensureChild(): ChildProcess {
     if (this.child) return this.child;
     // `advanced` serialization is the structured-clone algorithm: contracts carry bigints.
-    const child = fork(CHILD_JS, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(this.o.childScript ?? CHILD_JS, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child = child;
     this.started++;
     this.o.logger.debug({ pid: child.pid }, 'verifier process started');
