@@ -21,6 +21,7 @@ import { EvalService } from './eval/runner.js';
 import { RequestStore } from './store/request-store.js';
 import { createLlmBackend } from './llm/backend.js';
 import { daemonContractProvider } from './contracts/verify.js';
+import { VerifierHome } from './contracts/verifier-home.js';
 import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
 import { ProgramService } from './programs/program-service.js';
@@ -173,8 +174,10 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   // in BEGIN and END); only when the daemon knows which executable that is.
   const bpftraceComm = cli instanceof Error ? undefined : path.basename(cli.path).slice(0, 15);
   const verifierContracts = daemonContractProvider(contracts, host, bpftraceComm ? { bpftraceComm } : {});
+  // Z3 lives in a child process that is let go after `idleReleaseMs` without a verification.
+  const verifier = new VerifierHome({ contracts: verifierContracts, probes, allowUnsafe: config.allowUnsafe, idleMs: config.idleReleaseMs, logger: logger.child({ component: 'verifier' }) });
   registerVerifyMethod(reg, {
-    contracts: verifierContracts,
+    verifier,
     service: contracts,
     probes,
     release,
@@ -193,6 +196,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     llm,
     programs,
     contracts: verifierContracts,
+    verifier,
     service: contracts,
     host,
     probes,
@@ -250,6 +254,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       revocation.stop();
       await server.close();
       await supervisor.stopAll(reason);
+      await verifier.close();
       await contracts?.stop();
       examples?.close();
       db.close();

@@ -31,6 +31,8 @@ export async function startContracts(
     sourceTree: config.contracts.sourceTree === '' ? undefined : config.contracts.sourceTree,
     watchPaths: config.contracts.watchPaths,
     rebuildOnStart: config.contracts.rebuildOnStart,
+    docsIdleMs: config.idleReleaseMs,
+    btfIdleMs: config.idleReleaseMs,
     // A build leaves ~150 MB of RSS behind in the process that ran it.
     ...(liveHost ? { buildInChild: { logLevel: logger.level } } : {}),
     probeOptions,

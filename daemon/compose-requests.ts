@@ -11,7 +11,8 @@ import type { ProbeSupport } from '../kernel-contracts/kernel-reader/probe-suppo
 import type { KgentConfig } from './config.js';
 import { hookAttachable, tracepointsFromContracts } from './contracts/hook-attachable.js';
 import { kernelHookSource } from './contracts/hooks.js';
-import { kernelMembersRead, lintWithContracts, verifyWithContracts } from './contracts/verify.js';
+import { kernelMembersRead, lintWithContracts } from './contracts/verify.js';
+import type { VerifierHome } from './contracts/verifier-home.js';
 import type { LlmBackend } from './llm/backend.js';
 import type { Logger } from './log.js';
 import type { ProgramService } from './programs/program-service.js';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   readonly programs: ProgramService;
   /** The verifier's view of the running kernel (the same provider `verify.program` uses). */
   readonly contracts: ProbeContractProvider;
+  /** Where verifications run (the solver's process, shared with `verify.program`). */
+  readonly verifier: VerifierHome;
   readonly service: ContractService | undefined;
   readonly host: KernelHost;
   readonly probes: ProbeSupport;
@@ -72,7 +75,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
       hooks: kernelHookSource(o.service, o.host),
       checker: {
         lint: (source) => lintWithContracts(source, checkOpts),
-        verify: (annotated, candidate) => verifyWithContracts(annotated, { ...checkOpts, candidate, fileName: 'annotated.bt' }),
+        verify: (annotated, candidate) => o.verifier.verify(annotated, { candidate, fileName: 'annotated.bt' }),
         members: (source) => kernelMembersRead(source, checkOpts),
         kernelCheck: async (source, on) => {
           try {

@@ -62,6 +62,11 @@ export interface KgentConfig {
   /** Examples retrieved into each prompt, best first (the prompt budget may drop the last ones). */
   readonly examplesPerPrompt: number;
   readonly contracts: ContractsConfig;
+  /**
+   * The verifier's solver (a child process) and the hook search index (LanceDB) are let go after
+   * this long unused, in ms, and come back on the next use: an idle daemon holds neither.
+   */
+  readonly idleReleaseMs: number;
   /** Who may do what, and the limits that keep one user from starving the others (daemon/policy/). */
   readonly policy: PolicyConfig;
   /** Who may own the socket of a local Ollama: requests refuse an endpoint held by anyone else. */
@@ -192,6 +197,7 @@ export const DEFAULTS: KgentConfig = {
   trials: 3,
   examplesPerPrompt: 4,
   contracts: { enabled: true, rebuildOnStart: true, watchPaths: ['/lib/modules', '/boot'], sourceTree: '' },
+  idleReleaseMs: 60_000,
   policy: {
     adminGroup: 'kgent-admin',
     attachUsers: [],
@@ -294,6 +300,7 @@ function validateLimits(cfg: KgentConfig, file: string): void {
   int('maxQueuedKernelChecksPerUid', cfg.maxQueuedKernelChecksPerUid, 0, 10_000);
   int('adminKernelCheckSlots', cfg.adminKernelCheckSlots, 0, 64);
   int('kernelCheckMaxWaitMs', cfg.kernelCheckMaxWaitMs, 1000, 3_600_000);
+  int('idleReleaseMs', cfg.idleReleaseMs, 100, 24 * 3600_000);
   if (cfg.kernelCheckMemoryBytes !== 0) int('kernelCheckMemoryBytes', cfg.kernelCheckMemoryBytes, 256 * 1024 * 1024, 64 * 1024 * 1024 * 1024);
   int('runner.maxRestarts', cfg.runner.maxRestarts, 0, 1000);
   int('runner.restartWindowMs', cfg.runner.restartWindowMs, 1000, 7 * 24 * 3600_000);

@@ -75,6 +75,11 @@ export interface ContractServiceOptions {
   /** Parsed BTF kept for struct lookups is dropped after this idle time (default 60 s). */
   readonly btfIdleMs?: number;
   /**
+   * The search index (LanceDB's connection, tables and their caches) is closed after this long
+   * without a search (default 60 s), and opened again by the next one.
+   */
+  readonly docsIdleMs?: number;
+  /**
    * Run each rebuild in a child process (`rebuild/build-main.js`), so that what a build leaves
    * behind (parsed BTF, malloc'd memory, LanceDB's native state: ~150 MB of RSS) goes with it.
    * The child reads the live system: only for the real host (`host` and `loadBtf` are not used
@@ -148,6 +153,9 @@ class Service extends EventEmitter implements ContractService {
   /** The search index, opened (and LanceDB loaded) by its first use: a search or a rebuild. */
   private docsOpening: Promise<DocIndex> | undefined;
   private docs: DocIndex | undefined;
+  /** Searches using the index now: it is not closed under them. */
+  private docsInUse = 0;
+  private docsIdleTimer: NodeJS.Timeout | undefined;
   private source: SourceReader | undefined;
   private sourceIndexing: Promise<void> | undefined;
   private watcher: KernelWatcher | undefined;
@@ -202,6 +210,7 @@ class Service extends EventEmitter implements ContractService {
     await this.running?.catch(() => undefined);
     if (this.btf?.timer) clearTimeout(this.btf.timer);
     this.btf = undefined;
+    clearTimeout(this.docsIdleTimer);
     const docs = await this.docsOpening?.catch(() => undefined);
     docs?.close();
     this.docs = undefined;
@@ -243,6 +252,39 @@ class Service extends EventEmitter implements ContractService {
       throw new ContractsError('unavailable', `the kernel-contracts search index could not be opened: ${(err as Error).message}`, undefined, { cause: err });
     });
     return this.docsOpening;
+  }
+
+  /** Runs `fn` with the doc index open; the index is closed once nothing has used it for `docsIdleMs`. */
+  private async withDocs<T>(fn: (docs: DocIndex) => Promise<T>): Promise<T> {
+    clearTimeout(this.docsIdleTimer);
+    this.docsInUse++;
+    try {
+      return await fn(await this.docIndex());
+    } finally {
+      this.docsInUse--;
+      this.armDocsIdle();
+    }
+  }
+
+  private armDocsIdle(): void {
+    if (this.docsInUse > 0 || this.stopped) return;
+    clearTimeout(this.docsIdleTimer);
+    this.docsIdleTimer = setTimeout(() => {
+      // A rebuild switches the open index to its generation at the end: keep it open until then.
+      if (this.running) return this.armDocsIdle();
+      if (this.docsInUse > 0 || !this.docsOpening) return;
+      const opening = this.docsOpening;
+      this.docsOpening = undefined;
+      this.docs = undefined;
+      void opening.then(
+        (docs) => {
+          docs.close();
+          this.log.info({ idleMs: this.o.docsIdleMs ?? 60_000 }, 'kernel contracts: search index closed (idle)');
+        },
+        () => undefined,
+      );
+    }, this.o.docsIdleMs ?? 60_000);
+    this.docsIdleTimer.unref();
   }
 
   private requireStore(): ContractStore {
@@ -563,13 +605,15 @@ class Service extends EventEmitter implements ContractService {
     store.putContracts(gen.id, contracts);
     const modules = [...known, ...loaded.modules.map((m) => m.module)];
     if (gen.info) store.db.prepare('UPDATE generations SET info = ? WHERE id = ?').run(JSON.stringify({ ...gen.info, modules, counts: { ...gen.info.counts, functions: gen.info.counts.functions + contracts.length } }), gen.id);
-    await (await this.docIndex()).addRows(
-      contracts.map((c) => ({
-        id: c.id,
-        kind: c.kind,
-        text: c.kind === 'function' ? functionDocText(c) : tracepointDocText(c),
-        attachable: c.probes.some((p) => p.available),
-      })),
+    await this.withDocs((docs) =>
+      docs.addRows(
+        contracts.map((c) => ({
+          id: c.id,
+          kind: c.kind,
+          text: c.kind === 'function' ? functionDocText(c) : tracepointDocText(c),
+          attachable: c.probes.some((p) => p.available),
+        })),
+      ),
     );
     this.log.info({ modules: loaded.modules.map((m) => m.module), functions: contracts.length }, 'kernel contracts: picked up module BTF loaded since the build');
     return this.contract(`function:${ref.name}`);
@@ -616,8 +660,11 @@ class Service extends EventEmitter implements ContractService {
   }
 
   async search(text: string, k = 10, opts: SearchOptions = {}): Promise<ContractsSearchResult> {
-    const gen = this.currentOrThrow();
-    const docs = await this.docIndex();
+    this.currentOrThrow();
+    return this.withDocs((docs) => this.searchIndex(docs, text, k, opts));
+  }
+
+  private async searchIndex(docs: DocIndex, text: string, k: number, opts: SearchOptions): Promise<ContractsSearchResult> {
     if (!docs.ready) throw new ContractsError('unavailable', 'the search index is not built yet; run: kgentctl contracts rebuild');
     let vector: number[] | undefined;
     const llm = this.o.llm;
@@ -645,7 +692,6 @@ class Service extends EventEmitter implements ContractService {
     };
     const ranked = rankHooks({ terms, fullText, ...(opts.hints ? { hints: opts.hints } : {}), exists }, k);
     const hits: SearchHit[] = ranked.map((r) => ({ ...found.get(r.id)!, score: Math.round(r.score * 100) / 100, why: r.why }));
-    void gen;
     return { mode: vector ? 'hybrid' : 'full-text', hits };
   }
 }

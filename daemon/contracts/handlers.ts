@@ -11,8 +11,8 @@ import type { ContractService } from '../../kernel-contracts/service.js';
 import type { Logger } from '../log.js';
 import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
 import type { ProbeSupport } from '../verifier/lints/index.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
-import { verifyWithContracts, WARM_UP_PROGRAM } from './verify.js';
+import type { VerifierHome } from './verifier-home.js';
+import { WARM_UP_PROGRAM } from './verify.js';
 import {
   ContractsProgress,
   ContractsRebuild,
@@ -80,23 +80,22 @@ export function registerContractMethods(server: MethodRegistry, service: Contrac
 
 export interface VerifyMethodOptions {
   /** The contract service; without it contracts come from the kernel's BTF and tracefs directly. */
-  /** The verifier's view of the running kernel ({@link daemonContractProvider}). */
-  readonly contracts: ProbeContractProvider;
   readonly service: ContractService | undefined;
   readonly probes: ProbeSupport;
   /** `uname -r` of the running kernel. */
   readonly release: string;
   readonly allowUnsafe: boolean;
+  /** Where verifications run (a child process let go when idle). */
+  readonly verifier: VerifierHome;
   readonly logger: Logger;
 }
 
 /**
- * Registers `verify.program`. The solver (Z3's WebAssembly, initialised once per process) starts
+ * Registers `verify.program`. The solver (Z3's WebAssembly, in the verifier's own process) starts
  * with the first verification; requests that arrive meanwhile wait for the same solver.
  */
 export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOptions): void {
   let datasetReady = false;
-  const provider = o.contracts;
   if (o.service) {
     const svc = o.service;
     void svc.status().then(
@@ -114,10 +113,7 @@ export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOpti
   });
 
   server.register(VerifyProgram, async (p) => {
-    const report = await verifyWithContracts(p.source, {
-      contracts: provider,
-      probes: o.probes,
-      allowUnsafe: o.allowUnsafe,
+    const report = await o.verifier.verify(p.source, {
       ...(p.fileName !== undefined ? { fileName: p.fileName } : {}),
       ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
       ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
@@ -125,12 +121,12 @@ export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOpti
     return { report, contracts: used() };
   });
 
-  // Z3's WebAssembly heap is ~150 MB resident once initialised (half of an idle daemon): it starts
-  // with the first verification, not with the daemon (its idle RSS stays under 150 MB). Set
-  // KGENT_VERIFIER_WARM_UP=1 to initialise it at start instead, so the first client does not wait.
+  // Z3's WebAssembly heap is ~110 MB resident once initialised: it starts with the first
+  // verification, in the verifier's process, not with the daemon. Set KGENT_VERIFIER_WARM_UP=1 to
+  // initialise it at start instead, so the first client does not wait (until it is let go idle).
   if (process.env.KGENT_VERIFIER_WARM_UP === '1') {
     const t0 = performance.now();
-    verifyWithContracts(WARM_UP_PROGRAM, { contracts: provider, probes: o.probes }).then(
+    o.verifier.verify(WARM_UP_PROGRAM).then(
       (r) => o.logger.info({ ms: Math.round(performance.now() - t0), verdict: r.verdict }, 'verifier warm (solver initialised)'),
       (err: unknown) => o.logger.warn({ err: (err as Error).message }, 'verifier warm-up failed; the first verification will initialise the solver'),
     );
