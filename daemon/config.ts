@@ -272,7 +272,7 @@ export function loadConfig(sources: ConfigSources): KgentConfig {
   cfg.socketPath = path.resolve(cfg.socketPath);
   if (cfg.log.file) cfg.log.file = path.resolve(cfg.log.file);
   cfg.stateDir = path.resolve(cfg.stateDir);
-  // kgentd changes into an empty directory of its own at start (runtime/empty-cwd.ts).
+  // kgentd changes into an empty directory of its own at start (process/empty-cwd.ts).
   if (cfg.bpftracePath.includes('/')) cfg.bpftracePath = path.resolve(cfg.bpftracePath);
   const where = text !== undefined ? file : 'defaults/environment';
   validateLlm(cfg, where);

@@ -4,7 +4,7 @@
  * --log-level LEVEL, --log-file FILE (instead of stdout; rotated by size, see log.* in the config). Stops cleanly (programs detached, state kept for re-attach) on SIGTERM/SIGINT.
  */
 // First: it sets the environment of native libraries before any of them loads.
-import './runtime/native-logs.js';
+import './process/native-logs.js';
 import { parseArgs } from 'node:util';
 import { startDaemon } from './app.js';
 import { loadConfig } from './config.js';
@@ -12,7 +12,7 @@ import { ContractsError } from '../kernel-contracts/errors.js';
 import { KgentError } from './errors.js';
 import { createLogger } from './log.js';
 import { RotatingLogFile } from './log-file.js';
-import { enterEmptyWorkingDirectory } from './runtime/empty-cwd.js';
+import { enterEmptyWorkingDirectory } from './process/empty-cwd.js';
 
 async function main(): Promise<number> {
   let values;

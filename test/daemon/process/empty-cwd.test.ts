@@ -1,12 +1,12 @@
 /**
- * kgentd's working directory (daemon/runtime/empty-cwd.ts): an empty directory of its own under the
+ * kgentd's working directory (daemon/process/empty-cwd.ts): an empty directory of its own under the
  * state dir, whatever was there before. Runs in this test's own process (tap gives each file one).
  */
 import t from 'tap';
 import { lstat, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { enterEmptyWorkingDirectory } from '../../daemon/runtime/empty-cwd.js';
+import { enterEmptyWorkingDirectory } from '../../../daemon/process/empty-cwd.js';
 
 const before = process.cwd();
 t.teardown(() => process.chdir(before));
