@@ -10,7 +10,7 @@ import { renderCond } from '../../kernel-contracts/contracts/expr.js';
 import type { ContractService } from '../../kernel-contracts/service.js';
 import type { Logger } from '../log.js';
 import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
-import type { ProbeSupport } from '../verifier/lints/index.js';
+import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { VerifierHome } from './verifier-home.js';
 import { WARM_UP_PROGRAM } from './verify.js';
 import {
@@ -81,7 +81,7 @@ export function registerContractMethods(server: MethodRegistry, service: Contrac
 export interface VerifyMethodOptions {
   /** The contract service; without it contracts come from the kernel's BTF and tracefs directly. */
   readonly service: ContractService | undefined;
-  readonly probes: ProbeSupport;
+  readonly probes: LintProbeSupport;
   /** `uname -r` of the running kernel. */
   readonly release: string;
   readonly allowUnsafe: boolean;

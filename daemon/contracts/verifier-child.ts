@@ -6,7 +6,7 @@
  */
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
-import type { ProbeSupport } from '../verifier/lints/index.js';
+import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { ContractQuestion, FromVerifier, ProbeTable, ToVerifier } from './verifier-messages.js';
 import { verifyWithContracts } from './verify.js';
 
@@ -39,7 +39,7 @@ const contracts: ProbeContractProvider = {
   hostFacts: () => ask('hostFacts'),
 };
 
-function probeSupport(table: ProbeTable): ProbeSupport {
+function probeSupport(table: ProbeTable): LintProbeSupport {
   return {
     isAvailable: (t: ProbeType) => table[t]?.available ?? false,
     reason: (t: ProbeType) => table[t]?.reason ?? `${t} probes are not known to kgentd`,

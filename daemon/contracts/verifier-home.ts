@@ -15,7 +15,7 @@ import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { VerifyReport } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
-import type { ProbeSupport } from '../verifier/lints/index.js';
+import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { ContractQuestion, FromVerifier, ProbeTable, ToVerifier, VerifyOptionsWire } from './verifier-messages.js';
 
 const CHILD_JS = fileURLToPath(new URL('./verifier-child.js', import.meta.url));
@@ -25,7 +25,7 @@ const STOP_GRACE_MS = 2000;
 export interface VerifierHomeOptions {
   /** The daemon's view of the running kernel; the child's contract questions are answered from it. */
   readonly contracts: ProbeContractProvider;
-  readonly probes: ProbeSupport;
+  readonly probes: LintProbeSupport;
   readonly allowUnsafe: boolean;
   /** The child is let go after this long without a verification. */
   readonly idleMs: number;

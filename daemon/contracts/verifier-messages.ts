@@ -7,7 +7,7 @@
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { VerifyReport } from '../protocol/verify.js';
 
-/** Which probe types this kernel offers, and why not where it does not: `ProbeSupport` as data. */
+/** Which probe types this kernel offers, and why not where it does not: `LintProbeSupport` as data. */
 export type ProbeTable = Readonly<Partial<Record<ProbeType, { readonly available: boolean; readonly reason: string }>>>;
 
 /** The contract questions the verifier asks (the methods of `ProbeContractProvider`). */

@@ -12,7 +12,7 @@ import { kernelContractProvider } from './verifier-provider.js';
 import type { ContractsUsed, VerifyReport } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { collect, parse, type Program } from '../verifier/frontend/index.js';
-import { runLints, type FieldTypeInfo, type KernelMemberTypes, type LintContext, type ProbeSupport } from '../verifier/lints/index.js';
+import { runLints, type FieldTypeInfo, type KernelMemberTypes, type LintContext, type LintProbeSupport } from '../verifier/lints/index.js';
 import { verifyProgram } from '../verifier/verify.js';
 
 export interface VerifyWithContractsOptions {
@@ -21,7 +21,7 @@ export interface VerifyWithContractsOptions {
   readonly candidate?: string;
   readonly contracts: ProbeContractProvider;
   /** Which probe types this kernel offers, for the probe-availability lint. */
-  readonly probes: ProbeSupport;
+  readonly probes: LintProbeSupport;
   /** Allow `system()`, `signal()`, `override()` (default false). */
   readonly allowUnsafe?: boolean;
 }
@@ -52,7 +52,7 @@ export async function verifyWithContracts(source: string, o: VerifyWithContracts
  * The lints' context: probe support, policy, and the field types of every tracepoint the program
  * attaches to, read ahead through the contracts (lints ask synchronously).
  */
-async function buildLintContext(source: string, contracts: ProbeContractProvider, probes: ProbeSupport, allowUnsafe: boolean): Promise<LintContext> {
+async function buildLintContext(source: string, contracts: ProbeContractProvider, probes: LintProbeSupport, allowUnsafe: boolean): Promise<LintContext> {
   const types = new Map<string, Map<string, FieldTypeInfo>>();
   const program: Program | undefined = parse(source).program;
   for (const ap of program ? collect(program, 'AttachPoint') : []) {

@@ -11,7 +11,7 @@ import { hostContractProvider } from '../contracts/host-provider.js';
 import { verifyWithContracts } from '../contracts/verify.js';
 import type { ContractsUsed, VerifyProgramResult } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
-import { ALL_PROBES_AVAILABLE, type ProbeSupport } from '../verifier/lints/index.js';
+import { ALL_PROBES_AVAILABLE, type LintProbeSupport } from '../verifier/lints/index.js';
 import { readRelease, realHost, type KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { detectProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
 
@@ -26,7 +26,7 @@ export interface OfflineVerifyOptions {
   /** Replaces the contracts altogether (tests). */
   readonly contracts?: ProbeContractProvider;
   /** Replaces the probe support the lints check against (tests). */
-  readonly probes?: ProbeSupport;
+  readonly probes?: LintProbeSupport;
 }
 
 /** Verifies `source` in this process with this host's contracts, and says which it used. */
@@ -54,7 +54,7 @@ async function used(host: KernelHost, o: OfflineVerifyOptions): Promise<Contract
 }
 
 /** Which probe types this host offers; everything when that cannot be read. */
-async function hostProbeSupport(host: KernelHost): Promise<ProbeSupport> {
+async function hostProbeSupport(host: KernelHost): Promise<LintProbeSupport> {
   try {
     return await detectProbeSupport(host, { functionNames: false });
   } catch {

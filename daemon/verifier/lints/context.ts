@@ -7,7 +7,7 @@ import type { Diagnostic } from '../../protocol/diagnostic.js';
 import type { Program } from '../frontend/ast.js';
 
 /** Which probe providers this kernel offers. */
-export interface ProbeSupport {
+export interface LintProbeSupport {
   isAvailable(t: ProbeType): boolean;
   /** Why `t` is not available (e.g. `CONFIG_KPROBES is off`); only asked when it is not. */
   reason(t: ProbeType): string;
@@ -55,7 +55,7 @@ export interface KernelMemberTypes {
 }
 
 export interface LintContext {
-  readonly probes: ProbeSupport;
+  readonly probes: LintProbeSupport;
   /**
    * What the program is checked for. `run` (default): it is to run on this host (the request
    * pipeline, `kgentctl run`/`check`), so a probe type this host lacks is an error. `prove`:
@@ -80,7 +80,7 @@ export interface LintPass {
 export type LintFactory = (ctx: LintContext) => LintPass;
 
 /** Every provider available (for tests and for callers that only want the other lints). */
-export const ALL_PROBES_AVAILABLE: ProbeSupport = {
+export const ALL_PROBES_AVAILABLE: LintProbeSupport = {
   isAvailable: () => true,
   reason: () => '',
 };

@@ -12,7 +12,7 @@ import { printfWidthLint } from './printf-width.js';
 import { timeUnitsLint } from './time-units.js';
 import { unsafeBuiltinsLint } from './unsafe-builtins.js';
 
-export type { FieldTypeInfo, KernelMemberTypes, LintContext, LintFactory, LintPass, LintPolicy, ProbeSupport, TracepointFieldTypes } from './context.js';
+export type { FieldTypeInfo, KernelMemberTypes, LintContext, LintFactory, LintPass, LintPolicy, LintProbeSupport, TracepointFieldTypes } from './context.js';
 export { ALL_PROBES_AVAILABLE } from './context.js';
 export { charPointerStrLint, isCharPointer } from './char-pointer-str.js';
 export { entryExitDeleteLint } from './entry-exit-delete.js';

@@ -8,7 +8,7 @@ import t from 'tap';
 import { formatDiagnostic } from '../../../daemon/protocol/diagnostic.js';
 import type { ProbeType } from '../../../kernel-contracts/probe-types.js';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
-import { ALL_PROBES_AVAILABLE, probeAvailabilityLint, runLints, type LintContext, type ProbeSupport } from '../../../daemon/verifier/lints/index.js';
+import { ALL_PROBES_AVAILABLE, probeAvailabilityLint, runLints, type LintContext, type LintProbeSupport } from '../../../daemon/verifier/lints/index.js';
 import { verifyWithContracts } from '../../../daemon/contracts/verify.js';
 import { recordedContractProvider } from '../../support/recorded-contracts.js';
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { repoRoot } from '../../../daemon/util/repo-root.js';
 
 const NO_KPROBES = new Set<ProbeType>(['kprobe', 'kretprobe', 'kfunc', 'kretfunc']);
-const noKprobes: ProbeSupport = { isAvailable: (p) => !NO_KPROBES.has(p), reason: () => 'CONFIG_KPROBES is not set' };
+const noKprobes: LintProbeSupport = { isAvailable: (p) => !NO_KPROBES.has(p), reason: () => 'CONFIG_KPROBES is not set' };
 
 function reported(src: string, purpose: LintContext['purpose']): string[] {
   const r = parse(src, 'p.bt');
