@@ -14,43 +14,15 @@
 import { existsSync, mkdirSync, readFileSync, unlinkSync, chownSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { KgentError, asKgentError } from '../errors.js';
+import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  encode,
-  ErrorCodes,
-  isRequest,
-  keepRawId,
-  JSONRPC,
-  LineDecoder,
-  type ErrorObject,
-  type Id,
-} from '../protocol/jsonrpc.js';
-import type { MethodSpec, NotificationSpec } from '../protocol/spec.js';
-import { RPC_CODE_OF } from './error-codes.js';
+import { encode, ErrorCodes } from '../protocol/jsonrpc.js';
+import type { MethodSpec } from '../protocol/spec.js';
 import { loadPeerCred, readPeerCredentials, UserDb, type Peer } from './identity.js';
+import { Connection, errorResponse, type ConnectionContext, type PeerCredentials } from './connection.js';
+import { dispatchLine, type Handler } from './request-dispatch.js';
 
-export interface ConnectionContext {
-  readonly connectionId: number;
-  /** Who is connected, from the kernel (never from what the client says). */
-  readonly peer: Peer;
-  /**
-   * Marks the connection busy (a followed log, a watched rebuild): the idle timeout does not close
-   * it until the returned release is called. Requests in flight count as busy by themselves.
-   */
-  busy(): () => void;
-  /** Sends a notification to this client; false once the client is gone. */
-  notify<P>(spec: NotificationSpec<P>, params: P): boolean;
-  /** Runs when the client disconnects (to end log follows and the like). */
-  onClose(fn: () => void): void;
-  /** Aborted when the client disconnects: work done only for this client stops (kernel checks). */
-  readonly signal: AbortSignal;
-  /** Tells the client why in an error line, then closes the connection. */
-  close(message: string): void;
-  readonly closed: boolean;
-}
-
-type Handler = (params: unknown, ctx: ConnectionContext) => Promise<unknown>;
+export type { ConnectionContext } from './connection.js';
 
 /** Where typed methods are registered (the server; tests pass a stand-in). */
 export interface MethodRegistry {
@@ -196,157 +168,38 @@ export class ControlServer implements MethodRegistry {
       this.perUid.set(uid, mine + 1);
       this.nonRoot++;
     }
-    const decoder = new LineDecoder(this.o.maxMessageBytes);
-    const closers: (() => void)[] = [];
-    const gone = new AbortController();
-    let closed = false;
-    let peer: Peer = { ...cred, groups: cred.groups ?? [cred.gid], user: `uid ${uid}` };
     this.sockets.add(socket);
-    const send = (msg: Parameters<typeof encode>[0]): boolean => {
-      if (closed || socket.destroyed) return false;
-      if (socket.writableLength > MAX_PENDING_WRITE_BYTES) {
-        this.o.logger.warn({ connectionId }, 'client reads too slowly; closing its connection');
-        socket.destroy();
-        return false;
-      }
-      socket.write(encode(msg));
-      return true;
-    };
-    // Idle: nothing in flight and nothing held; any line from the client re-arms the timer.
-    let busy = 0;
-    let idleTimer: NodeJS.Timeout | undefined;
-    const idleMs = this.o.idleTimeoutMs ?? 10 * 60_000;
-    const armIdle = (): void => {
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = undefined;
-      if (closed || busy > 0) return;
-      idleTimer = setTimeout(() => {
-        this.o.logger.info({ connectionId, uid, user: peer.user }, 'idle connection closed');
-        closeWith(ErrorCodes.Timeout, `connection idle for ${idleMs} ms, closed by kgentd (policy.idleTimeoutMs); reconnect`);
-      }, idleMs);
-    };
-    // A request line must end within lineMs of its first byte: one byte a second would otherwise
-    // keep a connection (and its share of the per-uid cap) for ever.
-    let lineTimer: NodeJS.Timeout | undefined;
-    const lineMs = this.o.lineTimeoutMs ?? 10_000;
-    const watchLine = (): void => {
-      if (!decoder.pending) {
-        if (lineTimer) clearTimeout(lineTimer);
-        lineTimer = undefined;
-        return;
-      }
-      if (lineTimer || closed) return;
-      lineTimer = setTimeout(() => {
-        this.o.logger.info({ connectionId, uid, user: peer.user }, 'request line not completed in time; connection closed');
-        closeWith(ErrorCodes.Timeout, `request line not completed within ${lineMs} ms of its first byte, closed by kgentd (policy.requestLineTimeoutMs); send each message as one line`);
-        socket.pause();
-      }, lineMs);
-    };
-    const hold = (): (() => void) => {
-      busy++;
-      armIdle();
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        busy--;
-        armIdle();
-      };
-    };
-    const closeWith = (code: number, message: string): void => {
-      send(errorResponse(null, { code, message }));
-      socket.end();
-      setTimeout(() => socket.destroy(), 1000).unref();
-    };
-    const ctx: ConnectionContext = {
+    const conn = new Connection(socket, {
       connectionId,
-      get peer() {
-        return peer;
-      },
-      busy: hold,
-      notify: (spec, params) => send({ jsonrpc: JSONRPC, method: spec.method, params }),
-      onClose: (fn) => {
-        if (closed) fn();
-        else closers.push(fn);
-      },
-      signal: gone.signal,
-      close: (message) => closeWith(ErrorCodes.Refused, message),
-      get closed() {
-        return closed;
-      },
-    };
-    const finish = (): void => {
-      if (closed) return;
-      closed = true;
-      if (idleTimer) clearTimeout(idleTimer);
-      if (lineTimer) clearTimeout(lineTimer);
-      this.sockets.delete(socket);
-      this.contexts.delete(ctx);
-      gone.abort();
-      if (uid !== 0) {
-        const n = (this.perUid.get(uid) ?? 1) - 1;
-        if (n > 0) this.perUid.set(uid, n);
-        else this.perUid.delete(uid);
-        this.nonRoot--;
-      }
-      for (const fn of closers.splice(0)) {
-        try {
-          fn();
-        } catch (err) {
-          this.o.logger.warn({ err: (err as Error).message }, 'connection close hook failed');
-        }
-      }
-    };
-    socket.on('close', finish);
-    this.contexts.add(ctx);
-    // Names and groups come from the user database (asynchronously); lines wait for them, in order.
-    const ready = (async (): Promise<boolean> => {
-      try {
-        const p = await this.identify(cred);
-        peer = p;
-        await this.o.admit?.(p);
-        this.o.logger.debug({ connectionId, uid: p.uid, user: p.user, pid: p.pid }, 'connection');
-        return true;
-      } catch (err) {
-        const e = asKgentError(err);
-        this.o.logger.warn({ connectionId, uid, pid: cred.pid, err: e.message }, 'connection refused');
-        this.refuse(socket, e.message, RPC_CODE_OF[e.code]);
-        return false;
-      }
-    })();
-    armIdle();
-    socket.on('data', (chunk: Buffer) => {
-      const items = decoder.push(chunk);
-      // Only a complete message counts as activity; bytes without one do not hold the connection.
-      if (items.length > 0) {
-        armIdle();
-        // The line that started the timer has ended; a line still pending began in this chunk.
-        if (lineTimer) clearTimeout(lineTimer);
-        lineTimer = undefined;
-      }
-      watchLine();
-      for (const item of items) {
-        if (!item.ok) {
-          send(errorResponse(null, {
-            code: ErrorCodes.MessageTooLarge,
-            message: `message of ${item.tooLarge} bytes exceeds the limit of ${this.o.maxMessageBytes} bytes`,
-          }));
-          continue;
-        }
-        void ready.then(async (ok) => {
-          if (!ok) return;
-          const release = hold();
-          try {
-            await this.handleLine(item.line, ctx, send);
-          } finally {
-            release();
-          }
-        });
-      }
+      cred,
+      maxMessageBytes: this.o.maxMessageBytes,
+      idleMs: this.o.idleTimeoutMs ?? 10 * 60_000,
+      lineMs: this.o.lineTimeoutMs ?? 10_000,
+      maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES,
+      logger: this.o.logger,
+      identify: (c) => this.identify(c),
+      admit: this.o.admit,
+      dispatch: (line, ctx, send) => dispatchLine(line, this.handlers, ctx, send, this.o.logger),
+      refuse: (s, message, code) => this.refuse(s, message, code),
+      onEnd: () => this.forget(socket, conn, uid),
     });
+    this.contexts.add(conn);
+    conn.start();
   }
 
-  private async identify(cred: { pid: number; uid: number; gid: number; groups: number[] | null }): Promise<Peer> {
+  /** A connection ended: it no longer counts against its uid's share. */
+  private forget(socket: net.Socket, conn: ConnectionContext, uid: number): void {
+    this.sockets.delete(socket);
+    this.contexts.delete(conn);
+    if (uid !== 0) {
+      const n = (this.perUid.get(uid) ?? 1) - 1;
+      if (n > 0) this.perUid.set(uid, n);
+      else this.perUid.delete(uid);
+      this.nonRoot--;
+    }
+  }
+
+  private async identify(cred: PeerCredentials): Promise<Peer> {
     const user = await this.users.userName(cred.uid);
     const groups = cred.groups ? [...new Set([cred.gid, ...cred.groups])] : this.users.groupsOf(user, cred.gid);
     return { pid: cred.pid, uid: cred.uid, gid: cred.gid, groups, user };
@@ -358,48 +211,6 @@ export class ControlServer implements MethodRegistry {
     socket.end(encode(errorResponse(null, { code, message })));
     setTimeout(() => socket.destroy(), 1000).unref();
   }
-
-  private async handleLine(line: string, ctx: ConnectionContext, send: (m: Parameters<typeof encode>[0]) => boolean): Promise<void> {
-    let msg: unknown;
-    try {
-      msg = keepRawId(JSON.parse(line), line);
-    } catch (err) {
-      send(errorResponse(null, { code: ErrorCodes.ParseError, message: `parse error: ${(err as Error).message}` }));
-      return;
-    }
-    if (!isRequest(msg)) {
-      const rec = msg as Record<string, unknown> | null;
-      const isClientNotification = rec && typeof rec === 'object' && rec.jsonrpc === JSONRPC && typeof rec.method === 'string' && !('id' in rec);
-      if (isClientNotification) return; // JSON-RPC: notifications get no response
-      const id = rec && typeof rec === 'object' && (typeof rec.id === 'number' || typeof rec.id === 'string') ? rec.id : null;
-      send(errorResponse(id, {
-        code: ErrorCodes.InvalidRequest,
-        message: 'invalid request: expected {"jsonrpc":"2.0","id":<number|string>,"method":<string>,"params":{...}}',
-      }));
-      return;
-    }
-    const handler = this.handlers.get(msg.method);
-    if (!handler) {
-      send(errorResponse(msg.id, { code: ErrorCodes.MethodNotFound, message: `unknown method "${msg.method}"` }));
-      return;
-    }
-    const started = performance.now();
-    try {
-      const result = await handler(msg.params, ctx);
-      send({ jsonrpc: JSONRPC, id: msg.id, result: result ?? null });
-      this.o.logger.debug({ method: msg.method, uid: ctx.peer.uid, ms: Math.round(performance.now() - started) }, 'request done');
-    } catch (err) {
-      const e = asKgentError(err);
-      const who = { uid: ctx.peer.uid, user: ctx.peer.user, pid: ctx.peer.pid };
-      if (e.code === 'internal') this.o.logger.error({ method: msg.method, ...who, err: e, cause: e.cause }, 'request failed');
-      else this.o.logger.info({ method: msg.method, ...who, code: e.code, msg: e.message }, 'request refused');
-      send(errorResponse(msg.id, { code: RPC_CODE_OF[e.code], message: e.message, data: { kgentCode: e.code, ...e.data } }));
-    }
-  }
-}
-
-function errorResponse(id: Id | null, error: ErrorObject) {
-  return { jsonrpc: JSONRPC, id, error } as const;
 }
 
 /** A socket file left by a killed daemon is removed; one a live daemon answers on is not. */
