@@ -84,7 +84,7 @@ export interface ContractServiceOptions {
    * behind (parsed BTF, malloc'd memory, LanceDB's native state: ~150 MB of RSS) goes with it.
    * The child reads the live system: only for the real host (`host` and `loadBtf` are not used
    * by it). `script` defaults to the compiled build-main.js beside this module; the child asks
-   * for vectors where `llm.childEmbedding()` says.
+   * this process for vectors, which asks `llm.embed`.
    */
   readonly buildInChild?: { readonly script?: string; readonly logLevel?: string };
 }
@@ -244,7 +244,7 @@ class Service extends EventEmitter implements ContractService {
   private docIndex(): Promise<DocIndex> {
     this.docsOpening ??= (async () => {
       const { DocIndex } = await import('./search/doc-index.js');
-      const docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), this.requireStore().currentGeneration()?.id);
+      const docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), this.requireStore().currentGeneration()?.id, { log: this.log });
       this.docs = docs;
       return docs;
     })().catch((err: unknown) => {
@@ -382,12 +382,13 @@ class Service extends EventEmitter implements ContractService {
 
   /** A rebuild in `build-main.js`: its progress is this service's; the doc index switches here after it. */
   private async rebuildInChild(c: NonNullable<ContractServiceOptions['buildInChild']>, t0: number): Promise<BuildResult> {
-    const embedding = await this.o.llm?.childEmbedding().catch(() => undefined);
+    // The child asks this process for vectors (the daemon's one LLM door), when the model answers now.
+    const embed = await this.embedder();
     // With the index open here, the child leaves the old table to us (searches keep using it until the switch).
     const keepOld = this.docsOpening !== undefined;
     const args = [
       '--state-dir', this.o.stateDir,
-      ...(embedding ? ['--ollama-host', embedding.host, '--embed-model', embedding.model] : []),
+      ...(embed && this.o.llm?.embedModel ? ['--embed-model', this.o.llm.embedModel] : []),
       ...(this.source ? ['--source-tree', this.source.root] : []),
       ...(this.o.probeOptions ? ['--probe-options', JSON.stringify(this.o.probeOptions)] : []),
       ...(keepOld ? ['--keep-old-tables'] : []),
@@ -399,6 +400,7 @@ class Service extends EventEmitter implements ContractService {
         args,
         onProgress: (p) => this.progress({ ...p, elapsedMs: performance.now() - t0 }),
         log: this.log,
+        ...(embed ? { embed } : {}),
         started: (child) => (this.buildChild = child),
       });
       // The index opened here (now or during the build) still shows the previous generation.
