@@ -202,13 +202,18 @@ function childChannel(): Pick<ChildStart, 'ask' | 'serve'> & { serving(): boolea
       if (msg.answer.error) waiting?.reject(new WireCallError(msg.answer.error, 'parent'));
       else waiting?.resolve(msg.answer.value);
     } else if (msg.call) {
-      const { id, method, args } = msg.call;
-      const run = handler ? handler(method, args ?? []) : Promise.reject(new Error('this child serves no calls'));
-      run.then(
-        (value) => write({ reply: { id, value: value ?? null } }),
-        (err: unknown) => write({ reply: { id, error: wireError(err) } }),
-      );
+      // Calls that come while the child is still setting up wait for `serve`.
+      if (handler) run(msg.call);
+      else early.push(msg.call);
     }
+  };
+  const early: { id: number; method: string; args?: unknown[] }[] = [];
+  const run = (c: { id: number; method: string; args?: unknown[] }): void => {
+    // JSON writes an argument left out (`undefined`) as null: it is left out again here.
+    handler!(c.method, (c.args ?? []).map((a) => (a === null ? undefined : a))).then(
+      (value) => write({ reply: { id: c.id, value: value ?? null } }),
+      (err: unknown) => write({ reply: { id: c.id, error: wireError(err) } }),
+    );
   };
   let buf = '';
   process.stdin.setEncoding('utf8').on('data', (d: string) => {
@@ -228,6 +233,7 @@ function childChannel(): Pick<ChildStart, 'ask' | 'serve'> & { serving(): boolea
       }),
     serve: (h) => {
       handler = h;
+      for (const c of early.splice(0)) run(c);
     },
     serving: () => handler !== undefined,
   };
