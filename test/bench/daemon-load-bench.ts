@@ -6,7 +6,12 @@
  *
  * A second daemon then starts with a kernel-contracts rebuild (what a real host does on its first
  * start; the first daemon has `rebuildOnStart: false`, as all tests): its RSS once the build is
- * done, and after its first example and hook searches (the first use loads LanceDB; figures).
+ * done, and after its first example and hook searches (LanceDB loads in children, not in kgentd).
+ *
+ * A third daemon is used, then left alone (`inUseThenIdle`): RSS fresh, after a verification, a
+ * hook search, an example search and a request through the Ollama stand-in, then 30, 60 and 120 s
+ * after, under the default `idleReleaseMs`; each figure with what holds the memory (anonymous vs
+ * file-backed, the native modules mapped). `KGENT_BENCH_SECTION=idle` runs only that part.
  *
  * The clients run as this process's uid; root is not subject to policy.maxConnectionsPerUid, and
  * for another uid the bench raises that limit to 200 so the figure is the daemon's, not the policy's.
