@@ -16,7 +16,7 @@
  * The clients run as this process's uid; root is not subject to policy.maxConnectionsPerUid, and
  * for another uid the bench raises that limit to 200 so the figure is the daemon's, not the policy's.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createDaemon, eventually } from '../support/daemon-harness.js';
 import { matchScript, startOllamaStandin } from '../support/ollama-standin.js';
@@ -134,6 +134,24 @@ function memoryBreakdown(pid: number): string {
   return `anonymous ${mb('Pss_Anon')} MB, file-backed ${mb('Pss_File')} MB; native modules mapped: ${natives.join(', ') || 'none'}`;
 }
 
+/** RSS of `pid`'s child processes (the verifier, the LanceDB homes), summed, and how many. */
+function childrenRssMb(pid: number): { mb: number; n: number } {
+  let mb = 0;
+  let n = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      mb += rssMb(Number(d));
+      n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { mb, n };
+}
+
 const MODELS = ['qwen2.5-coder:7b', 'nomic-embed-text'];
 const PROGRAM = `tracepoint:sock:inet_sock_set_state
 /args->protocol == 6 && args->newstate == 1/
@@ -164,11 +182,19 @@ async function inUseThenIdle(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5000));
     const fresh = rssMb(pid);
     const freshWhat = memoryBreakdown(pid);
+    let requestStatus = '';
     const steps: [string, () => Promise<unknown>][] = [
       ['verify', () => call(d.socket, 'verify.program', { source: PROGRAM })],
       ['contracts.search', () => call(d.socket, 'contracts.search', { text: 'tcp connect', k: 5 })],
       ['examples.search', () => call(d.socket, 'examples.search', { text: 'disk latency per device', k: 5 })],
-      ['request', () => d.ctl(['request', '--json', 'show new TCP connections with the destination port'], { timeoutMs: 180_000 })],
+      [
+        'request',
+        async () => {
+          const r = await d.ctl(['request', '--json', 'show new TCP connections with the destination port'], { timeoutMs: 180_000 });
+          const end = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; status?: string }).at(-1);
+          requestStatus = end?.event === 'end' ? String(end.status) : `no end line (exit ${r.exitCode}: ${r.stderr.slice(0, 200)})`;
+        },
+      ],
     ];
     const after: [string, number][] = [];
     for (const [name, fn] of steps) {
@@ -177,11 +203,13 @@ async function inUseThenIdle(): Promise<void> {
       after.push([name, rssMb(pid)]);
     }
     const usedWhat = memoryBreakdown(pid);
+    const kids = childrenRssMb(pid);
     const t0 = Date.now();
     const idle: [number, number, string][] = [];
     for (const s of IDLE_FIGURES_S) {
       await new Promise((r) => setTimeout(r, Math.max(0, t0 + s * 1000 - Date.now())));
-      idle.push([s, rssMb(pid), memoryBreakdown(pid)]);
+      const k = childrenRssMb(pid);
+      idle.push([s, rssMb(pid), `${memoryBreakdown(pid)}; ${k.n} children, ${k.mb.toFixed(0)} MB`]);
     }
     process.stdout.write(`\nthird kgentd pid ${pid}: in use, then idle (idleReleaseMs default 60 s)\n`);
     row('RSS fresh (contracts built)', `${fresh.toFixed(0)} MB`, `< ${TARGET_RSS_IDLE_MB} MB`, fresh < TARGET_RSS_IDLE_MB);
@@ -189,7 +217,7 @@ async function inUseThenIdle(): Promise<void> {
     for (const [name, mb] of after) row(`RSS after ${name}`, `${mb.toFixed(0)} MB`, '(figure)', true);
     const used = after.at(-1)![1];
     row('RSS after verify + hook search + example search + request', `${used.toFixed(0)} MB`, '(figure)', true);
-    process.stdout.write(`  ${usedWhat}\n`);
+    process.stdout.write(`  ${usedWhat}\n  the request ended ${requestStatus}; ${kids.n} child processes of kgentd then held ${kids.mb.toFixed(0)} MB (verifier, LanceDB homes)\n`);
     for (const [s, mb, what] of idle) {
       const last = s === IDLE_FIGURES_S.at(-1);
       row(last ? `RSS ${s} s after (target < ${TARGET_RSS_AFTER_IDLE_MB} MB)` : `RSS ${s} s after`, `${mb.toFixed(0)} MB`, last ? `< ${TARGET_RSS_AFTER_IDLE_MB} MB` : '(figure)', !last || mb < TARGET_RSS_AFTER_IDLE_MB);
