@@ -4,7 +4,7 @@
  * with a short `idleReleaseMs` the example store's child is let go and a later search starts a new
  * one. Needs `npm run build`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { builtOrReason, createDaemon, eventually } from '../support/daemon-harness.js';
 
@@ -51,4 +51,11 @@ t.test('searches are served by children with LanceDB; kgentd maps none of it', {
   t.pass('no LanceDB process left after the idle time');
   t.ok((await d.ctlJson<{ hits: unknown[] }>(['examples', 'search', 'disk latency per device'])).hits.length > 0, 'a later search starts a fresh child');
   t.notOk(mapsLance(pid), 'still none in kgentd');
+
+  // kgentd stopping takes its children with it.
+  const left = childrenOf(pid).filter(mapsLance);
+  t.ok(left.length > 0, 'a LanceDB child runs before the stop');
+  await d.kill('SIGTERM');
+  await eventually(async () => left.every((c) => !existsSync(`/proc/${c}`)), 10_000, 'the children gone with kgentd');
+  t.pass('no LanceDB child outlives kgentd');
 });
