@@ -5,7 +5,7 @@
  * (`embedding.embed`; no child talks to a model server). Searches and learning wait for that
  * first sync, so the first request after a start sees the whole dataset.
  *
- * Memory: LanceDB and Arrow cost a process ~90 MB once loaded, and keep it for the life of the
+ * Memory: LanceDB and Arrow cost a process tens of MB once used, and keep them for the life of the
  * process. kgentd therefore never loads them: it decides from `examples.meta.json` alone whether a
  * sync is needed, runs a needed one in a short-lived child process (`example-sync-main.js`), and
  * serves searches, listings and learning from another child (`example-store-main.js`, see

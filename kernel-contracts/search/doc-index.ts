@@ -1,7 +1,7 @@
 /**
  * The doc-text index of hooks as kgentd uses it: the LanceDB index (lance-doc-index.ts) run in a
  * child process of its own (doc-index-main.ts), so kgentd never loads LanceDB's native library.
- * LanceDB keeps its library, caches and allocations resident once loaded (~90 MB of RSS after
+ * LanceDB keeps its library, caches and allocations resident once loaded (~55 MB of RSS after
  * one search), and only a process that exits gives that back: the service closes the index after
  * an idle time (`docsIdleMs`), which lets the child go; the next search starts a fresh one.
  *
