@@ -100,6 +100,29 @@ module.exports = {
       to: { path: '(^|/)node_modules/z3-solver/' },
     },
     {
+      name: 'one-llm-door',
+      severity: 'error',
+      comment:
+        'Only daemon/llm talks to a model server (the ollama client): everything else, children included, asks the ' +
+        'LlmBackend the daemon hands in (time limits, cancellation, num_ctx, the check of who holds a local Ollama port).',
+      from: { pathNot: '^daemon/llm/' },
+      to: { path: '(^|/)node_modules/ollama/' },
+    },
+    {
+      name: 'lancedb-only-in-children',
+      severity: 'error',
+      comment:
+        'LanceDB keeps its native library and memory for the life of a process: only the modules that run in a child ' +
+        '(the LanceDB indexes themselves, imported by the child scripts) load it, never kgentd.',
+      from: {
+        pathNot: [
+          '^kernel-contracts/search/(lance|lance-doc-index|lancedb-env)\\.ts$',
+          '^daemon/retrieval/example-store\\.ts$',
+        ],
+      },
+      to: { path: '(^|/)node_modules/@lancedb/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'pure-tables-import-nothing',
       severity: 'error',
       comment: 'The tables the verifier may import from kernel-contracts stay pure: they import nothing.',
@@ -121,7 +144,7 @@ module.exports = {
       severity: 'error',
       comment:
         'In kernel-contracts, only kernel-reader/bpftrace.ts runs a program (bpftrace), and util/json-lines-child.ts ' +
-        "runs kgent's own node scripts (the contracts build, the example sync) in a child, so their memory leaves with it.",
+        "runs kgent's own node scripts (the contracts build, the example sync, the LanceDB indexes) in a child, so their memory leaves with it.",
       from: { path: '^kernel-contracts/', pathNot: ['^kernel-contracts/kernel-reader/bpftrace\\.ts$', '^kernel-contracts/util/json-lines-child\\.ts$'] },
       to: { path: ['^(node:)?child_process$', '(^|/)node_modules/execa/'] },
     },

@@ -186,7 +186,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
-  const examples = await startExampleLibrary(config, logger);
+  const examples = await startExampleLibrary(config, llm, logger);
   registerExampleMethods(reg, examples, rights);
 
   // The Kgent loop: requests from English to a verified program.

@@ -3,8 +3,8 @@
  * vectors for the search index (search/). kernel-contracts never opens a connection to a model
  * server in the daemon's process: the daemon hands in an implementation over its one LLM door
  * (daemon/llm, with its time limits, cancellation, num_ctx and the check of who holds a local
- * Ollama port). Only a rebuild run in a child process (rebuild/build-main.ts) asks for vectors
- * itself, at the endpoint {@link ContractsLanguageModel.childEmbedding} names.
+ * Ollama port). Children (a rebuild, the search index) ask their parent for vectors, which asks
+ * this interface: no child opens a connection to a model server either.
  */
 
 export interface ChatTurn {
@@ -21,9 +21,4 @@ export interface ContractsLanguageModel {
   chatJson(messages: readonly ChatTurn[], signal?: AbortSignal): Promise<string>;
   /** One vector per text; undefined when the embedding model is absent or not answering. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<number[][] | undefined>;
-  /**
-   * Where a rebuild in a child process may ask for vectors (it cannot use this object), checked
-   * now; undefined: the child builds without vectors.
-   */
-  childEmbedding(): Promise<{ readonly host: string; readonly model: string } | undefined>;
 }

@@ -26,13 +26,5 @@ export function contractsLanguageModel(llm: LlmBackend, o: ContractsModelOptions
       return r.content;
     },
     embed: async (texts, signal) => (o.embedModel ? llm.embed([...texts], signal) : undefined),
-    // The child asks Ollama itself: only when the door answers now (the model is there and, for a
-    // local port, its holder is trusted). The port's holder could change during that build; the
-    // child sends kernel documentation only, never a request of a user.
-    async childEmbedding() {
-      if (!o.embedModel) return undefined;
-      const probe = await llm.embed(['kernel'], AbortSignal.timeout(10_000)).catch(() => undefined);
-      return probe ? { host: llm.host, model: o.embedModel } : undefined;
-    },
   };
 }

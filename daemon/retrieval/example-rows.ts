@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Example } from '../../datasets/load.js';
+import { KgentError } from '../errors.js';
 
 /** Where an entry comes from: the repository's dataset, or a request the loop finished. */
 export type ExampleKind = 'dataset' | 'learned-positive' | 'learned-avoid';
@@ -333,4 +334,9 @@ export function datasetHash(examples: readonly DatasetExample[]): string {
     h.update('\n');
   }
   return h.digest('hex');
+}
+
+/** An unknown id, and an entry the caller may not see, answer this one way. */
+export function notFound(id: string): KgentError {
+  return new KgentError('not-found', `no example "${id}" (kgentctl examples list shows them)`, { id });
 }

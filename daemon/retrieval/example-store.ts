@@ -24,6 +24,7 @@ import {
   learnedId,
   learnedRow,
   migratedRow,
+  notFound,
   OWNER_COLUMNS,
   toEntry,
   viewerFilter,
@@ -419,10 +420,6 @@ export class ExampleStore {
   }
 }
 
-/** An unknown id, and an entry the caller may not see, answer this one way. */
-export function notFound(id: string): KgentError {
-  return new KgentError('not-found', `no example "${id}" (kgentctl examples list shows them)`, { id });
-}
 
 function entryOf(row: ExampleRow): StoredExample {
   return toEntry(row as unknown as Record<string, unknown>);

@@ -1,8 +1,8 @@
 /**
  * One sync of the example library, run by kgentd as a short-lived child process so that LanceDB,
  * Arrow and the embedding batches of a (re)load never stay in the daemon's memory (the daemon's
- * idle RSS). Flags: --state-dir DIR (required), --ollama-host URL and
- * --embed-model NAME (vectors; without them full text only), --dataset-dir DIR (default: the
+ * idle RSS). Flags: --state-dir DIR (required), --embed-model NAME (vectors, asked of the
+ * daemon, which asks its one LLM door; without it full text only), --dataset-dir DIR (default: the
  * repository's datasets/examples), --log-level LEVEL.
  *
  * stdout: pino JSON lines (the daemon logs them again under its own logger), then one line
@@ -12,15 +12,13 @@
  */
 import { runChildScript } from '../../kernel-contracts/util/json-lines-child.js';
 import { loadExamples } from '../../datasets/load.js';
-import { createOllama } from '../llm/ollama-client.js';
-import { ollamaEmbedder } from './library.js';
-import { ExampleStore } from './example-store.js';
+import { ExampleStore, type EmbedFn } from './example-store.js';
 
-runChildScript('example-sync', { 'dataset-dir': { type: 'string' } }, async ({ values, stateDir, log: logger }) => {
-  const host = values['ollama-host'];
+runChildScript('example-sync', { 'dataset-dir': { type: 'string' } }, async ({ values, stateDir, log: logger, ask }) => {
   const model = values['embed-model'];
   const datasetDir = values['dataset-dir'];
-  const embed = typeof host === 'string' && typeof model === 'string' ? ollamaEmbedder(createOllama(host, 120_000), model, logger) : undefined;
+  const embed: EmbedFn | undefined =
+    typeof model === 'string' ? async (texts) => ((await ask('embed', texts)) as number[][] | null | undefined) ?? undefined : undefined;
   const store = await ExampleStore.open({ stateDir, ...(embed ? { embed, embedModel: model as string } : {}), logger });
   try {
     const result = await store.sync(typeof datasetDir === 'string' ? loadExamples(datasetDir) : loadExamples());

@@ -24,7 +24,8 @@ import {
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
 import { peerLabel } from '../server/identity.js';
 import type { ExampleViewer, StoredExample } from './example-rows.js';
-import { notFound, type ExampleStore } from './example-store.js';
+import { notFound } from './example-rows.js';
+import type { ExampleStoreApi } from './example-store-client.js';
 import type { ExampleLibrary } from './library.js';
 
 const wire = (e: StoredExample): ExampleEntry => e;
@@ -47,7 +48,7 @@ function shownTo(e: StoredExample, viewer: ExampleViewer): ExampleEntry {
 /** Registers `examples.*`; without a library each method answers `unavailable` with why. */
 export function registerExampleMethods(server: MethodRegistry, library: ExampleLibrary | undefined, rights: Rights, why = 'the example library failed to open'): void {
   // The table (and LanceDB) is opened by the first call, after the library's first sync.
-  const need = async (): Promise<ExampleStore> => {
+  const need = async (): Promise<ExampleStoreApi> => {
     if (!library) throw new KgentError('unavailable', `${why}; see the kgentd log`);
     return library.store();
   };

@@ -22,6 +22,8 @@ export interface BuildChildOptions {
   readonly log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   /** Called with the child once it is spawned (the service kills it on stop). */
   readonly started?: (child: ChildProcess) => void;
+  /** Vectors the child asks for (it was given `--embed-model`). */
+  readonly embed?: (texts: readonly string[]) => Promise<number[][]>;
 }
 
 /** Runs the build child; rejects with its error line, or its exit status and stderr. */
@@ -34,6 +36,10 @@ export async function runBuildChild(o: BuildChildOptions): Promise<BuildResult> 
     log: { info: (...a) => o.log.info(...a), warn: (...a) => o.log.warn(...a), error: (...a) => o.log.error(...a) },
     tag: { build: 'child' },
     ...(o.started ? { started: o.started } : {}),
+    answer: async (question, args) => {
+      if (question !== 'embed' || !o.embed) throw new Error(`the build child asked "${question}", which is not answered`);
+      return o.embed(args[0] as string[]);
+    },
     onMessage(m) {
       const msg = m as ChildLine;
       if (msg.progress) o.onProgress(msg.progress);

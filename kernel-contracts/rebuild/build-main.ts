@@ -2,7 +2,8 @@
  * One kernel-contracts build of the running kernel, run by the contract service as a child
  * process so that BTF parsing, the derive pass and LanceDB's indexing never stay in kgentd's
  * memory (~150 MB more RSS after an in-process build). Flags: --state-dir DIR
- * (required), --ollama-host URL and --embed-model NAME (vectors), --source-tree DIR (kernel
+ * (required), --embed-model NAME (vectors, asked of the parent: the daemon's one LLM door; this
+ * child opens no connection to a model server), --source-tree DIR (kernel
  * sources, indexed into `source-index.json` when not yet), --probe-options JSON (bpftrace's
  * version and features), --keep-old-tables (the parent has the doc index open and drops the old
  * generation's table itself when it switches), --log-level LEVEL.
@@ -14,13 +15,13 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ollama } from 'ollama';
 import type { pino } from 'pino';
 import { runChildScript } from '../util/json-lines-child.js';
 import { realHost } from '../kernel-reader/host.js';
 import type { RebuildPhase } from '../api.js';
 import type { ProbeSupportOptions } from '../kernel-reader/probe-support.js';
-import { DocIndex, type Embedder } from '../search/doc-index.js';
+import type { Embedder } from '../search/doc-index.js';
+import { LanceDocIndex } from '../search/lance-doc-index.js';
 import { SourceReader, type SourceIndexData } from '../source-reader/index.js';
 import { ContractStore, openContractDb } from '../store/contract-db.js';
 import { buildDataset, defaultBtfLoader } from './build.js';
@@ -33,20 +34,19 @@ function emit(line: ChildLine): void {
 runChildScript(
   'contracts-build',
   { 'source-tree': { type: 'string' }, 'probe-options': { type: 'string' }, 'keep-old-tables': { type: 'boolean' } },
-  async ({ values, stateDir, log }) => {
+  async ({ values, stateDir, log, ask }) => {
     const probeOptions = typeof values['probe-options'] === 'string' ? (JSON.parse(values['probe-options']) as ProbeSupportOptions) : undefined;
     const t0 = performance.now();
     const progress = (phase: RebuildPhase, done: number, total: number, message: string, generation = 0): void =>
       emit({ progress: { generation, phase, done, total, message, elapsedMs: performance.now() - t0 } });
 
     const store = new ContractStore(openContractDb(stateDir));
-    const docs = await DocIndex.open(path.join(stateDir, 'contracts.lance'));
+    const docs = await LanceDocIndex.open(path.join(stateDir, 'contracts.lance'));
     try {
       const tree = values['source-tree'];
       const source = typeof tree === 'string' ? await sourceIndex(tree, stateDir, log, progress) : undefined;
-      const host = values['ollama-host'];
-      const model = values['embed-model'];
-      const embed = await embedder(typeof host === 'string' ? host : undefined, typeof model === 'string' ? model : undefined, log);
+      // The parent checked that the model answers before it named one.
+      const embed: Embedder | undefined = typeof values['embed-model'] === 'string' ? async (texts) => (await ask('embed', texts)) as number[][] : undefined;
       const r = await buildDataset({
         host: realHost(),
         store,
@@ -90,20 +90,3 @@ async function sourceIndex(root: string, stateDir: string, log: pino.Logger, pro
   }
   return src;
 }
-
-/** Vectors when the embedding model answers within 10 s; full text otherwise. */
-async function embedder(host: string | undefined, model: string | undefined, log: pino.Logger): Promise<Embedder | undefined> {
-  if (!host || !model) return undefined;
-  const client = new Ollama({ host });
-  try {
-    await Promise.race([
-      client.embed({ model, input: ['kernel'] }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`embedding model ${model} did not answer within 10 s`)), 10_000).unref()),
-    ]);
-  } catch (err) {
-    log.warn({ model, err: (err as Error).message }, 'kernel contracts: embedding model unavailable; search index is full-text only');
-    return undefined;
-  }
-  return async (texts) => (await client.embed({ model, input: [...texts] })).embeddings;
-}
-

@@ -16,7 +16,7 @@ import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput
 import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
 import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type TracepointContract } from '../contracts/model.js';
 import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
-import type { DocIndex, DocRow, Embedder } from '../search/doc-index.js';
+import type { DocRow, DocSearchIndex, Embedder } from '../search/doc-index.js';
 import { docText } from '../search/doc-text.js';
 import type { SourceReader } from '../source-reader/index.js';
 import type { RebuildPhase } from '../api.js';
@@ -52,7 +52,7 @@ export const defaultBtfLoader: BtfLoader = async (host, opts = {}) => {
 export interface BuildOptions {
   readonly host: KernelHost;
   readonly store: ContractStore;
-  readonly docs: DocIndex;
+  readonly docs: DocSearchIndex;
   readonly loadBtf: BtfLoader;
   readonly source?: SourceReader;
   readonly embed?: Embedder;

@@ -1,23 +1,14 @@
 /**
- * Doc-text index of hooks in LanceDB (`contracts.lance` under the state dir): full-text search
- * always (`Index.fts()`), vectors when an embedding function is given, hybrid ranking (reciprocal
- * rank fusion) when both exist. One table per contract generation (`docs_g<N>`), so a rebuild
- * fills a new table while searches use the current one; the old table is dropped after the switch.
+ * The doc-text index of hooks as kgentd uses it: the LanceDB index (lance-doc-index.ts) run in a
+ * child process of its own (doc-index-main.ts), so kgentd never loads LanceDB's native library.
+ * LanceDB keeps its library, caches and allocations resident once loaded (~55 MB of RSS after
+ * one search), and only a process that exits gives that back: the service closes the index after
+ * an idle time (`docsIdleMs`), which lets the child go; the next search starts a fresh one.
+ *
+ * Vectors of a build are asked of the parent (`embed`), which asks the daemon's one LLM door.
  */
-import { connect, type Connection, type Table } from '@lancedb/lancedb';
-import { Table as ArrowTable } from 'apache-arrow';
-import { ftsIndex, rankedQuery, sanitizeQuery, utf8Vector } from './lance.js';
-
-export { sanitizeQuery };
-
-function arrowRows(rows: readonly DocRow[]): ArrowTable {
-  return new ArrowTable({
-    id: utf8Vector(rows.map((r) => r.id)),
-    kind: utf8Vector(rows.map((r) => r.kind)),
-    attach: utf8Vector(rows.map((r) => (r.attachable ? 'y' : 'n'))),
-    text: utf8Vector(rows.map((r) => r.text)),
-  });
-}
+import { ChildHome, ChildLostError, compiledScript } from '../util/child-home.js';
+import type { ChildLog } from '../util/json-lines-child.js';
 
 /** One searchable hook. */
 export interface DocRow {
@@ -35,121 +26,136 @@ export interface DocHit {
   readonly score: number;
 }
 
-/** Turns texts into vectors (an Ollama embedding model); all vectors must have one length. */
+/** Turns texts into vectors (an embedding model); all vectors must have one length. */
 export type Embedder = (texts: readonly string[]) => Promise<number[][]>;
 
-const TABLE_PREFIX = 'docs_g';
+export interface DocBuildOptions {
+  readonly embed?: Embedder;
+  /** Texts per embedding call (default 256). */
+  readonly batch?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
 
-export class DocIndex {
-  private constructor(
-    private readonly conn: Connection,
-    private table: Table | undefined,
-    private tableHasVectors: boolean,
-  ) {}
+export interface DocSearchOptions {
+  readonly vector?: number[];
+  readonly kind?: 'function' | 'tracepoint';
+  readonly attachable?: boolean;
+}
+
+/** What a build and the service use of a doc index, wherever LanceDB runs. */
+export interface DocSearchIndex {
+  /** True when searches can run. */
+  readonly ready: boolean;
+  readonly hasVectors: boolean;
+  /** Writes the rows of generation `gen` into a new table and builds its full-text index (vectors with `embed`). */
+  build(gen: number, rows: readonly DocRow[], opts?: DocBuildOptions): Promise<void>;
+  /** Makes generation `gen`'s table the one searched; drops other generations' tables when `dropOthers`. */
+  activate(gen: number, dropOthers?: boolean): Promise<void>;
+  /** Adds rows to the current table (not to a table with vectors: those wait for the next build). */
+  addRows(rows: readonly DocRow[]): Promise<void>;
+  /** Drops the table of a generation that will not be used (a failed build). */
+  drop(gen: number): Promise<void>;
+  /** Best `k` hooks for a text query: full text, hybrid with `vector` on a table with vectors. */
+  search(query: string, k: number, opts?: DocSearchOptions): Promise<DocHit[]>;
+  close(): void;
+}
+
+/** The index's state after `open` and `activate`, as the child reports it. */
+export interface DocIndexState {
+  readonly ready: boolean;
+  readonly hasVectors: boolean;
+}
+
+export interface DocIndexOptions {
+  /** Where the child's log lines and failures go (default: nowhere). */
+  readonly log?: ChildLog;
+  /** The compiled child script (default: `doc-index-main.js` beside this module). */
+  readonly script?: string;
+}
+
+const quiet: ChildLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export class DocIndex implements DocSearchIndex {
+  private state: DocIndexState = { ready: false, hasVectors: false };
+  /** The generation searched: a fresh child opens it again. */
+  private gen: number | undefined;
+  private build_: { embed?: Embedder; onProgress?: (done: number, total: number) => void } | undefined;
+  private readonly home: ChildHome;
+
+  private constructor(dir: string, gen: number | undefined, o: DocIndexOptions) {
+    this.gen = gen;
+    this.home = new ChildHome({
+      args: [o.script ?? compiledScript(import.meta.url, 'doc-index-main'), '--state-dir', dir],
+      what: 'kernel contracts: search index',
+      log: o.log ?? quiet,
+      tag: { index: 'contracts' },
+      onStart: () => ({ method: 'open', args: [this.gen ?? null] }),
+      answer: (question, args) => this.answer(question, args),
+      onMessage: (msg) => {
+        const p = msg['progress'] as { done: number; total: number } | undefined;
+        if (p) this.build_?.onProgress?.(p.done, p.total);
+      },
+    });
+  }
 
   /** Opens `dir` (created on first write) and the table of generation `gen` when it exists. */
-  static async open(dir: string, gen?: number): Promise<DocIndex> {
-    const conn = await connect(dir);
-    const idx = new DocIndex(conn, undefined, false);
-    if (gen !== undefined) await idx.activate(gen, false);
+  static async open(dir: string, gen?: number, o: DocIndexOptions = {}): Promise<DocIndex> {
+    const idx = new DocIndex(dir, gen, o);
+    idx.state = await idx.home.call<DocIndexState>('state');
     return idx;
   }
 
-  /** True when searches can run. */
   get ready(): boolean {
-    return this.table !== undefined;
+    return this.state.ready;
   }
 
   get hasVectors(): boolean {
-    return this.tableHasVectors;
+    return this.state.hasVectors;
   }
 
-  /**
-   * Writes the rows of generation `gen` into a new table and builds its full-text index. With an
-   * embedder, each row also gets a vector (computed in batches of `batch`).
-   */
-  async build(gen: number, rows: readonly DocRow[], opts: { embed?: Embedder; batch?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
-    const name = `${TABLE_PREFIX}${gen}`;
-    let data: Record<string, unknown>[];
-    if (opts.embed) {
-      data = [];
-      const batch = opts.batch ?? 256;
-      for (let i = 0; i < rows.length; i += batch) {
-        const slice = rows.slice(i, i + batch);
-        const vecs = await opts.embed(slice.map((r) => r.text));
-        if (vecs.length !== slice.length) throw new Error(`embedding returned ${vecs.length} vectors for ${slice.length} texts`);
-        slice.forEach((r, j) => data.push({ id: r.id, kind: r.kind, attach: r.attachable ? 'y' : 'n', text: r.text, vector: vecs[j]! }));
-        opts.onProgress?.(Math.min(i + batch, rows.length), rows.length);
-      }
-    } else {
-      data = [];
-    }
-    let tbl: Table;
-    if (opts.embed) {
-      if (data.length === 0) throw new Error('cannot build a vector index of no rows');
-      tbl = await this.conn.createTable(name, data, { mode: 'overwrite' });
-    } else {
-      // Arrow columns built directly: LanceDB's row-object path infers a schema per call and
-      // apache-arrow's vectorFromArray is ~15 us per string, seconds for a kernel's 58k hooks.
-      const src = rows.length ? rows : [{ id: '', kind: 'function' as const, text: '', attachable: false }];
-      const table = arrowRows(src);
-      tbl = await this.conn.createTable(name, table, { mode: 'overwrite' });
-    }
-    await tbl.createIndex('text', { config: ftsIndex(), replace: true });
-    tbl.close();
+  /** The child's pid while it runs (tests). */
+  get pid(): number | undefined {
+    return this.home.pid;
   }
 
-  /** Makes generation `gen`'s table the one searched; drops other generations' tables when `dropOthers`. */
+  async build(gen: number, rows: readonly DocRow[], opts: DocBuildOptions = {}): Promise<void> {
+    if (this.build_) throw new Error('a build of this index is already running');
+    this.build_ = { ...(opts.embed ? { embed: opts.embed } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+    try {
+      await this.home.call('build', gen, rows, { embed: !!opts.embed, ...(opts.batch ? { batch: opts.batch } : {}) });
+    } finally {
+      this.build_ = undefined;
+    }
+  }
+
   async activate(gen: number, dropOthers = true): Promise<void> {
-    const name = `${TABLE_PREFIX}${gen}`;
-    const names = await this.conn.tableNames();
-    if (!names.includes(name)) {
-      this.table = undefined;
-      return;
-    }
-    const tbl = await this.conn.openTable(name);
-    const schema = await tbl.schema();
-    const old = this.table;
-    this.table = tbl;
-    this.tableHasVectors = schema.fields.some((f) => f.name === 'vector');
-    if (old) old.close();
-    if (dropOthers) {
-      for (const n of names) if (n.startsWith(TABLE_PREFIX) && n !== name) await this.conn.dropTable(n).catch(() => undefined);
-    }
+    this.state = await this.home.call<DocIndexState>('activate', gen, dropOthers);
+    this.gen = this.state.ready ? gen : undefined;
   }
 
-  /**
-   * Adds rows to the current table (hooks picked up after the build, e.g. a module loaded since).
-   * Skipped for a table with vectors (no embedding here); those rows become searchable with the
-   * next rebuild. Rows added after the full-text index are still found.
-   */
   async addRows(rows: readonly DocRow[]): Promise<void> {
-    if (!this.table || this.tableHasVectors || rows.length === 0) return;
-    await this.table.add(arrowRows(rows));
+    if (!this.state.ready || this.state.hasVectors || rows.length === 0) return;
+    await this.home.call('addRows', rows);
   }
 
-  /** Drops the table of a generation that will not be used (a failed build). */
   async drop(gen: number): Promise<void> {
-    await this.conn.dropTable(`${TABLE_PREFIX}${gen}`).catch(() => undefined);
+    await this.home.call('drop', gen);
   }
 
-  /**
-   * Best `k` hooks for a text query: full-text; with `vector` (and a table that has vectors),
-   * hybrid full-text + vector ranked by reciprocal rank fusion. Extra `where` filters on `kind`.
-   */
-  async search(query: string, k: number, opts: { vector?: number[]; kind?: 'function' | 'tracepoint'; attachable?: boolean } = {}): Promise<DocHit[]> {
-    if (!this.table) return [];
-    const q = sanitizeQuery(query);
-    if (!q) return [];
-    const where = [opts.kind ? `kind = '${opts.kind}'` : "id != ''", ...(opts.attachable ? ["attach = 'y'"] : [])].join(' AND ');
-    const { rows } = await rankedQuery(this.table, { text: q, ...(opts.vector && this.tableHasVectors ? { vector: opts.vector } : {}), where, select: ['id'], limit: k });
-    return rows.map((r) => ({ id: String(r['id']), score: r.score }));
+  async search(query: string, k: number, opts: DocSearchOptions = {}): Promise<DocHit[]> {
+    if (!this.state.ready) return [];
+    return this.home.call<DocHit[]>('search', query, k, opts);
   }
 
+  /** Lets the child go (and LanceDB with it). */
   close(): void {
-    this.table?.close();
-    this.table = undefined;
-    this.conn.close();
+    void this.home.close();
+  }
+
+  private async answer(question: string, args: readonly unknown[]): Promise<unknown> {
+    const embed = this.build_?.embed;
+    if (question !== 'embed' || !embed) throw new ChildLostError(`the search index asked "${question}", which is not answered now`);
+    return embed(args[0] as string[]);
   }
 }
 

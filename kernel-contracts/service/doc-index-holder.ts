@@ -33,7 +33,7 @@ export class DocIndexHolder {
   open(): Promise<DocIndex> {
     this.opening ??= (async () => {
       const { DocIndex } = await import('../search/doc-index.js');
-      const docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), this.o.generation());
+      const docs = await DocIndex.open(path.join(this.o.stateDir, 'contracts.lance'), this.o.generation(), { log: this.o.log });
       this.docs = docs;
       return docs;
     })().catch((err: unknown) => {

@@ -49,7 +49,7 @@ export interface ContractServiceOptions {
    * behind (parsed BTF, malloc'd memory, LanceDB's native state: ~150 MB of RSS) goes with it.
    * The child reads the live system: only for the real host (`host` and `loadBtf` are not used
    * by it). `script` defaults to the compiled build-main.js beside this module; the child asks
-   * for vectors where `llm.childEmbedding()` says.
+   * this process for vectors, which asks `llm.embed`.
    */
   readonly buildInChild?: { readonly script?: string; readonly logLevel?: string };
 }

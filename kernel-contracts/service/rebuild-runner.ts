@@ -129,13 +129,14 @@ export class RebuildRunner {
   /** A rebuild in `build-main.js`: its progress is this service's; the doc index switches here after it. */
   private async buildInChild(c: NonNullable<ContractServiceOptions['buildInChild']>, t0: number): Promise<BuildResult> {
     const o = this.d.options;
-    const embedding = await o.llm?.childEmbedding().catch(() => undefined);
+    // The child asks this process for vectors (the daemon's one LLM door), when the model answers now.
+    const embed = await embedderOf(o.llm, this.d.log);
     // With the index open here, the child leaves the old table to us (searches keep using it until the switch).
     const keepOld = this.d.docs.isOpen;
     const source = this.d.source();
     const args = [
       '--state-dir', o.stateDir,
-      ...(embedding ? ['--ollama-host', embedding.host, '--embed-model', embedding.model] : []),
+      ...(embed && o.llm?.embedModel ? ['--embed-model', o.llm.embedModel] : []),
       ...(source ? ['--source-tree', source.root] : []),
       ...(o.probeOptions ? ['--probe-options', JSON.stringify(o.probeOptions)] : []),
       ...(keepOld ? ['--keep-old-tables'] : []),
@@ -147,6 +148,7 @@ export class RebuildRunner {
         args,
         onProgress: (p) => this.report({ ...p, elapsedMs: performance.now() - t0 }),
         log: this.d.log,
+        ...(embed ? { embed } : {}),
         started: (child) => (this.buildChild = child),
       });
       // The index opened here (now or during the build) still shows the previous generation.

@@ -6,20 +6,29 @@
  *
  * A second daemon then starts with a kernel-contracts rebuild (what a real host does on its first
  * start; the first daemon has `rebuildOnStart: false`, as all tests): its RSS once the build is
- * done, and after its first example and hook searches (the first use loads LanceDB; figures).
+ * done, and after its first example and hook searches (LanceDB loads in children, not in kgentd).
+ *
+ * A third daemon is used, then left alone (`inUseThenIdle`): RSS fresh, after a verification, a
+ * hook search, an example search and a request through the Ollama stand-in, then 30, 60 and 120 s
+ * after, under the default `idleReleaseMs`; each figure with what holds the memory (anonymous vs
+ * file-backed, the native modules mapped). `KGENT_BENCH_SECTION=idle` runs only that part.
  *
  * The clients run as this process's uid; root is not subject to policy.maxConnectionsPerUid, and
  * for another uid the bench raises that limit to 200 so the figure is the daemon's, not the policy's.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { createDaemon } from '../support/daemon-harness.js';
+import { createDaemon, eventually } from '../support/daemon-harness.js';
+import { matchScript, startOllamaStandin } from '../support/ollama-standin.js';
 
 const CLIENTS = 200;
 const REQUESTS_PER_CLIENT = 50; // 10,000 per method
 const TARGET_RSS_IDLE_MB = 150;
 const TARGET_RSS_GROWTH_MB = 30;
 const BUILD_TIMEOUT_MS = 300_000;
+/** A daemon in use must give its memory back within two minutes of idle. */
+const TARGET_RSS_AFTER_IDLE_MB = 150;
+const IDLE_FIGURES_S = [30, 60, 120] as const;
 
 /** One JSON-RPC call on its own connection. */
 function call(socket: string, method: string, params: object): Promise<unknown> {
@@ -112,10 +121,117 @@ async function load(socket: string, method: string): Promise<{ rps: number; p50:
 }
 
 const row = (name: string, value: string, target: string, ok: boolean): void => {
-  process.stdout.write(`${name.padEnd(44)} ${value.padStart(14)}   target ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}\n`);
+  process.stdout.write(`${name.padEnd(58)} ${value.padStart(14)}   target ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}\n`);
 };
 
+/** What holds the memory: the process's RSS split by kind, and the mapped native libraries. */
+function memoryBreakdown(pid: number): string {
+  const roll = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(roll)?.[1] ?? 0);
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  const natives = [...new Set([...maps.matchAll(/\s(\S+\.node)$/gm)].map((m) => m[1]!.split('/').slice(-2).join('/')))];
+  const mb = (k: string): string => (kb(k) / 1024).toFixed(0);
+  return `anonymous ${mb('Pss_Anon')} MB, file-backed ${mb('Pss_File')} MB; native modules mapped: ${natives.join(', ') || 'none'}`;
+}
+
+/** RSS of `pid`'s child processes (the verifier, the LanceDB homes), summed, and how many. */
+function childrenRssMb(pid: number): { mb: number; n: number } {
+  let mb = 0;
+  let n = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      mb += rssMb(Number(d));
+      n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { mb, n };
+}
+
+const MODELS = ['qwen2.5-coder:7b', 'nomic-embed-text'];
+const PROGRAM = `tracepoint:sock:inet_sock_set_state
+/args->protocol == 6 && args->newstate == 1/
+{
+  printf("connect %s port %d\\n", comm, args->dport);
+}`;
+
+/**
+ * A daemon in use, then left alone: a verification, a hook search, an example search and a
+ * request through the Ollama stand-in (synthesis, comprehension, verification, kernel check), then
+ * RSS at 30, 60 and 120 s of idle under the default `idleReleaseMs` (60 s): the verifier and the
+ * vector store live in child processes let go after that, so the daemon's figure must come down.
+ */
+async function inUseThenIdle(): Promise<void> {
+  const fenced = (src: string): string => `\`\`\`bpftrace\n${src}\n\`\`\`\n`;
+  const standin = await startOllamaStandin({
+    chat: matchScript([
+      { match: 'Write the program for the request.', response: fenced(PROGRAM) },
+      // The comprehension adds the assertion the verifier proves (as test/pipeline/request-e2e.test.ts).
+      { match: 'Return the candidate with assume/assert/cover inserted.', response: fenced(PROGRAM.replace(/\n}$/, '\n  assert(printed(1) == args->dport);\n}')) },
+    ]),
+    models: MODELS,
+  });
+  const d = await createDaemon({ env: { OLLAMA_HOST: standin.host }, config: { contracts: { rebuildOnStart: true, watchPaths: [] } } });
+  try {
+    await d.start();
+    const pid = d.proc.pid!;
+    await eventually(async () => (await d.ctlJson<{ state: string }>(['contracts', 'status'])).state === 'ready', BUILD_TIMEOUT_MS, 'the kernel contracts built');
+    await new Promise((r) => setTimeout(r, 5000));
+    const fresh = rssMb(pid);
+    const freshWhat = memoryBreakdown(pid);
+    let requestStatus = '';
+    const steps: [string, () => Promise<unknown>][] = [
+      ['verify', () => call(d.socket, 'verify.program', { source: PROGRAM })],
+      ['contracts.search', () => call(d.socket, 'contracts.search', { text: 'tcp connect', k: 5 })],
+      ['examples.search', () => call(d.socket, 'examples.search', { text: 'disk latency per device', k: 5 })],
+      [
+        'request',
+        async () => {
+          const r = await d.ctl(['request', '--json', 'show new TCP connections with the destination port'], { timeoutMs: 180_000 });
+          const end = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; status?: string }).at(-1);
+          requestStatus = end?.event === 'end' ? String(end.status) : `no end line (exit ${r.exitCode}: ${r.stderr.slice(0, 200)})`;
+        },
+      ],
+    ];
+    const after: [string, number][] = [];
+    for (const [name, fn] of steps) {
+      await fn();
+      await new Promise((r) => setTimeout(r, 1000));
+      after.push([name, rssMb(pid)]);
+    }
+    const usedWhat = memoryBreakdown(pid);
+    const kids = childrenRssMb(pid);
+    const t0 = Date.now();
+    const idle: [number, number, string][] = [];
+    for (const s of IDLE_FIGURES_S) {
+      await new Promise((r) => setTimeout(r, Math.max(0, t0 + s * 1000 - Date.now())));
+      const k = childrenRssMb(pid);
+      idle.push([s, rssMb(pid), `${memoryBreakdown(pid)}; ${k.n} children, ${k.mb.toFixed(0)} MB`]);
+    }
+    process.stdout.write(`\nthird kgentd pid ${pid}: in use, then idle (idleReleaseMs default 60 s)\n`);
+    row('RSS fresh (contracts built)', `${fresh.toFixed(0)} MB`, `< ${TARGET_RSS_IDLE_MB} MB`, fresh < TARGET_RSS_IDLE_MB);
+    process.stdout.write(`  ${freshWhat}\n`);
+    for (const [name, mb] of after) row(`RSS after ${name}`, `${mb.toFixed(0)} MB`, '(figure)', true);
+    const used = after.at(-1)![1];
+    row('RSS after verify + hook search + example search + request', `${used.toFixed(0)} MB`, '(figure)', true);
+    process.stdout.write(`  ${usedWhat}\n  the request ended ${requestStatus}; ${kids.n} child processes of kgentd then held ${kids.mb.toFixed(0)} MB (verifier, LanceDB homes)\n`);
+    for (const [s, mb, what] of idle) {
+      const last = s === IDLE_FIGURES_S.at(-1);
+      row(last ? `RSS ${s} s after (target < ${TARGET_RSS_AFTER_IDLE_MB} MB)` : `RSS ${s} s after`, `${mb.toFixed(0)} MB`, last ? `< ${TARGET_RSS_AFTER_IDLE_MB} MB` : '(figure)', !last || mb < TARGET_RSS_AFTER_IDLE_MB);
+      process.stdout.write(`  ${what}\n`);
+    }
+  } finally {
+    await d.cleanup();
+    await standin.close();
+  }
+}
+
 export async function run(): Promise<void> {
+  if (process.env['KGENT_BENCH_SECTION'] === 'idle') return inUseThenIdle();
   const uid = process.getuid?.() ?? 0;
   const d = await createDaemon({
     config: uid === 0 ? {} : { policy: { maxConnectionsPerUid: CLIENTS, maxConnections: Math.max(256, CLIENTS) } },
@@ -174,4 +290,6 @@ export async function run(): Promise<void> {
   } finally {
     await b.cleanup();
   }
+
+  await inUseThenIdle();
 }

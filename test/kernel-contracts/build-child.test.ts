@@ -16,9 +16,22 @@ const mode = process.argv[2];
 out({ progress: { generation: 0, phase: 'identity', done: 0, total: 1, message: 'reading', elapsedMs: 1 } });
 out({ level: 40, msg: 'embedding model unavailable', model: 'm' });
 out({ progress: { generation: 3, phase: 'functions', done: 5, total: 10, message: 'half', elapsedMs: 2 } });
+if (mode === 'ask') {
+  // Vectors are asked of the parent on stdout; its answer comes on stdin.
+  out({ ask: { qid: 1, question: 'embed', args: [['tcp connect', 'disk']] } });
+  let buf = '';
+  process.stdin.setEncoding('utf8').on('data', (d) => {
+    buf += d;
+    if (!buf.includes('\\n')) return;
+    const { answer } = JSON.parse(buf.slice(0, buf.indexOf('\\n')));
+    if (answer.error) { out({ error: 'asked: ' + answer.error.message }); process.exit(1); }
+    out({ result: { generation: 4, identity: { key: 'k' }, info: { buildMs: 1, vectors: answer.value } } });
+    process.exit(0);
+  });
+} else
 if (mode === 'ok') { out({ result: { generation: 3, identity: { key: 'k' }, info: { buildMs: 7 } } }); process.exit(0); }
-if (mode === 'error') { out({ error: 'no BTF here' }); process.exit(1); }
-process.stderr.write('boom\\n'); process.exit(3);
+else if (mode === 'error') { out({ error: 'no BTF here' }); process.exit(1); }
+else { process.stderr.write('boom\\n'); process.exit(3); }
 `;
 
 t.test('progress, log lines and the result come back from the child', async (t) => {
@@ -40,4 +53,17 @@ t.test('progress, log lines and the result come back from the child', async (t) 
 
   await t.rejects(runBuildChild({ script, args: ['error'], onProgress: () => undefined, log }), /^no BTF here$/, 'the error line is the reason');
   await t.rejects(runBuildChild({ script, args: ['crash'], onProgress: () => undefined, log }), /exited 3: boom/, 'else the exit status and stderr');
+});
+
+t.test('a child asks its parent for vectors: answered by embed, refused without one', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-build-child-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'child.mjs');
+  writeFileSync(script, CHILD);
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const asked: string[][] = [];
+  const r = await runBuildChild({ script, args: ['ask'], onProgress: () => undefined, log, embed: async (texts) => (asked.push([...texts]), texts.map((x) => [x.length, 1])) });
+  t.same(asked, [['tcp connect', 'disk']], 'the texts came to the parent');
+  t.same((r.info as unknown as { vectors: number[][] }).vectors, [[11, 1], [4, 1]], 'the vectors went back to the child');
+  await t.rejects(runBuildChild({ script, args: ['ask'], onProgress: () => undefined, log }), /^asked: the build child asked "embed", which is not answered$/, 'no embed: the child is told so');
 });

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../daemon/log.js';
-import { createOllama } from '../../daemon/llm/ollama-client.js';
+import { createLlmBackend } from '../../daemon/llm/backend.js';
 import { readExampleMeta, syncReason } from '../../daemon/retrieval/example-meta.js';
 import { datasetHash } from '../../daemon/retrieval/example-rows.js';
-import { ExampleLibrary } from '../../daemon/retrieval/library.js';
+import { backendEmbedder, ExampleLibrary } from '../../daemon/retrieval/library.js';
 import { loadExamples } from '../../datasets/load.js';
 import { builtOrReason, REPO_ROOT } from '../support/daemon-harness.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
@@ -47,7 +47,8 @@ async function setup(t: Test): Promise<{ state: string; data: string; host: stri
 function open(state: string, data: string, host: string, logger: ReturnType<typeof createLogger>, script = SCRIPT): Promise<ExampleLibrary> {
   return ExampleLibrary.open({
     stateDir: state,
-    ollama: { client: createOllama(host, 10_000), model: MODEL, host },
+    // Vectors through the daemon's LLM backend: the children ask this process for them.
+    embedding: { model: MODEL, embed: backendEmbedder(createLlmBackend({ host, models: { synthesis: 'x', comprehension: 'x', embedding: MODEL }, timeoutMs: 10_000 }), MODEL, logger) },
     syncInChild: { datasetDir: data, script },
     logger,
   });

@@ -71,7 +71,8 @@ export async function createDaemon(opts: { env?: Record<string, string>; config?
         reject: false,
         all: true,
         buffer: false,
-        env: { KGENT_CONFIG: configFile, OLLAMA_HOST: 'http://127.0.0.1:9', ...env },
+        // MALLOC_ARENA_MAX as systemd/kgentd.service runs it (the daemon's memory figures are the unit's).
+        env: { KGENT_CONFIG: configFile, OLLAMA_HOST: 'http://127.0.0.1:9', MALLOC_ARENA_MAX: '2', ...env },
       });
       handle.proc.all?.on('data', (c: Buffer) => (out += c.toString()));
       await waitForSocket(socket, 30_000, () => handle.proc.exitCode !== undefined && handle.proc.exitCode !== null, () => out);
