@@ -23,13 +23,16 @@ export interface DialectFact {
   /** Extra environment for bpftrace. */
   readonly env?: Readonly<Record<string, string>>;
   /**
-   * How the run ends: the program calls exit() (default), or the runner sends SIGINT once bpftrace
-   * has attached (a program left running, ended as kgentd and Ctrl-C end it).
+   * How the run ends: the program calls exit() (default), or the runner sends SIGINT once stdout
+   * shows `sigintAfter` (a program left running, ended as kgentd and Ctrl-C end it).
    */
   readonly stop?: 'exit' | 'sigint';
+  /** With stop 'sigint': the stdout text that shows the program's probes are running. */
+  readonly sigintAfter?: string;
   /**
-   * After attaching, this process calls getppid() 3 times; the program is given this process's
-   * PID as $1 to filter on (tracepoint:syscalls:sys_enter_getppid /pid == $1/).
+   * Once bpftrace says it attaches, this process calls getppid() every 100 ms until bpftrace
+   * ends (the line is printed before the probes are attached, so one early call could be missed);
+   * the program gets this process's PID as $1 to filter on (`/pid == $1/`) and exits on a hit.
    */
   readonly trigger?: boolean;
   /** Observed outcome per bpftrace version ("0.17.0", "0.23.2", ...). */
@@ -94,33 +97,37 @@ function run(bin: string, args: string[], fact: DialectFact, timeoutMs: number):
     let stdout = '';
     let stderr = '';
     let attached = false;
-    const onAttach = () => {
-      if (attached) return;
-      if (!/Attach|attached_probes/.test(stdout + stderr)) return;
-      attached = true;
-      if (fact.trigger) {
-        // Each read of process.ppid is a getppid() system call (libuv's uv_os_getppid).
-        setTimeout(() => {
-          for (let i = 0; i < 3; i++) void process.ppid;
-        }, 300);
+    let interrupted = false;
+    let trigger: NodeJS.Timeout | undefined;
+    const onOutput = () => {
+      if (fact.stop === 'sigint' && !interrupted && fact.sigintAfter !== undefined && stdout.includes(fact.sigintAfter)) {
+        interrupted = true;
+        // Not at once: bpftrace 0.17 once ignored a SIGINT sent the instant the first line arrived
+        // (it ran until killed); a user's Ctrl-C never comes that early.
+        setTimeout(() => child.kill('SIGINT'), 300);
       }
-      if (fact.stop === 'sigint') setTimeout(() => child.kill('SIGINT'), 1_000);
+      if (attached || !/Attach|attached_probes/.test(stdout + stderr)) return;
+      attached = true;
+      // Each read of process.ppid is a getppid() system call (libuv's uv_os_getppid).
+      if (fact.trigger) trigger = setInterval(() => void process.ppid, 100);
     };
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      onAttach();
+      onOutput();
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      onAttach();
+      onOutput();
     });
     const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(killer);
+      clearInterval(trigger);
       reject(err);
     });
     child.on('close', (code, signal) => {
       clearTimeout(killer);
+      clearInterval(trigger);
       resolve({ exit: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0), stdout, stderr });
     });
   });

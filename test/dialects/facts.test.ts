@@ -22,6 +22,7 @@ t.test('the facts are well formed', async (t) => {
     t.match(f.id, /^[a-z0-9]+(-[a-z0-9]+)*$/, `${f.id} is kebab-case`);
     t.ok(f.program !== undefined || (f.args?.length ?? 0) > 0, `${f.id} runs a program or flags`);
     t.same(Object.keys(f.outcomes).sort(), [...FACT_VERSIONS].sort(), `${f.id} has an outcome per version`);
+    if (f.stop === 'sigint') t.ok(f.sigintAfter, `${f.id} says when to send SIGINT`);
     t.ok(f.finding.length > 0 && !f.finding.includes('\n'), `${f.id} has a one-line finding`);
   }
 });

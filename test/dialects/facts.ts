@@ -526,12 +526,13 @@ export const FACTS: readonly DialectFact[] = [
     id: "sigint-maps",
     about: "SIGINT ends a running program and prints its maps",
     finding: "SIGINT runs END and prints maps, exit 0, everywhere",
-    program: "BEGIN { @b = 1; }\ninterval:ms:100 { @n = 1; }\nEND { printf(\"end\\n\"); }\n",
+    program: "BEGIN { @b = 1; }\ninterval:ms:100 /@n == 0/ { @n = 1; printf(\"tick\\n\"); }\nEND { printf(\"end\\n\"); }\n",
     stop: "sigint",
+    sigintAfter: "tick\n",
     outcomes: {
-      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 3 probes...\nend\n\n\n@b: 1\n@n: 1\n" },
-      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 3 probes...\nend\n\n\n@b: 1\n@n: 1\n" },
-      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 3 probes", stdout: "end\n\n\n@b: 1\n@n: 1\n" },
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 3 probes...\ntick\nend\n\n\n@b: 1\n@n: 1\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 3 probes...\ntick\nend\n\n\n@b: 1\n@n: 1\n" },
+      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 3 probes", stdout: "tick\nend\n\n\n@b: 1\n@n: 1\n" },
     },
   },
   {
