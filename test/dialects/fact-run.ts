@@ -30,9 +30,10 @@ export interface DialectFact {
   /** With stop 'sigint': the stdout text that shows the program's probes are running. */
   readonly sigintAfter?: string;
   /**
-   * Once bpftrace says it attaches, this process calls getppid() every 100 ms until bpftrace
-   * ends (the line is printed before the probes are attached, so one early call could be missed);
-   * the program gets this process's PID as $1 to filter on (`/pid == $1/`) and exits on a hit.
+   * Once bpftrace says it attaches, this process calls getppid() and getenv(TRIGGER_ENV_NAME)
+   * every 100 ms until bpftrace ends (the line is printed before the probes are attached, so one
+   * early call could be missed); the program gets this process's PID as $1 to filter on
+   * (`/pid == $1/`) and exits on a hit.
    */
   readonly trigger?: boolean;
   /** Observed outcome per bpftrace version ("0.17.0", "0.23.2", ...). */
@@ -62,6 +63,9 @@ export interface Outcome {
  * available_filter_functions cannot be read.
  */
 const NOISE = [/^(WARNING|ERROR): .*couldn't set RLIMIT_MEMLOCK/, /^WARNING: Could not read functions from .*available_filter_functions/];
+
+/** The name the trigger passes to getenv() (a uprobe on getenv can read it with str(arg0)). */
+export const TRIGGER_ENV_NAME = 'KGENT_DIALECT_TRIGGER';
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
 
@@ -108,8 +112,13 @@ function run(bin: string, args: string[], fact: DialectFact, timeoutMs: number):
       }
       if (attached || !/Attach|attached_probes/.test(stdout + stderr)) return;
       attached = true;
-      // Each read of process.ppid is a getppid() system call (libuv's uv_os_getppid).
-      if (fact.trigger) trigger = setInterval(() => void process.ppid, 100);
+      // Each read of process.ppid is a getppid() call (libuv's uv_os_getppid), each read of an
+      // environment variable a libc getenv(name) call.
+      if (fact.trigger)
+        trigger = setInterval(() => {
+          void process.ppid;
+          void process.env[TRIGGER_ENV_NAME];
+        }, 100);
     };
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();

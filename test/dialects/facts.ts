@@ -1087,6 +1087,18 @@ export const FACTS: readonly DialectFact[] = [
     },
   },
   {
+    id: "str-length",
+    about: "`str(p, n)` of a 21-character user string: how many characters",
+    finding: "str(p, n) keeps n characters in 0.17 and n - 1 (n counts the NUL) in 0.23 and 0.27; str(p, 1) is empty there",
+    program: "uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:getenv /pid == $1 && str(arg0) == \"KGENT_DIALECT_TRIGGER\"/ { printf(\"%s|%s|%s\\n\", str(arg0, 5), str(arg0, 1), str(arg0, 2)); exit(); }\n",
+    trigger: true,
+    outcomes: {
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "PROG:1:75-77: WARNING: Addrspace mismatch", stdout: "Attaching 1 probe...\nKGENT|K|KG\n\n\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\nKGEN||K\n\n\n" },
+      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 1 probe", stdout: "KGEN||K\n\n\n" },
+    },
+  },
+  {
     id: "quiet-flag",
     about: "`-q` hides the attach line",
     finding: "`-q` hides the attach line everywhere",
