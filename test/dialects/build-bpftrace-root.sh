@@ -47,7 +47,7 @@ else
   if [[ -e $dir ]]; then
     # A half-built root: make sure nothing is mounted inside it before removing it.
     if findmnt -rn -o TARGET | grep -q "^$(realpath "$dir")/"; then
-      die "$dir has mounts inside it; unmount them first (test/dialects/bpftrace-in-root.sh --unmount $dir)"
+      die "$dir has mounts inside it (findmnt -R $dir); unmount them first, nothing was removed"
     fi
     echo "build-bpftrace-root: removing the half-built root $dir" >&2
     rm -rf --one-file-system "$dir"
