@@ -353,6 +353,7 @@ export const FACTS: readonly DialectFact[] = [
     about: "`--dry-run` still loads the programs into the kernel (a load failure fails it)",
     finding: "`--dry-run` (0.23+) loads into the kernel: a load failure exits 255 as without it",
     program: "BEGIN { printf(\"%d\\n\", percpu_kaddr(\"runqueues\") != 0); exit(); }\n",
+    args: ["--dry-run"],
     outcomes: {
       "0.17.0": { compiles: false, exit: 1, error: "", stderr: "/usr/bin/bpftrace: unrecognized option '--dry-run'", stdout: "" },
       "0.23.2": { compiles: true, exit: 255, error: "ERROR: Error loading BPF program for BEGIN_1. Use -v for full kernel error log.", stderr: "ERROR: Error loading BPF program for BEGIN_1. Use -v for full kernel error log.", stdout: "Attaching 1 probe...\n" },
@@ -364,6 +365,7 @@ export const FACTS: readonly DialectFact[] = [
     about: "`--dry-run` on a uprobe naming a missing function",
     finding: "`--dry-run` fails on a uprobe naming a missing function: 0.23 at attach resolution (exit 255), 0.27 at compile time (exit 1)",
     program: "uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:kgent_no_such_function { @a = 1; }\nBEGIN { printf(\"began\\n\"); exit(); }\n",
+    args: ["--dry-run"],
     outcomes: {
       "0.17.0": { compiles: false, exit: 1, error: "", stderr: "/usr/bin/bpftrace: unrecognized option '--dry-run'", stdout: "" },
       "0.23.2": { compiles: true, exit: 255, error: "ERROR: Could not resolve symbol: /usr/lib/x86_64-linux-gnu/libc.so.6:kgent_no_such_function, cannot attach probe.", stderr: "ERROR: Could not resolve symbol: /usr/lib/x86_64-linux-gnu/libc.so.6:kgent_no_such_function, cannot attach probe.", stdout: "Attaching 2 probes...\n" },
