@@ -1123,6 +1123,50 @@ export const FACTS: readonly DialectFact[] = [
     },
   },
   {
+    id: "printf-ll",
+    about: "printf %ld/%lld/%llu of -1",
+    finding: "%ld/%lld/%llu of -1 agree everywhere",
+    program: "BEGIN { printf(\"%ld %lld %llu\\n\", -1, -1, -1); exit(); }\n",
+    outcomes: {
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n-1 -1 18446744073709551615\n\n\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n-1 -1 18446744073709551615\n\n\n" },
+      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 1 probe", stdout: "-1 -1 18446744073709551615\n\n\n" },
+    },
+  },
+  {
+    id: "printf-str-width",
+    about: "printf string widths and precision",
+    finding: "\"%.2s\" of \"abcd\" prints \"ab\" in 0.17/0.23 and \"abcd\" in 0.27 (precision ignored); widths agree",
+    program: "BEGIN { printf(\"[%5s][%-5s][%.2s]\\n\", \"ab\", \"ab\", \"abcd\"); exit(); }\n",
+    outcomes: {
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n[   ab][ab   ][ab]\n\n\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n[   ab][ab   ][ab]\n\n\n" },
+      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 1 probe", stdout: "[   ab][ab   ][abcd]\n\n\n" },
+    },
+  },
+  {
+    id: "sizeof-rand",
+    about: "`sizeof(rand)`",
+    finding: "`sizeof(rand)` is 8 in 0.17/0.23; 0.27 refuses it (unknown identifier)",
+    program: "BEGIN { printf(\"%d\\n\", sizeof(rand)); exit(); }\n",
+    outcomes: {
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n8\n\n\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\n8\n\n\n" },
+      "0.27.1": { compiles: false, exit: 1, error: "PROG:1:31-35: ERROR: Unknown identifier: 'rand'", stderr: "PROG:1:31-35: ERROR: Unknown identifier: 'rand'", stdout: "" },
+    },
+  },
+  {
+    id: "fn-username",
+    about: "`username` builtin",
+    finding: "`username` everywhere",
+    program: "BEGIN { printf(\"%s\\n\", username); exit(); }\n",
+    outcomes: {
+      "0.17.0": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\nroot\n\n\n" },
+      "0.23.2": { compiles: true, exit: 0, error: "", stderr: "", stdout: "Attaching 1 probe...\nroot\n\n\n" },
+      "0.27.1": { compiles: true, exit: 0, error: "", stderr: "Attached 1 probe", stdout: "root\n\n\n" },
+    },
+  },
+  {
     id: "quiet-flag",
     about: "`-q` hides the attach line",
     finding: "`-q` hides the attach line everywhere",
