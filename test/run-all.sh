@@ -33,6 +33,24 @@ fi
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing || log "warning: cannot mount tracefs"
 mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug || log "warning: cannot mount debugfs"
 
+# Other bpftrace versions (test/dialects/README.md): a Debian root per release, cached outside the
+# clone (a built root is reused in a second; the first build takes a minute or two and a mirror).
+# Without debootstrap or a reachable mirror the dialect tests of that root skip, saying why.
+# KGENT_SKIP_BPFTRACE_ROOTS=1 skips building them.
+if [ -z "${KGENT_SKIP_BPFTRACE_ROOTS:-}" ]; then
+  if installed debootstrap || apt-get install -y -q debootstrap >/dev/null 2>&1; then
+    for codename in trixie sid; do
+      if v=$(test/dialects/build-bpftrace-root.sh "$codename" 2>/tmp/kgent-bpftrace-root-$codename.log); then
+        log "bpftrace root $codename: $v"
+      else
+        log "warning: no bpftrace root for $codename (see /tmp/kgent-bpftrace-root-$codename.log); its dialect tests skip"
+      fi
+    done
+  else
+    log "warning: debootstrap is not installed; the dialect tests of other bpftrace versions skip"
+  fi
+fi
+
 # `npm ci` rejects a lockfile made on another platform (LanceDB's per-platform binaries): install.
 log "npm install"
 npm install --no-audit --no-fund --loglevel=error

@@ -25,16 +25,29 @@ export interface BpfStats {
   ms: number;
 }
 
-/** Why bpftrace cannot be used here, or undefined when it can. */
-export function bpftraceUnavailable(): string | undefined {
+/**
+ * The bpftrace the cases run in unless told otherwise: the distribution's (0.17 on Debian 12).
+ * Another version is any executable taking bpftrace's arguments, e.g. a root's wrapper built by
+ * test/dialects/build-bpftrace-root.sh (DIR/kgent-bpftrace).
+ */
+export const DEFAULT_BPFTRACE = '/usr/bin/bpftrace';
+
+/** Why `bin` cannot be used here, or undefined when it can. */
+export function bpftraceUnavailable(bin: string = DEFAULT_BPFTRACE): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to run bpftrace';
-  try {
-    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
-  } catch {
-    return 'bpftrace is not installed';
-  }
+  if (bpftraceVersion(bin) === undefined) return bin === DEFAULT_BPFTRACE ? 'bpftrace is not installed' : `${bin} does not run as bpftrace (--version failed)`;
   if (!libcPath()) return 'cannot find the libc of this process (for the uprobe triggers)';
   return undefined;
+}
+
+/** What `bin --version` reports ("bpftrace v0.17.0"), or undefined when it does not run. */
+export function bpftraceVersion(bin: string = DEFAULT_BPFTRACE): string | undefined {
+  try {
+    const out = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 }).toString().trim();
+    return out.split('\n')[0] || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The libc mapped into this process (the uprobes attach to its getppid/getenv). */
@@ -59,7 +72,15 @@ interface Attempt {
 const LINE = /^c(\d+)\.(\d+)=(.*)\|$/;
 const END = /^c(\d+)\.end$/;
 
-async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir: string, timeoutMs: number, exits: Promise<void>[]): Promise<Attempt & { lineCase: number[] }> {
+async function runOnce(
+  bin: string,
+  cases: readonly Case[],
+  env: RunEnv,
+  stats: BpfStats,
+  dir: string,
+  timeoutMs: number,
+  exits: Promise<void>[],
+): Promise<Attempt & { lineCase: number[] }> {
   const { text, lineCase } = bpftraceProgram(cases, env);
   const file = path.join(dir, `batch-${stats.processes}.bt`);
   writeFileSync(file, text);
@@ -71,7 +92,7 @@ async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir
     // --help` of 0.17 lists; checked here: with 4, a fifth key stored in BEGIN reads 0).
     const keysMax = cases[0]?.events?.mapKeysMax;
     const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax) } : process.env;
-    const p = spawn('bpftrace', [file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    const p = spawn(bin, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let stdout = '';
     let stderr = '';
     let ready = false;
@@ -174,7 +195,7 @@ function batchesOf(cases: readonly Case[], size: number): Case[][] {
 export async function runInBpftrace(
   cases: readonly Case[],
   env: RunEnv,
-  opts: { batchSize?: number; concurrency?: number; timeoutMs?: number; log?: (s: string) => void } = {},
+  opts: { bpftrace?: string; batchSize?: number; concurrency?: number; timeoutMs?: number; log?: (s: string) => void } = {},
 ): Promise<{ outcomes: Map<number, BpfOutcome>; stats: BpfStats }> {
   const stats: BpfStats = { processes: 0, ms: 0 };
   const outcomes = new Map<number, BpfOutcome>();
@@ -186,7 +207,7 @@ export async function runInBpftrace(
     // A case run alone (overlap forms) may never print its end line: bpftrace runs another
     // probe's code in its place.
     const alone = batch.length === 1 && batch[0]?.events?.group === 'alone';
-    const a = await runOnce(batch, env, stats, dir, alone ? Math.min(timeoutMs, 10_000) : timeoutMs, exits);
+    const a = await runOnce(opts.bpftrace ?? DEFAULT_BPFTRACE, batch, env, stats, dir, alone ? Math.min(timeoutMs, 10_000) : timeoutMs, exits);
     if (!a.ok) {
       const errs = errorLines(a.stderr);
       const blamed = new Map<number, string>();

@@ -5,7 +5,7 @@
 import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
 import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome } from './concrete-run.js';
-import { runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
+import { DEFAULT_BPFTRACE, bpftraceVersion, runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
 import { compareAccept } from './gen-accept.js';
 import { builtinContracts, compareBuiltins } from './gen-builtins.js';
 import { compareEvents } from './gen-events.js';
@@ -61,6 +61,8 @@ export interface Report {
   readonly executorMs: number;
   readonly wallMs: number;
   readonly env: RunEnv;
+  /** The bpftrace the cases ran in, and what its --version reported. */
+  readonly bpftrace: { readonly path: string; readonly version: string };
 }
 
 function strBits(s: string, bytes: number): bigint {
@@ -215,6 +217,8 @@ export interface RunOptions {
   readonly classes?: readonly string[];
   readonly ids?: readonly number[];
   readonly batchSize?: number;
+  /** The bpftrace to run (default /usr/bin/bpftrace). */
+  readonly bpftrace?: string;
   readonly log?: (s: string) => void;
 }
 
@@ -222,9 +226,11 @@ export interface RunOptions {
 export async function runDifferential(o: RunOptions): Promise<Report> {
   const t0 = performance.now();
   const env = runEnv();
+  const bin = o.bpftrace ?? DEFAULT_BPFTRACE;
+  const version = bpftraceVersion(bin) ?? 'unknown (--version failed)';
   let cases = generateCases(o.seed, o.cases, o.from ?? 0, o.classes);
   if (o.ids && o.ids.length > 0) cases = cases.filter((c) => o.ids?.includes(c.id));
-  const { outcomes, stats } = await runInBpftrace(cases, env, { ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.log ? { log: o.log } : {}) });
+  const { outcomes, stats } = await runInBpftrace(cases, env, { bpftrace: bin, ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.log ? { log: o.log } : {}) });
   const e0 = performance.now();
   const results: CaseResult[] = [];
   for (const c of cases) {
@@ -232,7 +238,7 @@ export async function runDifferential(o: RunOptions): Promise<Report> {
     results.push(await compareCase(c, bpf, env));
   }
   const executorMs = performance.now() - e0;
-  return { results, processes: stats.processes, bpftraceMs: stats.ms, executorMs, wallMs: performance.now() - t0, env };
+  return { results, processes: stats.processes, bpftraceMs: stats.ms, executorMs, wallMs: performance.now() - t0, env, bpftrace: { path: bin, version } };
 }
 
 /** A readable summary: per-class counts, then each disagreement with its minimal program. */
@@ -258,7 +264,7 @@ export function formatReport(r: Report, opts: { maxDetails?: number; showErrors?
     `generated ${r.results.length}, run in bpftrace ${ran}, rejected by bpftrace ${totals.get('rejected') ?? 0}, no output ${totals.get('no-output') ?? 0}; ` +
       `agree ${totals.get('agree') ?? 0}, any value (undefined in bpftrace) ${totals.get('any-value') ?? 0}, disagree ${totals.get('disagree') ?? 0}, executor errors ${totals.get('executor-error') ?? 0}`,
   );
-  lines.push(`${r.processes} bpftrace processes, ${(r.bpftraceMs / 1000).toFixed(1)} s in bpftrace, ${(r.executorMs / 1000).toFixed(1)} s in the executor, ${(r.wallMs / 1000).toFixed(1)} s wall`);
+  lines.push(`${r.bpftrace.version} (${r.bpftrace.path}): ${r.processes} bpftrace processes, ${(r.bpftraceMs / 1000).toFixed(1)} s in bpftrace, ${(r.executorMs / 1000).toFixed(1)} s in the executor, ${(r.wallMs / 1000).toFixed(1)} s wall`);
   const max = opts.maxDetails ?? Infinity;
   let shown = 0;
   for (const x of r.results) {

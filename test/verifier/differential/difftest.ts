@@ -7,10 +7,12 @@
  * Options: --seed N (default 1), --cases N (default 2000), --from N (first case index),
  * --class a,b (only these generator classes), --id 12,40 (only these case ids), --batch N (cases
  * per bpftrace process, default 40), --errors (also list rejected cases and executor errors),
- * --json FILE (write every result), --quiet, --print (print the cases' programs, run nothing).
+ * --json FILE (write every result), --quiet, --print (print the cases' programs, run nothing),
+ * --bpftrace PATH (the bpftrace to run, default /usr/bin/bpftrace; e.g. a root's kgent-bpftrace
+ * from test/dialects/build-bpftrace-root.sh). The report names the version that ran.
  */
 import { writeFileSync } from 'node:fs';
-import { bpftraceUnavailable, libcPath } from './bpftrace-run.js';
+import { DEFAULT_BPFTRACE, bpftraceUnavailable, libcPath } from './bpftrace-run.js';
 import { generateCases } from './generator.js';
 import { executorProgram, reproProgram } from './program.js';
 import { formatReport, runDifferential } from './differential.js';
@@ -31,7 +33,8 @@ if (process.argv.includes('--print')) {
   }
   process.exit(0);
 }
-const why = bpftraceUnavailable();
+const bpftrace = arg('bpftrace') ?? DEFAULT_BPFTRACE;
+const why = bpftraceUnavailable(bpftrace);
 if (why) {
   console.error(`difftest: ${why}`);
   process.exit(2);
@@ -46,16 +49,17 @@ const report = await runDifferential({
   ...(list(arg('class')) ? { classes: list(arg('class')) } : {}),
   ...(list(arg('id')) ? { ids: (list(arg('id')) as string[]).map(Number) } : {}),
   ...(arg('batch') ? { batchSize: Number(arg('batch')) } : {}),
+  bpftrace,
   ...(quiet ? {} : { log: (s: string) => console.error(s) }),
 });
-console.log(`difftest --seed ${seed} --cases ${cases}`);
+console.log(`difftest --seed ${seed} --cases ${cases} --bpftrace ${report.bpftrace.path} (${report.bpftrace.version})`);
 console.log(formatReport(report, { showErrors: process.argv.includes('--errors') }));
 const json = arg('json');
 if (json) {
   writeFileSync(
     json,
     JSON.stringify(
-      report.results.map((r) => ({ id: r.c.id, cls: r.c.cls, verdict: r.verdict, detail: r.detail, mismatches: r.mismatches, anyValue: r.anyValue, minimal: r.minimal, inputs: r.c.inputs })),
+      report.results.map((r) => ({ bpftrace: report.bpftrace.version, id: r.c.id, cls: r.c.cls, verdict: r.verdict, detail: r.detail, mismatches: r.mismatches, anyValue: r.anyValue, minimal: r.minimal, inputs: r.c.inputs })),
       null,
       1,
     ),
