@@ -48,7 +48,8 @@ export function builtin(ex: ExecCore, name: string): Val {
   switch (name) {
     case 'pid':
     case 'tid':
-      v = { ty: U64, t: b.zext(32, builtinTerm32(ex, name)) };
+      // uint32 from 0.22 (run here on 0.23.2: sizeof(pid) is 4), uint64 before; 32 bits of value either way.
+      v = { ty: ex.dialect.pidTid32 ? intTy(4, false) : U64, t: b.zext(32, builtinTerm32(ex, name)) };
       break;
     case 'cpu': {
       const t = ex.input('cpu', bvSort(32));

@@ -5,6 +5,7 @@
  * `statements.ts`, `expressions.ts`, `operators.ts`, `calls.ts`, `maps.ts`, `fields.ts`.
  * `executor.ts` ties them together.
  */
+import { DEFAULT_DIALECT, type Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
@@ -182,6 +183,8 @@ export class ExecCore {
   hints: readonly HintTerm[] = [];
   /** Key limit of hash maps (BPFTRACE_MAP_KEYS_MAX). */
   readonly maxMapKeys: number;
+  /** The bpftrace version whose semantics are followed. */
+  readonly dialect: Dialect;
   /** What the probes other than BEGIN/END store in each map (see `map-state.ts`). */
   mapWrites = new Map<string, WriteSummary>();
   /** Which kind of probe runs: `begin` starts from empty maps (and what earlier BEGINs left). */
@@ -211,6 +214,7 @@ export class ExecCore {
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
     this.maxMapKeys = opts.maxMapKeys ?? DEFAULT_MAP_KEYS_MAX;
+    this.dialect = opts.dialect ?? DEFAULT_DIALECT;
   }
 
   /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */

@@ -5,6 +5,7 @@
 import type { Expr } from '../frontend/ast.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { dialectBinary } from './integer-model.js';
 import { CAST_TYPES, intTy, S64, type Ty, U64, type Val } from './values.js';
 
 export function asBool(ex: ExecCore, v: Val): Term {
@@ -92,6 +93,11 @@ export function binary(ex: ExecCore, op: string, l0: Val, r0: Val): Val {
   }
   const l = asInt(ex, l0);
   const r = asInt(ex, r0);
+  const other = dialectBinary(ex, op, l, r, (v, own, why) => {
+    const p = poisonOf(ex, [l, r], own);
+    return p === undefined ? v : withPoison(ex, v, p, p === own ? why : `\`${op}\` of an undefined operand`);
+  });
+  if (other) return other;
   const exact = binaryExact(ex, op, l, r);
   const zero = b.bv(0, 64);
   let own: Term | undefined;
@@ -111,7 +117,8 @@ function binaryExact(ex: ExecCore, op: string, l: Val, r: Val): Val {
     case '+':
       return { ty, t: b.add(l.t, r.t) };
     case '-':
-      return { ty, t: b.sub(l.t, r.t) };
+      // 0.26 and later: subtraction gives an int64 (bpftrace CHANGELOG 0.26, not run here).
+      return { ty: ex.dialect.subtractionSigned ? intTy(8, true) : ty, t: b.sub(l.t, r.t) };
     case '*':
       return { ty, t: b.mul(l.t, r.t) };
     // BPF division and modulo are unsigned; a zero divisor is undefined (see undefinedWhen).
