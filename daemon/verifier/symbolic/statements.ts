@@ -8,6 +8,7 @@ import { printExpr } from '../frontend/index.js';
 import type { Term } from '../smt/term.js';
 import { cloneState, type EvalCtx, type ExecCore, type PathState, type ProbeCtx, splitLoopExits, Unsupported } from './core.js';
 import { deleteEntry } from './map-state.js';
+import { execForMap } from './for-map.js';
 import { assignMap, keyTerm, mapInfo, update } from './maps.js';
 import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
@@ -19,6 +20,18 @@ import { CAST_TYPES, intTy, S64, type Val } from './values.js';
 const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'printf', 'debugf', 'errorf', 'warnf']);
 
 export function execBlock(ex: ExecCore, block: Block, states: PathState[], pc: ProbeCtx, pre: Term): PathState[] {
+  if (!ex.dialect.blockScoping) return execStatements(ex, block, states, pc, pre);
+  // Block scoping (0.22 and later): a variable first declared or assigned in this block ends with
+  // it, and its type with it (a sibling block may declare it again with another type).
+  const outer = new Set(ex.varTypes.keys());
+  for (const st of states) for (const name of st.vars.keys()) outer.add(name);
+  const out = execStatements(ex, block, states, pc, pre);
+  for (const name of [...ex.varTypes.keys()]) if (!outer.has(name)) ex.varTypes.delete(name);
+  for (const st of out) for (const name of [...st.vars.keys()]) if (!outer.has(name)) st.vars.delete(name);
+  return out;
+}
+
+function execStatements(ex: ExecCore, block: Block, states: PathState[], pc: ProbeCtx, pre: Term): PathState[] {
   let cur = states;
   for (const stmt of block.statements) {
     const live = cur.filter((s) => s.flow === 'normal');
@@ -105,6 +118,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
       case 'WhileStmt':
         return execWhile(ex, stmt, s, pc, pre);
       case 'ForStmt': {
+        if (stmt.iterable.kind === 'Map') return execForMap(ex, stmt, s, pc, pre, execBlock);
         if (stmt.iterable.kind === 'Range') {
           // `for ($i : a..b)` with constant bounds runs b - a times with $i = a .. b-1.
           const lo = constInt(ex, stmt.iterable.start, s, pc);
@@ -120,7 +134,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
             return [...exits, ...states];
           }
         }
-        ex.unmodelled.add('for loops over maps, and over ranges without constant bounds');
+        ex.unmodelled.add('for loops over ranges without constant bounds');
         ex.markIncomplete(pc.index, `for loop at line ${stmt.span.line} is not modelled`);
         return [];
       }
