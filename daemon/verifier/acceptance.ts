@@ -443,9 +443,10 @@ function checkExpr(e: Expr, env: Env): Kind {
 }
 
 function checkCall(e: Extract<Expr, { kind: 'Call' }>, env: Env, own: Kind): Kind {
-  // print(@m), clear(@m), zero(@m) take the whole map: no key to check.
-  const wholeMap = (a: Expr): boolean => a.kind === 'Map' && a.keys.length === 0 && ['print', 'clear', 'zero'].includes(e.callee);
-  const kinds = e.args.map((a) => (a.kind === 'TypeExpr' || wholeMap(a) ? 'other' : checkExpr(a, env)));
+  // print(@m), clear(@m), zero(@m), and from newer versions len(@m), has_key(@m, k) and
+  // delete(@m, k), take the whole map: no key to check (run here on 0.23.2 for has_key).
+  const wholeMap = (a: Expr, i: number): boolean => i === 0 && a.kind === 'Map' && a.keys.length === 0 && ['print', 'clear', 'zero', 'len', 'has_key', 'delete'].includes(e.callee);
+  const kinds = e.args.map((a, i) => (a.kind === 'TypeExpr' || wholeMap(a, i) ? 'other' : checkExpr(a, env)));
   if (['printed', 'mapkey', 'mapval'].includes(e.callee)) return own;
   if (!hasFunction(env.dialect, e.callee)) env.refuse(e.span, `${e.callee}() is not a function of bpftrace ${env.dialect.version} ("Unknown function: ${e.callee}")`);
   const arity = ARITY[e.callee];

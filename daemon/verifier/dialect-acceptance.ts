@@ -66,20 +66,36 @@ function reads(e: Expr, out: Extract<Expr, { kind: 'Variable' }>[] = []): Extrac
 
 /** The refusals of `d`'s compiler for `probe` beyond 0.17's. */
 export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): void {
-  if (!d.blockScoping && !d.strictVariableAssignment && !d.exitInLoopRefused) return;
+  if (!d.forMap && !d.blockScoping && !d.strictVariableAssignment && !d.exitInLoopRefused) return;
+  // From 0.21 a for body's variables are its own (its body is a function of its own there); from
+  // 0.22 every block's are. A read of a variable nothing visible assigned is refused in every
+  // version (run here on 0.17 and 0.23.2: "Undefined or undeclared variable: $z"); it is checked
+  // from 0.21 on, where scoping makes it matter (0.17's rules are acceptance.ts's).
+  const checkScopes = d.forMap || d.blockScoping;
   const scopes: Map<string, 'declared' | 'assigned'>[] = [];
   const types = new Map<string, IntType>();
   const visible = (name: string): boolean => scopes.some((s) => s.has(name));
   const checkReads = (e: Expr | undefined): void => {
-    if (!e || !d.blockScoping) return;
+    if (!e || !checkScopes) return;
     for (const v of reads(e)) {
-      if (!visible(v.name)) refuse(v.span, `${v.name} is read where no enclosing block declares or assigns it first ("Undefined or undeclared variable: ${v.name}"): variables are block-scoped from bpftrace 0.22`);
+      if (!visible(v.name)) refuse(v.span, `${v.name} is read where no enclosing block declares or assigns it first ("Undefined or undeclared variable: ${v.name}"): ${d.blockScoping ? 'variables are block-scoped from bpftrace 0.22' : `a for loop's variables end with its body in bpftrace ${d.version}`}`);
     }
   };
   const assign = (name: string, span: Span, value: Expr, op: string): void => {
     const prev = types.get(name);
     const t = intType(value, types, d);
-    if (op !== '=') return;
+    if (op !== '=') {
+      // `$x op= e` assigns `$x op e`, typed by the wider operand (a literal is 64-bit, and takes
+      // $x's signedness when it is not negative). Run here on 0.23.2: `$x = (uint8)5; $x += 10;`
+      // is refused ("Integer size mismatch. Assignment type 'uint64' is larger than the variable
+      // type 'uint8'"), `$x += (uint8)10` is accepted.
+      if (!d.strictVariableAssignment || !prev || !t) return;
+      const size = Math.max(prev.size, t.size);
+      const signed = prev.signed && (t.literal !== undefined ? true : t.signed);
+      if (size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a wider ${typeName({ size, signed })} ("Integer size mismatch. Assignment type '${typeName({ size, signed })}' is larger than the variable type '${typeName(prev)}'"): cast the operand to ${typeName(prev)}`);
+      else if (signed !== prev.signed && d.signMismatchRefused) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a ${typeName({ size, signed })} ("Type mismatch for ${name}")`);
+      return;
+    }
     if (!prev) {
       if (t) types.set(name, { size: t.size, signed: t.signed });
       return;
@@ -96,9 +112,10 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
     if (t.size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and is assigned a wider ${typeName(t)} ("Integer size mismatch. Assignment type '${typeName(t)}' is larger than the variable type '${typeName(prev)}'"): cast the value to ${typeName(prev)}`);
   };
   const block = (b: Block, loop: boolean, bound?: string): void => {
-    scopes.push(new Map(bound ? [[bound, 'declared']] : []));
+    const own = d.blockScoping || bound !== undefined || scopes.length === 0;
+    if (own) scopes.push(new Map(bound ? [[bound, 'declared']] : []));
     for (const s of b.statements) stmt(s, loop);
-    scopes.pop();
+    if (own) scopes.pop();
   };
   const here = (): Map<string, 'declared' | 'assigned'> => scopes[scopes.length - 1] as Map<string, 'declared' | 'assigned'>;
   const stmt = (s: Stmt, loop: boolean): void => {

@@ -68,6 +68,11 @@ export interface Dialect {
    */
   readonly typedLetLiteralRefused: boolean;
   readonly integerModel: IntegerModel;
+  /**
+   * A positive integer literal takes the smallest integer type that holds it (before: int64);
+   * an operation with a literal operand then follows rules not modelled here.
+   */
+  readonly smallLiterals: boolean;
   /** `a - b` and `--` give int64 (before: uint64 when an operand is unsigned). */
   readonly subtractionSigned: boolean;
   /** `exit()` inside a loop body is a compile error. */
@@ -102,6 +107,7 @@ const V0_17: Dialect = {
   typedLetLiteralRefused: false,
   integerModel: 'widen-to-64',
   subtractionSigned: false,
+  smallLiterals: false,
   exitInLoopRefused: false,
   addedBuiltins: none,
   removedBuiltins: none,
@@ -164,7 +170,7 @@ const V0_24 = extend(V0_23, '0.24', 'from-source', {
 const V0_25 = extend(V0_24, '0.25', 'from-source', { integerModel: 'unmodelled-narrow', exitInLoopRefused: true, functions: ['warnf'], removed: ['sarg'] });
 // Source: CHANGELOG 0.26 "Subtraction and decrement ops now produce an int64 instead of a uint64",
 // "The default type for positive integer literals is now int8", sign mismatch now a warning.
-const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, signMismatchRefused: false });
+const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, smallLiterals: true, signMismatchRefused: false });
 // Source: the CHANGELOG's unreleased section after 0.26.1: str_concat, container_of.
 const V0_27 = extend(V0_26, '0.27', 'from-source', { functions: ['str_concat', 'container_of'] });
 

@@ -117,6 +117,9 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         const ty: Ty = isSigned(lv) && rSigned ? { k: 'bool', signed: true } : { k: 'bool' };
         return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
       }
+      if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
+        throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
+      }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }
     case 'Ternary': {
@@ -160,4 +163,9 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
     case 'TypeExpr':
       throw new Unsupported(`${e.kind} used as a value`);
   }
+}
+
+/** An integer literal, or the negation of one. */
+export function isLiteral(e: Expr): boolean {
+  return e.kind === 'Integer' || (e.kind === 'Unary' && e.op === '-' && e.operand.kind === 'Integer');
 }

@@ -14,6 +14,7 @@ import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
 import { asPrinted, conversions } from './printf.js';
 import { assignVar } from './variables.js';
+import { isLiteral } from './expressions.js';
 import { CAST_TYPES, intTy, S64, type Val } from './values.js';
 
 /** Statement-level calls with no effect on the modelled state (all are observable effects). */
@@ -64,7 +65,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
             const old = ex.readVar(stmt.target.name, s);
             v = binary(ex, stmt.op.slice(0, -1), old, v);
           }
-          assignVar(ex, s, stmt.target.name, v);
+          assignVar(ex, s, stmt.target.name, strictAssignment(ex, stmt, v));
         } else {
           assignMap(ex, stmt.target, stmt.op, stmt.value, s, pc, real);
         }
@@ -172,6 +173,25 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
     return [];
   }
   return [s];
+}
+
+/**
+ * The value a variable assignment stores under a dialect with strict assignments (0.22 and later):
+ * the compiler has refused a wider value or one of the other signedness (`dialect-acceptance.ts`),
+ * and an integer literal that fits the variable is stored whole (run here on 0.23.2: `$x =
+ * (uint8)1; $x = 200;` prints 200, where 0.17 drops the int64 literal). After 0.25 the rules for
+ * values of another type are not modelled.
+ */
+function strictAssignment(ex: ExecCore, stmt: Extract<Stmt, { kind: 'AssignStmt' }>, v: Val): Val {
+  const slot = ex.varTypes.get((stmt.target as { name: string }).name);
+  if (!ex.dialect.strictVariableAssignment || !slot || slot.k !== 'int') return v;
+  if (stmt.op === '=' && isLiteral(stmt.value) && v.ty.k === 'int') {
+    return { ty: slot, t: ex.b.resize(ex.b.extract(slot.size * 8 - 1, 0, v.t), 64, slot.signed) };
+  }
+  if (ex.dialect.integerModel === 'unmodelled-narrow' && (v.ty.k !== 'int' || v.ty.size !== slot.size || v.ty.signed !== slot.signed)) {
+    throw new Unsupported(`assigning a ${v.ty.k === 'int' ? `${v.ty.signed ? '' : 'u'}int${v.ty.size * 8}` : v.ty.k} to a ${slot.signed ? '' : 'u'}int${slot.size * 8} variable in bpftrace ${ex.dialect.version} is not modelled`);
+  }
+  return v;
 }
 
 /**
