@@ -115,7 +115,8 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
     const own = d.blockScoping || bound !== undefined || scopes.length === 0;
     if (own) scopes.push(new Map(bound ? [[bound, 'declared']] : []));
     for (const s of b.statements) stmt(s, loop);
-    if (own) scopes.pop();
+    // A variable ends with its scope, and its type with it (a sibling block's is another variable).
+    if (own) for (const name of (scopes.pop() as Map<string, unknown>).keys()) types.delete(name);
   };
   const here = (): Map<string, 'declared' | 'assigned'> => scopes[scopes.length - 1] as Map<string, 'declared' | 'assigned'>;
   const stmt = (s: Stmt, loop: boolean): void => {
