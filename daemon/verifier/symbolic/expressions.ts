@@ -11,6 +11,7 @@ import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, NotBpftrace, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
 import { readMap, update } from './maps.js';
+import { checkNarrowLogical } from './integer-model.js';
 import { asBool, asInt, binary, cast, constInt, isSigned, iteVal, poisonOf, withPoison } from './operators.js';
 import { intTy, S64, stringLiteralTerm, type Ty, U64, type Val } from './values.js';
 
@@ -107,6 +108,7 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         let rSigned = false;
         const evalRight = (st: PathState): Term => {
           const rv = ex.evalExpr(e.right, st, pc, ctx);
+          checkNarrowLogical(ex, e.op, lv, rv);
           rPoison = rv.poison;
           rSigned = isSigned(rv);
           return asBool(ex, rv);

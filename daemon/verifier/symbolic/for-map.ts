@@ -80,7 +80,10 @@ export function execForMap(ex: ExecCore, stmt: ForStmt, s: PathState, pc: ProbeC
   }
   const iteration = cloneState(top);
   iteration.vars.set(stmt.variable.name, entry);
+  const typed = new Set(ex.varTypes.keys());
   const after = runBody(ex, stmt.body, [iteration], pc, pre);
+  // The body's own variables end with it (in 0.21 the body is a function of its own).
+  for (const name of [...ex.varTypes.keys()]) if (!typed.has(name)) ex.varTypes.delete(name);
   const returned = after.filter((st) => st.flow === 'return');
   // After the loop: the top-of-iteration state (zero or more iterations), with what the body
   // printed, if it printed, as any value, and its effects kept (an effect may have happened).

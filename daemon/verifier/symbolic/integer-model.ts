@@ -28,13 +28,17 @@ export function dialectBinary(ex: ExecCore, op: string, l: Val, r: Val, poisoned
   }
   // 'wider-operand' (0.22 to 0.24): only when both operands are narrow does the width change.
   if (ln === undefined || rn === undefined) return undefined;
-  if (!ARITHMETIC.has(op)) {
-    // A comparison of two narrow integers of one signedness is the same at any width; of two
-    // signednesses it depends on the width it is done at, which has not been run here.
-    if (isSigned(l) === isSigned(r)) return undefined;
-    throw new Unsupported(`\`${op}\` between narrow integers of different signedness in bpftrace ${ex.dialect.version} is not modelled`);
-  }
   const b = ex.b;
+  if (!ARITHMETIC.has(op)) {
+    // A comparison of two narrow integers of one signedness is the same at any width, but its
+    // result is an integer of their width, not 0.17's 64-bit one (run here on 0.23.2:
+    // `((uint8)1 == (uint8)1) + (uint8)255` is 0, sizeof the comparison is 1). Of two
+    // signednesses it depends on the width it is done at, which has not been run here.
+    if (isSigned(l) !== isSigned(r)) throw new Unsupported(`\`${op}\` between narrow integers of different signedness in bpftrace ${ex.dialect.version} is not modelled`);
+    const signed = isSigned(l);
+    const c = compare(ex, op, l.t, r.t, signed);
+    return { ty: intTy(Math.max(ln, rn), signed), t: b.ite(c, b.bv(1, 64), b.bv(0, 64)) };
+  }
   const size = Math.max(ln, rn);
   const w = size * 8;
   const shift = op === '<<' || op === '>>';
@@ -61,6 +65,32 @@ export function dialectBinary(ex: ExecCore, op: string, l: Val, r: Val, poisoned
   const v: Val = { ty: intTy(size, signed), t: b.resize(b.extract(w - 1, 0, t), 64, signed) };
   const why = own !== undefined ? `\`${op}\` by ${op === '/' || op === '%' ? 'a zero divisor' : `a count >= ${w}`}` : `\`${op}\` of an undefined operand`;
   return poisoned(v, own, why);
+}
+
+function compare(ex: ExecCore, op: string, l: Term, r: Term, signed: boolean): Term {
+  const b = ex.b;
+  switch (op) {
+    case '==': return b.eq(l, r);
+    case '!=': return b.not(b.eq(l, r));
+    case '<': return signed ? b.slt(l, r) : b.ult(l, r);
+    case '<=': return signed ? b.sle(l, r) : b.ule(l, r);
+    case '>': return signed ? b.slt(r, l) : b.ult(r, l);
+    case '>=': return signed ? b.sle(r, l) : b.ule(r, l);
+    default: throw new Unsupported(`operator ${op}`);
+  }
+}
+
+/**
+ * `&&`/`||` of two integers narrower than 64 bits after 0.17: its result has their width and a
+ * value not modelled (run here on 0.23.2: `$c = (uint8)1 && (uint8)1;` has size 1 and
+ * `$c + (uint8)255` prints 255).
+ */
+export function checkNarrowLogical(ex: ExecCore, op: string, l: Val, r: Val): void {
+  if (ex.dialect.integerModel === 'widen-to-64') return;
+  const both = narrow(l) !== undefined && narrow(r) !== undefined;
+  if (both || (ex.dialect.integerModel === 'unmodelled-narrow' && (narrow(l) !== undefined || narrow(r) !== undefined))) {
+    throw new Unsupported(`\`${op}\` of integers narrower than 64 bits in bpftrace ${ex.dialect.version} is not modelled`);
+  }
 }
 
 function isSigned(v: Val): boolean {
