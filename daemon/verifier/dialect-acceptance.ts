@@ -34,7 +34,8 @@ function fits(n: bigint, t: IntType): boolean {
 function intType(e: Expr, vars: ReadonlyMap<string, IntType>, d: Dialect): IntType | undefined {
   switch (e.kind) {
     case 'Integer':
-      return { ...INT64, literal: e.value };
+      // From 0.22 a literal above INT32_MAX is a uint64 (run here on 0.23.2).
+      return { size: 8, signed: !(d.wideLiteralsUnsigned && e.value > 0x7fffffffn), literal: e.value };
     case 'Unary':
       if (e.op === '-' && e.operand.kind === 'Integer') return { ...INT64, literal: -e.operand.value };
       return undefined;

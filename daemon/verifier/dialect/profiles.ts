@@ -73,6 +73,24 @@ export interface Dialect {
    * an operation with a literal operand then follows rules not modelled here.
    */
   readonly smallLiterals: boolean;
+  /**
+   * A positive integer literal above INT32_MAX is a uint64 (before: every literal is an int64).
+   * Run here on 0.23.2: `$x = 2147483648; $x = -1;` is refused ("... variable already contains a
+   * value of type 'uint64'"), `$x = 2147483647; $x = -1;` is not; from 0.22 by source.
+   */
+  readonly wideLiteralsUnsigned: boolean;
+  /**
+   * The integer value of a comparison (`(a < b) + 1`, `printf("%d", a == b)`) is 0 or 1. From 0.22
+   * it is the comparison's 1-bit result extended by the operands' signedness where it is used:
+   * run here on 0.23.2, `(int8)1 == (int8)1` prints -1, `($a > $b) + 2` is 1 for $a > $b, but
+   * `$c = $a > $b` stores 1; so its integer value is not modelled there (as a condition it is).
+   */
+  readonly comparisonIsZeroOne: boolean;
+  /**
+   * `str(s, n)`: 'chars' keeps n characters (run here on 0.17: str(p, 1) is "/"), 'with-nul' n - 1
+   * (run here on 0.23.2: str(p, 1) is ""), 'unmodelled' for the versions not run here.
+   */
+  readonly strLimit: 'chars' | 'with-nul' | 'unmodelled';
   /** `a - b` and `--` give int64 (before: uint64 when an operand is unsigned). */
   readonly subtractionSigned: boolean;
   /** `exit()` inside a loop body is a compile error. */
@@ -108,6 +126,9 @@ const V0_17: Dialect = {
   integerModel: 'widen-to-64',
   subtractionSigned: false,
   smallLiterals: false,
+  wideLiteralsUnsigned: false,
+  comparisonIsZeroOne: true,
+  strLimit: 'chars',
   exitInLoopRefused: false,
   addedBuiltins: none,
   removedBuiltins: none,
@@ -131,7 +152,7 @@ function extend(base: Dialect, version: string, checked: Dialect['checked'], cha
 // Source: CHANGELOG 0.18 "Add new function, offsetof"; 0.19 "nsecs(monotonic)"; 0.20 "New config
 // block syntax" (CONFIG in the 0.20 grammar), "Add a jiffies builtin", "New builtin for getting the
 // number of map elements" (len).
-const V0_20 = extend(V0_17, '0.20', 'from-source', { configBlock: true, builtins: ['jiffies'], functions: ['offsetof', 'nsecs', 'len'] });
+const V0_20 = extend(V0_17, '0.20', 'from-source', { strLimit: 'unmodelled', configBlock: true, builtins: ['jiffies'], functions: ['offsetof', 'nsecs', 'len'] });
 // Source: CHANGELOG 0.21 "Add for-each loops for iterating over map elements" (the 0.21 grammar's
 // `FOR "(" var ":" expr ")" block`).
 const V0_21 = extend(V0_20, '0.21', 'from-source', { forMap: true });
@@ -146,6 +167,8 @@ const V0_22 = extend(V0_21, '0.22', 'from-source', {
   strictVariableAssignment: true,
   signMismatchRefused: true,
   integerModel: 'wider-operand',
+  wideLiteralsUnsigned: true,
+  comparisonIsZeroOne: false,
   functions: ['has_key', 'percpu_kaddr'],
 });
 // Run here on 0.23.2: let, typed let, block scoping ("Undefined or undeclared variable"), for over
@@ -153,12 +176,13 @@ const V0_22 = extend(V0_21, '0.22', 'from-source', {
 // sign-mismatch refusals, the wider-operand integer model; `0..3` is a syntax error; ncpus and
 // usermode are unknown identifiers; `let $x: uint8 = 5` is refused (typedLetLiteralRefused, which
 // is not carried to later profiles: nothing here says whether they keep it).
-const V0_23 = extend(V0_22, '0.23', 'run-here', { typedLetLiteralRefused: true });
+const V0_23 = extend(V0_22, '0.23', 'run-here', { typedLetLiteralRefused: true, strLimit: 'with-nul' });
 // Source: CHANGELOG 0.24 "For loops now support `..` ranges", "Add boolean values (`true` and
 // `false`)" (BOOL in the 0.24 lexer), ncpus, usermode, socket_cookie, errorf, "call most builtins
 // with call-style syntax".
 const V0_24 = extend(V0_23, '0.24', 'from-source', {
   typedLetLiteralRefused: false,
+  strLimit: 'unmodelled',
   forRange: true,
   boolType: true,
   callStyleBuiltins: true,

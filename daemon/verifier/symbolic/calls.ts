@@ -143,6 +143,11 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
         sv = { ty: { k: 'str', size: 64 }, t };
         ex.noteInput(printExpr(e), sv);
       } else throw new Unsupported(`str() of ${v.ty.k}`);
+      if (limit !== undefined && ex.dialect.strLimit !== 'chars') {
+        // 0.23 keeps limit - 1 characters (run here: str(p, 1) is ""); other versions are not modelled.
+        if (ex.dialect.strLimit === 'unmodelled') return ex.opaqueVal(`str() with a length in bpftrace ${ex.dialect.version}`, 'str() with a length after 0.17 (not run here)');
+        limit -= 1;
+      }
       if (limit !== undefined && sv.ty.k === 'str' && limit < sv.ty.size) {
         // Keeps `limit` characters: bytes from `limit` on are NUL (checked on bpftrace 0.17 here:
         // str(p, 0) is "", str(p, 1) is "/", str(p, 2) is "/e"; a limit past the buffer keeps it all).

@@ -22,6 +22,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       // Every integer literal is an int64 in bpftrace 0.17, however large (checked here:
       // `9223372036854775808 < 0` and `18446744073709551615 < 0` print 1, and
       // `-9223372036854775808 < (int16)127` prints 1).
+      // From 0.22 a literal above INT32_MAX is a uint64 (see `dialect/profiles.ts`).
+      if (ex.dialect.wideLiteralsUnsigned && e.value > 0x7fffffffn) return { ty: U64, t: b.bv(e.value, 64) };
       return { ty: S64, t: b.bv(e.value, 64) };
     }
     case 'Boolean':
@@ -67,6 +69,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         ex.unmodelled.add('pointer dereference (*) and address-of (&)');
         return ex.opaqueVal(`${e.op}${printExpr(e.operand)}`, 'pointer dereference (*) and address-of (&)');
       }
+      // From 0.22 `-N` is one negative literal, an int64 (the grammar's `MINUS INT`), whatever N's own type.
+      if (e.op === '-' && e.operand.kind === 'Integer' && ex.dialect.wideLiteralsUnsigned) return { ty: S64, t: b.bv(-e.operand.value, 64) };
       const v = ex.evalExpr(e.operand, s, pc, ctx);
       const poison = v.poison ? { poison: v.poison } : {};
       if (e.op === '!') {
@@ -75,7 +79,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         // `$x = (int32)5; $x = !$c` (uint16 $c = 0) stores 1 — not a wider value it would drop).
         const size = v.ty.k === 'int' ? v.ty.size : 8;
         const t = b.not(asBool(ex, v));
-        if (size === 8) return { ty: { k: 'bool' }, t, ...poison };
+        // From 0.22 `!x` is zero-extended to x's type (bpftrace's unop codegen), never -1: an integer.
+        if (size === 8 && ex.dialect.comparisonIsZeroOne) return { ty: { k: 'bool' }, t, ...poison };
         return { ty: intTy(size, false), t: b.ite(t, b.bv(1, 64), b.bv(0, 64)), ...poison };
       }
       const x = asInt(ex, v);

@@ -30,14 +30,11 @@ export function dialectBinary(ex: ExecCore, op: string, l: Val, r: Val, poisoned
   if (ln === undefined || rn === undefined) return undefined;
   const b = ex.b;
   if (!ARITHMETIC.has(op)) {
-    // A comparison of two narrow integers of one signedness is the same at any width, but its
-    // result is an integer of their width, not 0.17's 64-bit one (run here on 0.23.2:
-    // `((uint8)1 == (uint8)1) + (uint8)255` is 0, sizeof the comparison is 1). Of two
-    // signednesses it depends on the width it is done at, which has not been run here.
-    if (isSigned(l) !== isSigned(r)) throw new Unsupported(`\`${op}\` between narrow integers of different signedness in bpftrace ${ex.dialect.version} is not modelled`);
-    const signed = isSigned(l);
-    const c = compare(ex, op, l.t, r.t, signed);
-    return { ty: intTy(Math.max(ln, rn), signed), t: b.ite(c, b.bv(1, 64), b.bv(0, 64)) };
+    // A comparison of two narrow integers of one signedness decides as at any width (its integer
+    // value is another matter: see comparisonIsZeroOne); of two signednesses it depends on the
+    // width it is done at, which has not been run here.
+    if (isSigned(l) === isSigned(r)) return undefined;
+    throw new Unsupported(`\`${op}\` between narrow integers of different signedness in bpftrace ${ex.dialect.version} is not modelled`);
   }
   const size = Math.max(ln, rn);
   const w = size * 8;
@@ -65,19 +62,6 @@ export function dialectBinary(ex: ExecCore, op: string, l: Val, r: Val, poisoned
   const v: Val = { ty: intTy(size, signed), t: b.resize(b.extract(w - 1, 0, t), 64, signed) };
   const why = own !== undefined ? `\`${op}\` by ${op === '/' || op === '%' ? 'a zero divisor' : `a count >= ${w}`}` : `\`${op}\` of an undefined operand`;
   return poisoned(v, own, why);
-}
-
-function compare(ex: ExecCore, op: string, l: Term, r: Term, signed: boolean): Term {
-  const b = ex.b;
-  switch (op) {
-    case '==': return b.eq(l, r);
-    case '!=': return b.not(b.eq(l, r));
-    case '<': return signed ? b.slt(l, r) : b.ult(l, r);
-    case '<=': return signed ? b.sle(l, r) : b.ule(l, r);
-    case '>': return signed ? b.slt(r, l) : b.ult(r, l);
-    case '>=': return signed ? b.sle(r, l) : b.ule(r, l);
-    default: throw new Unsupported(`operator ${op}`);
-  }
 }
 
 /**

@@ -24,6 +24,9 @@ export function asInt(ex: ExecCore, v: Val): Val {
   // `(@a != @a) > -1`, `(@a && @a) > -1` and `(2 ^ (32 && 65535)) > (-32768)` are 1 (signed),
   // `((uint8)@a == 128) > -1`, `((uint8)@a && @a) > -1`, `((uint8)@a < (int8)5) > -1` and
   // `(!@a) > -1` are 0 (unsigned); `~(@a == @a)` is -2.
+  if (v.ty.k === 'bool' && !ex.dialect.comparisonIsZeroOne) {
+    throw new Unsupported(`the integer value of a comparison in bpftrace ${ex.dialect.version} (-1 or 1 where it is used) is not modelled`);
+  }
   if (v.ty.k === 'bool') return { ty: v.ty.signed === true ? S64 : U64, t: b.ite(v.t, b.bv(1, 64), b.bv(0, 64)), ...(v.poison ? { poison: v.poison } : {}) };
   if (v.ty.k === 'place' && v.place && v.t.sort.k === 'bv') return { ty: U64, t: v.t };
   throw new Unsupported(`a ${v.ty.k} used as an integer`);
