@@ -6,9 +6,10 @@
  * Where each fact comes from, per profile:
  * - 0.17: run here (/usr/bin/bpftrace 0.17.0); the verifier's whole model was built against it.
  * - 0.23: run here (Debian 13's 0.23.2 in a chroot); every 0.23 fact below was observed on it.
- * - 0.20, 0.21, 0.22, 0.24, 0.25, 0.26, 0.27: from bpftrace's CHANGELOG, lexer, parser and semantic
- *   analyser at each release tag, NOT run here. 0.27 has no tag in the sources read; it is 0.26
- *   plus the CHANGELOG's unreleased entries.
+ * - 0.27: run here (Debian unstable's 0.27.1 in a chroot) for acceptance; its integer semantics
+ *   are left unmodelled (unknown), not guessed. 0.27 has no tag in the sources read.
+ * - 0.20, 0.21, 0.22, 0.24, 0.25, 0.26: from bpftrace's CHANGELOG, lexer, parser and semantic
+ *   analyser at each release tag, NOT run here.
  * A fact is introduced in the first profile that has it and carried forward.
  */
 
@@ -191,12 +192,26 @@ const V0_24 = extend(V0_23, '0.24', 'from-source', {
 });
 // Source: CHANGELOG 0.25 "Remove automatic type promotion for integers", "exit() is no longer
 // allowed inside loops", "Remove the deprecated sarg builtin"; warnf appears in its sources.
-const V0_25 = extend(V0_24, '0.25', 'from-source', { integerModel: 'unmodelled-narrow', exitInLoopRefused: true, functions: ['warnf'], removed: ['sarg'] });
+// Variables are no longer strictly typed: run here on 0.27.1, `$x = (uint8)1; $x = 300;` is
+// accepted and $x becomes 2 bytes wide, `$x = (uint8)1; $x = (uint16)5;` and `$p = pid; $p = -1;`
+// are accepted; taken to start with 0.25's "Remove automatic type promotion for integers, making
+// them more flexible" (not run here on 0.25 or 0.26).
+const V0_25 = extend(V0_24, '0.25', 'from-source', {
+  integerModel: 'unmodelled-narrow',
+  strictVariableAssignment: false,
+  signMismatchRefused: false,
+  exitInLoopRefused: true,
+  functions: ['warnf'],
+  removed: ['sarg'],
+});
 // Source: CHANGELOG 0.26 "Subtraction and decrement ops now produce an int64 instead of a uint64",
 // "The default type for positive integer literals is now int8", sign mismatch now a warning.
 const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, smallLiterals: true, signMismatchRefused: false });
-// Source: the CHANGELOG's unreleased section after 0.26.1: str_concat, container_of.
-const V0_27 = extend(V0_26, '0.27', 'from-source', { functions: ['str_concat', 'container_of'] });
+// Source: the CHANGELOG's unreleased section after 0.26.1: str_concat, container_of. Run here on
+// 0.27.1 (Debian unstable, chroot): every acceptance fact of the syntax, scoping, builtins and
+// assignment tables; its integer semantics (variables that widen to what is assigned, literals of
+// the smallest type) are not modelled, so operations on narrow integers and literals are unknown.
+const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'] });
 
 /** Every profile, oldest first. */
 export const PROFILES: readonly Dialect[] = [V0_17, V0_20, V0_21, V0_22, V0_23, V0_24, V0_25, V0_26, V0_27];

@@ -9,7 +9,7 @@ import { DEFAULT_DIALECT, type Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Sort, type Term, type TermBuilder } from '../smt/term.js';
 import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, HintTerm, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
@@ -233,6 +233,9 @@ export class ExecCore {
       return this.evalExpr(e, s, pc, ctx);
     } catch (err) {
       if (!(err instanceof Unsupported) || ctx.mode !== 'real') throw err;
+      // An expression with effects (`$i++`, `@m--` inside it) cannot become a value: which of its
+      // effects happened is unknown, so the statement is not modelled (the path is abandoned).
+      if (collect(e, 'Update').length > 0) throw err;
       const t = this.b.fresh('opaque', bvSort(64));
       this.opaque.set(t.name as string, `${printExpr(e)}: ${err.message}`);
       return { ty: U64, t };

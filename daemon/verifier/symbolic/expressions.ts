@@ -3,7 +3,7 @@
  * fields) and handles literals, variables, unary operators, indexing and tuples.
  */
 import type { Expr } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { isClock, readClock } from './clock.js';
 import { evalUnder, hasSideEffects } from './join.js';
@@ -27,6 +27,10 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       return { ty: S64, t: b.bv(e.value, 64) };
     }
     case 'Boolean':
+      // After 0.21 a comparison's integer value is not modelled (comparisonIsZeroOne), but `true`
+      // is 1 wherever it is used (an identifier worth 1 before 0.24, a bool after; run here on
+      // 0.23.2 and 0.27.1: `$c = true; printf("%d", $c)` prints 1).
+      if (!ex.dialect.comparisonIsZeroOne) return { ty: S64, t: b.bv(e.value ? 1 : 0, 64) };
       return { ty: { k: 'bool' }, t: b.bool(e.value) };
     case 'String': {
       const { t, size } = stringLiteralTerm(b, e.value);
@@ -130,6 +134,10 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }
     case 'Ternary': {
+      if (ex.dialect.integerModel !== 'widen-to-64' && readsMap(e.condition) && (readsMap(e.then) || readsMap(e.else))) {
+        // Run here on 0.23.2 with @c = 31, @d = 5: `@c ? @d : 127` and `(@c + 0) ? @c : 127` are 127.
+        throw new Unsupported(`\`?:\` whose condition and a branch read maps in bpftrace ${ex.dialect.version} is not modelled`);
+      }
       const cv = ex.evalExpr(e.condition, s, pc, ctx);
       const c = asBool(ex, cv);
       // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
@@ -175,4 +183,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
 /** An integer literal, or the negation of one. */
 export function isLiteral(e: Expr): boolean {
   return e.kind === 'Integer' || (e.kind === 'Unary' && e.op === '-' && e.operand.kind === 'Integer');
+}
+
+function readsMap(e: Expr): boolean {
+  return collect(e, 'Map').length > 0;
 }

@@ -28,14 +28,15 @@ export function dialectBinary(ex: ExecCore, op: string, l: Val, r: Val, poisoned
   }
   // 'wider-operand' (0.22 to 0.24): only when both operands are narrow does the width change.
   if (ln === undefined || rn === undefined) return undefined;
-  const b = ex.b;
   if (!ARITHMETIC.has(op)) {
-    // A comparison of two narrow integers of one signedness decides as at any width (its integer
-    // value is another matter: see comparisonIsZeroOne); of two signednesses it depends on the
-    // width it is done at, which has not been run here.
+    // A comparison of two narrow integers of one signedness decides as at any width (run here on
+    // 0.23.2; its value as an integer is another matter: comparisonIsZeroOne). Of two
+    // signednesses it depends on the width (run here: `(int16)-1 == (uint16)65535` is 1): not
+    // modelled. With a 64-bit operand both are extended to 64 bits, as in 0.17.
     if (isSigned(l) === isSigned(r)) return undefined;
     throw new Unsupported(`\`${op}\` between narrow integers of different signedness in bpftrace ${ex.dialect.version} is not modelled`);
   }
+  const b = ex.b;
   const size = Math.max(ln, rn);
   const w = size * 8;
   const shift = op === '<<' || op === '>>';

@@ -46,17 +46,21 @@ t.test('nearestProfile picks the nearest profile at or below, and flags newer ve
 t.test('profiles are ordered, one per version, 0.17 the default', async (t) => {
   t.equal(DEFAULT_DIALECT.version, '0.17');
   t.same(PROFILES.map((p) => p.version), ['0.17', '0.20', '0.21', '0.22', '0.23', '0.24', '0.25', '0.26', '0.27']);
-  t.same(PROFILES.filter((p) => p.checked === 'run-here').map((p) => p.version), ['0.17', '0.23'], 'only 0.17 and 0.23 are marked run here');
+  t.same(PROFILES.filter((p) => p.checked === 'run-here').map((p) => p.version), ['0.17', '0.23', '0.27'], 'only the versions with a binary here are marked run here');
 });
 
 t.test('syntax features appear at their version and stay', async (t) => {
-  const since: Record<string, string> = { configBlock: '0.20', forMap: '0.21', letDeclarations: '0.22', blockScoping: '0.22', forRange: '0.24', boolType: '0.24', pidTid32: '0.22', strictVariableAssignment: '0.22' };
+  const since: Record<string, string> = { configBlock: '0.20', forMap: '0.21', letDeclarations: '0.22', blockScoping: '0.22', forRange: '0.24', boolType: '0.24', pidTid32: '0.22' };
   for (const [feature, version] of Object.entries(since)) {
     for (const p of PROFILES) {
       const has = (p as unknown as Record<string, boolean>)[feature];
       t.equal(has, Number(p.version.split('.')[1]) >= Number(version.split('.')[1]), `${feature} in ${p.version}`);
     }
   }
+});
+
+t.test('strict variable typing from 0.22 to 0.24 only (0.23.2 refuses narrowing, 0.27.1 widens the variable)', async (t) => {
+  t.same(PROFILES.filter((p) => p.strictVariableAssignment).map((p) => p.version), ['0.22', '0.23', '0.24']);
 });
 
 t.test('integer models by version', async (t) => {

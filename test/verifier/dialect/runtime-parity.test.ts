@@ -31,10 +31,12 @@ const CASES: readonly Case[] = [
   { name: 'literal into a uint8 variable', body: '$x = (uint8)1; $x = 200; printf("%d\\n", $x);' },
   { name: 'uint8 ++ wraps', body: '$x = (uint8)255; $x++; printf("%d\\n", $x);' },
   { name: 'uint32 - uint32', body: '$a = (uint32)1; $b = (uint32)2; $c = $a - $b; printf("%d\\n", $c);' },
-  { name: 'pid into a uint32 variable', body: '$x = (uint32)0; $x = pid; printf("%d\\n", $x == pid);' },
+  { name: 'pid into a uint32 variable', body: '$x = (uint32)0; $x = pid; $r = 0; if ($x == pid) { $r = 1; } printf("%d\\n", $r);' },
   { name: 'int16 == uint16', body: 'printf("%d\\n", (int16)-1 == (uint16)65535);', unknownIn: (v) => v >= 22 },
-  { name: 'a narrow comparison in arithmetic', body: 'printf("%d\\n", ((uint8)1 == (uint8)1) + (uint8)255);' },
-  { name: 'a narrow comparison of a narrow sum', body: '$a = (uint8)200; printf("%d\\n", $a + (uint8)100 > (uint8)50);' },
+  // A comparison's integer value is not modelled after 0.21 (0.23.2 gives -1 or 1 by context).
+  { name: 'a narrow comparison in arithmetic', body: 'printf("%d\\n", ((uint8)1 == (uint8)1) + (uint8)255);', unknownIn: (v) => v >= 22 },
+  { name: 'a narrow comparison of a narrow sum', body: '$a = (uint8)200; printf("%d\\n", $a + (uint8)100 > (uint8)50);', unknownIn: (v) => v >= 22 },
+  { name: 'a narrow comparison as a condition', body: '$a = (uint8)200; $r = 0; if ($a + (uint8)100 > (uint8)50) { $r = 1; } printf("%d\\n", $r);' },
   { name: 'narrow && in arithmetic', body: '$c = ((uint8)1 && (uint8)1); printf("%d\\n", $c + (uint8)255);', unknownIn: (v) => v >= 22 },
   { name: 'unary minus and complement of a uint8', body: '$a = (uint8)200; printf("%d\\n", -$a + ~$a);' },
   { name: '! of a uint8 in arithmetic', body: '$a = (uint8)200; $c = !$a; printf("%d\\n", $c + (uint8)255);' },
@@ -52,6 +54,9 @@ function runsOn(c: Case, v: number): boolean {
   if (c.name === 'sibling blocks') return v >= 22;
   return true;
 }
+
+/** Profiles whose integer semantics are modelled (and so must prove what the binary prints). */
+const MODELLED = new Set(['0.17', '0.23']);
 
 const binaries = realBinaries();
 if (binaries.length === 0) t.comment('no real bpftrace found here: runtime parity not checked');
@@ -75,9 +80,11 @@ for (const bin of binaries) {
       }
       const annotated = `BEGIN { ${c.body} assert(printed(0) == ${printed}); exit(); }`;
       const r = await verifyProgram(annotated, { contracts: EMPTY_CONTRACTS, dialect: d });
-      const want = c.unknownIn?.(minor(d.version)) ? 'unknown' : 'proved';
       const why = r.assertions[0]?.reason ?? r.diagnostics[0]?.message ?? '';
-      t.equal(r.verdict, want, `${c.name}: bpftrace ${bin.version} prints ${printed}; kgent under ${d.version}: ${r.verdict} ${why}`);
+      const said = `${c.name}: bpftrace ${bin.version} prints ${printed}; kgent under ${d.version}: ${r.verdict} ${why}`;
+      if (MODELLED.has(d.version)) t.equal(r.verdict, c.unknownIn?.(minor(d.version)) ? 'unknown' : 'proved', said);
+      // A profile whose integer rules are left unmodelled may say unknown, never anything else.
+      else t.ok(r.verdict === 'proved' || r.verdict === 'unknown', said);
     }
   });
 }
