@@ -63,6 +63,8 @@ export function execForMap(ex: ExecCore, stmt: ForStmt, s: PathState, pc: ProbeC
     ex.unmodelled.add('for loops over maps whose body writes maps');
     throw new Unsupported(`the for loop over ${map.name} writes maps in its body, which is not modelled`);
   }
+  // A loop variable that is also a variable of the probe: what it holds after the loop is not modelled.
+  if (s.vars.has(stmt.variable.name)) throw new Unsupported(`the for loop's ${stmt.variable.name} is also a variable before the loop`);
   const info = mapInfo(ex, map.name);
   if (info.keyTys.length !== 1 || info.opaqueValues) throw new Unsupported(`a for loop over ${map.name}, whose keys or values are not modelled`);
   const why = `an entry of ${map.name} visited by the for loop at line ${stmt.span.line} (any entry)`;

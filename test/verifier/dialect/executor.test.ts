@@ -31,6 +31,7 @@ const CASES: readonly Case[] = [
   { name: 'for-map: a variable the body assigns is not its value before the loop', dialect: '0.23', src: FOR_MAP('$t = $t + $kv.1;', 'assert($t == 0);'), verdict: 'unknown', assertions: ['unknown'] },
   { name: 'for-map: a body that writes maps is not modelled', dialect: '0.23', src: FOR_MAP('@n[1] = $kv.1;', 'assert($c == 7);'), verdict: 'unknown', assertions: ['unknown'] },
   { name: 'for-map: what the body printed is any value after it', dialect: '0.23', src: FOR_MAP('printf("%d\\n", $kv.1);', 'assert(printed(0) == 5);'), verdict: 'unknown', assertions: ['unknown'] },
+  { name: 'for-map: a loop variable that is also a variable before it is not modelled', dialect: '0.21', src: 'BEGIN { $c = 7; $kv = 1; @m[1] = 5; for ($kv : @m) { $n = 1; } assert($c == 7); exit(); }', verdict: 'unknown' },
   { name: 'for-map: refused by 0.17', dialect: '0.17', src: FOR_MAP('$n = $kv.1;', 'assert($c == 7);'), verdict: 'invalid', code: 'parse.not-in-bpftrace-0.17' },
   { name: 'for-map: refused by 0.20', dialect: '0.20', src: FOR_MAP('$n = $kv.1;', 'assert($c == 7);'), verdict: 'invalid', code: 'parse.not-in-bpftrace-0.20' },
   // for over a range with constant bounds unrolls.

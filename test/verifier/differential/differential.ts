@@ -179,7 +179,7 @@ export async function compareCase(c: Case, bpf: BpfOutcome, env: RunEnv): Promis
     const line = bpf.prints.get(k);
     const printed = line?.[j];
     // Under a newer dialect, a value its profile leaves unmodelled is not claimed either.
-    if (site.status === 'error' && (UNDEFINED.test(site.reason) || (bpftraceTarget().root !== undefined && /is not modelled/.test(site.reason)))) {
+    if (site.status === 'error' && (UNDEFINED.test(site.reason) || (bpftraceTarget().root !== undefined && /not modelled|not fully explored/.test(site.reason)))) {
       anyValue.push({ k, j, expr: arg.expr, ...(printed !== undefined ? { bpftrace: printed } : {}) });
       return;
     }
