@@ -129,6 +129,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
       }
       if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
+        const compared = literalComparison(ex, e, s, pc, ctx);
+        if (compared) return compared;
         throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
       }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
@@ -187,4 +189,51 @@ export function isLiteral(e: Expr): boolean {
 
 function readsMap(e: Expr): boolean {
   return collect(e, 'Map').length > 0;
+}
+
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
+
+function literalValue(e: Expr): bigint | undefined {
+  if (e.kind === 'Integer') return e.value;
+  if (e.kind === 'Unary' && e.op === '-' && e.operand.kind === 'Integer') return -e.operand.value;
+  return undefined;
+}
+
+/**
+ * A comparison of an integer with an integer literal once literals take the smallest type (0.26
+ * on): the mathematical comparison of the two values, whatever their widths. Run here on 0.27.1,
+ * with run-time values: `(uint8)200 > 5`, `(uint8)200 < 100`, `(int8)-1 < 5`, `(int8)-1 > -2`,
+ * `(uint32)4000000000 > 3000000000`, `(int64)-1 < 0`, `pid > 1` all decide as in arithmetic (so
+ * do 0.17 and 0.23.2). Only the truth value: its value as an integer is not modelled
+ * (comparisonIsZeroOne). Undefined (not modelled) for an unsigned operand with a negative literal
+ * and for a literal outside int64 beside a signed operand.
+ */
+function literalComparison(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val | undefined {
+  if (!COMPARISONS.has(e.op)) return undefined;
+  const lit = literalValue(e.right) ?? literalValue(e.left);
+  const litOnRight = literalValue(e.right) !== undefined;
+  if (lit === undefined || (literalValue(e.left) !== undefined && literalValue(e.right) !== undefined)) return undefined;
+  const v = ex.evalExpr(litOnRight ? e.left : e.right, s, pc, ctx);
+  if (v.ty.k !== 'int') return undefined;
+  const b = ex.b;
+  const signed = v.ty.signed;
+  if (!signed && lit < 0n) return undefined;
+  if (signed && (lit < -(1n << 63n) || lit >= 1n << 63n)) return undefined;
+  if (!signed && lit >= 1n << 64n) return undefined;
+  // The operand's 64-bit term holds its value extended by its own signedness: exact.
+  const x = v.t;
+  const k = b.bv(lit, 64);
+  const [l, r] = litOnRight ? [x, k] : [k, x];
+  const lt = (a: Term, c: Term): Term => (signed ? b.slt(a, c) : b.ult(a, c));
+  const le = (a: Term, c: Term): Term => (signed ? b.sle(a, c) : b.ule(a, c));
+  let t: Term;
+  switch (e.op) {
+    case '==': t = b.eq(l, r); break;
+    case '!=': t = b.not(b.eq(l, r)); break;
+    case '<': t = lt(l, r); break;
+    case '<=': t = le(l, r); break;
+    case '>': t = lt(r, l); break;
+    default: t = le(r, l); break;
+  }
+  return withPoison(ex, { ty: { k: 'bool' }, t }, v.poison, `\`${e.op}\` of an undefined operand`);
 }

@@ -179,19 +179,27 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
  * The value a variable assignment stores under a dialect with strict assignments (0.22 and later):
  * the compiler has refused a wider value or one of the other signedness (`dialect-acceptance.ts`),
  * and an integer literal that fits the variable is stored whole (run here on 0.23.2: `$x =
- * (uint8)1; $x = 200;` prints 200, where 0.17 drops the int64 literal). After 0.25 the rules for
- * values of another type are not modelled.
+ * (uint8)1; $x = 200;` prints 200, where 0.17 drops the int64 literal). From 0.25 a value of
+ * another type is not modelled (the variable widens: see below).
  */
 function strictAssignment(ex: ExecCore, stmt: Extract<Stmt, { kind: 'AssignStmt' }>, v: Val): Val {
   const slot = ex.varTypes.get((stmt.target as { name: string }).name);
-  if (!ex.dialect.strictVariableAssignment || !slot || slot.k !== 'int') return v;
+  if (!slot) return v;
+  if (ex.dialect.integerModel === 'unmodelled-narrow' && !sameType(slot, v.ty)) {
+    // Run here on 0.27.1: a variable widens to what is assigned (`$x = (uint8)250; $x = $x +
+    // (uint8)10;` prints 260, `$a = (uint16)0x1234; $a = (uint8)0x56;` prints 86): not modelled.
+    throw new Unsupported(`assigning a value of another type to ${(stmt.target as { name: string }).name} in bpftrace ${ex.dialect.version} is not modelled`);
+  }
+  if (!ex.dialect.strictVariableAssignment || slot.k !== 'int') return v;
   if (stmt.op === '=' && isLiteral(stmt.value) && v.ty.k === 'int') {
     return { ty: slot, t: ex.b.resize(ex.b.extract(slot.size * 8 - 1, 0, v.t), 64, slot.signed) };
   }
-  if (ex.dialect.integerModel === 'unmodelled-narrow' && (v.ty.k !== 'int' || v.ty.size !== slot.size || v.ty.signed !== slot.signed)) {
-    throw new Unsupported(`assigning a ${v.ty.k === 'int' ? `${v.ty.signed ? '' : 'u'}int${v.ty.size * 8}` : v.ty.k} to a ${slot.signed ? '' : 'u'}int${slot.size * 8} variable in bpftrace ${ex.dialect.version} is not modelled`);
-  }
   return v;
+}
+
+function sameType(a: Val['ty'], b: Val['ty']): boolean {
+  if (a.k === 'int' && b.k === 'int') return a.size === b.size && a.signed === b.signed;
+  return a.k === b.k && a.k !== 'int';
 }
 
 /**
