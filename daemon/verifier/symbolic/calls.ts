@@ -3,7 +3,7 @@
  * `sizeof`, the observables `printed`/`mapkey`/`mapval`); what is not modelled is opaque.
  */
 import type { Expr } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { cpuAxiom } from './builtin-facts.js';
@@ -118,6 +118,11 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
     case 'mapval':
       return observable(ex, e, s, ctx);
     case 'bswap': {
+      // From 0.26 a literal has the smallest type, and so the width bswap() swaps (run here on
+      // 0.27.1: bswap(64) is 64): not modelled.
+      if (ex.dialect.smallLiterals && e.args[0] !== undefined && collect(e.args[0], 'Integer').length > 0) {
+        throw new Unsupported(`bswap() of an expression with a literal in bpftrace ${ex.dialect.version} is not modelled`);
+      }
       const v = asInt(ex, arg(0));
       const size = v.ty.k === 'int' ? v.ty.size : 8;
       const bytes: Term[] = [];

@@ -72,6 +72,12 @@ const CASES: readonly Case[] = [
   // Literals take the smallest type from 0.26: an operation with one is not modelled.
   { name: 'literal operand, 0.26: not modelled', dialect: '0.26', src: 'BEGIN { $a = (uint64)5; assert($a + 1 == 6); exit(); }', verdict: 'unknown' },
   { name: 'literal operand, 0.24: modelled', dialect: '0.24', src: 'BEGIN { $a = (uint64)5; assert($a + 1 == 6); exit(); }', verdict: 'proved' },
+  // Widening casts: 0.17 extends by the target's signedness, 0.27.1 by the source's (run here:
+  // `(uint32)(int8)x` for x = 255 is 255 on 0.17, 4294967295 on 0.27.1); unmodelled from 0.25.
+  { name: 'widening cast to another signedness, 0.17', dialect: '0.17', src: 'BEGIN { @v = 255; $x = (uint32)(int8)@v; assert($x == 255); exit(); }', verdict: 'proved' },
+  { name: 'widening cast to another signedness, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 255; $x = (uint32)(int8)@v; assert($x == 255); exit(); }', verdict: 'unknown' },
+  { name: 'bswap of a literal, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { $x = bswap(64); assert($x == 64); exit(); }', verdict: 'unknown' },
+  { name: 'a comparison with a literal, 0.27: decided', dialect: '0.27', src: 'BEGIN { @v = 200; $u = (uint8)@v; assert($u > 5); assert($u == 200); exit(); }', verdict: 'proved' },
   // Bools.
   { name: 'true, 0.24', dialect: '0.24', src: 'BEGIN { $c = true; assert($c); assert($c == 1); exit(); }', verdict: 'proved' },
   { name: 'true, 0.17 (an identifier worth 1)', dialect: '0.17', src: 'BEGIN { $c = true; assert($c == 1); exit(); }', verdict: 'proved' },
