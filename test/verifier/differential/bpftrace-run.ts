@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Case } from './generator.js';
 import { mapsNamed } from './gen-events.js';
 import { bpftraceProgram, type RunEnv } from './program.js';
+import { bpftraceCommand, bpftraceTarget, CHROOT_LIBC } from './target.js';
 
 /** What bpftrace printed for one case: values per printf (by its index k), or why it has none. */
 export type BpfOutcome =
@@ -29,9 +30,9 @@ export interface BpfStats {
 export function bpftraceUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to run bpftrace';
   try {
-    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
-  } catch {
-    return 'bpftrace is not installed';
+    if (bpftraceTarget().root === undefined) execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+  } catch (err) {
+    return process.env.KGENT_DIFFTEST_ROOT ? `the bpftrace of ${process.env.KGENT_DIFFTEST_ROOT} cannot run (${err instanceof Error ? err.message : String(err)})` : 'bpftrace is not installed';
   }
   if (!libcPath()) return 'cannot find the libc of this process (for the uprobe triggers)';
   return undefined;
@@ -47,7 +48,8 @@ export function libcPath(): string | undefined {
 export function runEnv(): RunEnv {
   const libc = libcPath();
   if (!libc) throw new Error('libc not found in /proc/self/maps');
-  return { libc, pid: process.pid };
+  // A chroot's bpftrace sees this process's libc where bpftraceCommand binds it.
+  return { libc: bpftraceTarget().root ? CHROOT_LIBC : libc, pid: process.pid };
 }
 
 interface Attempt {
@@ -70,8 +72,11 @@ async function runOnce(cases: readonly Case[], env: RunEnv, stats: BpfStats, dir
     // Class `events`: a batch shares one key limit (BPFTRACE_MAP_KEYS_MAX, the name `bpftrace
     // --help` of 0.17 lists; checked here: with 4, a fifth key stored in BEGIN reads 0).
     const keysMax = cases[0]?.events?.mapKeysMax;
-    const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax) } : process.env;
-    const p = spawn('bpftrace', [file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    // From 0.20 the variable is BPFTRACE_MAX_MAP_KEYS (bpftrace CHANGELOG 0.20, "Standardize config
+    // and env var names"); both are set.
+    const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax), BPFTRACE_MAX_MAP_KEYS: String(keysMax) } : process.env;
+    const run = bpftraceCommand(file, dir, libcPath() ?? env.libc);
+    const p = spawn(run.cmd, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let stdout = '';
     let stderr = '';
     let ready = false;
