@@ -26,7 +26,8 @@ import { startExampleLibrary } from './retrieval/library.js';
 import type { Logger } from './log.js';
 import { ProgramService } from './programs/program-service.js';
 import { RevocationSweep } from './policy/revocation.js';
-import { detectBpftrace, type BpftraceCli } from './runner/bpftrace-cli.js';
+import { detectBpftrace, executableComm, type BpftraceCli } from './runner/bpftrace-cli.js';
+import { dialectForBpftrace, type DialectChoice } from './runner/dialect-choice.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
 import { UserDb } from './server/identity.js';
@@ -74,8 +75,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   const store = new ProgramStore(db, (id) => logPath(logDir, id));
 
   const cli: BpftraceCli | Error = await detectBpftrace(config.bpftracePath).catch((err: Error) => err);
-  if (cli instanceof Error) logger.error({ err: cli.message }, 'bpftrace unusable: programs cannot be checked or run');
-  else logger.info({ bpftrace: cli.path, version: cli.version.text, dryRun: cli.hasDryRun }, 'bpftrace found');
+  const dialect = hostDialect(cli, logger);
   const requireCli = (): BpftraceCli => {
     if (cli instanceof Error) throw new KgentError('unavailable', cli.message);
     return cli;
@@ -142,7 +142,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     conn.close(rights.revoked(peer).message);
     void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
   });
-  registerHealthMethods(reg, { config, version, started, kernelRelease: release, cli, host, probes, programs, rights, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) });
+  registerHealthMethods(reg, { config, version, started, kernelRelease: release, cli, host, probes, programs, rights, dialect, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) });
   // The approval view: a request's program carries how it was verified (and under which hints).
   const requestRecords = new RequestStore(db);
   registerProgramMethods(reg, {
@@ -170,12 +170,12 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     contracts,
     config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
   );
-  // The bpftrace processes' comm is the base name of the executable started (a fact about `comm`
-  // in BEGIN and END); only when the daemon knows which executable that is.
-  const bpftraceComm = cli instanceof Error ? undefined : path.basename(cli.path).slice(0, 15);
+  // The bpftrace processes' comm (a fact about `comm` in BEGIN and END): the base name of the
+  // executable started, known only when bpftracePath is that executable, not a wrapper script.
+  const bpftraceComm = cli instanceof Error ? undefined : await executableComm(cli.path);
   const verifierContracts = daemonContractProvider(contracts, host, bpftraceComm ? { bpftraceComm } : {});
   // Z3 lives in a child process that is let go after `idleReleaseMs` without a verification.
-  const verifier = new VerifierHome({ contracts: verifierContracts, probes, allowUnsafe: config.allowUnsafe, idleMs: config.idleReleaseMs, logger: logger.child({ component: 'verifier' }) });
+  const verifier = new VerifierHome({ contracts: verifierContracts, probes, allowUnsafe: config.allowUnsafe, dialect: dialect.dialect.version, idleMs: config.idleReleaseMs, logger: logger.child({ component: 'verifier' }) });
   registerVerifyMethod(reg, {
     verifier,
     service: contracts,
@@ -261,4 +261,18 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       lock.release();
     },
   };
+}
+
+/**
+ * Logs the bpftrace found, and returns the language kgent verifies and prompts for: the one of the
+ * bpftrace it runs (logged, with any warning).
+ */
+function hostDialect(cli: BpftraceCli | Error, logger: Logger): DialectChoice {
+  if (cli instanceof Error) logger.error({ err: cli.message }, 'bpftrace unusable: programs cannot be checked or run');
+  else logger.info({ bpftrace: cli.path, version: cli.version.text, dryRun: cli.hasDryRun }, 'bpftrace found');
+  const dialect = dialectForBpftrace(cli instanceof Error ? undefined : cli.version.text);
+  const fields = { bpftrace: dialect.forVersion, dialect: dialect.dialect.version };
+  if (dialect.warning) logger.warn(fields, dialect.warning);
+  else logger.info(fields, 'bpftrace dialect');
+  return dialect;
 }

@@ -16,7 +16,8 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
           `  socket:    ${s.socketPath}`,
           `  state dir: ${s.stateDir}`,
           `  kernel:    ${s.kernelRelease}`,
-          `  bpftrace:  ${s.bpftrace.path}${s.bpftrace.version ? ` ${s.bpftrace.version}` : ' (not usable: see kgentctl doctor)'}`,
+          `  bpftrace:  ${s.bpftrace.path}${s.bpftrace.version ? ` ${s.bpftrace.version}` : ' (not usable: see kgentctl doctor)'}${s.bpftrace.dialect ? `, dialect ${s.bpftrace.dialect}` : ''}`,
+          ...(s.bpftrace.dialectWarning ? [`  warning:   ${s.bpftrace.dialectWarning}`] : []),
           `  programs:  ${s.programs.running} running, ${s.programs.failed} failed, ${s.programs.total} total`,
           ...(s.kernelChecks ? [`  checks:    ${s.kernelChecks.running} kernel check(s) running, ${s.kernelChecks.queued} queued`] : []),
           ...(s.storage

@@ -43,7 +43,7 @@ export const VERIFY_EXIT: Readonly<Record<ProgramVerdict, number>> = {
 /** Exit status of a usage error: bad flag, missing argument, missing or unreadable file. */
 export const EXIT_USAGE = 2;
 
-export const VERIFY_USAGE = `usage: kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR] [--local]
+export const VERIFY_USAGE = `usage: kgentctl verify FILE.bt [--json] [--timeout-ms N] [--formats DIR] [--local] [--dialect VERSION]
 
 Checks the assume()/assert() annotations of a bpftrace program with the symbolic verifier.
 Asks kgentd (the running kernel's contracts) when it is reachable; otherwise verifies here with
@@ -52,6 +52,8 @@ this host's BTF and tracefs. The report says which it used.
   --timeout-ms N   solver time limit per assertion, in milliseconds (positive integer)
   --formats DIR    read tracepoint formats from DIR/<category>/<event>/format instead of tracefs (local)
   --local          verify in this process, without asking kgentd
+  --dialect V      verify for another host's bpftrace, e.g. --dialect 0.23 (default: the bpftrace
+                   kgentd runs, or this host's; the report names the dialect)
 A program whose assume() is backed not by a kernel guarantee but by a hint (a tracepoint's
 print table, a documented range such as MAX_ERRNO) is "proved-under-hints": verified, and the
 report lists each hint with its source and the line of the assume it backs.
@@ -65,6 +67,7 @@ interface VerifyArgs {
   readonly timeoutMs?: number;
   readonly formatsDir?: string;
   readonly local: boolean;
+  readonly dialect?: string;
 }
 
 type ParsedArgs = { readonly ok: true; readonly args: VerifyArgs } | { readonly ok: false; readonly help?: true; readonly error?: string };
@@ -75,6 +78,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
   let timeoutMs: number | undefined;
   let formatsDir: string | undefined;
   let local = false;
+  let dialect: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -95,6 +99,10 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
         return { ok: false, error: `--timeout-ms must be a positive integer number of milliseconds, got "${v}"` };
       }
       timeoutMs = Number(v);
+    } else if (flag === '--dialect') {
+      const v = value();
+      if (v === undefined || !/^v?\d+\.\d+(\.\d+)?$/.test(v)) return { ok: false, error: `--dialect needs a bpftrace version such as 0.23 or 0.27.1${v === undefined ? '' : `, got "${v}"`}` };
+      dialect = v;
     } else if (flag === '--formats') {
       const v = value();
       if (v === undefined || v === '') return { ok: false, error: '--formats needs a directory laid out like tracefs events/ (<category>/<event>/format)' };
@@ -108,7 +116,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (file === undefined) return { ok: false, error: 'missing the program file to verify' };
-  return { ok: true, args: { file, json, local, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(formatsDir !== undefined ? { formatsDir } : {}) } };
+  return { ok: true, args: { file, json, local, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(formatsDir !== undefined ? { formatsDir } : {}), ...(dialect !== undefined ? { dialect } : {}) } };
 }
 
 function assertionLine(file: string, a: AssertionResult): string {
@@ -192,7 +200,7 @@ const VERIFY_CALL_TIMEOUT_MS = 5 * 60_000;
 /** Asks kgentd; undefined (with why) when it is not reachable or does not serve verification. */
 async function viaDaemon(
   socketPath: string,
-  params: { source: string; fileName: string; timeoutMs?: number },
+  params: { source: string; fileName: string; timeoutMs?: number; dialect?: string },
 ): Promise<{ ok: true; result: VerifyProgramResult } | { ok: false; why: string }> {
   let client: KgentClient;
   try {
@@ -225,7 +233,7 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
     io.stderr.write(`kgentctl verify: ${parsed.error}; run "kgentctl verify --help" for usage\n`);
     return EXIT_USAGE;
   }
-  const { file, json, timeoutMs, formatsDir, local } = parsed.args;
+  const { file, json, timeoutMs, formatsDir, local, dialect } = parsed.args;
   const read = await readProgramFile(file);
   if (!read.ok) {
     io.stderr.write(`kgentctl verify: ${read.message}\n`);
@@ -238,7 +246,7 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
     const asked =
       local || formatsDir !== undefined || opts.offline?.contracts !== undefined || opts.socketPath === undefined
         ? undefined
-        : await viaDaemon(opts.socketPath, { source, fileName: file, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+        : await viaDaemon(opts.socketPath, { source, fileName: file, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(dialect !== undefined ? { dialect } : {}) });
     if (asked?.ok) result = asked.result;
     else {
       if (asked) note = ` (${asked.why})`;
@@ -248,6 +256,7 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
         fileName: file,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(formatsDir !== undefined ? { formatsDir: path.resolve(formatsDir) } : {}),
+        ...(dialect !== undefined ? { dialect } : {}),
         ...opts.offline,
       });
     }
@@ -260,7 +269,7 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
   }
   const { report } = result;
   const contracts: ContractsUsed = note ? { ...result.contracts, description: `${result.contracts.description}${note}` } : result.contracts;
-  if (json) io.stdout.write(`${JSON.stringify(verifyReportJson(report, file, contracts), null, 2)}\n`);
-  else io.stdout.write(`contracts: ${contracts.description}\n${renderVerifyReport(report, file, source)}`);
+  if (json) io.stdout.write(`${JSON.stringify({ ...verifyReportJson(report, file, contracts), ...(result.dialect ? { dialect: result.dialect } : {}) }, null, 2)}\n`);
+  else io.stdout.write(`contracts: ${contracts.description}\n${result.dialect ? `dialect: bpftrace ${result.dialect}\n` : ''}${renderVerifyReport(report, file, source)}`);
   return VERIFY_EXIT[report.verdict];
 }

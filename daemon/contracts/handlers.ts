@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
 import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { VerifierHome } from './verifier-home.js';
+import { dialectNamed } from '../runner/dialect-choice.js';
 import { WARM_UP_PROGRAM } from './verify.js';
 import {
   ContractsProgress,
@@ -113,12 +114,14 @@ export function registerVerifyMethod(server: MethodRegistry, o: VerifyMethodOpti
   });
 
   server.register(VerifyProgram, async (p) => {
+    const dialect = p.dialect !== undefined ? dialectNamed(p.dialect).dialect.version : o.verifier.dialect;
     const report = await o.verifier.verify(p.source, {
+      dialect,
       ...(p.fileName !== undefined ? { fileName: p.fileName } : {}),
       ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
       ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
     });
-    return { report, contracts: used() };
+    return { report, contracts: used(), dialect };
   });
 
   // Z3's WebAssembly heap is ~110 MB resident once initialised: it starts with the first

@@ -9,6 +9,7 @@ import type { ProbeContractProvider } from '../verifier/contracts.js';
 import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { ContractQuestion, FromVerifier, ProbeTable, ToVerifier } from './verifier-messages.js';
 import { verifyWithContracts } from './verify.js';
+import { profile } from '../verifier/dialect/index.js';
 
 if (!process.send) {
   process.stderr.write('kgentd verifier: started without an IPC channel; kgentd forks this process\n');
@@ -48,7 +49,10 @@ function probeSupport(table: ProbeTable): LintProbeSupport {
 
 async function verify(m: Extract<ToVerifier, { t: 'verify' }>): Promise<void> {
   try {
-    const report = await verifyWithContracts(m.source, { ...m.options, contracts, probes: probeSupport(m.probes), allowUnsafe: m.allowUnsafe });
+    const { dialect: dialectName, ...options } = m.options;
+    const dialect = dialectName === undefined ? undefined : profile(dialectName);
+    if (dialectName !== undefined && !dialect) throw new Error(`no bpftrace dialect ${dialectName}`);
+    const report = await verifyWithContracts(m.source, { ...options, contracts, probes: probeSupport(m.probes), allowUnsafe: m.allowUnsafe, ...(dialect ? { dialect } : {}) });
     send({ t: 'done', id: m.id, report });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -17,6 +17,7 @@ import type { VerifyReport } from '../protocol/verify.js';
 import type { ProbeContractProvider } from '../verifier/contracts.js';
 import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { ContractQuestion, FromVerifier, ProbeTable, ToVerifier, VerifyOptionsWire } from './verifier-messages.js';
+import { DEFAULT_DIALECT } from '../verifier/dialect/index.js';
 
 const CHILD_JS = fileURLToPath(new URL('./verifier-child.js', import.meta.url));
 /** How long a child asked to stop may take before it is killed. */
@@ -27,6 +28,8 @@ export interface VerifierHomeOptions {
   readonly contracts: ProbeContractProvider;
   readonly probes: LintProbeSupport;
   readonly allowUnsafe: boolean;
+  /** The host's bpftrace dialect (a profile's version), used when a verification names none. */
+  readonly dialect?: string;
   /** The child is let go after this long without a verification. */
   readonly idleMs: number;
   readonly logger: Logger;
@@ -56,6 +59,11 @@ export class VerifierHome {
         return [t, { available, reason: available ? '' : o.probes.reason(t) }];
       }),
     );
+  }
+
+  /** The dialect verifications get when they name none (a profile's version). */
+  get dialect(): string {
+    return this.o.dialect ?? DEFAULT_DIALECT.version;
   }
 
   /** The pid of the running child, if one runs. */
@@ -91,7 +99,8 @@ export class VerifierHome {
           reject(e);
         },
       });
-      const msg: ToVerifier = { t: 'verify', id, source, options, probes: this.probeTable, allowUnsafe: this.o.allowUnsafe };
+      const dialect = options.dialect ?? this.o.dialect;
+      const msg: ToVerifier = { t: 'verify', id, source, options: { ...options, ...(dialect !== undefined ? { dialect } : {}) }, probes: this.probeTable, allowUnsafe: this.o.allowUnsafe };
       child.send(msg, (err) => {
         if (err) this.settle(id, (p) => p.reject(new KgentError('internal', `cannot reach the verifier process: ${err.message}`)));
       });

@@ -17,6 +17,8 @@ export interface VerifyOptionsWire {
   readonly fileName?: string;
   readonly timeoutMs?: number;
   readonly candidate?: string;
+  /** The bpftrace dialect (a profile's version, `0.23`); default: the host's bpftrace. */
+  readonly dialect?: string;
 }
 
 /** kgentd -> verifier process. */

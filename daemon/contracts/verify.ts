@@ -14,6 +14,7 @@ import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { collect, parse, type Program } from '../verifier/frontend/index.js';
 import { runLints, type FieldTypeInfo, type KernelMemberTypes, type LintContext, type LintProbeSupport } from '../verifier/lints/index.js';
 import { verifyProgram } from '../verifier/verify.js';
+import type { Dialect } from '../verifier/dialect/index.js';
 
 export interface VerifyWithContractsOptions {
   readonly fileName?: string;
@@ -24,6 +25,8 @@ export interface VerifyWithContractsOptions {
   readonly probes: LintProbeSupport;
   /** Allow `system()`, `signal()`, `override()` (default false). */
   readonly allowUnsafe?: boolean;
+  /** The bpftrace version the program will run on (default: 0.17's rules). */
+  readonly dialect?: Dialect;
 }
 
 /** The LLM-free lints of `source` with this kernel's field and member types, probe support and policy. */
@@ -45,6 +48,7 @@ export async function verifyWithContracts(source: string, o: VerifyWithContracts
     ...(o.fileName !== undefined ? { fileName: o.fileName } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.candidate !== undefined ? { candidate: o.candidate } : {}),
+    ...(o.dialect !== undefined ? { dialect: o.dialect } : {}),
   });
 }
 

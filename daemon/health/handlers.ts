@@ -9,6 +9,7 @@ import type { Rights } from '../policy/rights.js';
 import type { ProgramService } from '../programs/program-service.js';
 import { Doctor, Status, type DoctorCheck } from '../protocol/methods.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
+import type { DialectChoice } from '../runner/dialect-choice.js';
 import type { MethodRegistry } from '../server/control-server.js';
 import { storageHealth } from '../store/storage-health.js';
 import { runDoctor, type DoctorInputs } from './doctor.js';
@@ -23,6 +24,7 @@ export interface HealthMethodsDeps extends DoctorInputs {
   readonly host: KernelHost;
   readonly programs: ProgramService;
   readonly rights: Rights;
+  readonly dialect: DialectChoice;
 }
 
 export function registerHealthMethods(reg: MethodRegistry, d: HealthMethodsDeps): void {
@@ -34,7 +36,12 @@ export function registerHealthMethods(reg: MethodRegistry, d: HealthMethodsDeps)
     socketPath: config.socketPath,
     stateDir: config.stateDir,
     kernelRelease: d.kernelRelease,
-    bpftrace: { path: config.bpftracePath, ...(cli instanceof Error ? {} : { version: cli.version.text }) },
+    bpftrace: {
+      path: config.bpftracePath,
+      ...(cli instanceof Error ? {} : { version: cli.version.text }),
+      dialect: d.dialect.dialect.version,
+      ...(d.dialect.warning ? { dialectWarning: d.dialect.warning } : {}),
+    },
     programs: d.programs.counts(),
     storage: storageHealth.report(),
     kernelChecks: kernelCheckSlots().stats(),
@@ -42,7 +49,15 @@ export function registerHealthMethods(reg: MethodRegistry, d: HealthMethodsDeps)
     mcp: { adminsMayApprove: config.mcp.adminsMayApprove },
   }));
   const doctorInputs: DoctorInputs = { config, cli, host: d.host, probes: d.probes, ...(d.deathSignalWrapper ? { deathSignalWrapper: d.deathSignalWrapper } : {}) };
-  reg.register(Doctor, async () => ({ checks: [...(await runDoctor(doctorInputs)), storageCheck()] }));
+  reg.register(Doctor, async () => ({ checks: [...(await runDoctor(doctorInputs)), dialectCheck(d.dialect), storageCheck()] }));
+}
+
+/** The `doctor` line about the bpftrace dialect: a version kgent does not model is a warning. */
+function dialectCheck(c: DialectChoice): DoctorCheck {
+  if (c.warning) {
+    return { name: 'bpftrace dialect', status: 'warn', detail: c.warning, fix: `set bpftracePath in /etc/kgent/config.json to a bpftrace kgent models, or upgrade kgent` };
+  }
+  return { name: 'bpftrace dialect', status: 'ok', detail: `bpftrace ${c.forVersion}: programs are verified and written under bpftrace ${c.dialect.version}'s rules` };
 }
 
 /** The `doctor` line about the disk under the state dir (full disk: logs dropped, daemon still up). */

@@ -14,6 +14,9 @@ import type { ProbeContractProvider } from '../verifier/contracts.js';
 import { ALL_PROBES_AVAILABLE, type LintProbeSupport } from '../verifier/lints/index.js';
 import { readRelease, realHost, type KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { detectProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';
+import { parseBpftraceVersion, whichBpftrace } from '../../kernel-contracts/kernel-reader/bpftrace.js';
+import { execa } from 'execa';
+import { dialectForBpftrace, dialectNamed } from '../runner/dialect-choice.js';
 
 export interface OfflineVerifyOptions {
   readonly fileName?: string;
@@ -27,6 +30,8 @@ export interface OfflineVerifyOptions {
   readonly contracts?: ProbeContractProvider;
   /** Replaces the probe support the lints check against (tests). */
   readonly probes?: LintProbeSupport;
+  /** The bpftrace dialect (`0.23`); default: the one of this host's bpftrace, if any, else 0.17. */
+  readonly dialect?: string;
 }
 
 /** Verifies `source` in this process with this host's contracts, and says which it used. */
@@ -34,14 +39,16 @@ export async function verifyOffline(source: string, o: OfflineVerifyOptions = {}
   const host = o.host ?? realHost();
   const contracts = o.contracts ?? hostContractProvider(host, o.formatsDir !== undefined ? { formatsDir: o.formatsDir } : {});
   const probes = o.probes ?? (o.formatsDir !== undefined || o.contracts !== undefined ? ALL_PROBES_AVAILABLE : await hostProbeSupport(host));
+  const dialect = o.dialect !== undefined ? dialectNamed(o.dialect) : dialectForBpftrace(await localBpftraceVersion());
   const report = await verifyWithContracts(source, {
     contracts,
     probes,
+    dialect: dialect.dialect,
     ...(o.fileName !== undefined ? { fileName: o.fileName } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.candidate !== undefined ? { candidate: o.candidate } : {}),
   });
-  return { report, contracts: await used(host, o) };
+  return { report, contracts: await used(host, o), dialect: dialect.dialect.version };
 }
 
 async function used(host: KernelHost, o: OfflineVerifyOptions): Promise<ContractsUsed> {
@@ -63,3 +70,15 @@ async function hostProbeSupport(host: KernelHost): Promise<LintProbeSupport> {
 }
 
 export { hostDoctor } from './host-doctor.js';
+
+/** The version of the bpftrace on PATH (`KGENT_BPFTRACE` names another), or undefined. */
+async function localBpftraceVersion(): Promise<string | undefined> {
+  try {
+    const bin = await whichBpftrace(process.env.KGENT_BPFTRACE ?? 'bpftrace');
+    if (!bin) return undefined;
+    const v = await execa(bin, ['--version'], { reject: false, timeout: 5000 });
+    return parseBpftraceVersion(`${v.stdout}\n${v.stderr}`)?.text;
+  } catch {
+    return undefined;
+  }
+}

@@ -157,7 +157,14 @@ export interface StatusResult {
   readonly socketPath: string;
   readonly stateDir: string;
   readonly kernelRelease: string;
-  readonly bpftrace: { readonly path: string; readonly version?: string };
+  readonly bpftrace: {
+    readonly path: string;
+    readonly version?: string;
+    /** The dialect programs are verified and written in (a profile's version, `0.23`). */
+    readonly dialect?: string;
+    /** Why that dialect is not the version's own (newer than kgent models, unknown version). */
+    readonly dialectWarning?: string;
+  };
   readonly programs: { readonly total: number; readonly running: number; readonly failed: number };
   /** Writes the disk refused (full disk): programs keep running, their log lines are counted and dropped. */
   readonly storage?: {

@@ -106,6 +106,8 @@ export interface ContractsUsed {
 export interface VerifyProgramResult {
   readonly report: VerifyReport;
   readonly contracts: ContractsUsed;
+  /** The bpftrace dialect the program was verified under (a profile's version, `0.23`). */
+  readonly dialect?: string;
 }
 
 /**
@@ -119,5 +121,7 @@ export const VerifyProgram = defineMethod<VerifyProgramResult>()(
     fileName: optional(str({ min: 1, max: 4096 })),
     timeoutMs: optional(int({ min: 1, max: 600_000 })),
     candidate: optional(str({ min: 1, max: MAX_SOURCE_CHARS })),
+    /** Verify for another host's bpftrace (`0.23`, `0.27.1`); default: the bpftrace kgentd runs. */
+    dialect: optional(str({ min: 1, max: 32 })),
   }),
 );

@@ -3,6 +3,8 @@
  * assuming a release: flags differ between 0.17 (Debian 12) and current releases.
  */
 import { execa } from 'execa';
+import { open, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import {
   readBpftraceInfo,
   type BpftraceFeatures,
@@ -59,4 +61,25 @@ export function runArgs(cli: BpftraceCli, file: string, opts: { unsafe: boolean;
   if (opts.dryRun && cli.hasDryRun) args.push('--dry-run');
   args.push(file);
   return args;
+}
+
+/**
+ * The comm a process started from `file` gets: the base name of the executable the kernel runs
+ * (15 bytes), when `file` is one (ELF). Undefined for a script (a wrapper around another
+ * bpftrace), whose interpreter decides the comm.
+ */
+export async function executableComm(file: string): Promise<string | undefined> {
+  try {
+    const real = await realpath(file);
+    const fh = await open(real, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      await fh.read(head, 0, 4, 0);
+      return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) ? path.basename(real).slice(0, 15) : undefined;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -10,16 +10,15 @@ import type { Diagnostic, Span } from '../protocol/diagnostic.js';
 import { AGGREGATIONS, collect, printExpr, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
 import { stripAnnotations } from './frontend/walk.js';
 import { conversions } from './symbolic/printf.js';
+import { DEFAULT_DIALECT, hasBuiltin, hasFunction, type Dialect } from './dialect/index.js';
+import { checkDialectRules } from './dialect-acceptance.js';
 
 /** A value's kind as far as acceptance needs it. `agg:NAME` is a map value of aggregation NAME. */
 type Kind = 'int' | 'str' | 'other' | `agg:${string}`;
 
-/**
- * Builtins and functions the front-end reads (newer bpftrace has them) that 0.17 does not know:
- * "Unknown identifier: 'ncpus'", "Unknown function: has_key" (checked here for each).
- */
-const UNKNOWN_BUILTINS = new Set(['ncpus', 'jiffies', 'usermode']);
-const UNKNOWN_FUNCTIONS = new Set(['has_key', 'len', 'percpu_kaddr', 'offsetof', 'socket_cookie', 'errorf', 'warnf', 'nsecs']);
+// Builtins and functions the front-end reads that a version does not know ("Unknown identifier:
+// 'ncpus'", "Unknown function: has_key", checked here on 0.17 for each, and on 0.23.2 for ncpus and
+// usermode) come from the dialect (`dialect/profiles.ts`).
 
 /** Builtins whose value is a string for printf and comparisons. */
 const STRING_BUILTINS = new Set(['comm', 'probe', 'func', 'username', 'kstack', 'ustack']);
@@ -55,19 +54,23 @@ const AGGS: ReadonlySet<string> = new Set(AGGREGATIONS);
 const ARITH = new Set(['+', '-', '*', '/', '%', '&', '|', '^', '<<', '>>']);
 const ORDER = new Set(['<', '<=', '>', '>=']);
 
-/** The refusals of bpftrace 0.17 in `program`, as error diagnostics. */
-export function checkAcceptance(program: Program): Diagnostic[] {
+/**
+ * The refusals of the dialect's bpftrace (default 0.17) in `program`, as error diagnostics. The
+ * rules below are 0.17's, which later versions keep; `dialect-acceptance.ts` adds theirs.
+ */
+export function checkAcceptance(program: Program, dialect: Dialect = DEFAULT_DIALECT): Diagnostic[] {
   const out: Diagnostic[] = [];
   const refuse = (span: Span, message: string): void => {
     if (out.some((d) => d.span?.line === span.line && d.span.column === span.column)) return;
     out.push({
-      code: 'parse.refused-by-bpftrace-0.17',
+      code: `parse.refused-by-bpftrace-${dialect.version}`,
       severity: 'error',
       stage: 'parse',
-      message: `bpftrace 0.17 refuses this program: ${message}; it would not load`,
+      message: `bpftrace ${dialect.version} refuses this program: ${message}; it would not load`,
       span,
     });
   };
+  for (const probe of program.probes) checkDialectRules(probe, dialect, refuse);
   undefinedMaps(program, refuse);
   neverTypedMaps(program, refuse);
   // Map value kinds: the first assignment in source order fixes one ("Type mismatch for @m:
@@ -95,7 +98,7 @@ export function checkAcceptance(program: Program): Diagnostic[] {
     const kinds = probe.attachPoints.map((ap: AttachPoint) => ap.provider as string);
     const expr = (e: Expr): Kind => {
       order.checkCasts(e, refuse);
-      const k = checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds });
+      const k = checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds, dialect });
       order.noteUpdates(e);
       return k;
     };
@@ -113,7 +116,7 @@ export function checkAcceptance(program: Program): Diagnostic[] {
           order.assign(s, refuse);
           if (s.target.kind === 'Map') {
             for (const key of s.target.keys) expr(key);
-            keysOf(s.target.name, s.target.keys, { refuse, mapKinds, mapKeys, vars, kinds }, s.target.span);
+            keysOf(s.target.name, s.target.keys, { refuse, mapKinds, mapKeys, vars, kinds, dialect }, s.target.span);
             const mk = mapKinds.get(s.target.name);
             if (s.op !== '=') {
               if (mk?.startsWith('agg:') || k.startsWith('agg:')) refuse(s.span, `\`${s.op}\` on an aggregation (${(mk ?? k).slice(4)}) value`);
@@ -294,6 +297,7 @@ interface Env {
   readonly vars: Map<string, Kind>;
   /** The probe's providers (a probe with several attach points must suit them all). */
   readonly kinds: readonly string[];
+  readonly dialect: Dialect;
 }
 
 function clash(a: Kind, b: Kind): boolean {
@@ -367,7 +371,7 @@ function checkExpr(e: Expr, env: Env): Kind {
   const own = kindOf(e, env.mapKinds, env.vars);
   switch (e.kind) {
     case 'Builtin': {
-      if (UNKNOWN_BUILTINS.has(e.name)) env.refuse(e.span, `\`${e.name}\` is not a builtin of bpftrace 0.17 ("Unknown identifier: '${e.name}'")`);
+      if (!hasBuiltin(env.dialect, e.name)) env.refuse(e.span, `\`${e.name}\` is not a builtin of bpftrace ${env.dialect.version} ("Unknown identifier: '${e.name}'")`);
       const where = (set: ReadonlySet<string>): string | undefined => env.kinds.find((k) => set.has(k));
       let k: string | undefined;
       if (e.name === 'args' && (k = where(NO_ARGS))) env.refuse(e.span, `\`args\` does not exist in ${k} probes`);
@@ -439,11 +443,12 @@ function checkExpr(e: Expr, env: Env): Kind {
 }
 
 function checkCall(e: Extract<Expr, { kind: 'Call' }>, env: Env, own: Kind): Kind {
-  // print(@m), clear(@m), zero(@m) take the whole map: no key to check.
-  const wholeMap = (a: Expr): boolean => a.kind === 'Map' && a.keys.length === 0 && ['print', 'clear', 'zero'].includes(e.callee);
-  const kinds = e.args.map((a) => (a.kind === 'TypeExpr' || wholeMap(a) ? 'other' : checkExpr(a, env)));
+  // print(@m), clear(@m), zero(@m), and from newer versions len(@m), has_key(@m, k) and
+  // delete(@m, k), take the whole map: no key to check (run here on 0.23.2 for has_key).
+  const wholeMap = (a: Expr, i: number): boolean => i === 0 && a.kind === 'Map' && a.keys.length === 0 && ['print', 'clear', 'zero', 'len', 'has_key', 'delete'].includes(e.callee);
+  const kinds = e.args.map((a, i) => (a.kind === 'TypeExpr' || wholeMap(a, i) ? 'other' : checkExpr(a, env)));
   if (['printed', 'mapkey', 'mapval'].includes(e.callee)) return own;
-  if (UNKNOWN_FUNCTIONS.has(e.callee)) env.refuse(e.span, `${e.callee}() is not a function of bpftrace 0.17 ("Unknown function: ${e.callee}")`);
+  if (!hasFunction(env.dialect, e.callee)) env.refuse(e.span, `${e.callee}() is not a function of bpftrace ${env.dialect.version} ("Unknown function: ${e.callee}")`);
   const arity = ARITY[e.callee];
   if (arity && (e.args.length < arity[0] || e.args.length > arity[1])) {
     env.refuse(e.span, `${e.callee}() takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} to ${arity[1]}`} argument(s), ${e.args.length} given`);

@@ -12,6 +12,7 @@ import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contracts.js';
 import type { AssertStmt, AssumeStmt, Program } from './frontend/ast.js';
 import { collect, parse, printExpr } from './frontend/index.js';
 import { checkAcceptance } from './acceptance.js';
+import { DEFAULT_DIALECT, type Dialect } from './dialect/index.js';
 import { checkAnnotationPlacement, checkAnnotationsOnly } from './guards.js';
 import { runLints, type LintContext } from './lints/index.js';
 import type { AssertionResult, AssertionVerdict, Counterexample, CoverageResult, HintUse, ProgramVerdict, VerifyReport } from './report.js';
@@ -44,7 +45,15 @@ export interface VerifyOptions {
    * bpftrace 0.17's): a store of a new key into a full map is dropped.
    */
   readonly maxMapKeys?: number;
+  /**
+   * The bpftrace version the program will run on (`dialect/profiles.ts`): its syntax, builtins,
+   * compile errors and integer rules. Default {@link DEFAULT_DIALECT} (0.17).
+   */
+  readonly dialect?: Dialect;
 }
+
+/** What every executor run of one verification shares. */
+type Limits = Pick<ExecOptions, 'maxMapKeys' | 'dialect'>;
 
 const DEFAULT_TIMEOUT_MS = 2000;
 
@@ -151,13 +160,14 @@ class Run {
 
 async function verifyUnguarded(source: string, options: VerifyOptions, t0: number, warmingUp = false): Promise<VerifyReport> {
   const run = new Run(t0);
-  const program = parseStep(run, source, options.fileName);
-  if (!program || !runnableStep(run, program)) return run.report('invalid');
+  const dialect = options.dialect ?? DEFAULT_DIALECT;
+  const program = parseStep(run, source, options.fileName, dialect);
+  if (!program || !runnableStep(run, program, dialect)) return run.report('invalid');
   await lintStep(run, program, options.lintContext);
   if (!guardStep(run, program, options)) return run.report('invalid');
   run.verifyStart = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const limits = options.maxMapKeys !== undefined ? { maxMapKeys: options.maxMapKeys } : {};
+  const limits: Limits = { ...(options.maxMapKeys !== undefined ? { maxMapKeys: options.maxMapKeys } : {}), dialect };
   if (program.covers.length > 0) await coverageStep(run, program, options.contracts, timeoutMs, warmingUp, limits);
   if (run.diagnostics.some((d) => d.stage === 'guard' && d.severity === 'error')) return run.report('invalid');
   // A cover is an annotation: a program whose only annotations are covers is verified by them.
@@ -190,8 +200,8 @@ async function verifyUnguarded(source: string, options: VerifyOptions, t0: numbe
 }
 
 /** Step 1: parse. Returns the program, or undefined after reporting syntax errors. */
-function parseStep(run: Run, source: string, fileName: string | undefined): Program | undefined {
-  const parsed = parse(source, fileName);
+function parseStep(run: Run, source: string, fileName: string | undefined, dialect: Dialect): Program | undefined {
+  const parsed = parse(source, fileName, { dialect });
   run.parseMs = performance.now() - run.t0;
   run.diagnostics.push(...parsed.diagnostics);
   if (!parsed.program || parsed.diagnostics.some((d) => d.severity === 'error')) return undefined;
@@ -199,46 +209,12 @@ function parseStep(run: Run, source: string, fileName: string | undefined): Prog
 }
 
 /**
- * Step 1b: constructs the front-end reads (it reads newer bpftrace too) but bpftrace 0.17, the
- * version programs run on, rejects: nothing is verified about a program that would not load.
- * Checked here: 0.17 fails `BEGIN { let $x: uint8 = 5; }` with "syntax error, unexpected variable".
+ * Step 1b: the compile errors the dialect's bpftrace gives for names and types (`acceptance.ts`),
+ * and probes it cannot tell apart: nothing is verified about a program that would not load. (The
+ * syntax it lacks was refused by the parse step.)
  */
-function runnableStep(run: Run, program: Program): boolean {
-  const found: Diagnostic[] = collect(program, 'VarDeclStmt').map(
-    (d): Diagnostic => ({
-      code: 'parse.not-in-bpftrace-0.17',
-      severity: 'error',
-      stage: 'parse',
-      message: '`let` declarations are not accepted by bpftrace 0.17 (it reports a syntax error): the program would not load',
-      span: d.span,
-      hints: [`assign the variable instead: its first assignment fixes its type, e.g. \`${d.variable.name} = (uint8)5;\``],
-    }),
-  );
-  // Checked here too: 0.17 rejects `for ($i : 0..3) { }` and `for ($kv : @m) { }` (syntax error)
-  // and a `config = { ... }` block.
-  for (const f of collect(program, 'ForStmt')) {
-    found.push({
-      code: 'parse.not-in-bpftrace-0.17',
-      severity: 'error',
-      stage: 'parse',
-      message: '`for` loops are not accepted by bpftrace 0.17 (it reports a syntax error): the program would not load',
-      span: f.span,
-      hints: ['use unroll(N) { ... } or while (...) { ... } for a bounded loop'],
-    });
-  }
-  if (program.config) {
-    found.push({
-      code: 'parse.not-in-bpftrace-0.17',
-      severity: 'error',
-      stage: 'parse',
-      message: '`config = { ... }` blocks are not accepted by bpftrace 0.17: the program would not load',
-      span: program.config.span,
-      hints: ['set such options with environment variables (BPFTRACE_MAX_MAP_KEYS ...) instead'],
-    });
-  }
-  // The compile errors bpftrace 0.17 gives for names and types (acceptance.ts).
-  if (found.length === 0) found.push(...checkAcceptance(program));
-  found.push(...checkProbeOverlap(program));
+function runnableStep(run: Run, program: Program, dialect: Dialect): boolean {
+  const found: Diagnostic[] = [...checkAcceptance(program, dialect), ...checkProbeOverlap(program)];
   run.diagnostics.push(...found);
   return found.length === 0;
 }
@@ -287,7 +263,7 @@ async function executeStep(
   run: Run,
   program: Program,
   contracts: ProbeContractProvider,
-  extra: Pick<ExecOptions, 'only' | 'witness' | 'prefix'> & { maxMapKeys?: number } = {},
+  extra: Pick<ExecOptions, 'only' | 'witness' | 'prefix'> & Limits = {},
 ): Promise<{ b: TermBuilder; exec: ExecResult; cache: ContractCache }> {
   const cache = new ContractCache(contracts);
   let b = new TermBuilder();
@@ -320,7 +296,7 @@ async function assumeStep(
   state: Map<AssertStmt, SiteState>,
   timeoutMs: number,
   premises: HintUse[],
-  limits: { maxMapKeys?: number },
+  limits: Limits,
 ): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const [probeIndex, probe] of program.probes.entries()) {
@@ -557,7 +533,7 @@ async function coverageStep(
   contracts: ProbeContractProvider,
   timeoutMs: number,
   warmingUp: boolean,
-  limits: { maxMapKeys?: number },
+  limits: Limits,
 ): Promise<void> {
   const solver = await solverStep(run, warmingUp);
   run.coverage = await checkCoverage(program, {

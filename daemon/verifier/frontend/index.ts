@@ -4,6 +4,7 @@
 import type { Diagnostic } from '../../protocol/diagnostic.js';
 import type { Program } from './ast.js';
 import { parseSource } from './parser.js';
+import { syntaxRefusals, type SyntaxDialect } from './syntax-gate.js';
 
 export type * from './ast.js';
 export { AGGREGATIONS, OBSERVABLES } from './ast.js';
@@ -18,12 +19,24 @@ export interface ParseResult {
 }
 
 /**
- * Parses bpftrace source (0.17 through current, plus kgent's `assume(e);` / `assert(e);`).
+ * Parses bpftrace source (0.17 through current, or one version's syntax with `options.dialect`; plus kgent's `assume(e);` / `assert(e);`).
  * Stops at the first syntax error, which comes back as one diagnostic with an exact span and
  * bpftrace's wording (`syntax error, unexpected X, expecting Y`); `program` is then undefined.
  * `fileName` is accepted for symmetry with {@link formatDiagnostic} callers; spans do not carry it.
  */
-export function parse(source: string, fileName?: string): ParseResult {
+export function parse(source: string, fileName?: string, options: ParseOptions = {}): ParseResult {
   void fileName;
-  return parseSource(source);
+  const parsed = parseSource(source);
+  if (!parsed.program || !options.dialect) return parsed;
+  const refused = syntaxRefusals(parsed.program, options.dialect);
+  return refused.length > 0 ? { diagnostics: refused } : parsed;
 }
+
+export interface ParseOptions {
+  /**
+   * Accept only the syntax this bpftrace version has: a construct it lacks is the syntax error it
+   * gives (`program` is then undefined). Without it, the newest syntax is read.
+   */
+  readonly dialect?: SyntaxDialect;
+}
+export { syntaxRefusals, type SyntaxDialect } from './syntax-gate.js';

@@ -3,7 +3,7 @@
  * `sizeof`, the observables `printed`/`mapkey`/`mapval`); what is not modelled is opaque.
  */
 import type { Expr } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { type EvalCtx, type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { cpuAxiom } from './builtin-facts.js';
@@ -48,7 +48,8 @@ export function builtin(ex: ExecCore, name: string): Val {
   switch (name) {
     case 'pid':
     case 'tid':
-      v = { ty: U64, t: b.zext(32, builtinTerm32(ex, name)) };
+      // uint32 from 0.22 (run here on 0.23.2: sizeof(pid) is 4), uint64 before; 32 bits of value either way.
+      v = { ty: ex.dialect.pidTid32 ? intTy(4, false) : U64, t: b.zext(32, builtinTerm32(ex, name)) };
       break;
     case 'cpu': {
       const t = ex.input('cpu', bvSort(32));
@@ -117,6 +118,11 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
     case 'mapval':
       return observable(ex, e, s, ctx);
     case 'bswap': {
+      // From 0.26 a literal has the smallest type, and so the width bswap() swaps (run here on
+      // 0.27.1: bswap(64) is 64): not modelled.
+      if (ex.dialect.smallLiterals && e.args[0] !== undefined && collect(e.args[0], 'Integer').length > 0) {
+        throw new Unsupported(`bswap() of an expression with a literal in bpftrace ${ex.dialect.version} is not modelled`);
+      }
       const v = asInt(ex, arg(0));
       const size = v.ty.k === 'int' ? v.ty.size : 8;
       const bytes: Term[] = [];
@@ -142,6 +148,11 @@ export function call(ex: ExecCore, e: Extract<Expr, { kind: 'Call' }>, s: PathSt
         sv = { ty: { k: 'str', size: 64 }, t };
         ex.noteInput(printExpr(e), sv);
       } else throw new Unsupported(`str() of ${v.ty.k}`);
+      if (limit !== undefined && ex.dialect.strLimit !== 'chars') {
+        // 0.23 keeps limit - 1 characters (run here: str(p, 1) is ""); other versions are not modelled.
+        if (ex.dialect.strLimit === 'unmodelled') return ex.opaqueVal(`str() with a length in bpftrace ${ex.dialect.version}`, 'str() with a length after 0.17 (not run here)');
+        limit -= 1;
+      }
       if (limit !== undefined && sv.ty.k === 'str' && limit < sv.ty.size) {
         // Keeps `limit` characters: bytes from `limit` on are NUL (checked on bpftrace 0.17 here:
         // str(p, 0) is "", str(p, 1) is "/", str(p, 2) is "/e"; a limit past the buffer keeps it all).

@@ -5,10 +5,11 @@
  * `statements.ts`, `expressions.ts`, `operators.ts`, `calls.ts`, `maps.ts`, `fields.ts`.
  * `executor.ts` ties them together.
  */
+import { DEFAULT_DIALECT, type Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { FieldContract } from '../contracts.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Sort, type Term, type TermBuilder } from '../smt/term.js';
 import type { AssertionSite, AssumeSite, ExcludedAction, ExecOptions, HintTerm, Obligation } from './results.js';
 import { U64, type Ty, type Val } from './values.js';
@@ -182,6 +183,8 @@ export class ExecCore {
   hints: readonly HintTerm[] = [];
   /** Key limit of hash maps (BPFTRACE_MAP_KEYS_MAX). */
   readonly maxMapKeys: number;
+  /** The bpftrace version whose semantics are followed. */
+  readonly dialect: Dialect;
   /** What the probes other than BEGIN/END store in each map (see `map-state.ts`). */
   mapWrites = new Map<string, WriteSummary>();
   /** Which kind of probe runs: `begin` starts from empty maps (and what earlier BEGINs left). */
@@ -211,6 +214,7 @@ export class ExecCore {
     this.maxLoop = opts.maxLoopIterations ?? 100;
     this.maxForkingIterations = opts.maxForkingIterations ?? 16;
     this.maxMapKeys = opts.maxMapKeys ?? DEFAULT_MAP_KEYS_MAX;
+    this.dialect = opts.dialect ?? DEFAULT_DIALECT;
   }
 
   /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */
@@ -229,6 +233,9 @@ export class ExecCore {
       return this.evalExpr(e, s, pc, ctx);
     } catch (err) {
       if (!(err instanceof Unsupported) || ctx.mode !== 'real') throw err;
+      // An expression with effects (`$i++`, `@m--` inside it) cannot become a value: which of its
+      // effects happened is unknown, so the statement is not modelled (the path is abandoned).
+      if (collect(e, 'Update').length > 0) throw err;
       const t = this.b.fresh('opaque', bvSort(64));
       this.opaque.set(t.name as string, `${printExpr(e)}: ${err.message}`);
       return { ty: U64, t };

@@ -3,7 +3,7 @@
  * fields) and handles literals, variables, unary operators, indexing and tuples.
  */
 import type { Expr } from '../frontend/ast.js';
-import { printExpr } from '../frontend/index.js';
+import { collect, printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';
 import { isClock, readClock } from './clock.js';
 import { evalUnder, hasSideEffects } from './join.js';
@@ -11,6 +11,7 @@ import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, NotBpftrace, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
 import { readMap, update } from './maps.js';
+import { checkNarrowLogical } from './integer-model.js';
 import { asBool, asInt, binary, cast, constInt, isSigned, iteVal, poisonOf, withPoison } from './operators.js';
 import { intTy, S64, stringLiteralTerm, type Ty, U64, type Val } from './values.js';
 
@@ -21,9 +22,15 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
       // Every integer literal is an int64 in bpftrace 0.17, however large (checked here:
       // `9223372036854775808 < 0` and `18446744073709551615 < 0` print 1, and
       // `-9223372036854775808 < (int16)127` prints 1).
+      // From 0.22 a literal above INT32_MAX is a uint64 (see `dialect/profiles.ts`).
+      if (ex.dialect.wideLiteralsUnsigned && e.value > 0x7fffffffn) return { ty: U64, t: b.bv(e.value, 64) };
       return { ty: S64, t: b.bv(e.value, 64) };
     }
     case 'Boolean':
+      // After 0.21 a comparison's integer value is not modelled (comparisonIsZeroOne), but `true`
+      // is 1 wherever it is used (an identifier worth 1 before 0.24, a bool after; run here on
+      // 0.23.2 and 0.27.1: `$c = true; printf("%d", $c)` prints 1).
+      if (!ex.dialect.comparisonIsZeroOne) return { ty: S64, t: b.bv(e.value ? 1 : 0, 64) };
       return { ty: { k: 'bool' }, t: b.bool(e.value) };
     case 'String': {
       const { t, size } = stringLiteralTerm(b, e.value);
@@ -66,6 +73,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         ex.unmodelled.add('pointer dereference (*) and address-of (&)');
         return ex.opaqueVal(`${e.op}${printExpr(e.operand)}`, 'pointer dereference (*) and address-of (&)');
       }
+      // From 0.22 `-N` is one negative literal, an int64 (the grammar's `MINUS INT`), whatever N's own type.
+      if (e.op === '-' && e.operand.kind === 'Integer' && ex.dialect.wideLiteralsUnsigned) return { ty: S64, t: b.bv(-e.operand.value, 64) };
       const v = ex.evalExpr(e.operand, s, pc, ctx);
       const poison = v.poison ? { poison: v.poison } : {};
       if (e.op === '!') {
@@ -74,7 +83,8 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         // `$x = (int32)5; $x = !$c` (uint16 $c = 0) stores 1 — not a wider value it would drop).
         const size = v.ty.k === 'int' ? v.ty.size : 8;
         const t = b.not(asBool(ex, v));
-        if (size === 8) return { ty: { k: 'bool' }, t, ...poison };
+        // From 0.22 `!x` is zero-extended to x's type (bpftrace's unop codegen), never -1: an integer.
+        if (size === 8 && ex.dialect.comparisonIsZeroOne) return { ty: { k: 'bool' }, t, ...poison };
         return { ty: intTy(size, false), t: b.ite(t, b.bv(1, 64), b.bv(0, 64)), ...poison };
       }
       const x = asInt(ex, v);
@@ -107,6 +117,7 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         let rSigned = false;
         const evalRight = (st: PathState): Term => {
           const rv = ex.evalExpr(e.right, st, pc, ctx);
+          checkNarrowLogical(ex, e.op, lv, rv);
           rPoison = rv.poison;
           rSigned = isSigned(rv);
           return asBool(ex, rv);
@@ -117,9 +128,18 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
         const ty: Ty = isSigned(lv) && rSigned ? { k: 'bool', signed: true } : { k: 'bool' };
         return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
       }
+      if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
+        const compared = literalComparison(ex, e, s, pc, ctx);
+        if (compared) return compared;
+        throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
+      }
       return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
     }
     case 'Ternary': {
+      if (ex.dialect.integerModel !== 'widen-to-64' && readsMap(e.condition) && (readsMap(e.then) || readsMap(e.else))) {
+        // Run here on 0.23.2 with @c = 31, @d = 5: `@c ? @d : 127` and `(@c + 0) ? @c : 127` are 127.
+        throw new Unsupported(`\`?:\` whose condition and a branch read maps in bpftrace ${ex.dialect.version} is not modelled`);
+      }
       const cv = ex.evalExpr(e.condition, s, pc, ctx);
       const c = asBool(ex, cv);
       // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
@@ -160,4 +180,60 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
     case 'TypeExpr':
       throw new Unsupported(`${e.kind} used as a value`);
   }
+}
+
+/** An integer literal, or the negation of one. */
+export function isLiteral(e: Expr): boolean {
+  return e.kind === 'Integer' || (e.kind === 'Unary' && e.op === '-' && e.operand.kind === 'Integer');
+}
+
+function readsMap(e: Expr): boolean {
+  return collect(e, 'Map').length > 0;
+}
+
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
+
+function literalValue(e: Expr): bigint | undefined {
+  if (e.kind === 'Integer') return e.value;
+  if (e.kind === 'Unary' && e.op === '-' && e.operand.kind === 'Integer') return -e.operand.value;
+  return undefined;
+}
+
+/**
+ * A comparison of an integer with an integer literal once literals take the smallest type (0.26
+ * on): the mathematical comparison of the two values, whatever their widths. Run here on 0.27.1,
+ * with run-time values: `(uint8)200 > 5`, `(uint8)200 < 100`, `(int8)-1 < 5`, `(int8)-1 > -2`,
+ * `(uint32)4000000000 > 3000000000`, `(int64)-1 < 0`, `pid > 1` all decide as in arithmetic (so
+ * do 0.17 and 0.23.2). Only the truth value: its value as an integer is not modelled
+ * (comparisonIsZeroOne). Undefined (not modelled) for an unsigned operand with a negative literal
+ * and for a literal outside int64 beside a signed operand.
+ */
+function literalComparison(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val | undefined {
+  if (!COMPARISONS.has(e.op)) return undefined;
+  const lit = literalValue(e.right) ?? literalValue(e.left);
+  const litOnRight = literalValue(e.right) !== undefined;
+  if (lit === undefined || (literalValue(e.left) !== undefined && literalValue(e.right) !== undefined)) return undefined;
+  const v = ex.evalExpr(litOnRight ? e.left : e.right, s, pc, ctx);
+  if (v.ty.k !== 'int') return undefined;
+  const b = ex.b;
+  const signed = v.ty.signed;
+  if (!signed && lit < 0n) return undefined;
+  if (signed && (lit < -(1n << 63n) || lit >= 1n << 63n)) return undefined;
+  if (!signed && lit >= 1n << 64n) return undefined;
+  // The operand's 64-bit term holds its value extended by its own signedness: exact.
+  const x = v.t;
+  const k = b.bv(lit, 64);
+  const [l, r] = litOnRight ? [x, k] : [k, x];
+  const lt = (a: Term, c: Term): Term => (signed ? b.slt(a, c) : b.ult(a, c));
+  const le = (a: Term, c: Term): Term => (signed ? b.sle(a, c) : b.ule(a, c));
+  let t: Term;
+  switch (e.op) {
+    case '==': t = b.eq(l, r); break;
+    case '!=': t = b.not(b.eq(l, r)); break;
+    case '<': t = lt(l, r); break;
+    case '<=': t = le(l, r); break;
+    case '>': t = lt(r, l); break;
+    default: t = le(r, l); break;
+  }
+  return withPoison(ex, { ty: { k: 'bool' }, t }, v.poison, `\`${e.op}\` of an undefined operand`);
 }

@@ -2,6 +2,7 @@
  * What the symbolic executor hands to `verify.ts`: the assertion sites, one proof obligation per
  * path reaching each, the assume sites, and the facts and names needed to decide and explain them.
  */
+import type { Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { AssertStmt, AssumeStmt, AttachPoint, Probe } from '../frontend/ast.js';
 import type { ContractHint } from '../contracts.js';
@@ -122,6 +123,8 @@ export interface ExecOptions {
   readonly excluding?: AssumeStmt;
   /** Key limit of hash maps, BPFTRACE_MAP_KEYS_MAX (default 4096, bpftrace 0.17's). */
   readonly maxMapKeys?: number;
+  /** The bpftrace version whose semantics to follow (default 0.17). */
+  readonly dialect?: Dialect;
   /**
    * Under-approximate the state before each event (coverage witnesses): every map holds what
    * BEGIN left, as on the first event after BEGIN, instead of any state the program may produce.

@@ -8,17 +8,31 @@ import { printExpr } from '../frontend/index.js';
 import type { Term } from '../smt/term.js';
 import { cloneState, type EvalCtx, type ExecCore, type PathState, type ProbeCtx, splitLoopExits, Unsupported } from './core.js';
 import { deleteEntry } from './map-state.js';
+import { execForMap } from './for-map.js';
 import { assignMap, keyTerm, mapInfo, update } from './maps.js';
 import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
 import { asPrinted, conversions } from './printf.js';
 import { assignVar } from './variables.js';
+import { isLiteral } from './expressions.js';
 import { CAST_TYPES, intTy, S64, type Val } from './values.js';
 
 /** Statement-level calls with no effect on the modelled state (all are observable effects). */
 const NO_EFFECT_CALLS = new Set(['print', 'time', 'cat', 'join', 'system', 'signal', 'override', 'printf', 'debugf', 'errorf', 'warnf']);
 
 export function execBlock(ex: ExecCore, block: Block, states: PathState[], pc: ProbeCtx, pre: Term): PathState[] {
+  if (!ex.dialect.blockScoping) return execStatements(ex, block, states, pc, pre);
+  // Block scoping (0.22 and later): a variable first declared or assigned in this block ends with
+  // it, and its type with it (a sibling block may declare it again with another type).
+  const outer = new Set(ex.varTypes.keys());
+  for (const st of states) for (const name of st.vars.keys()) outer.add(name);
+  const out = execStatements(ex, block, states, pc, pre);
+  for (const name of [...ex.varTypes.keys()]) if (!outer.has(name)) ex.varTypes.delete(name);
+  for (const st of out) for (const name of [...st.vars.keys()]) if (!outer.has(name)) st.vars.delete(name);
+  return out;
+}
+
+function execStatements(ex: ExecCore, block: Block, states: PathState[], pc: ProbeCtx, pre: Term): PathState[] {
   let cur = states;
   for (const stmt of block.statements) {
     const live = cur.filter((s) => s.flow === 'normal');
@@ -51,7 +65,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
             const old = ex.readVar(stmt.target.name, s);
             v = binary(ex, stmt.op.slice(0, -1), old, v);
           }
-          assignVar(ex, s, stmt.target.name, v);
+          assignVar(ex, s, stmt.target.name, strictAssignment(ex, stmt, v));
         } else {
           assignMap(ex, stmt.target, stmt.op, stmt.value, s, pc, real);
         }
@@ -105,6 +119,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
       case 'WhileStmt':
         return execWhile(ex, stmt, s, pc, pre);
       case 'ForStmt': {
+        if (stmt.iterable.kind === 'Map') return execForMap(ex, stmt, s, pc, pre, execBlock);
         if (stmt.iterable.kind === 'Range') {
           // `for ($i : a..b)` with constant bounds runs b - a times with $i = a .. b-1.
           const lo = constInt(ex, stmt.iterable.start, s, pc);
@@ -120,7 +135,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
             return [...exits, ...states];
           }
         }
-        ex.unmodelled.add('for loops over maps, and over ranges without constant bounds');
+        ex.unmodelled.add('for loops over ranges without constant bounds');
         ex.markIncomplete(pc.index, `for loop at line ${stmt.span.line} is not modelled`);
         return [];
       }
@@ -158,6 +173,33 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
     return [];
   }
   return [s];
+}
+
+/**
+ * The value a variable assignment stores under a dialect with strict assignments (0.22 and later):
+ * the compiler has refused a wider value or one of the other signedness (`dialect-acceptance.ts`),
+ * and an integer literal that fits the variable is stored whole (run here on 0.23.2: `$x =
+ * (uint8)1; $x = 200;` prints 200, where 0.17 drops the int64 literal). From 0.25 a value of
+ * another type is not modelled (the variable widens: see below).
+ */
+function strictAssignment(ex: ExecCore, stmt: Extract<Stmt, { kind: 'AssignStmt' }>, v: Val): Val {
+  const slot = ex.varTypes.get((stmt.target as { name: string }).name);
+  if (!slot) return v;
+  if (ex.dialect.integerModel === 'unmodelled-narrow' && !sameType(slot, v.ty)) {
+    // Run here on 0.27.1: a variable widens to what is assigned (`$x = (uint8)250; $x = $x +
+    // (uint8)10;` prints 260, `$a = (uint16)0x1234; $a = (uint8)0x56;` prints 86): not modelled.
+    throw new Unsupported(`assigning a value of another type to ${(stmt.target as { name: string }).name} in bpftrace ${ex.dialect.version} is not modelled`);
+  }
+  if (!ex.dialect.strictVariableAssignment || slot.k !== 'int') return v;
+  if (stmt.op === '=' && isLiteral(stmt.value) && v.ty.k === 'int') {
+    return { ty: slot, t: ex.b.resize(ex.b.extract(slot.size * 8 - 1, 0, v.t), 64, slot.signed) };
+  }
+  return v;
+}
+
+function sameType(a: Val['ty'], b: Val['ty']): boolean {
+  if (a.k === 'int' && b.k === 'int') return a.size === b.size && a.signed === b.signed;
+  return a.k === b.k && a.k !== 'int';
 }
 
 /**

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Case } from './generator.js';
 import { mapsNamed } from './gen-events.js';
 import { bpftraceProgram, type RunEnv } from './program.js';
+import { bpftraceCommand, bpftraceTarget, CHROOT_LIBC } from './target.js';
 
 /** What bpftrace printed for one case: values per printf (by its index k), or why it has none. */
 export type BpfOutcome =
@@ -35,7 +36,13 @@ export const DEFAULT_BPFTRACE = '/usr/bin/bpftrace';
 /** Why `bin` cannot be used here, or undefined when it can. */
 export function bpftraceUnavailable(bin: string = DEFAULT_BPFTRACE): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to run bpftrace';
-  if (bpftraceVersion(bin) === undefined) return bin === DEFAULT_BPFTRACE ? 'bpftrace is not installed' : `${bin} does not run as bpftrace (--version failed)`;
+  if (process.env.KGENT_DIFFTEST_ROOT) {
+    try {
+      bpftraceTarget();
+    } catch (err) {
+      return `the bpftrace of ${process.env.KGENT_DIFFTEST_ROOT} cannot run (${err instanceof Error ? err.message : String(err)})`;
+    }
+  } else if (bpftraceVersion(bin) === undefined) return bin === DEFAULT_BPFTRACE ? 'bpftrace is not installed' : `${bin} does not run as bpftrace (--version failed)`;
   if (!libcPath()) return 'cannot find the libc of this process (for the uprobe triggers)';
   return undefined;
 }
@@ -60,7 +67,8 @@ export function libcPath(): string | undefined {
 export function runEnv(): RunEnv {
   const libc = libcPath();
   if (!libc) throw new Error('libc not found in /proc/self/maps');
-  return { libc, pid: process.pid };
+  // A chroot's bpftrace sees this process's libc where bpftraceCommand binds it.
+  return { libc: bpftraceTarget().root ? CHROOT_LIBC : libc, pid: process.pid };
 }
 
 interface Attempt {
@@ -91,8 +99,12 @@ async function runOnce(
     // Class `events`: a batch shares one key limit (BPFTRACE_MAP_KEYS_MAX, the name `bpftrace
     // --help` of 0.17 lists; checked here: with 4, a fifth key stored in BEGIN reads 0).
     const keysMax = cases[0]?.events?.mapKeysMax;
-    const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax) } : process.env;
-    const p = spawn(bin, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    // From 0.20 the variable is BPFTRACE_MAX_MAP_KEYS (bpftrace CHANGELOG 0.20, "Standardize config
+    // and env var names"); both are set.
+    const childEnv = keysMax !== undefined ? { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(keysMax), BPFTRACE_MAX_MAP_KEYS: String(keysMax) } : process.env;
+    // A chroot named by KGENT_DIFFTEST_ROOT runs through unshare; otherwise `bin` (the host's, or a root's wrapper).
+    const run = bpftraceTarget().root !== undefined ? bpftraceCommand(file, dir, libcPath() ?? env.libc) : { cmd: bin, args: [file] };
+    const p = spawn(run.cmd, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let stdout = '';
     let stderr = '';
     let ready = false;

@@ -12,6 +12,7 @@ import type { Program } from '../../../daemon/verifier/frontend/ast.js';
 import { evaluate, type Leaf, type Term, TermBuilder } from '../../../daemon/verifier/smt/term.js';
 import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
 import { ContractCache } from '../../../daemon/verifier/symbolic/contract-cache.js';
+import { bpftraceTarget } from './target.js';
 import { Executor, type ExecResult, type Obligation } from '../../../daemon/verifier/symbolic/executor.js';
 import type { Ty } from '../../../daemon/verifier/symbolic/values.js';
 
@@ -67,10 +68,10 @@ function decodeString(bits: bigint, bytes: number): string {
  */
 export async function runConcrete(program: Program, contracts: ProbeContractProvider, inputs: InputAssignment): Promise<ConcreteRun> {
   const cache = new ContractCache(contracts);
-  let exec = new Executor(new TermBuilder(), { contracts: cache }).run(program);
+  let exec = new Executor(new TermBuilder(), { contracts: cache, dialect: bpftraceTarget().dialect }).run(program);
   for (let round = 0; round < 3 && cache.hasPending; round++) {
     await cache.settle();
-    exec = new Executor(new TermBuilder(), { contracts: cache }).run(program);
+    exec = new Executor(new TermBuilder(), { contracts: cache, dialect: bpftraceTarget().dialect }).run(program);
   }
   const memo = new Map<number, bigint | boolean>();
   const leaves = new Map<string, bigint | boolean>();

@@ -6,6 +6,7 @@
  * bpftrace refuses the case exactly when kgent's verifier says `invalid` (refused-both and agree
  * pass; either one-sided refusal is a disagreement).
  */
+import { bpftraceTarget } from './target.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
 import type { BpfOutcome } from './bpftrace-run.js';
@@ -124,7 +125,7 @@ export const ACCEPT_CLASSES: Record<string, GenClass> = {
 /** Verdict parity for an `accept` case. */
 export async function compareAccept(c: CaseResult['c'], bpf: BpfOutcome, env: RunEnv, contracts: ProbeContractProvider): Promise<CaseResult> {
   if (bpf.status === 'no-output') return { c, verdict: 'no-output', mismatches: [], detail: bpf.detail };
-  const report = await verifyProgram(executorProgram(c, env), { contracts });
+  const report = await verifyProgram(executorProgram(c, env), { contracts, dialect: bpftraceTarget().dialect });
   const refusal = report.diagnostics.find((d) => d.severity === 'error' && d.stage === 'parse');
   const kgentRefuses = report.verdict === 'invalid' && refusal !== undefined;
   const bpftraceRefuses = bpf.status === 'rejected';

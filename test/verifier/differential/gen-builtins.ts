@@ -7,6 +7,7 @@
  * `printed(J) != VALUE` — a fact that excludes a value the kernel produced is a wrong fact.
  * (Facts specific to BEGIN/END and profile are golden cases: the runner triggers uprobes only.)
  */
+import { bpftraceTarget } from './target.js';
 import { hostContractProvider } from '../../../daemon/contracts/host-provider.js';
 import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
@@ -85,7 +86,7 @@ export async function compareBuiltins(c: CaseResult['c'], bpf: BpfOutcome, env: 
       body.push(stmt(`assert(printed(${j}) != ${literal(BigInt(value))});`));
     });
   }
-  const report = await verifyProgram(reproProgram(c, env, body), { contracts: builtinContracts() });
+  const report = await verifyProgram(reproProgram(c, env, body), { contracts: builtinContracts(), dialect: bpftraceTarget().dialect });
   const excluded = report.assertions.flatMap((a, i) => (a.verdict === 'proved' && checks[i] ? [checks[i]] : []));
   if (report.verdict === 'invalid') return { c, verdict: 'executor-error', mismatches: [], detail: `the verifier says invalid: ${report.diagnostics[0]?.message ?? ''}` };
   if (excluded.length === 0) return { c, verdict: 'agree', mismatches: [] };

@@ -17,6 +17,7 @@
  * bpftrace 0.17 runs wrongly: kgent must refuse them (`symbolic.probes-share-event`,
  * verdict `refused-kgent`); they run alone in a bpftrace process, as they disturb other probes.
  */
+import { bpftraceTarget } from './target.js';
 import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { BpfOutcome } from './bpftrace-run.js';
@@ -461,7 +462,7 @@ export async function compareEvents(c: CaseResult['c'], bpf: BpfOutcome, env: Ru
       .map((x) => ` assert(printed(${x.j}) ${x.kind === 'ne' ? '!=' : '=='} ${literal(BigInt(x.value))});`)
       .join('');
   const src = eventsProgram(c.id, spec, env, after);
-  const report = await verifyProgram(src, { contracts: EMPTY_CONTRACTS, ...(spec.mapKeysMax !== undefined ? { maxMapKeys: spec.mapKeysMax } : {}) });
+  const report = await verifyProgram(src, { contracts: EMPTY_CONTRACTS, dialect: bpftraceTarget().dialect, ...(spec.mapKeysMax !== undefined ? { maxMapKeys: spec.mapKeysMax } : {}) });
   const refusal = report.verdict === 'invalid' ? report.diagnostics.find((d) => d.severity === 'error') : undefined;
   const minimal = `// BPFTRACE_MAP_KEYS_MAX=${spec.mapKeysMax ?? 4096}\n${src}`;
   // An attach failure is this machine's limit, not a refusal of the program.
