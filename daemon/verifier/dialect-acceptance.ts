@@ -82,36 +82,7 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
       if (!visible(v.name)) refuse(v.span, `${v.name} is read where no enclosing block declares or assigns it first ("Undefined or undeclared variable: ${v.name}"): ${d.blockScoping ? 'variables are block-scoped from bpftrace 0.22' : `a for loop's variables end with its body in bpftrace ${d.version}`}`);
     }
   };
-  const assign = (name: string, span: Span, value: Expr, op: string): void => {
-    const prev = types.get(name);
-    const t = intType(value, types, d);
-    if (op !== '=') {
-      // `$x op= e` assigns `$x op e`, typed by the wider operand (a literal is 64-bit, and takes
-      // $x's signedness when it is not negative). Run here on 0.23.2: `$x = (uint8)5; $x += 10;`
-      // is refused ("Integer size mismatch. Assignment type 'uint64' is larger than the variable
-      // type 'uint8'"), `$x += (uint8)10` is accepted.
-      if (!d.strictVariableAssignment || !prev || !t) return;
-      const size = Math.max(prev.size, t.size);
-      const signed = prev.signed && (t.literal !== undefined ? true : t.signed);
-      if (size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a wider ${typeName({ size, signed })} ("Integer size mismatch. Assignment type '${typeName({ size, signed })}' is larger than the variable type '${typeName(prev)}'"): cast the operand to ${typeName(prev)}`);
-      else if (signed !== prev.signed && d.signMismatchRefused) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a ${typeName({ size, signed })} ("Type mismatch for ${name}")`);
-      return;
-    }
-    if (!prev) {
-      if (t) types.set(name, { size: t.size, signed: t.signed });
-      return;
-    }
-    if (!d.strictVariableAssignment || !t) return;
-    if (t.literal !== undefined) {
-      if (!fits(t.literal, prev)) refuse(span, `${name} is a ${typeName(prev)} and is assigned ${t.literal}, which does not fit ("Type mismatch for ${name}: trying to assign value '${t.literal}' which does not fit into the variable of type '${typeName(prev)}'")`);
-      return;
-    }
-    if (t.signed !== prev.signed) {
-      if (d.signMismatchRefused) refuse(span, `${name} is a ${typeName(prev)} and is assigned a ${typeName(t)} ("Type mismatch for ${name}: trying to assign value of type '${typeName(t)}' when variable already contains a value of type '${typeName(prev)}'")`);
-      return;
-    }
-    if (t.size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and is assigned a wider ${typeName(t)} ("Integer size mismatch. Assignment type '${typeName(t)}' is larger than the variable type '${typeName(prev)}'"): cast the value to ${typeName(prev)}`);
-  };
+  const assign = (name: string, span: Span, value: Expr, op: string): void => checkAssignment(name, span, value, op, types, d, refuse);
   const block = (b: Block, loop: boolean, bound?: string): void => {
     const own = d.blockScoping || bound !== undefined || scopes.length === 0;
     if (own) scopes.push(new Map(bound ? [[bound, 'declared']] : []));
@@ -194,4 +165,36 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
     }
   };
   block(probe.body, false);
+}
+
+/** An assignment's type rules: the first fixes a variable's type, later ones must fit it where the dialect is strict about it. */
+function checkAssignment(name: string, span: Span, value: Expr, op: string, types: Map<string, IntType>, d: Dialect, refuse: Refuse): void {
+  const prev = types.get(name);
+  const t = intType(value, types, d);
+  if (op !== '=') {
+    // `$x op= e` assigns `$x op e`, typed by the wider operand (a literal is 64-bit, and takes
+    // $x's signedness when it is not negative). Run here on 0.23.2: `$x = (uint8)5; $x += 10;`
+    // is refused ("Integer size mismatch. Assignment type 'uint64' is larger than the variable
+    // type 'uint8'"), `$x += (uint8)10` is accepted.
+    if (!d.strictVariableAssignment || !prev || !t) return;
+    const size = Math.max(prev.size, t.size);
+    const signed = prev.signed && (t.literal !== undefined ? true : t.signed);
+    if (size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a wider ${typeName({ size, signed })} ("Integer size mismatch. Assignment type '${typeName({ size, signed })}' is larger than the variable type '${typeName(prev)}'"): cast the operand to ${typeName(prev)}`);
+    else if (signed !== prev.signed && d.signMismatchRefused) refuse(span, `${name} is a ${typeName(prev)} and \`${op}\` gives it a ${typeName({ size, signed })} ("Type mismatch for ${name}")`);
+    return;
+  }
+  if (!prev) {
+    if (t) types.set(name, { size: t.size, signed: t.signed });
+    return;
+  }
+  if (!d.strictVariableAssignment || !t) return;
+  if (t.literal !== undefined) {
+    if (!fits(t.literal, prev)) refuse(span, `${name} is a ${typeName(prev)} and is assigned ${t.literal}, which does not fit ("Type mismatch for ${name}: trying to assign value '${t.literal}' which does not fit into the variable of type '${typeName(prev)}'")`);
+    return;
+  }
+  if (t.signed !== prev.signed) {
+    if (d.signMismatchRefused) refuse(span, `${name} is a ${typeName(prev)} and is assigned a ${typeName(t)} ("Type mismatch for ${name}: trying to assign value of type '${typeName(t)}' when variable already contains a value of type '${typeName(prev)}'")`);
+    return;
+  }
+  if (t.size > prev.size) refuse(span, `${name} is a ${typeName(prev)} and is assigned a wider ${typeName(t)} ("Integer size mismatch. Assignment type '${typeName(t)}' is larger than the variable type '${typeName(prev)}'"): cast the value to ${typeName(prev)}`);
 }

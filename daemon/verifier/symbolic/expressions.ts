@@ -107,50 +107,10 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
     }
     case 'Update':
       return update(ex, e, s, pc, ctx);
-    case 'Binary': {
-      if (e.op === '&&' || e.op === '||') {
-        const lv = ex.evalExpr(e.left, s, pc, ctx);
-        const l = asBool(ex, lv);
-        // The right operand runs only when the left one does not decide (short-circuit).
-        const runsRight = e.op === '&&' ? l : b.not(l);
-        let rPoison: Term | undefined;
-        let rSigned = false;
-        const evalRight = (st: PathState): Term => {
-          const rv = ex.evalExpr(e.right, st, pc, ctx);
-          checkNarrowLogical(ex, e.op, lv, rv);
-          rPoison = rv.poison;
-          rSigned = isSigned(rv);
-          return asBool(ex, rv);
-        };
-        const r = hasSideEffects(e.right) ? evalUnder(ex, s, runsRight, evalRight) : evalRight(s);
-        const p = poisonOf(ex, [lv], rPoison ? b.and(runsRight, rPoison) : undefined);
-        // Signed when both operands are (rvSigned is set by evaluating the right operand).
-        const ty: Ty = isSigned(lv) && rSigned ? { k: 'bool', signed: true } : { k: 'bool' };
-        return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
-      }
-      if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
-        const compared = literalComparison(ex, e, s, pc, ctx);
-        if (compared) return compared;
-        throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
-      }
-      return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
-    }
-    case 'Ternary': {
-      if (ex.dialect.integerModel !== 'widen-to-64' && readsMap(e.condition) && (readsMap(e.then) || readsMap(e.else))) {
-        // Run here on 0.23.2 with @c = 31, @d = 5: `@c ? @d : 127` and `(@c + 0) ? @c : 127` are 127.
-        throw new Unsupported(`\`?:\` whose condition and a branch read maps in bpftrace ${ex.dialect.version} is not modelled`);
-      }
-      const cv = ex.evalExpr(e.condition, s, pc, ctx);
-      const c = asBool(ex, cv);
-      // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
-      const branch = (x: Expr, when: Term): Val =>
-        hasSideEffects(x) ? evalUnder(ex, s, when, (st) => ex.evalExpr(x, st, pc, ctx)) : ex.evalExpr(x, s, pc, ctx);
-      const x = branch(e.then, c);
-      const y = branch(e.else, b.not(c));
-      const v = iteVal(ex, c, x, y);
-      // A poison condition is undefined behaviour: any value.
-      return cv.poison ? withPoison(ex, v, poisonOf(ex, [cv, v]), 'a `?:` on an undefined condition') : v;
-    }
+    case 'Binary':
+      return evalBinary(ex, e, s, pc, ctx);
+    case 'Ternary':
+      return evalTernary(ex, e, s, pc, ctx);
     case 'Cast':
       return cast(ex, e, ex.evalExpr(e.operand, s, pc, ctx));
     case 'Field':
@@ -180,6 +140,57 @@ export function evalExpr(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, ctx:
     case 'TypeExpr':
       throw new Unsupported(`${e.kind} used as a value`);
   }
+}
+
+
+/** `&&`/`||` short-circuit; other operators through the integer model (literals per dialect). */
+function evalBinary(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+  const b = ex.b;
+  if (e.op === '&&' || e.op === '||') {
+    const lv = ex.evalExpr(e.left, s, pc, ctx);
+    const l = asBool(ex, lv);
+    // The right operand runs only when the left one does not decide (short-circuit).
+    const runsRight = e.op === '&&' ? l : b.not(l);
+    let rPoison: Term | undefined;
+    let rSigned = false;
+    const evalRight = (st: PathState): Term => {
+      const rv = ex.evalExpr(e.right, st, pc, ctx);
+      checkNarrowLogical(ex, e.op, lv, rv);
+      rPoison = rv.poison;
+      rSigned = isSigned(rv);
+      return asBool(ex, rv);
+    };
+    const r = hasSideEffects(e.right) ? evalUnder(ex, s, runsRight, evalRight) : evalRight(s);
+    const p = poisonOf(ex, [lv], rPoison ? b.and(runsRight, rPoison) : undefined);
+    // Signed when both operands are (rvSigned is set by evaluating the right operand).
+    const ty: Ty = isSigned(lv) && rSigned ? { k: 'bool', signed: true } : { k: 'bool' };
+    return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
+  }
+  if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
+    const compared = literalComparison(ex, e, s, pc, ctx);
+    if (compared) return compared;
+    throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
+  }
+  return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
+}
+
+/** `c ? x : y`: only one branch runs. */
+function evalTernary(ex: ExecCore, e: Extract<Expr, { kind: 'Ternary' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
+  const b = ex.b;
+  if (ex.dialect.integerModel !== 'widen-to-64' && readsMap(e.condition) && (readsMap(e.then) || readsMap(e.else))) {
+    // Run here on 0.23.2 with @c = 31, @d = 5: `@c ? @d : 127` and `(@c + 0) ? @c : 127` are 127.
+    throw new Unsupported(`\`?:\` whose condition and a branch read maps in bpftrace ${ex.dialect.version} is not modelled`);
+  }
+  const cv = ex.evalExpr(e.condition, s, pc, ctx);
+  const c = asBool(ex, cv);
+  // Only one branch runs: a branch with side effects runs on a copy joined back under its condition.
+  const branch = (x: Expr, when: Term): Val =>
+    hasSideEffects(x) ? evalUnder(ex, s, when, (st) => ex.evalExpr(x, st, pc, ctx)) : ex.evalExpr(x, s, pc, ctx);
+  const x = branch(e.then, c);
+  const y = branch(e.else, b.not(c));
+  const v = iteVal(ex, c, x, y);
+  // A poison condition is undefined behaviour: any value.
+  return cv.poison ? withPoison(ex, v, poisonOf(ex, [cv, v]), 'a `?:` on an undefined condition') : v;
 }
 
 /** An integer literal, or the negation of one. */

@@ -118,27 +118,8 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
       }
       case 'WhileStmt':
         return execWhile(ex, stmt, s, pc, pre);
-      case 'ForStmt': {
-        if (stmt.iterable.kind === 'Map') return execForMap(ex, stmt, s, pc, pre, execBlock);
-        if (stmt.iterable.kind === 'Range') {
-          // `for ($i : a..b)` with constant bounds runs b - a times with $i = a .. b-1.
-          const lo = constInt(ex, stmt.iterable.start, s, pc);
-          const hi = constInt(ex, stmt.iterable.end, s, pc);
-          if (lo !== undefined && hi !== undefined && hi - lo <= ex.maxLoop) {
-            let states = [s];
-            const exits: PathState[] = [];
-            for (let i = lo; i < hi && states.length > 0; i++) {
-              for (const st of states) st.vars.set(stmt.variable.name, { ty: S64, t: b.bv(i, 64) });
-              const after = execBlock(ex, stmt.body, states, pc, pre);
-              states = splitLoopExits(after, exits);
-            }
-            return [...exits, ...states];
-          }
-        }
-        ex.unmodelled.add('for loops over ranges without constant bounds');
-        ex.markIncomplete(pc.index, `for loop at line ${stmt.span.line} is not modelled`);
-        return [];
-      }
+      case 'ForStmt':
+        return execFor(ex, stmt, s, pc, pre);
       case 'ReturnStmt':
         s.flow = 'return';
         return [s];
@@ -173,6 +154,31 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
     return [];
   }
   return [s];
+}
+
+
+/** `for ($k, $v : @map)` over what the map may hold; `for ($i : a..b)` unrolled when a and b are constants. */
+function execFor(ex: ExecCore, stmt: Extract<Stmt, { kind: 'ForStmt' }>, s: PathState, pc: ProbeCtx, pre: Term): PathState[] {
+  const b = ex.b;
+  if (stmt.iterable.kind === 'Map') return execForMap(ex, stmt, s, pc, pre, execBlock);
+  if (stmt.iterable.kind === 'Range') {
+    // `for ($i : a..b)` with constant bounds runs b - a times with $i = a .. b-1.
+    const lo = constInt(ex, stmt.iterable.start, s, pc);
+    const hi = constInt(ex, stmt.iterable.end, s, pc);
+    if (lo !== undefined && hi !== undefined && hi - lo <= ex.maxLoop) {
+      let states = [s];
+      const exits: PathState[] = [];
+      for (let i = lo; i < hi && states.length > 0; i++) {
+        for (const st of states) st.vars.set(stmt.variable.name, { ty: S64, t: b.bv(i, 64) });
+        const after = execBlock(ex, stmt.body, states, pc, pre);
+        states = splitLoopExits(after, exits);
+      }
+      return [...exits, ...states];
+    }
+  }
+  ex.unmodelled.add('for loops over ranges without constant bounds');
+  ex.markIncomplete(pc.index, `for loop at line ${stmt.span.line} is not modelled`);
+  return [];
 }
 
 /**
