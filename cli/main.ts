@@ -6,8 +6,8 @@ import { ErrorCodes } from '../daemon/protocol/index.js';
 import { parseCommandArgs } from './args.js';
 import { DEFAULT_SOCKET, KgentClient, RpcError } from './client.js';
 import { commandHelp } from './command-help.js';
-import { doctorCommand, statusCommand } from './commands/daemon.js';
-import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, requestsDeleteCommand, showRequestCommand } from './commands/request.js';
+import { doctorCommand, statusCommand } from './commands/daemon-command.js';
+import { cancelCommand, hintCommand, parseRequestId, requestCommand, requestsCommand, requestsDeleteCommand, showRequestCommand } from './commands/request-command.js';
 import {
   approveCommand,
   checkCommand,
@@ -18,7 +18,7 @@ import {
   showCommand,
   stopCommand,
   type CommandContext,
-} from './commands/programs.js';
+} from './commands/programs-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
@@ -143,7 +143,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
   const first = globals.rest.findIndex((a) => !a.startsWith('-'));
   const sub = first >= 0 ? globals.rest[first] : undefined;
   if (sub === 'mcp') {
-    const { mcpCommand, MCP_HELP } = await import('./commands/mcp.js');
+    const { mcpCommand, MCP_HELP } = await import('./commands/mcp-command.js');
     const rest = [...globals.rest.slice(0, first), ...globals.rest.slice(first + 1)];
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(`${MCP_HELP}\n`);
@@ -161,7 +161,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
     // verify has its own options and exit statuses, and falls back to verifying locally.
     // Command modules other than the common ones load on use, to keep kgentctl's start short.
     if (sub === 'verify') {
-      const { verifyCommand } = await import('./commands/verify.js');
+      const { verifyCommand } = await import('./commands/verify-command.js');
       return verifyCommand([...json, ...rest], io, { socketPath });
     }
     if (sub === 'examples') return runExamples([...json, ...rest], io, socketPath);
@@ -287,7 +287,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
 
 async function runContracts(argv: string[], io: CliIO, socketPath: string): Promise<number> {
   try {
-    const { contractsCommand } = await import('./commands/contracts.js');
+    const { contractsCommand } = await import('./commands/contracts-command.js');
     return await contractsCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError) {
@@ -304,7 +304,7 @@ async function runContracts(argv: string[], io: CliIO, socketPath: string): Prom
 
 async function runExamples(argv: string[], io: CliIO, socketPath: string): Promise<number> {
   try {
-    const { examplesCommand } = await import('./commands/examples.js');
+    const { examplesCommand } = await import('./commands/examples-command.js');
     return await examplesCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError || err instanceof RpcError) {
@@ -317,7 +317,7 @@ async function runExamples(argv: string[], io: CliIO, socketPath: string): Promi
 
 async function runEval(argv: string[], io: CliIO, socketPath: string): Promise<number> {
   try {
-    const { evalCommand } = await import('./commands/eval.js');
+    const { evalCommand } = await import('./commands/eval-command.js');
     return await evalCommand(argv, io, () => KgentClient.connect(socketPath));
   } catch (err) {
     if (err instanceof CliError || err instanceof RpcError) {

@@ -11,13 +11,13 @@ import type { ProbeSupport } from '../kernel-contracts/kernel-reader/probe-suppo
 import type { KgentConfig } from './config.js';
 import { hookAttachable, tracepointsFromContracts } from './contracts/hook-attachable.js';
 import { kernelHookSource } from './contracts/hooks.js';
-import { kernelMembersRead, lintWithContracts } from './contracts/verify.js';
-import type { VerifierHome } from './contracts/verifier-home.js';
+import { kernelMembersRead, lintWithContracts } from './verification/verify-program.js';
+import type { VerifierHome } from './verification/verifier-home.js';
 import type { LlmBackend } from './llm/backend.js';
 import type { Logger } from './log.js';
 import type { ProgramService } from './programs/program-service.js';
 import type { RequestStore } from './store/request-store.js';
-import type { ProbeContractProvider } from './verifier/contracts.js';
+import type { ProbeContractProvider } from './verifier/contract-seam.js';
 import { assemblePrompt } from './pipeline/assemble.js';
 import { RequestService } from './pipeline/request-service.js';
 import { RequestAborted } from './pipeline/attempt.js';

@@ -1,7 +1,7 @@
 /**
  * What the contract service answers (status, rebuild, lookup, search) and the hook-name parser.
- * The daemon serves these over its control socket (`daemon/contracts/handlers.ts`), converting
- * them to the protocol's own wire types (`daemon/protocol/contracts.ts`).
+ * The daemon serves these over its control socket (`daemon/contracts/contracts-methods.ts`), converting
+ * them to the protocol's own wire types (`daemon/protocol/contracts-api.ts`).
  */
 import type { Condition } from './contracts/expr.js';
 import type { Contract, MemberContract, StructLayout } from './contracts/model.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { EvalCase } from '../protocol/eval.js';
+import type { EvalCase } from '../protocol/eval-api.js';
 import { repoRoot } from '../util/repo-root.js';
 
 /** A case as the file holds it: the eval's fields plus what tests use. */

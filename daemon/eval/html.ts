@@ -18,7 +18,7 @@ import {
   type EvalOutcome,
   type EvalReport,
   type EvalSummaryRow,
-} from '../protocol/eval.js';
+} from '../protocol/eval-api.js';
 
 const COLORS = { correct: '#2e7d32', fp: '#c62828', fn: '#757575' } as const;
 const OUTCOME_LABELS: Readonly<Record<EvalOutcome, string>> = { correct: 'correct', fp: 'FP', fn: 'FN' };

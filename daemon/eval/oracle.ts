@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { withReadyMarker } from '../kernel-check/kernel-check.js';
-import { analyzeProgram, type ProbeAvailability } from '../programs/program-analysis.js';
-import type { OracleVerdict } from '../protocol/eval.js';
+import { analyzeProgram, type AttachableProbes } from '../programs/program-analysis.js';
+import type { OracleVerdict } from '../protocol/eval-api.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 
 export interface OracleInput {
@@ -35,7 +35,7 @@ export interface OracleInput {
 export interface OracleOptions {
   readonly cli: BpftraceCli;
   /** Probe support of this kernel: a program using probes it lacks is `skipped`, with the reason. */
-  readonly probes: ProbeAvailability;
+  readonly probes: AttachableProbes;
   /** `setpriv --pdeathsig SIGTERM --`: a daemon that dies mid-run cannot leave bpftrace attached. */
   readonly deathSignalWrapper?: readonly string[];
   /** Time allowed for bpftrace to load and attach (default 30 s). */

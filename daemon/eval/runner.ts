@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { analyzeProgram, type ProbeAvailability } from '../programs/program-analysis.js';
+import { analyzeProgram, type AttachableProbes } from '../programs/program-analysis.js';
 import {
   EVAL_CONFIG_FEATURES,
   EVAL_CONFIGS,
@@ -25,8 +25,8 @@ import {
   type EvalReport,
   type EvalSummaryRow,
   type OracleVerdict,
-} from '../protocol/eval.js';
-import type { RequestProgress } from '../protocol/requests.js';
+} from '../protocol/eval-api.js';
+import type { RequestProgress } from '../protocol/requests-api.js';
 import type { Caller, RequestService } from '../pipeline/request-service.js';
 import { loadEvalCases, evalCaseOf } from './cases.js';
 import { renderHtml } from './html.js';
@@ -41,7 +41,7 @@ export interface EvalServiceOptions {
   readonly stateDir: string;
   /** Runs one program against a case (the daemon's bpftrace, probe support and death-signal wrapper). */
   oracle(input: OracleInput): Promise<OracleVerdict>;
-  readonly probes: ProbeAvailability;
+  readonly probes: AttachableProbes;
   readonly kernelRelease: string;
   readonly bpftraceVersion: string;
   readonly logger: Logger;
@@ -261,7 +261,7 @@ export class EvalService {
 }
 
 /** The reason a program cannot run here (a probe type or tracepoint this kernel lacks), if any. */
-export function missingProbe(program: string, probes: ProbeAvailability): string | undefined {
+export function missingProbe(program: string, probes: AttachableProbes): string | undefined {
   const a = analyzeProgram(program, 'reference.bt', probes, { allowUnsafe: false });
   return a.diagnostics.find((d) => d.severity === 'error' && (d.code === 'probe.not-found' || d.code === 'lint.probe-unavailable'))?.message;
 }

@@ -11,7 +11,7 @@ import { hasModel, probeOllama } from '../llm/ollama-client.js';
 import type { DoctorCheck } from '../protocol/methods.js';
 import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
-import type { ProbeAvailability } from '../programs/program-analysis.js';
+import type { AttachableProbes } from '../programs/program-analysis.js';
 import { probeTypeFix } from './probe-type-fix.js';
 import { UserDb } from '../server/identity.js';
 import { describeForeign, listeningOwner, localPort, trustedOwner } from '../server/port-owner.js';
@@ -20,7 +20,7 @@ export interface DoctorInputs {
   readonly config: KgentConfig;
   readonly cli: BpftraceCli | Error;
   readonly host: KernelHost;
-  readonly probes: ProbeAvailability;
+  readonly probes: AttachableProbes;
   readonly deathSignalWrapper?: readonly string[];
 }
 
@@ -100,7 +100,7 @@ async function btfCheck(host: KernelHost): Promise<DoctorCheck> {
       };
 }
 
-function probeTypeChecks(probes: ProbeAvailability): DoctorCheck[] {
+function probeTypeChecks(probes: AttachableProbes): DoctorCheck[] {
   const available = REPORTED_TYPES.filter((t) => probes.isAvailable(t));
   const missing = REPORTED_TYPES.filter((t) => !probes.isAvailable(t));
   const out: DoctorCheck[] = [{ name: 'probe types', status: 'ok', detail: `available: ${available.join(', ')}` }];

@@ -7,10 +7,10 @@
  * Contracts come from this host's kernel, read directly: tracepoint formats from tracefs (or
  * `formatsDir`) and struct members from the BTF of /sys/kernel/btf/vmlinux.
  */
-import { hostContractProvider } from '../contracts/host-provider.js';
-import { verifyWithContracts } from '../contracts/verify.js';
-import type { ContractsUsed, VerifyProgramResult } from '../protocol/verify.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
+import { hostContractProvider } from '../verification/host-contracts.js';
+import { verifyWithContracts } from '../verification/verify-program.js';
+import type { ContractsUsed, VerifyProgramResult } from '../protocol/verify-api.js';
+import type { ProbeContractProvider } from '../verifier/contract-seam.js';
 import { ALL_PROBES_AVAILABLE, type LintProbeSupport } from '../verifier/lints/index.js';
 import { readRelease, realHost, type KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { detectProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';

@@ -4,8 +4,8 @@
  * touches the store or the progress stream itself.
  */
 import { formatDiagnostic, type Diagnostic } from '../protocol/diagnostic.js';
-import type { AttemptStage, FeedbackMessage, RequestProgress } from '../protocol/requests.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { AttemptStage, FeedbackMessage, RequestProgress } from '../protocol/requests-api.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import type { AttemptRecord, RequestStore } from '../store/request-store.js';
 
 /** How often an LLM stage tells the tokens received so far, at most. */

@@ -5,7 +5,7 @@
  */
 import { collect, parse } from '../verifier/frontend/index.js';
 import { formatDiagnostic } from '../protocol/diagnostic.js';
-import type { FeedbackMessage } from '../protocol/requests.js';
+import type { FeedbackMessage } from '../protocol/requests-api.js';
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
 import type { Attempt, AttemptFailed } from './attempt.js';
 import { extractProgram } from './extract-program.js';

@@ -6,8 +6,8 @@
  * `needs-hint`. Every stage is stored as it ends and streamed as progress (attempt.ts). Cancel and
  * the failures that end the request (the LLM unreachable, no kernel-check slot) end the round.
  */
-import type { RequestProgress } from '../protocol/requests.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { RequestProgress } from '../protocol/requests-api.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import type { RequestStore } from '../store/request-store.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
 import { Attempt, AttemptFailed, Cancelled, RequestAborted, type UnverifiedCandidate } from './attempt.js';

@@ -6,7 +6,7 @@
  * into the template of each stage and fits them into num_ctx.
  */
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
-import type { FeedbackMessage } from '../protocol/requests.js';
+import type { FeedbackMessage } from '../protocol/requests-api.js';
 import { argsDialect } from '../llm/templates.js';
 import { probeTypesText, renderHook, type HostFacts } from './hook-facts.js';
 import type { RetrievedExample } from './stages.js';

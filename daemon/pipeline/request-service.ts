@@ -15,8 +15,8 @@
 import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgramInfo } from '../protocol/methods.js';
-import type { AttemptDetail, LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { AttemptDetail, LibraryExample, RequestDetail, RequestInfo, RequestProgress, RequestResult } from '../protocol/requests-api.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import type { Person } from '../store/program-store.js';
 import type { RequestStore, StorageUsage } from '../store/request-store.js';
 import type { StorageQuota } from '../policy/rights.js';
@@ -27,7 +27,7 @@ import { runRound, type LoopDeps, type LoopFeatures, type RoundOutcome } from '.
 import type { ExampleSource } from './stages.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
 
-/** Who asks, as the kernel identified their connection (daemon/pipeline/handlers.ts `callerOf`). */
+/** Who asks, as the kernel identified their connection (daemon/pipeline/requests-methods.ts `callerOf`). */
 export interface Caller {
   /** uid and user name for the store and the audit trail. */
   readonly person: Person;

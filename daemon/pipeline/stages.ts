@@ -6,8 +6,8 @@
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { CheckResult } from '../protocol/methods.js';
-import type { PromptTrim } from '../protocol/requests.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { PromptTrim } from '../protocol/requests-api.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
 
 export interface ChatMessage {

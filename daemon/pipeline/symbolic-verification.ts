@@ -5,8 +5,8 @@
  * `unknown` or `unannotated` candidate is kept as the round's best unproved program. `unknown` is
  * never "verified".
  */
-import type { FeedbackMessage } from '../protocol/requests.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { FeedbackMessage } from '../protocol/requests-api.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import { diagText, type Attempt, type AttemptFailed } from './attempt.js';
 import type { Checker } from './stages.js';
 

@@ -5,7 +5,7 @@
  * feedback for the next trial. Lint warnings travel with the attempt as feedback.
  */
 import { formatDiagnostic } from '../protocol/diagnostic.js';
-import type { FeedbackMessage } from '../protocol/requests.js';
+import type { FeedbackMessage } from '../protocol/requests-api.js';
 import { diagText, type Attempt, type AttemptFailed } from './attempt.js';
 import { extractProgram } from './extract-program.js';
 import type { HostFacts } from './hook-facts.js';

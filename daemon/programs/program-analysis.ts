@@ -2,14 +2,14 @@
  * What the daemon must know about a program before loading it: that it parses, its attach points,
  * whether this kernel offers their probe types, whether policy allows its builtins, and where its
  * BEGIN body starts (for the kernel check's ready marker). Pure: kernel facts come in through
- * {@link ProbeAvailability}.
+ * {@link AttachableProbes}.
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
 import { parse, type AttachPoint, type Program } from '../verifier/frontend/index.js';
 import { preprocessorRefusals, probeAvailabilityLint, runLints, unsafeBuiltinsLint, type LintPolicy } from '../verifier/lints/index.js';
 
-export interface ProbeAvailability {
+export interface AttachableProbes {
   isAvailable(type: ProbeType): boolean;
   /** Why a type is (un)available, e.g. `CONFIG_KPROBES is not set in /proc/config.gz`. */
   reason(type: ProbeType): string;
@@ -28,7 +28,7 @@ export interface ProgramAnalysis {
 export function analyzeProgram(
   source: string,
   fileName: string,
-  probes: ProbeAvailability,
+  probes: AttachableProbes,
   policy: LintPolicy,
 ): ProgramAnalysis {
   const parsed = parse(source, fileName);
@@ -51,7 +51,7 @@ export function analyzeProgram(
   };
 }
 
-function tracepointExistence(ap: AttachPoint, probes: ProbeAvailability): Diagnostic[] {
+function tracepointExistence(ap: AttachPoint, probes: AttachableProbes): Diagnostic[] {
   if (ap.provider === 'tracepoint' && !ap.wildcard && ap.target.length === 2 && probes.hasTracepoint) {
     const [category, event] = ap.target as [string, string];
     if (probes.hasTracepoint(category, event) === false) {

@@ -28,14 +28,14 @@ import type { AuditActor, Person, ProgramStore, StoredProgram } from '../store/p
 import type { LintPolicy } from '../verifier/lints/index.js';
 import { hiddenProbeTargets, worldReadable, type Visibility } from '../policy/probe-targets.js';
 import { defaultName } from './default-name.js';
-import { analyzeProgram, type ProbeAvailability } from './program-analysis.js';
+import { analyzeProgram, type AttachableProbes } from './program-analysis.js';
 
 export interface ProgramServiceOptions {
   readonly config: KgentConfig;
   readonly store: ProgramStore;
   readonly supervisor: Supervisor;
   readonly cli: BpftraceCli;
-  readonly probes: ProbeAvailability;
+  readonly probes: AttachableProbes;
   readonly logger: Logger;
   readonly deathSignalWrapper?: readonly string[];
   /** Whether a uprobe/usdt target is open to everyone (policy/probe-targets.ts); the file system's answer when absent. */

@@ -9,18 +9,18 @@ export * from './validate.js';
 export * from './errors.js';
 export * from './diagnostic.js';
 export * from './methods.js';
-export * from './contracts.js';
-export * from './verify.js';
-export * from './examples.js';
-export * from './requests.js';
-export * from './eval.js';
+export * from './contracts-api.js';
+export * from './verify-api.js';
+export * from './examples-api.js';
+export * from './requests-api.js';
+export * from './eval-api.js';
 
-import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts.js';
+import { ContractsRebuild, ContractsSearch, ContractsShow, ContractsStatus } from './contracts-api.js';
 import { Doctor, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop, Status } from './methods.js';
-import { RequestAccept, RequestCancel, RequestDelete, RequestHint, RequestShow, RequestsList, RequestsPrune, RequestSubmit } from './requests.js';
-import { VerifyProgram } from './verify.js';
-import { EvalList, EvalRun } from './eval.js';
-import { ExamplesDemote, ExamplesList, ExamplesPromote, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples.js';
+import { RequestAccept, RequestCancel, RequestDelete, RequestHint, RequestShow, RequestsList, RequestsPrune, RequestSubmit } from './requests-api.js';
+import { VerifyProgram } from './verify-api.js';
+import { EvalList, EvalRun } from './eval-api.js';
+import { ExamplesDemote, ExamplesList, ExamplesPromote, ExamplesRemove, ExamplesSearch, ExamplesShow } from './examples-api.js';
 
 /** Every method kgentd serves (a test checks the daemon registers exactly these). */
 export const ALL_METHODS = [

@@ -14,9 +14,9 @@ import type {
   RequestInfo,
   RequestStatus,
   StageTiming,
-} from '../protocol/requests.js';
+} from '../protocol/requests-api.js';
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 import type { ProgramVerification } from '../protocol/methods.js';
 import type { AuditActor, Person } from './program-store.js';
 import { capText, utf8Bytes } from '../util/truncate.js';

@@ -1,7 +1,7 @@
 /**
  * The verifier's result types: what `verifyProgram` returns, what `kgentctl verify --json` prints,
  * and what the Kgent loop turns into feedback. They cross the socket, so they are defined with the
- * protocol (`daemon/protocol/verify.ts`) and re-exported here for the verifier's modules.
+ * protocol (`daemon/protocol/verify-api.ts`) and re-exported here for the verifier's modules.
  */
 export type {
   AssertionResult,
@@ -12,5 +12,5 @@ export type {
   ProgramVerdict,
   VerifyReport,
   VerifyTimings,
-} from '../protocol/verify.js';
-export { isVerified } from '../protocol/verify.js';
+} from '../protocol/verify-api.js';
+export { isVerified } from '../protocol/verify-api.js';

@@ -8,7 +8,7 @@
  * satisfiability obligation). Only when a batch fails are obligations checked one by one.
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contracts.js';
+import { EMPTY_CONTRACTS, type ProbeContractProvider } from './contract-seam.js';
 import type { AssertStmt, AssumeStmt, Program } from './frontend/ast.js';
 import { collect, parse, printExpr } from './frontend/index.js';
 import { checkAcceptance } from './acceptance.js';

@@ -9,7 +9,7 @@ import type {
   ContractDoc,
   EnumDomain,
   FunctionContract,
-  ProbeAvailability,
+  HookProbeAvailability,
   TracepointContract,
   ValueContract,
   ValueKind,
@@ -164,7 +164,7 @@ export function prototypeText(fn: ResolvedFunction): string {
 }
 
 /** The contract of a kernel function, from its resolved BTF prototype. */
-export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly ProbeAvailability[], doc?: FunctionDocInput, opts: { conditions?: boolean; stored?: boolean } = {}): FunctionContract {
+export function deriveFunctionContract(fn: ResolvedFunction, probes: readonly HookProbeAvailability[], doc?: FunctionDocInput, opts: { conditions?: boolean; stored?: boolean } = {}): FunctionContract {
   const args = fn.params.map((p, i) => {
     const pdoc = doc?.params[p.name];
     let t = p.type;
@@ -236,7 +236,7 @@ export function fieldTypeInfo(f: TracepointField): TypeInfo {
  */
 export function deriveTracepointContract(
   fmt: TracepointFormat,
-  probes: readonly ProbeAvailability[],
+  probes: readonly HookProbeAvailability[],
   enumOf?: (name: string) => EnumDomain | undefined,
 ): TracepointContract {
   const symbols = printFmtSymbols(fmt.printFmt);

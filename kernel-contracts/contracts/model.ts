@@ -59,7 +59,7 @@ export interface ValueContract {
 }
 
 /** Whether a probe type can attach to this hook on this kernel, and why not. */
-export interface ProbeAvailability {
+export interface HookProbeAvailability {
   readonly probe: 'kprobe' | 'kretprobe' | 'kfunc' | 'kretfunc' | 'tracepoint' | 'rawtracepoint';
   readonly available: boolean;
   /** Why not (e.g. `kprobes are not enabled in this kernel (CONFIG_KPROBES is not set)`). */
@@ -89,7 +89,7 @@ export interface EnrichmentInfo {
 interface ContractBase {
   /** Contract key: `function:tcp_connect`, `tracepoint:sock:inet_sock_set_state`. */
   readonly id: string;
-  readonly probes: readonly ProbeAvailability[];
+  readonly probes: readonly HookProbeAvailability[];
   readonly doc?: ContractDoc;
   readonly conditions: readonly Condition[];
   readonly enrichment?: EnrichmentInfo;

@@ -7,12 +7,12 @@
  * (per kernel identity) and merged by the service.
  */
 import { argumentAccess, RETURN_ACCESS, valueConditions } from './derive.js';
-import type { Contract, FunctionContract, ProbeAvailability, TracepointContract, ValueContract } from './model.js';
+import type { Contract, FunctionContract, HookProbeAvailability, TracepointContract, ValueContract } from './model.js';
 
 /** Generation-wide defaults the stored form is relative to. */
 export interface StoredDefaults {
   /** The probe list of a function that is traceable (the common case on this kernel). */
-  readonly functionProbes?: readonly ProbeAvailability[];
+  readonly functionProbes?: readonly HookProbeAvailability[];
 }
 
 type Loose = Record<string, unknown>;
@@ -47,7 +47,7 @@ function restoreValue(o: Loose): ValueContract {
   };
 }
 
-const sameProbes = (a: readonly ProbeAvailability[], b: readonly ProbeAvailability[] | undefined): boolean =>
+const sameProbes = (a: readonly HookProbeAvailability[], b: readonly HookProbeAvailability[] | undefined): boolean =>
   !!b && a.length === b.length && a.every((p, i) => p.probe === b[i]!.probe && p.available === b[i]!.available && p.reason === b[i]!.reason);
 
 /** Drops derivable parts (the result is what goes into the database as JSON). */

@@ -14,7 +14,7 @@ import type { Btf, BtfFunction } from '../kernel-reader/btf/types.js';
 import { listModuleBtf, loadModuleBtf, loadVmlinuxBtf } from '../kernel-reader/btf/btf.js';
 import { deriveFunctionContract, deriveTracepointContract, type FunctionDocInput } from '../contracts/derive.js';
 import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
-import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type ProbeAvailability, type TracepointContract } from '../contracts/model.js';
+import { CONTRACT_FORMAT, type Contract, type EnumDomain, type FunctionContract, type HookProbeAvailability, type TracepointContract } from '../contracts/model.js';
 import type { ContractStore, GenerationInfo } from '../store/contract-db.js';
 import type { DocRow, DocSearchIndex, Embedder } from '../search/doc-index.js';
 import { docText } from '../search/doc-text.js';
@@ -96,7 +96,7 @@ const FUNCTION_PROBES = ['kprobe', 'kretprobe', 'kfunc', 'kretfunc'] as const;
  * Availability of a function's probes. Reasons that are the same for every function (the probe
  * type is off on this kernel) are not stored per contract; {@link hydrateProbes} adds them back.
  */
-export function functionProbes(support: ProbeSupport, name: string): ProbeAvailability[] {
+export function functionProbes(support: ProbeSupport, name: string): HookProbeAvailability[] {
   const known = support.hasKernelFunction(name);
   return FUNCTION_PROBES.map((probe) => {
     if (!support.isAvailable(probe)) return { probe, available: false };
@@ -106,7 +106,7 @@ export function functionProbes(support: ProbeSupport, name: string): ProbeAvaila
 }
 
 /** The probe list of a traceable function on this kernel (the default in stored contracts). */
-export function defaultFunctionProbes(support: ProbeSupport): ProbeAvailability[] {
+export function defaultFunctionProbes(support: ProbeSupport): HookProbeAvailability[] {
   return FUNCTION_PROBES.map((probe) => ({ probe, available: support.isAvailable(probe) }));
 }
 
@@ -210,7 +210,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
 
       // Tracepoints.
       const tps = await listTracepoints(o.host);
-      const tpProbes: ProbeAvailability[] = [
+      const tpProbes: HookProbeAvailability[] = [
         support.isAvailable('tracepoint') ? { probe: 'tracepoint', available: true } : { probe: 'tracepoint', available: false },
         support.isAvailable('rawtracepoint') ? { probe: 'rawtracepoint', available: true } : { probe: 'rawtracepoint', available: false },
       ];

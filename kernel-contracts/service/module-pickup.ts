@@ -10,7 +10,7 @@ import { readTracepointFormat } from '../kernel-reader/tracepoint-format.js';
 import { deriveFunctionContract, deriveTracepointContract } from '../contracts/derive.js';
 import { resolveFunction, enumDomainOf } from '../contracts/btf-adapter.js';
 import { resolvePrintFmtEnums } from '../contracts/print-fmt.js';
-import type { Contract, EnumDomain, ProbeAvailability } from '../contracts/model.js';
+import type { Contract, EnumDomain, HookProbeAvailability } from '../contracts/model.js';
 import type { ContractStore, Generation } from '../store/contract-db.js';
 import { functionProbes, functionDocText, tracepointDocText, type BtfLoader } from '../rebuild/build.js';
 import type { HookRef } from '../api.js';
@@ -42,7 +42,7 @@ async function pickUpTracepoint(ref: Extract<HookRef, { kind: 'tracepoint' }>, g
   const fmt = await readTracepointFormat(d.host, ref.category, ref.event).catch(() => undefined);
   if (!fmt) return undefined;
   const support = await detectProbeSupport(d.host, { ...d.probeOptions, functionNames: false });
-  const probes: ProbeAvailability[] = [
+  const probes: HookProbeAvailability[] = [
     { probe: 'tracepoint', available: support.isAvailable('tracepoint') },
     { probe: 'rawtracepoint', available: support.isAvailable('rawtracepoint') },
   ];

@@ -18,12 +18,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KgentClient } from '../../cli/client.js';
-import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
-import { lintWithContracts } from '../../daemon/contracts/verify.js';
+import { hostContractProvider } from '../../daemon/verification/host-contracts.js';
+import { lintWithContracts } from '../../daemon/verification/verify-program.js';
 import { loadEvalCases, type EvalCaseFile } from '../../daemon/eval/cases.js';
 import { missingProbe } from '../../daemon/eval/runner.js';
 import { extractProgram } from '../../daemon/pipeline/extract-program.js';
-import { analyzeProgram, type ProbeAvailability } from '../../daemon/programs/program-analysis.js';
+import { analyzeProgram, type AttachableProbes } from '../../daemon/programs/program-analysis.js';
 import { RequestShow, RequestSubmit, type AttemptDetail, type RequestDetail } from '../../daemon/protocol/index.js';
 import { ALL_PROBES_AVAILABLE } from '../../daemon/verifier/lints/index.js';
 import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
@@ -61,7 +61,7 @@ async function submit(client: KgentClient, text: string): Promise<RequestDetail>
 }
 
 /** bpftrace's own start-and-load: run the program with a BEGIN that exits at once (after every probe attached). */
-async function bpftraceLoad(bin: string, dir: string, program: string, probes: ProbeAvailability): Promise<number> {
+async function bpftraceLoad(bin: string, dir: string, program: string, probes: AttachableProbes): Promise<number> {
   const file = path.join(dir, 'load.bt');
   // BEGIN fires once every probe is attached: exit there (in the program's own BEGIN when it has one).
   const at = analyzeProgram(program, 'load.bt', probes, { allowUnsafe: false }).beginBodyOffset;

@@ -3,9 +3,9 @@
  * helper (`clip`) and the tables that cut (eval's per-case rows, `requests`, `contracts search`).
  */
 import t from 'tap';
-import { caseRows } from '../../cli/commands/eval.js';
-import { requestRow } from '../../cli/commands/request.js';
-import { renderSearch } from '../../cli/commands/contracts.js';
+import { caseRows } from '../../cli/commands/eval-command.js';
+import { requestRow } from '../../cli/commands/request-command.js';
+import { renderSearch } from '../../cli/commands/contracts-command.js';
 import { clip } from '../../cli/io.js';
 import type { ContractsSearchResult, EvalReport, RequestInfo } from '../../daemon/protocol/index.js';
 

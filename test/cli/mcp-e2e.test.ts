@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
-import type { RequestProgress } from '../../daemon/protocol/requests.js';
+import type { RequestProgress } from '../../daemon/protocol/requests-api.js';
 import { ErrorCodes } from '../../daemon/protocol/index.js';
 import { builtOrReason, createDaemon, eventually, rawExchange, type DaemonHandle } from '../support/daemon-harness.js';
 import { startMcpClient, textOf, type McpSessionHandle } from '../support/mcp-client.js';

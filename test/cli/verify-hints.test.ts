@@ -1,6 +1,6 @@
 import t from 'tap';
-import { VERIFY_USAGE } from '../../cli/commands/verify.js';
-import { verificationLines } from '../../cli/commands/programs.js';
+import { VERIFY_USAGE } from '../../cli/commands/verify-command.js';
+import { verificationLines } from '../../cli/commands/programs-command.js';
 import { golden, recordedFormats, runVerify } from '../support/verify-cli.js';
 
 const run = runVerify;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { VERIFY_EXIT } from '../../cli/commands/verify.js';
+import { VERIFY_EXIT } from '../../cli/commands/verify-command.js';
 import { repoRoot } from '../support/golden.js';
 import { golden, recordedFormats, runVerify } from '../support/verify-cli.js';
 
@@ -151,7 +151,7 @@ for (const c of children) {
       (err: { stdout?: string }) => err.stdout ?? '',
     );
     if (!help.startsWith('usage: kgentctl verify')) {
-      t.skip(`${path.relative(root, c.script)} does not route "verify" to cli/commands/verify.ts yet (its --help is not verify's)`);
+      t.skip(`${path.relative(root, c.script)} does not route "verify" to cli/commands/verify-command.ts yet (its --help is not verify's)`);
       return;
     }
     const ok = await execFileP(process.execPath, [c.script, ...c.pre, g('refuted/filter-wrong-pid-field.bt'), '--json', ...formats]).then(

@@ -9,8 +9,8 @@ import t from 'tap';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
-import type { ExamplesListResult } from '../../daemon/protocol/examples.js';
-import type { RequestInfo } from '../../daemon/protocol/requests.js';
+import type { ExamplesListResult } from '../../daemon/protocol/examples-api.js';
+import type { RequestInfo } from '../../daemon/protocol/requests-api.js';
 import { builtOrReason, CLI_JS, createDaemon, type DaemonHandle } from '../support/daemon-harness.js';
 import { startOllamaStandin, type StandinChatRequest } from '../support/ollama-standin.js';
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { builtOrReason, createDaemon, eventually, pidsWith, type DaemonHandle } from '../support/daemon-harness.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
 import type { ProgramInfo } from '../../daemon/protocol/methods.js';
-import type { RequestDetail, RequestInfo } from '../../daemon/protocol/requests.js';
+import type { RequestDetail, RequestInfo } from '../../daemon/protocol/requests-api.js';
 
 const built = builtOrReason();
 const root = process.getuid?.() !== 0 ? 'needs root to load eBPF programs' : undefined;

@@ -1,12 +1,12 @@
 /**
- * `firstKnown` (daemon/contracts/verify.ts) puts the contracts store before the host's BTF and
+ * `firstKnown` (daemon/verification/verify-program.ts) puts the contracts store before the host's BTF and
  * tracefs. It must forward EVERY method of the provider interface: a method it drops is silently
  * "unknown" for the verifier (a print-table hint dropped this way made every hinted assume invalid
  * through kgentd while the golden tests, which use one provider, passed).
  */
 import t from 'tap';
-import { firstKnown } from '../../daemon/contracts/verify.js';
-import type { ContractHint, ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import { firstKnown } from '../../daemon/verification/verify-program.js';
+import type { ContractHint, ProbeContractProvider } from '../../daemon/verifier/contract-seam.js';
 
 const HINT: ContractHint = { expr: { op: 'in', lhs: { field: 'family' }, rhs: [2, 10] } as never, text: 'args->family is one of 2, 10', source: 'print table' };
 

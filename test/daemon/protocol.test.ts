@@ -34,7 +34,7 @@ t.test('method params are validated at the boundary', async (t) => {
 });
 
 t.test('the protocol hook-name check agrees with kernel-contracts parser', async (t) => {
-  const { isHookName } = await import('../../daemon/protocol/contracts.js');
+  const { isHookName } = await import('../../daemon/protocol/contracts-api.js');
   const { parseHookRef } = await import('../../kernel-contracts/api.js');
   const names = [
     'tcp_connect', 'tracepoint:sock:inet_sock_set_state', 't:syscalls:sys_enter_openat', 'tracepoint:a', 'function:tcp_connect',

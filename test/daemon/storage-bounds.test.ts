@@ -17,7 +17,7 @@ import { capText, utf8Bytes } from '../../daemon/util/truncate.js';
 import { createLogger, MAX_LOG_STRING_BYTES } from '../../daemon/log.js';
 import { RotatingLogFile } from '../../daemon/log-file.js';
 import { StorageHealth } from '../../daemon/store/storage-health.js';
-import type { VerifyReport } from '../../daemon/protocol/verify.js';
+import type { VerifyReport } from '../../daemon/protocol/verify-api.js';
 
 const ALICE = { uid: 1001, user: 'alice' };
 const BOB = { uid: 1002, user: 'bob' };

@@ -14,7 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { builtOrReason, CLI_JS, createDaemon, eventually } from '../support/daemon-harness.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
-import type { RequestsDeleteResult, StorageUsageInfo } from '../../daemon/protocol/requests.js';
+import type { RequestsDeleteResult, StorageUsageInfo } from '../../daemon/protocol/requests-api.js';
 
 const tag = randomBytes(3).toString('hex');
 const MEMBERS = `kgsm${tag}`;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openDatabase } from '../../daemon/store/db.js';
 import { ProgramStore } from '../../daemon/store/program-store.js';
 import { RequestStore } from '../../daemon/store/request-store.js';
-import type { VerifyReport } from '../../daemon/protocol/verify.js';
+import type { VerifyReport } from '../../daemon/protocol/verify-api.js';
 
 const timings = { parseMs: 0, lintMs: 0, solverInitMs: 0, verifyMs: 0, totalMs: 0 };
 const report = (verdict: VerifyReport['verdict'], hints: VerifyReport['hints'] = []): VerifyReport => ({ verdict, assertions: [], coverage: [], diagnostics: [], hints, timings });

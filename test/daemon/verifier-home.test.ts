@@ -1,5 +1,5 @@
 /**
- * The verifier's home (daemon/contracts/verifier-home.ts): Z3 runs in a child process that starts
+ * The verifier's home (daemon/verification/verifier-home.ts): Z3 runs in a child process that starts
  * with a verification, is let go after the idle time and comes back with the next one; a child that
  * dies mid-verification fails that request with a typed error and the next one gets a fresh child;
  * close() (and a stopping kgentd) leaves no child behind. Real child processes, real Z3.
@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { VerifierHome } from '../../daemon/contracts/verifier-home.js';
+import { VerifierHome } from '../../daemon/verification/verifier-home.js';
 import { KgentError } from '../../daemon/errors.js';
 import { createLogger } from '../../daemon/log.js';
-import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contract-seam.js';
 import { ALL_PROBES_AVAILABLE } from '../../daemon/verifier/lints/index.js';
 import { builtOrReason, createDaemon, eventually, REPO_ROOT } from '../support/daemon-harness.js';
 
-const CHILD = path.join(REPO_ROOT, 'dist', 'daemon', 'contracts', 'verifier-child.js');
+const CHILD = path.join(REPO_ROOT, 'dist', 'daemon', 'verification', 'verifier-child.js');
 const skip = builtOrReason();
 
 /** A tracepoint whose `state` field the kernel types as an enum: only 1 or 2 (bigints cross the channel). */

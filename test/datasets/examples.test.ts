@@ -8,12 +8,12 @@
  */
 import os from 'node:os';
 import t from 'tap';
-import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
-import { verifyWithContracts } from '../../daemon/contracts/verify.js';
+import { hostContractProvider } from '../../daemon/verification/host-contracts.js';
+import { verifyWithContracts } from '../../daemon/verification/verify-program.js';
 import { kernelCheck } from '../../daemon/kernel-check/kernel-check.js';
 import { analyzeProgram } from '../../daemon/programs/program-analysis.js';
 import type { CheckResult } from '../../daemon/protocol/methods.js';
-import type { VerifyReport } from '../../daemon/protocol/verify.js';
+import type { VerifyReport } from '../../daemon/protocol/verify-api.js';
 import { detectBpftrace, type BpftraceCli } from '../../daemon/runner/bpftrace-cli.js';
 import { parse } from '../../daemon/verifier/frontend/index.js';
 import { ALL_PROBES_AVAILABLE } from '../../daemon/verifier/lints/index.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { renderHtml } from '../../daemon/eval/html.js';
 import { summarize } from '../../daemon/eval/runner.js';
-import { EVAL_CONFIGS, type EvalItem, type EvalParams, type EvalReport } from '../../daemon/protocol/eval.js';
+import { EVAL_CONFIGS, type EvalItem, type EvalParams, type EvalReport } from '../../daemon/protocol/eval-api.js';
 import { dumpDom, headlessBrowserOrReason, screenshot } from '../support/headless-browser.js';
 import { decodePng } from '../support/png.js';
 

@@ -11,7 +11,7 @@
 import t from 'tap';
 import { loadEvalCases, type EvalCaseFile } from '../../daemon/eval/cases.js';
 import { runOracle } from '../../daemon/eval/oracle.js';
-import type { OracleVerdict } from '../../daemon/protocol/eval.js';
+import type { OracleVerdict } from '../../daemon/protocol/eval-api.js';
 import { detectBpftrace, type BpftraceCli } from '../../daemon/runner/bpftrace-cli.js';
 import { realHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { detectProbeSupport, type ProbeSupport } from '../../kernel-contracts/kernel-reader/probe-support.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { loadEvalCases } from '../../daemon/eval/cases.js';
-import type { EvalReport } from '../../daemon/protocol/eval.js';
+import type { EvalReport } from '../../daemon/protocol/eval-api.js';
 import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
 import { replayAnswer } from './replay-answers.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { RequestDetail, RequestResult } from '../../daemon/protocol/requests.js';
+import type { RequestDetail, RequestResult } from '../../daemon/protocol/requests-api.js';
 import { builtOrReason, createDaemon, eventually, type DaemonHandle } from '../support/daemon-harness.js';
 import { matchScript, startOllamaStandin, type OllamaStandin, type StandinRecord, type StandinScriptEntry } from '../support/ollama-standin.js';
 

@@ -12,7 +12,7 @@ import { repoRoot } from '../../daemon/util/repo-root.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagnosticStage, Severity } from '../../daemon/protocol/diagnostic.js';
-import type { ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import type { ProbeContractProvider } from '../../daemon/verifier/contract-seam.js';
 import { hostMemberTypes, recordedContractProvider, recordedFormatsDir } from './recorded-contracts.js';
 import { ALL_PROBES_AVAILABLE, type LintContext } from '../../daemon/verifier/lints/index.js';
 import type { AssertionVerdict, ProgramVerdict, VerifyReport } from '../../daemon/verifier/report.js';

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hostContractProvider } from '../../daemon/contracts/host-provider.js';
-import { fieldContractOf } from '../../daemon/contracts/verifier-provider.js';
-import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contracts.js';
+import { hostContractProvider } from '../../daemon/verification/host-contracts.js';
+import { fieldContractOf } from '../../daemon/verification/contract-adapter.js';
+import type { FieldContract, ProbeContractProvider } from '../../daemon/verifier/contract-seam.js';
 import type { KernelMemberTypes } from '../../daemon/verifier/lints/index.js';
 import { memberContract } from '../../kernel-contracts/contracts/members.js';
 import { parseBtf } from '../../kernel-contracts/kernel-reader/btf/btf.js';

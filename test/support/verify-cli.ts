@@ -1,6 +1,6 @@
 /** `kgentctl verify` run in-process on golden files, its output captured (the CLI's own tests). */
 import path from 'node:path';
-import { verifyCommand } from '../../cli/commands/verify.js';
+import { verifyCommand } from '../../cli/commands/verify-command.js';
 import { goldenDir, recordedFormatsDir } from './golden.js';
 
 class Sink {

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { checkAcceptance } from '../../daemon/verifier/acceptance.js';
 import { parse } from '../../daemon/verifier/frontend/index.js';
-import { parsePossibleCpus } from '../../daemon/contracts/host-provider.js';
+import { parsePossibleCpus } from '../../daemon/verification/host-contracts.js';
 
 const CASES: readonly { src: string; refused: boolean; why: string }[] = [
   { src: 'BEGIN { @c = count(); printf("%d\\n", @c); }', refused: true, why: '%d specifier expects a value of type integer (count supplied)' },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { EMPTY_CONTRACTS } from '../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../daemon/verifier/contract-seam.js';
 import { verifyProgram } from '../../daemon/verifier/verify.js';
 import { bpftraceUnavailable, libcPath } from './differential/bpftrace-run.js';
 

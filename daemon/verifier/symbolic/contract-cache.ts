@@ -4,7 +4,7 @@
  * and runs the executor again (lookups depend on the program, not on the answers, so two rounds
  * normally suffice).
  */
-import type { ContractExpr, ContractHint, FieldContract, HostFacts, ProbeContractProvider, ProbeRef } from '../contracts.js';
+import type { ContractExpr, ContractHint, FieldContract, HostFacts, ProbeContractProvider, ProbeRef } from '../contract-seam.js';
 
 export class ContractCache {
   private readonly tp = new Map<string, readonly FieldContract[] | undefined>();

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_DIALECT, type Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
-import type { FieldContract } from '../contracts.js';
+import type { FieldContract } from '../contract-seam.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
 import { collect, printExpr } from '../frontend/index.js';
 import { arraySort, bvSort, type Sort, type Term, type TermBuilder } from '../smt/term.js';

@@ -24,7 +24,7 @@
  * contract (no BTF reader yet), `args` of kprobe/kfunc/uprobe/usdt probes and of wildcard
  * tracepoints, bare identifiers (enum constants).
  */
-import type { ContractExpr, FieldContract } from '../contracts.js';
+import type { ContractExpr, FieldContract } from '../contract-seam.js';
 import type { AttachPoint, Probe, Program } from '../frontend/ast.js';
 import { collect, printAttachPoints, printExpr } from '../frontend/index.js';
 import { stripAnnotations } from '../frontend/walk.js';

@@ -3,7 +3,7 @@
  * memory reads through pointers (an uninterpreted function of the base pointer and field path),
  * typed by the contracts.
  */
-import type { FieldContract } from '../contracts.js';
+import type { FieldContract } from '../contract-seam.js';
 import type { Expr } from '../frontend/ast.js';
 import { printExpr } from '../frontend/index.js';
 import { bvSort, type Term } from '../smt/term.js';

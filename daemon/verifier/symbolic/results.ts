@@ -5,7 +5,7 @@
 import type { Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { AssertStmt, AssumeStmt, AttachPoint, Probe } from '../frontend/ast.js';
-import type { ContractHint } from '../contracts.js';
+import type { ContractHint } from '../contract-seam.js';
 import type { Term } from '../smt/term.js';
 import type { ContractCache } from './contract-cache.js';
 import type { Val } from './values.js';

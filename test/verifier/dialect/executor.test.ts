@@ -5,7 +5,7 @@
  * 0.17 and 0.23.2 (the values in the comments), or follows the sources for later versions.
  */
 import t from 'tap';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { profile, type Dialect } from '../../../daemon/verifier/dialect/index.js';
 import type { AssertionVerdict, ProgramVerdict } from '../../../daemon/verifier/report.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';

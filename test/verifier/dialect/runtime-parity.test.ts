@@ -6,7 +6,7 @@
  * another value.
  */
 import t from 'tap';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { nearestProfile } from '../../../daemon/verifier/dialect/index.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import { minor } from './cases.js';

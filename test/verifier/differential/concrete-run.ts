@@ -10,7 +10,7 @@
  */
 import type { Program } from '../../../daemon/verifier/frontend/ast.js';
 import { evaluate, type Leaf, type Term, TermBuilder } from '../../../daemon/verifier/smt/term.js';
-import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import type { ProbeContractProvider } from '../../../daemon/verifier/contract-seam.js';
 import { ContractCache } from '../../../daemon/verifier/symbolic/contract-cache.js';
 import { bpftraceTarget } from './target.js';
 import { Executor, type ExecResult, type Obligation } from '../../../daemon/verifier/symbolic/executor.js';

@@ -3,7 +3,7 @@
  * compare every printed value. Shared by the `npm run difftest` script and the CI test.
  */
 import { bpftraceTarget } from './target.js';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
 import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome } from './concrete-run.js';
 import { DEFAULT_BPFTRACE, bpftraceVersion, runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';

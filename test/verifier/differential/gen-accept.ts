@@ -8,7 +8,7 @@
  */
 import { bpftraceTarget } from './target.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
-import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import type { ProbeContractProvider } from '../../../daemon/verifier/contract-seam.js';
 import type { BpfOutcome } from './bpftrace-run.js';
 import type { CaseResult } from './differential.js';
 import { type Ctx, type GenClass, newInput, type Node, stmt } from './generator.js';

@@ -8,8 +8,8 @@
  * (Facts specific to BEGIN/END and profile are golden cases: the runner triggers uprobes only.)
  */
 import { bpftraceTarget } from './target.js';
-import { hostContractProvider } from '../../../daemon/contracts/host-provider.js';
-import type { ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import { hostContractProvider } from '../../../daemon/verification/host-contracts.js';
+import type { ProbeContractProvider } from '../../../daemon/verifier/contract-seam.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import { realHost } from '../../../kernel-contracts/kernel-reader/host.js';
 import type { BpfOutcome } from './bpftrace-run.js';

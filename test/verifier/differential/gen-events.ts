@@ -18,7 +18,7 @@
  * verdict `refused-kgent`); they run alone in a bpftrace process, as they disturb other probes.
  */
 import { bpftraceTarget } from './target.js';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { BpfOutcome } from './bpftrace-run.js';
 import type { CaseResult, Mismatch } from './differential.js';

@@ -9,7 +9,7 @@ import { formatDiagnostic } from '../../../daemon/protocol/diagnostic.js';
 import type { ProbeType } from '../../../kernel-contracts/probe-types.js';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
 import { ALL_PROBES_AVAILABLE, probeAvailabilityLint, runLints, type LintContext, type LintProbeSupport } from '../../../daemon/verifier/lints/index.js';
-import { verifyWithContracts } from '../../../daemon/contracts/verify.js';
+import { verifyWithContracts } from '../../../daemon/verification/verify-program.js';
 import { recordedContractProvider } from '../../support/recorded-contracts.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 
 /** Runtime variables: name, bpftrace type, value. */

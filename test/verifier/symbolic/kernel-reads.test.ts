@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { FieldContract, ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import type { FieldContract, ProbeContractProvider } from '../../../daemon/verifier/contract-seam.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import { recordedContractProvider } from '../../support/recorded-contracts.js';
 

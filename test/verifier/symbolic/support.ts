@@ -2,7 +2,7 @@
  * Helpers for unit tests of the executor's modules: an {@link ExecCore} over no contracts (or the
  * given ones), a path state, and exact evaluation of terms with chosen leaf values.
  */
-import { EMPTY_CONTRACTS, type ProbeContractProvider } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS, type ProbeContractProvider } from '../../../daemon/verifier/contract-seam.js';
 import { bvSort, evaluate, TermBuilder, type Term } from '../../../daemon/verifier/smt/term.js';
 import { ContractCache } from '../../../daemon/verifier/symbolic/contract-cache.js';
 import { ExecCore, type PathState } from '../../../daemon/verifier/symbolic/core.js';

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
-import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contracts.js';
+import { EMPTY_CONTRACTS } from '../../../daemon/verifier/contract-seam.js';
 import { recordedContractProvider } from '../../support/recorded-contracts.js';
 import type { AssertionVerdict, ProgramVerdict } from '../../../daemon/verifier/report.js';
 import { ALL_PROBES_AVAILABLE } from '../../../daemon/verifier/lints/index.js';

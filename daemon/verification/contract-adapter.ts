@@ -1,6 +1,6 @@
 /**
  * The daemon's adapter from kernel contracts (KernelCompDataset) to the symbolic verifier's
- * contracts seam (`daemon/verifier/contracts.ts`): tracepoint fields, kernel struct members and
+ * contracts seam (`daemon/verifier/contract-seam.ts`): tracepoint fields, kernel struct members and
  * preconditions, translated from the contract language into the verifier's `ContractExpr`.
  *
  * Soundness rule: the verifier assumes only what the kernel guarantees. Field types, widths,
@@ -12,7 +12,7 @@
 import { documentedHints } from '../../kernel-contracts/contracts/documented.js';
 import { isKernelGuarantee, type Cond, type Condition, type Term } from '../../kernel-contracts/contracts/expr.js';
 import type { Contract, MemberContract, ValueContract } from '../../kernel-contracts/contracts/model.js';
-import type { ContractExpr, ContractHint, FieldContract, ProbeContractProvider, ProbeRef } from '../verifier/contracts.js';
+import type { ContractExpr, ContractHint, FieldContract, ProbeContractProvider, ProbeRef } from '../verifier/contract-seam.js';
 
 /** What the adapter needs to look contracts up: hooks by id, struct members by path. */
 export interface ContractSource {

@@ -9,11 +9,11 @@
 import { renderCond } from '../../kernel-contracts/contracts/expr.js';
 import type { ContractService } from '../../kernel-contracts/service.js';
 import type { Logger } from '../log.js';
-import { VerifyProgram, type ContractsUsed } from '../protocol/verify.js';
+import { VerifyProgram, type ContractsUsed } from '../protocol/verify-api.js';
 import type { LintProbeSupport } from '../verifier/lints/index.js';
-import type { VerifierHome } from './verifier-home.js';
+import type { VerifierHome } from '../verification/verifier-home.js';
 import { dialectNamed } from '../runner/dialect-choice.js';
-import { WARM_UP_PROGRAM } from './verify.js';
+import { WARM_UP_PROGRAM } from '../verification/verify-program.js';
 import {
   ContractsProgress,
   ContractsRebuild,
@@ -23,7 +23,7 @@ import {
   type Condition as WireCondition,
   type Contract as WireContract,
   type ContractsShowResult,
-} from '../protocol/contracts.js';
+} from '../protocol/contracts-api.js';
 import { KgentError } from '../errors.js';
 import type { MethodRegistry } from '../server/control-server.js';
 

@@ -5,7 +5,7 @@
  * probe support goes as a table and the contracts are asked for one by one.
  */
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
-import type { VerifyReport } from '../protocol/verify.js';
+import type { VerifyReport } from '../protocol/verify-api.js';
 
 /** Which probe types this kernel offers, and why not where it does not: `LintProbeSupport` as data. */
 export type ProbeTable = Readonly<Partial<Record<ProbeType, { readonly available: boolean; readonly reason: string }>>>;

@@ -13,7 +13,7 @@
  * prompts get) the dataset, promoted entries and their own learned entries; an admin sees all,
  * with the owner. An entry the caller may not see answers `not-found`, like an unknown id.
  *
- * Wire types are the protocol's own; the daemon's adapter (daemon/retrieval/handlers.ts) hands
+ * Wire types are the protocol's own; the daemon's adapter (daemon/retrieval/examples-methods.ts) hands
  * over the store's entries and the compiler checks there that both agree.
  */
 import { defineMethod } from './spec.js';

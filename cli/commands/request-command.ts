@@ -31,7 +31,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { clip, printJson, table, type CliIO } from '../io.js';
 import { formatMs as ms, ProgressView } from '../progress-view.js';
 import { numberLines } from '../text-format.js';
-import type { CommandContext } from './programs.js';
+import type { CommandContext } from './programs-command.js';
 
 export interface RequestOptions {
   readonly attach: boolean;

@@ -14,7 +14,7 @@ import {
   RequestSubmit,
   type RequestProgress,
   type StorageUsageInfo,
-} from '../protocol/requests.js';
+} from '../protocol/requests-api.js';
 import { KgentError } from '../errors.js';
 import { personOf, type Rights } from '../policy/rights.js';
 import type { Peer } from '../server/identity.js';

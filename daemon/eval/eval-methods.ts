@@ -4,8 +4,8 @@
  * `resume`). Running an evaluation needs the `run` right (root or kgent-admin, see
  * policy/method-rights.ts): the oracle attaches programs and runs each case's trigger as root.
  */
-import { EvalList, EvalProgressNotification, EvalRun } from '../protocol/eval.js';
-import { callerOf } from '../pipeline/handlers.js';
+import { EvalList, EvalProgressNotification, EvalRun } from '../protocol/eval-api.js';
+import { callerOf } from '../pipeline/requests-methods.js';
 import type { Rights } from '../policy/rights.js';
 import type { MethodRegistry } from '../server/control-server.js';
 import type { EvalService } from './runner.js';

@@ -8,7 +8,7 @@ import type { Diagnostic } from './diagnostic.js';
 import type { ProgramInfo } from './methods.js';
 import { defineMethod, defineNotification } from './spec.js';
 import { arr, bool, int, obj, optional, str } from './validate.js';
-import type { CoverageResult, VerifyReport } from './verify.js';
+import type { CoverageResult, VerifyReport } from './verify-api.js';
 
 /**
  * `running`: trials under way; `verified`: a proved program passed the kernel check and waits for

@@ -7,10 +7,10 @@
 import type { ContractService } from '../../kernel-contracts/index.js';
 import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import { hostContractProvider } from './host-provider.js';
-import { kernelContractProvider } from './verifier-provider.js';
-import type { ContractsUsed, VerifyReport } from '../protocol/verify.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
+import { hostContractProvider } from './host-contracts.js';
+import { kernelContractProvider } from './contract-adapter.js';
+import type { ContractsUsed, VerifyReport } from '../protocol/verify-api.js';
+import type { ProbeContractProvider } from '../verifier/contract-seam.js';
 import { collect, parse, type Program } from '../verifier/frontend/index.js';
 import { runLints, type FieldTypeInfo, type KernelMemberTypes, type LintContext, type LintProbeSupport } from '../verifier/lints/index.js';
 import { verifyProgram } from '../verifier/verify.js';

@@ -15,8 +15,8 @@ import { loadVmlinuxBtf } from '../../kernel-contracts/kernel-reader/btf/btf.js'
 import type { Btf } from '../../kernel-contracts/kernel-reader/btf/types.js';
 import type { KernelHost } from '../../kernel-contracts/kernel-reader/host.js';
 import { parseTracepointFormat, readTracepointFormat, type TracepointFormat } from '../../kernel-contracts/kernel-reader/tracepoint-format.js';
-import type { HostFacts, ProbeContractProvider } from '../verifier/contracts.js';
-import { verifierProvider } from './verifier-provider.js';
+import type { HostFacts, ProbeContractProvider } from '../verifier/contract-seam.js';
+import { verifierProvider } from './contract-adapter.js';
 
 export interface HostProviderOptions {
   /**

@@ -2,7 +2,7 @@
 import { Doctor, Status, type DoctorCheck } from '../../daemon/protocol/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, type CliIO } from '../io.js';
-import type { CommandContext } from './programs.js';
+import type { CommandContext } from './programs-command.js';
 
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const client = await ctx.connect();

@@ -9,7 +9,7 @@
  *
  * Direction of dependencies: these wire types are the protocol's own, written here and not
  * imported from kernel-contracts, so that the CLI (which imports only daemon/protocol) never loads
- * kernel-contracts. The daemon's adapter (`daemon/contracts/handlers.ts`) turns the service's
+ * kernel-contracts. The daemon's adapter (`daemon/contracts/contracts-methods.ts`) turns the service's
  * results into these types, and the compiler checks there that both still agree. The one thing
  * the wire adds is `text` on each condition: the condition rendered as bpftrace-like text by
  * kernel-contracts, so the CLI needs no condition renderer.
@@ -53,7 +53,7 @@ export interface ValueContract {
   readonly doc?: string;
 }
 
-export interface ProbeAvailability {
+export interface HookProbeInfo {
   readonly probe: string;
   readonly available: boolean;
   readonly reason?: string;
@@ -73,7 +73,7 @@ export interface Condition {
 
 interface ContractBase {
   readonly id: string;
-  readonly probes: readonly ProbeAvailability[];
+  readonly probes: readonly HookProbeInfo[];
   readonly doc?: {
     readonly summary: string;
     readonly description?: string;

@@ -20,7 +20,7 @@ import {
   ExamplesShow,
   type ExampleEntry,
   type ExampleSummary,
-} from '../protocol/examples.js';
+} from '../protocol/examples-api.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
 import { peerLabel } from '../server/identity.js';
 import type { ExampleViewer, StoredExample } from './example-rows.js';

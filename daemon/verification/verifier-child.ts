@@ -5,10 +5,10 @@
  * contract the verifier needs; it exits when kgentd closes the channel (or dies).
  */
 import type { ProbeType } from '../../kernel-contracts/probe-types.js';
-import type { ProbeContractProvider } from '../verifier/contracts.js';
+import type { ProbeContractProvider } from '../verifier/contract-seam.js';
 import type { LintProbeSupport } from '../verifier/lints/index.js';
 import type { ContractQuestion, FromVerifier, ProbeTable, ToVerifier } from './verifier-messages.js';
-import { verifyWithContracts } from './verify.js';
+import { verifyWithContracts } from './verify-program.js';
 import { profile } from '../verifier/dialect/index.js';
 
 if (!process.send) {
