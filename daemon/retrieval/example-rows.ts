@@ -135,7 +135,7 @@ export const FTS_COLUMNS = ['text', 'code'] as const;
 export const FTS_BOOSTS = [1, 0.5] as const;
 
 /**
- * The two ranked texts, measured with test/retrieval/recall.test.ts (then 62 requests, full text):
+ * The two ranked texts, measured with test/daemon/retrieval/recall.test.ts (then 62 requests, full text):
  * one column of prompt + tags + hooks + program words ranked 96.8% (the program's words dilute
  * the prompt's in BM25); prompt + tags alone 98.4% but then nothing finds a program by the kernel
  * names it uses; prompt + tags at weight 1 with hooks + program words in a second column at 0.5

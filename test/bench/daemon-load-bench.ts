@@ -170,7 +170,7 @@ async function inUseThenIdle(): Promise<void> {
   const standin = await startOllamaStandin({
     chat: matchScript([
       { match: 'Write the program for the request.', response: fenced(PROGRAM) },
-      // The comprehension adds the assertion the verifier proves (as test/pipeline/request-e2e.test.ts).
+      // The comprehension adds the assertion the verifier proves (as test/daemon/pipeline/request-e2e.test.ts).
       { match: 'Return the candidate with assume/assert/cover inserted.', response: fenced(PROGRAM.replace(/\n}$/, '\n  assert(printed(1) == args->dport);\n}')) },
     ]),
     models: MODELS,

@@ -32,7 +32,7 @@ import { detectBpftrace } from '../../daemon/runner/bpftrace-cli.js';
 import { createDaemon } from '../support/daemon-harness.js';
 import { percentile } from '../support/golden.js';
 import { startOllamaStandin } from '../support/ollama-standin.js';
-import { fenced, replayAnswer } from '../eval/replay-answers.js';
+import { fenced, replayAnswer } from '../daemon/eval/replay-answers.js';
 
 const TARGET_NON_LLM_P50_MS = 100;
 const TARGET_KERNEL_RATIO = 1.2;

@@ -6,7 +6,7 @@
  * Expectations state the counterexample's *shape*, not its text: which inputs and computed values
  * must appear (a name matches a key equal to it or containing it, so `skc_dport` matches
  * `$sk->__sk_common.skc_dport`), plus values only where the program forces them (an off-by-one at 0).
- * Used by test/verifier/golden.test.ts, test/bench/verifier-bench.ts and the CLI tests.
+ * Used by test/daemon/verifier/golden.test.ts, test/bench/verifier-bench.ts and the CLI tests.
  */
 import { repoRoot } from '../../daemon/util/repo-root.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
