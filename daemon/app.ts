@@ -53,98 +53,16 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   // On the live system (no host given), contracts rebuilds run in a child process (memory).
   const host = givenHost ?? realHost();
   const started = Date.now();
-  const version = packageVersion();
-  // First of all: a second kgentd on this state dir would SIGKILL our bpftrace children as orphans.
-  const lock = lockStateDir(config.stateDir);
-  storageHealth.onChange((msg) => logger.warn({ storage: storageHealth.report() }, msg));
-  const checkDir = path.join(config.stateDir, 'checks');
-  configureKernelChecks({
-    maxConcurrent: config.maxConcurrentKernelChecks,
-    maxQueued: config.maxQueuedKernelChecks,
-    maxRunningPerUid: config.maxRunningKernelChecksPerUid,
-    maxQueuedPerUid: config.maxQueuedKernelChecksPerUid,
-    adminSlots: config.adminKernelCheckSlots,
-    maxWaitMs: config.kernelCheckMaxWaitMs,
-    memoryBytes: config.kernelCheckMemoryBytes,
-    workDir: checkDir,
-  });
-  const staleChecks = await removeStaleCheckDirs(checkDir).catch(() => 0);
-  if (staleChecks > 0) logger.warn({ removed: staleChecks }, 'removed kernel-check files left by a killed kgentd');
-  const db = openDatabase(config.stateDir);
-  const logDir = path.join(config.stateDir, 'logs');
-  const store = new ProgramStore(db, (id) => logPath(logDir, id));
+  const state = await openState(config, logger);
+  const facts = await readHostFacts(config, host, logger);
+  const { cli, probes, release, deathSignalWrapper } = facts;
+  const { supervisor, programs } = startRuntime(config, state.store, facts, logger);
 
-  const cli: BpftraceCli | Error = await detectBpftrace(config.bpftracePath).catch((err: Error) => err);
-  const dialect = hostDialect(cli, logger);
-  const requireCli = (): BpftraceCli => {
-    if (cli instanceof Error) throw new KgentError('unavailable', cli.message);
-    return cli;
-  };
-
-  // bpftrace's own --info says what this bpftrace can attach (e.g. 0.17 has no rawtracepoint).
-  const probeOptions: ProbeSupportOptions =
-    cli instanceof Error ? {} : { bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) } };
-  const probes = await detectProbeSupport(host, probeOptions);
-  const release = probes.release ?? 'unknown';
-  const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));
-  logger.info({ kernel: release, unavailable }, 'kernel probe support read');
-
-  const deathSignalWrapper = findDeathSignalWrapper();
-  const supervisor = new Supervisor({
-    cli: cli instanceof Error ? { path: config.bpftracePath, version: { major: 0, minor: 0, patch: 0, text: '?' }, hasDryRun: false, hasJsonOutput: true, hasUnsafe: true } : cli,
-    store,
-    stateDir: config.stateDir,
-    config: config.runner,
-    allowUnsafe: config.allowUnsafe,
-    logger: logger.child({ component: 'runner' }),
-    ...(deathSignalWrapper ? { deathSignalWrapper } : {}),
-  });
-  const programs = new ProgramService({
-    config,
-    store,
-    supervisor,
-    get cli() {
-      return requireCli();
-    },
-    probes,
-    logger: logger.child({ component: 'programs' }),
-    ...(deathSignalWrapper ? { deathSignalWrapper } : {}),
-  });
-
-  // Who may do what (daemon/policy/rights.ts); identities come from the kernel (server/identity.ts).
-  const users = new UserDb();
-  const rights = new Rights(config, users, { audit: (action, actor, ref, detail) => store.audit(action, actor, ref.programId, detail, ref.requestId) }, logger.child({ component: 'rights' }));
-  const server = new ControlServer({
-    socketPath: config.socketPath,
-    group: config.socketGroup,
-    maxMessageBytes: config.maxMessageBytes,
-    maxConnections: config.policy.maxConnections,
-    maxConnectionsPerUid: config.policy.maxConnectionsPerUid,
-    idleTimeoutMs: config.policy.idleTimeoutMs,
-    lineTimeoutMs: config.policy.requestLineTimeoutMs,
-    admit: (peer) => rights.admit(peer),
-    userDb: users,
-    logger: logger.child({ component: 'socket' }),
-  });
-  // A member removed from the groups loses their connections and programs (policy/revocation.ts).
-  const revocation = new RevocationSweep({
-    rights,
-    programs,
-    connections: () => server.connections(),
-    policy: config.policy.revokedPrograms,
-    socketGroup: config.socketGroup,
-    adminGroup: config.policy.adminGroup,
-    logger: logger.child({ component: 'rights' }),
-  });
-  // Every method is registered through the rights table (policy/method-rights.ts), which asks the
-  // group database at each call.
-  const reg = guardedRegistry(server, rights, (peer, conn) => {
-    conn.close(rights.revoked(peer).message);
-    void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
-  });
-  registerHealthMethods(reg, { config, version, started, kernelRelease: release, cli, host, probes, programs, rights, dialect, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) });
+  const control = openControl(config, state.store, programs, logger);
+  const { server, rights, revocation, reg } = control;
+  registerHealthMethods(reg, { config, version: packageVersion(), started, kernelRelease: release, cli, host, probes, programs, rights, dialect: facts.dialect, ...withWrapper(deathSignalWrapper) });
   // The approval view: a request's program carries how it was verified (and under which hints).
-  const requestRecords = new RequestStore(db);
+  const requestRecords = new RequestStore(state.db);
   registerProgramMethods(reg, {
     programs,
     rights,
@@ -152,38 +70,11 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     // A person approved it: a request's verified program becomes an example of the request's submitter.
     approved: (id) => requests.learnApproved(id),
   });
-  // The one door to the LLM, for the Kgent loop and kernel contracts' enrichment and vectors.
-  // A local endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).
-  const llm = guardLocalLlm(
-    createLlmBackend({
-      host: config.ollamaHost,
-      models: config.models,
-      timeoutMs: config.llmTimeoutMs,
-      answerTokens: config.llmAnswerTokens,
-      log: logger.child({ component: 'llm' }),
-    }),
-    { ollamaUser: config.ollamaUser, allowForeign: config.allowForeignOllama, users, log: logger.child({ component: 'llm' }) },
-  );
-  const contracts = await startContracts(config, host, logger, probeOptions, givenHost === undefined, llm);
-  registerContractMethods(
-    reg,
-    contracts,
-    config.contracts.enabled ? 'kernel contracts failed to start' : undefined,
-  );
-  // The bpftrace processes' comm (a fact about `comm` in BEGIN and END): the base name of the
-  // executable started, known only when bpftracePath is that executable, not a wrapper script.
-  const bpftraceComm = cli instanceof Error ? undefined : await executableComm(cli.path);
-  const verifierContracts = daemonContractProvider(contracts, host, bpftraceComm ? { bpftraceComm } : {});
-  // Z3 lives in a child process that is let go after `idleReleaseMs` without a verification.
-  const verifier = new VerifierHome({ contracts: verifierContracts, probes, allowUnsafe: config.allowUnsafe, dialect: dialect.dialect.version, idleMs: config.idleReleaseMs, logger: logger.child({ component: 'verifier' }) });
-  registerVerifyMethod(reg, {
-    verifier,
-    service: contracts,
-    probes,
-    release,
-    allowUnsafe: config.allowUnsafe,
-    logger: logger.child({ component: 'verifier' }),
-  });
+  const llm = oneLlmDoor(config, control.users, logger);
+  const contracts = await startContracts(config, host, logger, facts.probeOptions, givenHost === undefined, llm);
+  registerContractMethods(reg, contracts, config.contracts.enabled ? 'kernel contracts failed to start' : undefined);
+  const { verifier, verifierContracts } = await startVerifier(config, contracts, host, facts, logger);
+  registerVerifyMethod(reg, { verifier, service: contracts, probes, release, allowUnsafe: config.allowUnsafe, logger: logger.child({ component: 'verifier' }) });
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
   const examples = await startExampleLibrary(config, llm, logger);
@@ -192,7 +83,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   // The Kgent loop: requests from English to a verified program.
   const requests = createRequestService({
     config,
-    store: new RequestStore(db, { maxFieldBytes: config.storage.maxFieldBytes, maxRequestBytes: config.storage.maxRequestBytes }),
+    store: new RequestStore(state.db, { maxFieldBytes: config.storage.maxFieldBytes, maxRequestBytes: config.storage.maxRequestBytes }),
     llm,
     programs,
     contracts: verifierContracts,
@@ -200,7 +91,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     service: contracts,
     host,
     probes,
-    bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
+    bpftraceVersion: bpftraceVersionText(cli),
     release,
     ...(examples ? { examples } : {}),
     logger: logger.child({ component: 'requests' }),
@@ -216,29 +107,16 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     defaultModels: config.models,
     defaultTrials: config.trials,
     stateDir: config.stateDir,
-    oracle: (input) => runOracle(input, { cli: requireCli(), probes, ...(deathSignalWrapper ? { deathSignalWrapper } : {}) }),
+    oracle: (input) => runOracle(input, { cli: facts.requireCli(), probes, ...withWrapper(deathSignalWrapper) }),
     probes,
     kernelRelease: release,
-    bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
+    bpftraceVersion: bpftraceVersionText(cli),
     logger: logger.child({ component: 'eval' }),
   });
   registerEvalMethods(reg, evals, rights);
 
   await server.listen();
-  const socketWatch = watchSocket({
-    socketPath: config.socketPath,
-    logger: logger.child({ component: 'socket' }),
-    relisten: async () => {
-      await server.close();
-      await server.listen();
-    },
-    fatal: (reason) => {
-      logger.fatal({ socket: config.socketPath }, `control socket lost, stopping: ${reason}`);
-      process.stderr.write(`kgentd: control socket lost, stopping: ${reason}\n`);
-      process.exitCode = 1;
-      process.kill(process.pid, 'SIGTERM');
-    },
-  });
+  const socketWatch = watchControlSocket(config, server, logger);
   // Programs of users removed while kgentd was down are handled before anything is re-attached.
   await revocation.sweep('at start-up').catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
   revocation.start(config.policy.membershipSweepMs);
@@ -257,10 +135,158 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
       await verifier.close();
       await contracts?.stop();
       examples?.close();
-      db.close();
-      lock.release();
+      state.db.close();
+      state.lock.release();
     },
   };
+}
+
+const withWrapper = (w: readonly string[] | undefined): { deathSignalWrapper?: readonly string[] } => (w ? { deathSignalWrapper: w } : {});
+const bpftraceVersionText = (cli: BpftraceCli | Error): string => (cli instanceof Error ? '0.0.0' : cli.version.text);
+
+/** The state directory, locked first of all (a second kgentd on it would SIGKILL our bpftrace children as orphans), and the stores in it. */
+async function openState(config: KgentConfig, logger: Logger) {
+  const lock = lockStateDir(config.stateDir);
+  storageHealth.onChange((msg) => logger.warn({ storage: storageHealth.report() }, msg));
+  const checkDir = path.join(config.stateDir, 'checks');
+  configureKernelChecks({
+    maxConcurrent: config.maxConcurrentKernelChecks,
+    maxQueued: config.maxQueuedKernelChecks,
+    maxRunningPerUid: config.maxRunningKernelChecksPerUid,
+    maxQueuedPerUid: config.maxQueuedKernelChecksPerUid,
+    adminSlots: config.adminKernelCheckSlots,
+    maxWaitMs: config.kernelCheckMaxWaitMs,
+    memoryBytes: config.kernelCheckMemoryBytes,
+    workDir: checkDir,
+  });
+  const staleChecks = await removeStaleCheckDirs(checkDir).catch(() => 0);
+  if (staleChecks > 0) logger.warn({ removed: staleChecks }, 'removed kernel-check files left by a killed kgentd');
+  const db = openDatabase(config.stateDir);
+  const logDir = path.join(config.stateDir, 'logs');
+  return { lock, db, store: new ProgramStore(db, (id) => logPath(logDir, id)) };
+}
+
+type HostFacts = Awaited<ReturnType<typeof readHostFacts>>;
+
+/** The bpftrace kgentd runs (and so the dialect), and what this kernel lets it attach. */
+async function readHostFacts(config: KgentConfig, host: KernelHost, logger: Logger) {
+  const cli: BpftraceCli | Error = await detectBpftrace(config.bpftracePath).catch((err: Error) => err);
+  const dialect = hostDialect(cli, logger);
+  const requireCli = (): BpftraceCli => {
+    if (cli instanceof Error) throw new KgentError('unavailable', cli.message);
+    return cli;
+  };
+  // bpftrace's own --info says what this bpftrace can attach (e.g. 0.17 has no rawtracepoint).
+  const probeOptions: ProbeSupportOptions =
+    cli instanceof Error ? {} : { bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) } };
+  const probes = await detectProbeSupport(host, probeOptions);
+  const release = probes.release ?? 'unknown';
+  const unavailable = PROBE_TYPES.filter((t) => !probes.isAvailable(t));
+  logger.info({ kernel: release, unavailable }, 'kernel probe support read');
+  return { cli, dialect, requireCli, probeOptions, probes, release, deathSignalWrapper: findDeathSignalWrapper() };
+}
+
+/** The runner of approved programs and the service over them. */
+function startRuntime(config: KgentConfig, store: ProgramStore, facts: HostFacts, logger: Logger) {
+  const { cli, deathSignalWrapper } = facts;
+  const supervisor = new Supervisor({
+    cli: cli instanceof Error ? { path: config.bpftracePath, version: { major: 0, minor: 0, patch: 0, text: '?' }, hasDryRun: false, hasJsonOutput: true, hasUnsafe: true } : cli,
+    store,
+    stateDir: config.stateDir,
+    config: config.runner,
+    allowUnsafe: config.allowUnsafe,
+    logger: logger.child({ component: 'runner' }),
+    ...withWrapper(deathSignalWrapper),
+  });
+  const programs = new ProgramService({
+    config,
+    store,
+    supervisor,
+    get cli() {
+      return facts.requireCli();
+    },
+    probes: facts.probes,
+    logger: logger.child({ component: 'programs' }),
+    ...withWrapper(deathSignalWrapper),
+  });
+  return { supervisor, programs };
+}
+
+/**
+ * The control socket and who may use it: identities from the kernel (server/identity.ts), rights
+ * (policy/rights.ts), and the sweep that takes a removed member's connections and programs away.
+ * Every method is registered through the rights table (policy/method-rights.ts), which asks the
+ * group database at each call.
+ */
+function openControl(config: KgentConfig, store: ProgramStore, programs: ProgramService, logger: Logger) {
+  const users = new UserDb();
+  const rights = new Rights(config, users, { audit: (action, actor, ref, detail) => store.audit(action, actor, ref.programId, detail, ref.requestId) }, logger.child({ component: 'rights' }));
+  const server = new ControlServer({
+    socketPath: config.socketPath,
+    group: config.socketGroup,
+    maxMessageBytes: config.maxMessageBytes,
+    maxConnections: config.policy.maxConnections,
+    maxConnectionsPerUid: config.policy.maxConnectionsPerUid,
+    idleTimeoutMs: config.policy.idleTimeoutMs,
+    lineTimeoutMs: config.policy.requestLineTimeoutMs,
+    admit: (peer) => rights.admit(peer),
+    userDb: users,
+    logger: logger.child({ component: 'socket' }),
+  });
+  const revocation = new RevocationSweep({
+    rights,
+    programs,
+    connections: () => server.connections(),
+    policy: config.policy.revokedPrograms,
+    socketGroup: config.socketGroup,
+    adminGroup: config.policy.adminGroup,
+    logger: logger.child({ component: 'rights' }),
+  });
+  const reg = guardedRegistry(server, rights, (peer, conn) => {
+    conn.close(rights.revoked(peer).message);
+    void revocation.sweep('at their next call', peer.uid).catch((err: Error) => logger.error({ err: err.message }, 'membership sweep failed'));
+  });
+  return { users, rights, server, revocation, reg };
+}
+
+/**
+ * The one door to the LLM, for the Kgent loop and kernel contracts' enrichment and vectors. A local
+ * endpoint held by anyone but root or the Ollama user gets no prompt (server/port-owner.ts).
+ */
+function oneLlmDoor(config: KgentConfig, users: UserDb, logger: Logger) {
+  const log = logger.child({ component: 'llm' });
+  return guardLocalLlm(
+    createLlmBackend({ host: config.ollamaHost, models: config.models, timeoutMs: config.llmTimeoutMs, answerTokens: config.llmAnswerTokens, log }),
+    { ollamaUser: config.ollamaUser, allowForeign: config.allowForeignOllama, users, log },
+  );
+}
+
+/** The symbolic verifier over kernel contracts; Z3 lives in a child let go after `idleReleaseMs` without a verification. */
+async function startVerifier(config: KgentConfig, contracts: Awaited<ReturnType<typeof startContracts>>, host: KernelHost, facts: HostFacts, logger: Logger) {
+  // The bpftrace processes' comm (a fact about `comm` in BEGIN and END): the base name of the
+  // executable started, known only when bpftracePath is that executable, not a wrapper script.
+  const bpftraceComm = facts.cli instanceof Error ? undefined : await executableComm(facts.cli.path);
+  const verifierContracts = daemonContractProvider(contracts, host, bpftraceComm ? { bpftraceComm } : {});
+  const verifier = new VerifierHome({ contracts: verifierContracts, probes: facts.probes, allowUnsafe: config.allowUnsafe, dialect: facts.dialect.dialect.version, idleMs: config.idleReleaseMs, logger: logger.child({ component: 'verifier' }) });
+  return { verifier, verifierContracts };
+}
+
+/** A control socket removed or replaced under kgentd is listened on again; one that cannot be is fatal. */
+function watchControlSocket(config: KgentConfig, server: ControlServer, logger: Logger) {
+  return watchSocket({
+    socketPath: config.socketPath,
+    logger: logger.child({ component: 'socket' }),
+    relisten: async () => {
+      await server.close();
+      await server.listen();
+    },
+    fatal: (reason) => {
+      logger.fatal({ socket: config.socketPath }, `control socket lost, stopping: ${reason}`);
+      process.stderr.write(`kgentd: control socket lost, stopping: ${reason}\n`);
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
 }
 
 /**

@@ -22,13 +22,11 @@ const MAX_CLASS_LINES = 400;
  * the list only shrinks.
  */
 const ALLOWED = new Map([
-  ['daemon/app.ts#startDaemon', 214],
   ['cli/mcp/tools.ts#registerTools', 198],
   ['kernel-contracts/rebuild/build.ts#buildDataset', 160],
   ['cli/main.ts#main', 151],
-  ['daemon/verifier/symbolic/expressions.ts#evalExpr', 147],
+  ['daemon/verifier/symbolic/expressions.ts#evalExpr', 126],
   ['daemon/verifier/smt/term.ts#evaluate', 128],
-  ['daemon/verifier/symbolic/statements.ts#execStmt', 125],
   ['daemon/verifier/frontend/parser.ts#Parser', 908],
   ['kernel-contracts/kernel-reader/btf/btf.ts#BtfImpl', 766],
 ]);
