@@ -58,7 +58,7 @@ module.exports = {
     {
       name: 'kernel-contracts-not-daemon',
       severity: 'error',
-      comment: 'kernel-contracts/ never imports daemon/ (nor cli/); the daemon adapts it (daemon/contracts/).',
+      comment: 'kernel-contracts/ never imports daemon/ (nor cli/); the daemon adapts it (daemon/verification/).',
       from: { path: '^kernel-contracts/' },
       to: { path: '^(daemon|cli)/' },
     },

@@ -1,7 +1,7 @@
 /**
  * The daemon's and programs' control-socket methods as typed constants: name, the schema params
  * are validated against at the boundary, and (as a phantom type) the result. Contracts' methods
- * are in `contracts.ts`, verification in `verify.ts`; `index.ts` gathers them all.
+ * are in `contracts-api.ts`, verification in `verify-api.ts`; `index.ts` gathers them all.
  */
 import type { Diagnostic } from './diagnostic.js';
 import { defineMethod as method, defineNotification } from './spec.js';
@@ -62,7 +62,7 @@ export interface ProgramInfo {
 
 /**
  * How a request's program was verified (see {@link ProgramInfo.verification}). Spelled out rather
- * than imported from `verify.ts` (which imports this module): `verdict` is a `ProgramVerdict`,
+ * than imported from `verify-api.ts` (which imports this module): `verdict` is a `ProgramVerdict`,
  * each hint a `HintUse`.
  */
 export interface ProgramVerification {

@@ -2,7 +2,7 @@
  * The contracts seam: what the symbolic executor may assume about a probe's inputs (field widths,
  * signedness, byte order, enum domains, nullability, extra preconditions). The verifier is pure:
  * it only sees a {@link ProbeContractProvider}. The daemon implements it over the running
- * kernel's contracts (`daemon/verification/contract-adapter.ts`, `host-provider.ts`); every fact a
+ * kernel's contracts (`daemon/verification/contract-adapter.ts`, `host-contracts.ts`); every fact a
  * provider gives must be one the kernel guarantees, because the verifier assumes it.
  */
 
