@@ -30,7 +30,7 @@ import { detectBpftrace, executableComm, type BpftraceCli } from './runner/bpftr
 import { dialectForBpftrace, type DialectChoice } from './runner/dialect-choice.js';
 import { findDeathSignalWrapper, Supervisor } from './runner/supervisor.js';
 import { ControlServer } from './server/control-server.js';
-import { UserDb } from './server/identity.js';
+import { UserDb } from './server/peer-identity.js';
 import { guardLocalLlm } from './server/port-owner.js';
 import { guardedRegistry } from './policy/method-rights.js';
 import { Rights } from './policy/rights.js';
@@ -213,7 +213,7 @@ function startRuntime(config: KgentConfig, store: ProgramStore, facts: HostFacts
 }
 
 /**
- * The control socket and who may use it: identities from the kernel (server/identity.ts), rights
+ * The control socket and who may use it: identities from the kernel (server/peer-identity.ts), rights
  * (policy/rights.ts), and the sweep that takes a removed member's connections and programs away.
  * Every method is registered through the rights table (policy/method-rights.ts), which asks the
  * group database at each call.

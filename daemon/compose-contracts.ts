@@ -5,7 +5,7 @@ import type { KernelHost } from '../kernel-contracts/kernel-reader/host.js';
 import type { ProbeSupportOptions } from '../kernel-contracts/kernel-reader/probe-support.js';
 import { createContractService, type ContractService } from '../kernel-contracts/index.js';
 import type { KgentConfig } from './config.js';
-import { contractsLanguageModel } from './contracts/language-model.js';
+import { contractsLanguageModel } from './contracts/contracts-llm.js';
 import type { LlmBackend } from './llm/backend.js';
 import type { Logger } from './log.js';
 

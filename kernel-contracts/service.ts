@@ -39,7 +39,7 @@ import { watchForNewKernels } from './service/kernel-watch.js';
 import { searchHooks } from './service/hook-search.js';
 import { pickUpHook } from './service/module-pickup.js';
 import { enrichAndStore, mergeEnrichment } from './service/enrichment.js';
-import { badHook, identitySummary, showResult } from './service/results.js';
+import { badHook, identitySummary, showResult } from './service/method-results.js';
 
 export type { ContractLogger, ContractServiceOptions, LookupOptions, SearchOptions } from './service/options.js';
 

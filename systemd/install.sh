@@ -133,7 +133,7 @@ check_native() { # $1: tree
   done
   compgen -G "$t/node_modules/@lancedb/lancedb-linux-*/*.node" >/dev/null || die "LanceDB's native package for $(uname -m) is missing under $t/node_modules/@lancedb"
   # The SO_PEERCRED addon, when this version of the daemon loads one.
-  if grep -qs 'peercred.node' "$t/dist/daemon/server/identity.js"; then
+  if grep -qs 'peercred.node' "$t/dist/daemon/server/peer-identity.js"; then
     [ -f "$t/dist/native/peercred.node" ] || die "$t/dist/native/peercred.node missing: npm run build compiles it (needs cc)"
   fi
 }

@@ -13,7 +13,7 @@ import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import type { AttachableProbes } from '../programs/program-analysis.js';
 import { probeTypeFix } from './probe-type-fix.js';
-import { UserDb } from '../server/identity.js';
+import { UserDb } from '../server/peer-identity.js';
 import { describeForeign, listeningOwner, localPort, trustedOwner } from '../server/port-owner.js';
 
 export interface DoctorInputs {

@@ -17,9 +17,9 @@ import {
 } from '../protocol/requests-api.js';
 import { KgentError } from '../errors.js';
 import { personOf, type Rights } from '../policy/rights.js';
-import type { Peer } from '../server/identity.js';
+import type { Peer } from '../server/peer-identity.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
-import { peerLabel } from '../server/identity.js';
+import { peerLabel } from '../server/peer-identity.js';
 import { requestNotFound, type Caller, type RequestService } from './request-service.js';
 
 /**

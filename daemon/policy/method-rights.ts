@@ -7,7 +7,7 @@
 import { KgentError } from '../errors.js';
 import type { MethodSpec } from '../protocol/spec.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
-import type { Peer } from '../server/identity.js';
+import type { Peer } from '../server/peer-identity.js';
 import type { Right, Rights } from './rights.js';
 
 export const METHOD_RIGHTS: Readonly<Record<string, Right | 'per-target'>> = {

@@ -9,7 +9,7 @@
 import type { Logger } from '../log.js';
 import type { ProgramInfo } from '../protocol/methods.js';
 import type { ConnectionContext } from '../server/control-server.js';
-import { peerLabel } from '../server/identity.js';
+import { peerLabel } from '../server/peer-identity.js';
 import type { Rights } from './rights.js';
 
 /** What the sweep needs of the programs service. */

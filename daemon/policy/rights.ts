@@ -36,8 +36,8 @@ import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LintPolicy } from '../verifier/lints/index.js';
 import type { CheckRequester } from '../kernel-check/check-limits.js';
-import type { Peer } from '../server/identity.js';
-import { peerLabel, type UserDb } from '../server/identity.js';
+import type { Peer } from '../server/peer-identity.js';
+import { peerLabel, type UserDb } from '../server/peer-identity.js';
 import type { AuditActor, Person } from '../store/program-store.js';
 
 export type Role = 'admin' | 'member';

@@ -11,7 +11,7 @@ import type { Diagnostic } from '../protocol/diagnostic.js';
 import { ProgramLog, ProgramLogEnd, ProgramsApprove, ProgramsCheck, ProgramsList, ProgramsLogs, ProgramsRun, ProgramsShow, ProgramsStop } from '../protocol/methods.js';
 import type { ProgramVerification } from '../protocol/methods.js';
 import type { MethodRegistry } from '../server/control-server.js';
-import type { Peer } from '../server/identity.js';
+import type { Peer } from '../server/peer-identity.js';
 import { programNotFound, type ProgramService } from './program-service.js';
 
 export interface ProgramMethodsDeps {

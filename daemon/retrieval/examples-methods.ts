@@ -22,7 +22,7 @@ import {
   type ExampleSummary,
 } from '../protocol/examples-api.js';
 import type { ConnectionContext, MethodRegistry } from '../server/control-server.js';
-import { peerLabel } from '../server/identity.js';
+import { peerLabel } from '../server/peer-identity.js';
 import type { ExampleViewer, StoredExample } from './example-rows.js';
 import { notFound } from './example-rows.js';
 import type { ExampleStoreApi } from './example-store-client.js';

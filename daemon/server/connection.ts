@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { encode, ErrorCodes, JSONRPC, LineDecoder, type ErrorObject, type Id } from '../protocol/jsonrpc.js';
 import type { NotificationSpec } from '../protocol/spec.js';
 import { RPC_CODE_OF } from './error-codes.js';
-import type { Peer } from './identity.js';
+import type { Peer } from './peer-identity.js';
 
 export interface ConnectionContext {
   readonly connectionId: number;

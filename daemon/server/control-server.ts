@@ -18,7 +18,7 @@ import { KgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encode, ErrorCodes } from '../protocol/jsonrpc.js';
 import type { MethodSpec } from '../protocol/spec.js';
-import { loadPeerCred, readPeerCredentials, UserDb, type Peer } from './identity.js';
+import { loadPeerCred, readPeerCredentials, UserDb, type Peer } from './peer-identity.js';
 import { Connection, errorResponse, type ConnectionContext, type PeerCredentials } from './connection.js';
 import { dispatchLine, type Handler } from './request-dispatch.js';
 

@@ -9,7 +9,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { llmErrors } from '../llm/errors.js';
 import type { LlmBackend } from '../llm/backend.js';
-import type { UserDb } from './identity.js';
+import type { UserDb } from './peer-identity.js';
 
 export interface PortOwner {
   readonly uid: number;

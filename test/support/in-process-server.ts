@@ -5,7 +5,7 @@
  */
 import type { ConnectionContext, MethodRegistry } from '../../daemon/server/control-server.js';
 import type { MethodSpec, NotificationSpec } from '../../daemon/protocol/index.js';
-import type { Peer } from '../../daemon/server/identity.js';
+import type { Peer } from '../../daemon/server/peer-identity.js';
 
 /** The peer of an in-process client unless a test says otherwise: root. */
 export const ROOT_PEER: Peer = { uid: 0, gid: 0, pid: process.pid, groups: [0], user: 'root' };

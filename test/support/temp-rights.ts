@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { DEFAULTS } from '../../daemon/config.js';
 import { Rights } from '../../daemon/policy/rights.js';
-import { UserDb, type Peer } from '../../daemon/server/identity.js';
+import { UserDb, type Peer } from '../../daemon/server/peer-identity.js';
 
 export async function rightsFor(dir: string, audits: string[] = []): Promise<{ rights: Rights; member: (uid: number, user: string) => Promise<Peer> }> {
   const etc = path.join(dir, 'etc');

@@ -14,7 +14,7 @@ import path from 'node:path';
 import t from 'tap';
 import { createLlmBackend, type LlmBackend } from '../../../daemon/llm/backend.js';
 import { guardLocalLlm } from '../../../daemon/server/port-owner.js';
-import { UserDb } from '../../../daemon/server/identity.js';
+import { UserDb } from '../../../daemon/server/peer-identity.js';
 import { builtOrReason, REPO_ROOT } from '../../support/daemon-harness.js';
 import { asUser, createUsers, userTag } from '../../support/real-users.js';
 import { startOllamaStandin } from '../../support/ollama-standin.js';

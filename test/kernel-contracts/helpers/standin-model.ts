@@ -1,10 +1,10 @@
 /**
- * kernel-contracts' language model as kgentd builds it (daemon/contracts/language-model.ts over
+ * kernel-contracts' language model as kgentd builds it (daemon/contracts/contracts-llm.ts over
  * daemon/llm's backend), pointed at the Ollama stand-in: the tests go through the daemon's one LLM
  * door, only the model server is stood in.
  */
 import type { ContractsLanguageModel } from '../../../kernel-contracts/language-model.js';
-import { contractsLanguageModel } from '../../../daemon/contracts/language-model.js';
+import { contractsLanguageModel } from '../../../daemon/contracts/contracts-llm.js';
 import { createLlmBackend } from '../../../daemon/llm/backend.js';
 
 export function standinContractsModel(host: string, models: { chatModel?: string; embedModel?: string }, numCtx = 8192): ContractsLanguageModel {
