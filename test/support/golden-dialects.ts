@@ -142,6 +142,9 @@ function holds(op: CompareOp, x: bigint, y: bigint): boolean {
   return op === '==' ? x === y : op === '!=' ? x !== y : op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
 }
 
+/** An assertion's verdict for one version: the verifier's report, or a `todo` expectation's. */
+export type StatedAssertion = Pick<VerifyReport['assertions'][number], 'line' | 'verdict'> & { readonly counterexample?: { readonly inputs: Readonly<Record<string, string>> } };
+
 /** How one printed() claim fared on a binary. */
 export interface ClaimCheck {
   readonly line: number;
@@ -158,10 +161,10 @@ export interface ClaimCheck {
  * fail, unless its counterexample needs inputs (pid ...) this run may not have had: then a claim
  * that held proves nothing either way. `unknown` and `trivial` claims are only reported.
  */
-export function checkClaims(claims: readonly PrintedClaim[], report: VerifyReport, stdout: string): ClaimCheck[] {
+export function checkClaims(claims: readonly PrintedClaim[], assertions: readonly StatedAssertion[], stdout: string): ClaimCheck[] {
   const lines = printedLines(stdout);
   return claims.map((c): ClaimCheck => {
-    const a = report.assertions.find((x) => x.line === c.line);
+    const a = assertions.find((x) => x.line === c.line);
     const verdict = a?.verdict ?? 'missing';
     const token = lines[c.printfIndex]?.trim().split(/\s+/)[c.arg];
     const value = token !== undefined && /^-?\d+$/.test(token) ? BigInt(token) : undefined;
