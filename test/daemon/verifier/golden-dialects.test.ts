@@ -10,9 +10,22 @@ import { astEqual, parse, printProgram } from '../../../daemon/verifier/frontend
 import { profile } from '../../../daemon/verifier/dialect/index.js';
 import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { VerifyReport } from '../../../daemon/verifier/report.js';
-import { GOLDEN_CATEGORIES, compareReport, goldenContracts, goldenVerifyOptions, loadDialectGoldenCases, type GoldenCase } from '../../support/golden.js';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  GOLDEN_CATEGORIES,
+  compareReport,
+  goldenContracts,
+  goldenVerifyOptions,
+  loadDialectGoldenCases,
+  updatedExpectation,
+  writeExpectation,
+  type GoldenCase,
+} from '../../support/golden.js';
 import { checkClaims, printedClaims, programForBpftrace, refusedToRun } from '../../support/golden-dialects.js';
 
+const update = process.env.UPDATE_GOLDEN === '1';
 const cases = loadDialectGoldenCases();
 const contracts = goldenContracts();
 const staleTodos: string[] = [];
@@ -54,6 +67,11 @@ for (const c of cases) {
     if (expected.verdict === 'invalid') t.ok(expected.diagnostics?.some((d) => d.code?.startsWith('parse.')), 'invalid for a compile reason (a parse.* diagnostic)');
 
     const report = await verifyUnder(c, version);
+    if (update) {
+      // Keeps the description, dialect, differsFrom and fromSources (and a todo case as it is).
+      writeExpectation(c.expectedFile, updatedExpectation(report, expected));
+      return t.pass(`updated ${c.name}.expected.json (${report.verdict})`);
+    }
     const diffs = compareReport(report, expected);
     t.same(diffs, [], `${version}: ${expected.description}`, expected.todo ? { todo: expected.todo } : {});
     if (expected.todo && diffs.length === 0) staleTodos.push(`${c.id}.expected.json`);
@@ -69,6 +87,31 @@ for (const c of cases) {
 
 t.test('todo markers are current', async (t) => {
   t.same(staleTodos, [], 'the verifier meets these expectations now: remove their "todo"');
+});
+
+// A corpus that is silent or wrong about its versions must fail to load, loudly.
+t.test('the loader refuses a malformed dialect case', async (t) => {
+  const table: [string, string, Record<string, unknown>, RegExp][] = [
+    ['a folder that is no version', 'trixie', { dialect: '0.23', differsFrom: { '0.17': 'invalid' } }, /named major\.minor/],
+    ['no dialect', '0.23', { differsFrom: { '0.17': 'invalid' } }, /"dialect" must be "0\.23"/],
+    ['a dialect other than its folder', '0.23', { dialect: '0.27', differsFrom: { '0.17': 'invalid' } }, /"dialect" must be "0\.23"/],
+    ['no differsFrom', '0.23', { dialect: '0.23' }, /"differsFrom" must give the verdict under "0\.17"/],
+    ['differsFrom without 0.17', '0.23', { dialect: '0.23', differsFrom: { '0.22': 'invalid' } }, /under "0\.17"/],
+    ['a bad verdict in differsFrom', '0.23', { dialect: '0.23', differsFrom: { '0.17': 'accepted' } }, /bad verdict accepted for 0\.17/],
+    ['a bad version in differsFrom', '0.23', { dialect: '0.23', differsFrom: { '0.17': 'invalid', latest: 'proved' } }, /"latest" is not a major\.minor/],
+    ['an empty fromSources', '0.23', { dialect: '0.23', differsFrom: { '0.17': 'invalid' }, fromSources: '' }, /fromSources must be a non-empty string/],
+  ];
+  for (const [what, folder, fields, error] of table) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kgent-golden-dialects-'));
+    try {
+      mkdirSync(path.join(dir, folder, 'proved'), { recursive: true });
+      writeFileSync(path.join(dir, folder, 'proved', 'x.bt'), 'BEGIN { exit(); }\n');
+      writeFileSync(path.join(dir, folder, 'proved', 'x.expected.json'), JSON.stringify({ description: what, verdict: 'proved', ...fields }));
+      t.throws(() => loadDialectGoldenCases(dir), error, what);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
 
 // The checks the binary tests make, on made-up runs: each must catch a disagreement.
