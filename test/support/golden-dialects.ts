@@ -46,13 +46,19 @@ export function printedLines(stdout: string): string[] {
 
 type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
-/** `assert(printed(arg) OP value)` whose printf is the `printfIndex`-th of the BEGIN body (0-based). */
+
+/**
+ * `assert(printed(arg) OP value)` and where its printf's line is in the output: the
+ * `printfIndex`-th line (0-based; a straight BEGIN body), or the only line that the `own` pattern
+ * of its printf's format matches and no other printf's pattern does.
+ */
 export interface PrintedClaim {
   readonly line: number;
-  readonly printfIndex: number;
   readonly arg: number;
   readonly op: CompareOp;
   readonly value: bigint;
+  readonly printfIndex?: number;
+  readonly format?: { readonly own: RegExp; readonly others: readonly RegExp[] };
 }
 
 const FLIP: Record<CompareOp, CompareOp> = { '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
@@ -67,75 +73,141 @@ function printedArg(e: Expr): number | undefined {
   return e.kind === 'Call' && e.callee === 'printed' && e.args.length === 1 && e.args[0]?.kind === 'Integer' ? Number(e.args[0].value) : undefined;
 }
 
-function isPrintf(s: Stmt): boolean {
-  return s.kind === 'ExprStmt' && s.expr.kind === 'Call' && s.expr.callee === 'printf';
+/** The format of a printf statement, when `s` is one. */
+function printfFormat(s: Stmt | undefined): string | undefined {
+  if (s?.kind !== 'ExprStmt' || s.expr.kind !== 'Call' || s.expr.callee !== 'printf') return undefined;
+  const fmt = s.expr.args[0];
+  return fmt?.kind === 'String' ? fmt.value : '';
 }
 
 /** One printf, one output line: a format with a single newline, at its end. */
-function oneLine(s: Stmt): boolean {
-  if (s.kind !== 'ExprStmt' || s.expr.kind !== 'Call') return false;
-  const fmt = s.expr.args[0];
-  return fmt?.kind === 'String' && fmt.value.endsWith('\n') && fmt.value.indexOf('\n') === fmt.value.length - 1;
-}
-
-function containsPrintf(s: Stmt): boolean {
-  return JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes('"callee":"printf"');
+function oneLine(format: string): boolean {
+  return format.endsWith('\n') && format.indexOf('\n') === format.length - 1;
 }
 
 /**
- * The printed() claims whose output line is known without running the verifier's paths: the
- * program is one BEGIN probe, the claim an `assert` at the top level of its body comparing
- * `printed(I)` with an integer, and every printf before it is at the top level and prints exactly
- * one line. Other asserts that read printed() are listed in `unmapped` (not checked on a binary).
+ * The line a one-line format prints, as a pattern whose groups are its integer arguments; undefined
+ * for a format with anything but integer conversions (`%d %u %i`, with flags, width, length) or
+ * with `%%` (printed as `%%` by 0.17 and 0.23, `%` by 0.27: test/dialects/README.md).
+ */
+export function formatPattern(format: string): RegExp | undefined {
+  if (!oneLine(format) || format.includes('%%')) return undefined;
+  let out = '';
+  const text = format.slice(0, -1);
+  const conv = /%-?\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diu]/y;
+  for (let i = 0; i < text.length; ) {
+    conv.lastIndex = i;
+    const m = conv.exec(text);
+    if (m) {
+      out += '\\s*(-?\\d+)\\s*';
+      i += m[0].length;
+    } else if (text[i] === '%') {
+      return undefined;
+    } else {
+      out += text[i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      i++;
+    }
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** The statement lists inside a statement (a block's, each branch's, a loop body's). */
+function innerLists(s: Stmt): (readonly Stmt[])[] {
+  switch (s.kind) {
+    case 'Block':
+      return [s.statements];
+    case 'IfStmt':
+      return s.else ? [s.then.statements, s.else.kind === 'Block' ? s.else.statements : [s.else]] : [s.then.statements];
+    case 'WhileStmt':
+    case 'UnrollStmt':
+    case 'ForStmt':
+      return [s.body.statements];
+    default:
+      return [];
+  }
+}
+
+function everyFormat(list: readonly Stmt[], out: string[] = []): string[] {
+  for (const s of list) {
+    const f = printfFormat(s);
+    if (f !== undefined) out.push(f);
+    for (const inner of innerLists(s)) everyFormat(inner, out);
+  }
+  return out;
+}
+
+function readsPrinted(s: Stmt): boolean {
+  return s.kind === 'AssertStmt' && JSON.stringify(s.expr, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes('"callee":"printed"');
+}
+
+/**
+ * The printed() claims of a BEGIN program whose output line is known without following the
+ * verifier's paths: an `assert` comparing `printed(I)` with an integer, either at the top level of
+ * the body with every printf before it at the top level and printing one line, or right after a
+ * printf of a format no other printf of the program has (its line is then found by the format).
+ * Other asserts that read printed() are listed in `unmapped` (not checked on a binary).
  */
 export function printedClaims(program: Program): { claims: PrintedClaim[]; unmapped: number[] } {
   const claims: PrintedClaim[] = [];
   const unmapped: number[] = [];
   const probe = program.probes.length === 1 ? program.probes[0] : undefined;
-  const beginOnly = probe !== undefined && probe.predicate === undefined && probe.attachPoints.every((a) => a.raw === 'BEGIN');
+  if (!probe || probe.predicate !== undefined || !probe.attachPoints.every((a) => a.raw === 'BEGIN')) {
+    for (const p of program.probes) for (const s of p.body.statements) if (readsPrinted(s)) unmapped.push(s.span.line);
+    return { claims, unmapped };
+  }
+  const formats = everyFormat(probe.body.statements);
+  const patterns = formats.map(formatPattern);
   let printfs = 0;
-  let mapped = beginOnly;
-  const visit = (s: Stmt, top: boolean): void => {
-    if (s.kind === 'AssertStmt' && JSON.stringify(s.expr, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes('"callee":"printed"')) {
-      const e = s.expr;
-      const claim = e.kind === 'Binary' && e.op in FLIP ? toClaim(e.op as CompareOp, e.left, e.right, s.span.line, printfs - 1) : undefined;
-      if (top && mapped && claim && claim.printfIndex >= 0) claims.push(claim);
-      else unmapped.push(s.span.line);
-      return;
-    }
-    if (top && isPrintf(s)) {
-      if (!oneLine(s)) mapped = false;
-      printfs++;
-      return;
-    }
-    if (containsPrintf(s)) mapped = false;
-    for (const inner of nested(s)) visit(inner, false);
+  let straight = true;
+  const visit = (list: readonly Stmt[], top: boolean): void => {
+    list.forEach((s, i) => {
+      if (readsPrinted(s)) {
+        const base = s.kind === 'AssertStmt' && s.expr.kind === 'Binary' && s.expr.op in FLIP ? toClaim(s.expr.op as CompareOp, s.expr.left, s.expr.right, s.span.line) : undefined;
+        const own = printfFormat(list[i - 1]);
+        const ownPattern = own !== undefined && formats.filter((f) => f === own).length === 1 ? formatPattern(own) : undefined;
+        const others = patterns.filter((_p, j) => formats[j] !== own);
+        if (base && top && straight && printfs > 0) claims.push({ ...base, printfIndex: printfs - 1 });
+        else if (base && ownPattern && others.every((p) => p !== undefined)) claims.push({ ...base, format: { own: ownPattern, others: others as RegExp[] } });
+        else unmapped.push(s.span.line);
+        return;
+      }
+      const f = printfFormat(s);
+      if (top && f !== undefined) {
+        if (!oneLine(f)) straight = false;
+        printfs++;
+        return;
+      }
+      const inner = innerLists(s);
+      if (inner.some((l) => everyFormat(l).length > 0)) straight = false;
+      for (const l of inner) visit(l, false);
+    });
   };
-  for (const p of program.probes) for (const s of p.body.statements) visit(s, p === probe);
+  visit(probe.body.statements, true);
   return { claims, unmapped };
 }
 
-function toClaim(op: CompareOp, left: Expr, right: Expr, line: number, printfIndex: number): PrintedClaim | undefined {
+function toClaim(op: CompareOp, left: Expr, right: Expr, line: number): Omit<PrintedClaim, 'printfIndex' | 'format'> | undefined {
   const [l, r] = [printedArg(left), printedArg(right)];
   const [lv, rv] = [integer(left), integer(right)];
-  if (l !== undefined && rv !== undefined) return { line, printfIndex, arg: l, op, value: rv };
-  if (r !== undefined && lv !== undefined) return { line, printfIndex, arg: r, op: FLIP[op], value: lv };
+  if (l !== undefined && rv !== undefined) return { line, arg: l, op, value: rv };
+  if (r !== undefined && lv !== undefined) return { line, arg: r, op: FLIP[op], value: lv };
   return undefined;
 }
 
-function nested(s: Stmt): Stmt[] {
-  switch (s.kind) {
-    case 'Block':
-      return [...s.statements];
-    case 'IfStmt':
-      return s.else ? [s.then, s.else] : [s.then];
-    case 'WhileStmt':
-    case 'UnrollStmt':
-    case 'ForStmt':
-      return [s.body];
-    default:
-      return [];
+/** The claim's printed value, or why the output does not give one (undefined `value`). */
+function locate(c: PrintedClaim, lines: readonly string[]): { value?: bigint; why: string } {
+  if (c.printfIndex !== undefined) {
+    const line = lines[c.printfIndex];
+    const token = line?.trim().split(/\s+/)[c.arg];
+    return token !== undefined && /^-?\d+$/.test(token) ? { value: BigInt(token), why: '' } : { why: `no integer at line ${c.printfIndex + 1} of the output (${JSON.stringify(line ?? '')})` };
   }
+  const format = c.format!;
+  const matching = lines.filter((l) => format.own.test(l));
+  if (matching.length !== 1) return { why: `${matching.length} output lines match its printf's format` };
+  const line = matching[0]!;
+  if (format.others.some((p) => p.test(line))) return { why: `its line ${JSON.stringify(line)} matches another printf's format too` };
+  const token = format.own.exec(line)?.[c.arg + 1];
+  return token !== undefined ? { value: BigInt(token), why: '' } : { why: `its printf has no argument ${c.arg}` };
 }
 
 function holds(op: CompareOp, x: bigint, y: bigint): boolean {
@@ -166,9 +238,14 @@ export function checkClaims(claims: readonly PrintedClaim[], assertions: readonl
   return claims.map((c): ClaimCheck => {
     const a = assertions.find((x) => x.line === c.line);
     const verdict = a?.verdict ?? 'missing';
-    const token = lines[c.printfIndex]?.trim().split(/\s+/)[c.arg];
-    const value = token !== undefined && /^-?\d+$/.test(token) ? BigInt(token) : undefined;
-    if (value === undefined) return { line: c.line, verdict, printed: `no integer (line ${JSON.stringify(lines[c.printfIndex] ?? '')})`, agrees: false, why: 'the program did not print what the claim reads' };
+    const { value, why } = locate(c, lines);
+    if (value === undefined) {
+      // An index-mapped claim always has its line (the program reached it); a format-mapped one
+      // may not have run (an exit before it) or may have run more than once.
+      return c.printfIndex !== undefined
+        ? { line: c.line, verdict, printed: 'nothing', agrees: false, why: `the program did not print what the claim reads: ${why}` }
+        : { line: c.line, verdict, printed: 'nothing', agrees: undefined, why };
+    }
     const ok = holds(c.op, value, c.value);
     const printed = value.toString();
     if (verdict === 'proved') return { line: c.line, verdict, printed, agrees: ok, why: ok ? 'proved and holds' : `proved, but printed(${c.arg}) ${c.op} ${c.value} is false` };

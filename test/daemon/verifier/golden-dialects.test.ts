@@ -23,7 +23,7 @@ import {
   writeExpectation,
   type GoldenCase,
 } from '../../support/golden.js';
-import { checkClaims, printedClaims, programForBpftrace, refusedToRun } from '../../support/golden-dialects.js';
+import { checkClaims, formatPattern, printedClaims, programForBpftrace, refusedToRun } from '../../support/golden-dialects.js';
 
 const update = process.env.UPDATE_GOLDEN === '1';
 const cases = loadDialectGoldenCases();
@@ -133,6 +133,27 @@ t.test('the binary checks catch what they should', async (t) => {
   const nestedPrintf = printedClaims(program('if (pid > 0) { printf("%d\\n", 1); }\nprintf("%d\\n", 2);\nassert(printed(0) == 2);'));
   t.same([nestedPrintf.claims.length, nestedPrintf.unmapped], [0, [4]], 'after a printf in a branch the output line is not known: unmapped');
   t.same(printedClaims(program('printf("%d", 1);\nprintf("%d\\n", 2);\nassert(printed(0) == 2);')).claims, [], 'a printf without its own line: unmapped');
+
+  // A claim right after a printf of its own format, inside a branch: found by the format.
+  const branch = printedClaims(program('if (pid == 0) { printf("small %d\\n", 1); } else { printf("%d\\n", 2);\nassert(printed(0) == 2); }\nexit();'));
+  t.same([branch.claims.length, branch.unmapped], [1, []], 'a claim after a printf of a format of its own is mapped by the format');
+  const byFormat = branch.claims;
+  const proved = (): VerifyReport['assertions'] => [{ line: 3, column: 1, text: '', probe: 'BEGIN', verdict: 'proved' }];
+  const formatTable: [string, string, boolean | undefined][] = [
+    ['its line printed once', 'Attaching 1 probe...\n2\n', true],
+    ['its line printed with another value', '3\n', false],
+    ['the other branch printed', 'small 1\n', undefined],
+    ['its line printed twice', '2\n2\n', undefined],
+  ];
+  for (const [what, stdout, agrees] of formatTable) t.equal(checkClaims(byFormat, proved(), stdout)[0]?.agrees, agrees, `by format: ${what}`);
+  const patterns: [string, string, boolean][] = [
+    ['%d\n', '-12', true],
+    ['a %5ld b %u\n', 'a    12 b 3', true],
+    ['a %5ld b %u\n', 'a 12 b', false],
+    ['(%d)\n', '(7)', true],
+  ];
+  for (const [fmt, line, matches] of patterns) t.equal(formatPattern(fmt)?.test(line), matches, `${JSON.stringify(fmt)} ${matches ? 'matches' : 'does not match'} ${JSON.stringify(line)}`);
+  for (const fmt of ['%s\n', '%%d\n', '%d', '%d\n%d\n', '%x\n']) t.equal(formatPattern(fmt), undefined, `no pattern for ${JSON.stringify(fmt)}`);
 
   const claims = straight.claims.slice(0, 1);
   const verdict = (v: 'proved' | 'refuted' | 'unknown', inputs: Record<string, string> = {}): VerifyReport =>
