@@ -66,11 +66,26 @@ export interface GoldenExpectation {
    * runs as a tap `todo` assertion (reported, not failing) and this text says what is missing.
    */
   readonly todo?: string;
+  /**
+   * The bpftrace version (`major.minor`, a profile of daemon/verifier/dialect/profiles.ts) the
+   * verdict is for: the dialect corpus (test/golden/verifier-dialects/<version>/). Absent = the
+   * default dialect, 0.17, as everywhere in test/golden/verifier/.
+   */
+  readonly dialect?: string;
+  /**
+   * The program verdict under other versions, by `major.minor`: "0.17" always in the dialect
+   * corpus, sometimes the previous version too. At least one of them differs from `verdict`.
+   */
+  readonly differsFrom?: Readonly<Record<string, ProgramVerdict>>;
+  /** For a version not run here: the sources its facts come from ("from sources, not run here: ..."). */
+  readonly fromSources?: string;
 }
 
 export interface GoldenCase {
-  /** `category/NAME`, e.g. `refuted/byteorder-missing-bswap`. */
+  /** `category/NAME`, e.g. `refuted/byteorder-missing-bswap` (`0.23/proved/NAME` in the dialect corpus). */
   readonly id: string;
+  /** The dialect corpus's version folder (`0.23`); absent in test/golden/verifier/. */
+  readonly version?: string;
   readonly category: string;
   readonly name: string;
   /** Absolute path of the `.bt`. */
@@ -87,6 +102,11 @@ export { repoRoot };
 
 export function goldenDir(): string {
   return path.join(repoRoot(), 'test', 'golden', 'verifier');
+}
+
+/** The per-version corpus of dialect differences: `<version>/<verdict>/NAME.bt` (its README). */
+export function dialectGoldenDir(): string {
+  return path.join(repoRoot(), 'test', 'golden', 'verifier-dialects');
 }
 
 /** Recorded tracefs format files the golden programs' tracepoints are typed from. */
@@ -156,6 +176,28 @@ export function loadGoldenCases(dir: string = goldenDir()): GoldenCase[] {
   return cases.sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/**
+ * Every case of the dialect corpus, sorted by id (`0.23/proved/NAME`). A version folder must be a
+ * `major.minor` and each case's expectation must name it as its `dialect` and say what it differs
+ * from: a corpus case that is silent about its version would be checked under 0.17.
+ */
+export function loadDialectGoldenCases(dir: string = dialectGoldenDir()): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const version = entry.name;
+    if (!VERSION.test(version)) throw new Error(`${path.join(dir, version)}: a version folder is named major.minor (0.23)`);
+    for (const c of loadGoldenCases(path.join(dir, version))) {
+      const e = c.expected;
+      if (e && e.dialect !== version) throw new Error(`${c.expectedFile}: "dialect" must be "${version}" (its folder), not ${JSON.stringify(e.dialect)}`);
+      if (e && (e.differsFrom === undefined || e.differsFrom['0.17'] === undefined)) throw new Error(`${c.expectedFile}: "differsFrom" must give the verdict under "0.17"`);
+      cases.push({ ...c, id: `${version}/${c.id}`, version });
+    }
+  }
+  return cases.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+}
+
+const VERSION = /^\d+\.\d+$/;
 const PROGRAM_VERDICTS: readonly string[] = ['proved', 'proved-under-hints', 'refuted', 'unknown', 'unannotated', 'invalid'];
 const ASSERTION_VERDICTS: readonly string[] = ['proved', 'refuted', 'unknown', 'trivial'];
 
@@ -186,6 +228,15 @@ function parseExpectation(text: string, file: string): GoldenExpectation {
   }
   if (o.diagnostics !== undefined && !Array.isArray(o.diagnostics)) bad('diagnostics must be an array');
   if (o.todo !== undefined && (typeof o.todo !== 'string' || o.todo === '')) bad('todo must be a non-empty string');
+  if (o.dialect !== undefined && (typeof o.dialect !== 'string' || !VERSION.test(o.dialect))) bad(`dialect must be "major.minor", not ${JSON.stringify(o.dialect)}`);
+  if (o.differsFrom !== undefined) {
+    if (typeof o.differsFrom !== 'object' || o.differsFrom === null || Array.isArray(o.differsFrom)) bad('differsFrom must be an object of version -> verdict');
+    for (const [v, verdict] of Object.entries(o.differsFrom as object)) {
+      if (!VERSION.test(v)) bad(`differsFrom: "${v}" is not a major.minor version`);
+      if (typeof verdict !== 'string' || !PROGRAM_VERDICTS.includes(verdict)) bad(`differsFrom: bad verdict ${String(verdict)} for ${v}`);
+    }
+  }
+  if (o.fromSources !== undefined && (typeof o.fromSources !== 'string' || o.fromSources === '')) bad('fromSources must be a non-empty string');
   return { description: typeof o.description === 'string' ? o.description : '', ...(o as object) } as GoldenExpectation;
 }
 
@@ -324,6 +375,10 @@ export function expectationFromReport(report: VerifyReport, description: string,
     .map((d): GoldenDiagnostic => ({ code: d.code, stage: d.stage, severity: d.severity, ...(d.span ? { line: d.span.line } : {}) }));
   return {
     description,
+    // The dialect corpus's fields are hand-written facts about other versions: kept as they are.
+    ...(previous?.dialect !== undefined ? { dialect: previous.dialect } : {}),
+    ...(previous?.differsFrom !== undefined ? { differsFrom: previous.differsFrom } : {}),
+    ...(previous?.fromSources !== undefined ? { fromSources: previous.fromSources } : {}),
     verdict: report.verdict,
     ...(report.verdict === 'invalid' && assertions.length === 0 ? {} : { assertions }),
     ...(diagnostics.length ? { diagnostics } : {}),

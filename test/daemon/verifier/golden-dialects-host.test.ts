@@ -1,0 +1,4 @@
+import { checkCorpusOnBinary } from './golden-dialects-binary.js';
+
+// The dialect corpus on the host bpftrace (golden-dialects-binary.ts says what is checked).
+checkCorpusOnBinary('host');
