@@ -68,6 +68,7 @@ function reads(e: Expr, out: Extract<Expr, { kind: 'Variable' }>[] = []): Extrac
 /** The refusals of `d`'s compiler for `probe` beyond 0.17's. */
 export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): void {
   if (!d.forMap && !d.blockScoping && !d.strictVariableAssignment && !d.exitInLoopRefused) return;
+  let forDepth = 0;
   // From 0.21 a for body's variables are its own (its body is a function of its own there); from
   // 0.22 every block's are. A read of a variable nothing visible assigned is refused in every
   // version (run here on 0.17 and 0.23.2: "Undefined or undeclared variable: $z"); it is checked
@@ -154,8 +155,16 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
         return;
       case 'ForStmt':
         checkReads(s.iterable);
+        forDepth++;
         block(s.body, true, s.variable.name);
+        forDepth--;
         return;
+      case 'BreakStmt':
+      case 'ContinueStmt': {
+        const word = s.kind === 'BreakStmt' ? 'break' : 'continue';
+        if (d.loopControlInForRefused && forDepth > 0) refuse(s.span, `\`${word}\` inside a for loop is refused by bpftrace ${d.version} ("'${word}' statement is not allowed in a for-loop"): end the loop early with a flag the body tests, or use a while loop`);
+        return;
+      }
       case 'ReturnStmt':
         checkReads(s.value);
         return;

@@ -96,6 +96,11 @@ export interface Dialect {
   readonly subtractionSigned: boolean;
   /** `exit()` inside a loop body is a compile error. */
   readonly exitInLoopRefused: boolean;
+  /**
+   * `break`/`continue` anywhere inside a `for` body (a nested `while` included) is a compile error
+   * ("'break' statement is not allowed in a for-loop"; run here on 0.23.2; 0.27.1 accepts both).
+   */
+  readonly loopControlInForRefused: boolean;
   /** Builtin variables this version knows beyond 0.17's (and ones it no longer knows). */
   readonly addedBuiltins: ReadonlySet<string>;
   readonly removedBuiltins: ReadonlySet<string>;
@@ -131,6 +136,7 @@ const V0_17: Dialect = {
   comparisonIsZeroOne: true,
   strLimit: 'chars',
   exitInLoopRefused: false,
+  loopControlInForRefused: false,
   addedBuiltins: none,
   removedBuiltins: none,
   addedFunctions: none,
@@ -156,7 +162,9 @@ function extend(base: Dialect, version: string, checked: Dialect['checked'], cha
 const V0_20 = extend(V0_17, '0.20', 'from-source', { strLimit: 'unmodelled', configBlock: true, builtins: ['jiffies'], functions: ['offsetof', 'nsecs', 'len'] });
 // Source: CHANGELOG 0.21 "Add for-each loops for iterating over map elements" (the 0.21 grammar's
 // `FOR "(" var ":" expr ")" block`).
-const V0_21 = extend(V0_20, '0.21', 'from-source', { forMap: true });
+// A for body is a callback of its own (bpf_for_each_map_elem), where break and continue have no
+// loop to leave: refused until 0.24 made them return from the callback (run here on 0.23.2 and 0.27.1).
+const V0_21 = extend(V0_20, '0.21', 'from-source', { forMap: true, loopControlInForRefused: true });
 // Source: CHANGELOG 0.22 "Return uint32 instead of uint64 for pid and tid", "Add lexical/block
 // scoping for variables", "Fix binary operations on integers always returning 64 bit values",
 // "Add has_key", percpu_kaddr; LET in the 0.22 lexer; the "Integer size mismatch" error in its
@@ -184,6 +192,7 @@ const V0_23 = extend(V0_22, '0.23', 'run-here', { typedLetLiteralRefused: true, 
 const V0_24 = extend(V0_23, '0.24', 'from-source', {
   typedLetLiteralRefused: false,
   strLimit: 'unmodelled',
+  loopControlInForRefused: false,
   forRange: true,
   boolType: true,
   callStyleBuiltins: true,
