@@ -186,7 +186,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   });
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
-  const examples = await startExampleLibrary(config, llm, logger);
+  const examples = await startExampleLibrary(config, llm, logger, dialect.dialect.version); // the host's dialect: only examples that fit it
   registerExampleMethods(reg, examples, rights);
 
   // The Kgent loop: requests from English to a verified program.
@@ -201,6 +201,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     host,
     probes,
     bpftraceVersion: cli instanceof Error ? '0.0.0' : cli.version.text,
+    dialect: dialect.dialect,
     release,
     ...(examples ? { examples } : {}),
     logger: logger.child({ component: 'requests' }),

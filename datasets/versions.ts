@@ -56,24 +56,3 @@ export function readVersionsFile(file: string): VersionsFile | undefined {
 export function versionsOf(file: VersionsFile | undefined, id: string): ExampleVersionRecord {
   return file?.examples[id] ?? { versions: [WRITTEN_FOR] };
 }
-
-/**
- * Versions for people: consecutive profiles joined into ranges, e.g. `0.17-0.27`, `0.17-0.21`,
- * `0.17, 0.24-0.27`; `none` when there are none. `order` is every profile, oldest first.
- */
-export function versionRanges(versions: readonly string[], order: readonly string[]): string {
-  if (versions.length === 0) return 'none';
-  const has = new Set(versions);
-  const runs: string[][] = [];
-  let run: string[] = [];
-  for (const v of order) {
-    if (has.has(v)) run.push(v);
-    else if (run.length) {
-      runs.push(run);
-      run = [];
-    }
-  }
-  if (run.length) runs.push(run);
-  const unknown = versions.filter((v) => !order.includes(v));
-  return [...runs.map((r) => (r.length === 1 ? (r[0] as string) : `${r[0]}-${r[r.length - 1]}`)), ...unknown].join(', ');
-}
