@@ -25,28 +25,29 @@ function firstError(diags: readonly Diagnostic[]): Diagnostic | undefined {
   return diags.find((d) => d.severity === 'error');
 }
 
-function where(d: Diagnostic): string {
-  return d.span ? `line ${d.span.line}: ` : '';
+/** Where in the program (its body: the header comment is not counted) a diagnostic points. */
+function where(d: Diagnostic, which: 'program' | 'annotated program'): string {
+  return d.span ? `${which} line ${d.span.line}: ` : '';
 }
 
 /** Whether `e` fits `dialect` (see the module comment). */
 export async function exampleFit(e: Pick<Example, 'program' | 'annotated' | 'file'>, dialect: Dialect, contracts: ProbeContractProvider): Promise<Fit> {
   const parsed = parse(e.program, e.file, { dialect });
   const syntax = firstError(parsed.diagnostics);
-  if (syntax || !parsed.program) return { fits: false, why: syntax ? `${where(syntax)}${syntax.message}` : 'does not parse' };
+  if (syntax || !parsed.program) return { fits: false, why: syntax ? `${where(syntax, 'program')}${syntax.message}` : 'does not parse' };
   const refused = firstError(checkAcceptance(parsed.program, dialect));
-  if (refused) return { fits: false, why: `${where(refused)}${refused.message}` };
+  if (refused) return { fits: false, why: `${where(refused, 'program')}${refused.message}` };
   const report = await verifyWithContracts(e.annotated, { contracts, probes: ALL_PROBES_AVAILABLE, candidate: e.program, dialect });
   if (report.verdict === 'proved') return { fits: true };
   const err = firstError(report.diagnostics);
   const open = report.assertions.find((a) => a.verdict !== 'proved' && a.verdict !== 'trivial');
   const cover = report.coverage.find((c) => c.verdict !== 'proved');
   const detail = err
-    ? `${where(err)}${err.message}`
+    ? `${where(err, 'annotated program')}${err.message}`
     : open
-      ? `line ${open.line}: assert(${open.text}) is ${open.verdict}${open.reason ? ` (${open.reason})` : ''}`
+      ? `annotated program line ${open.line}: assert(${open.text}) is ${open.verdict}${open.reason ? ` (${open.reason})` : ''}`
       : cover
-        ? `line ${cover.line}: ${cover.text} is ${cover.verdict}${cover.reason ? ` (${cover.reason})` : ''}`
+        ? `annotated program line ${cover.line}: ${cover.text} is ${cover.verdict}${cover.reason ? ` (${cover.reason})` : ''}`
         : `verdict ${report.verdict}`;
   return { fits: false, why: `the annotated version is not proved under bpftrace ${dialect.version}'s rules: ${detail}` };
 }
