@@ -12,7 +12,7 @@ import { connect } from '@lancedb/lancedb';
 import { pino } from 'pino';
 import t from 'tap';
 import { examplesCommand } from '../../cli/commands/examples.js';
-import { ExamplesList, ExamplesSearch, ExamplesShow, versionRanges } from '../../daemon/protocol/index.js';
+import { ExamplesList, ExamplesSearch, ExamplesShow, versionRanges, type ExamplesListResult, type ExamplesSearchResult } from '../../daemon/protocol/index.js';
 import { examplesDbPath } from '../../daemon/retrieval/example-meta.js';
 import { exampleSource } from '../../daemon/retrieval/example-source.js';
 import { acceptedVersions, versionFilter } from '../../daemon/retrieval/example-versions.js';
@@ -20,7 +20,9 @@ import { registerExampleMethods } from '../../daemon/retrieval/handlers.js';
 import { ExampleLibrary } from '../../daemon/retrieval/library.js';
 import { PROFILES } from '../../daemon/verifier/dialect/index.js';
 import { loadExamples, type Example } from '../../datasets/load.js';
+import { builtOrReason, createDaemon } from '../support/daemon-harness.js';
 import { InProcessServer, ROOT_PEER } from '../support/in-process-server.js';
+import { probeBinaries } from '../dialects/binaries.js';
 import { withExampleStore } from '../support/example-store-dir.js';
 import { rightsFor } from '../support/temp-rights.js';
 
@@ -177,4 +179,28 @@ t.test('examples.* and kgentctl examples show each entry\'s versions and the hos
   await t.rejects(examplesCommand(['search', '--dialect', 'new', 'x'], b.io, async () => client), /--dialect needs a bpftrace version/);
   const shown = await client.call(ExamplesShow, { id: oldOnly.id });
   t.ok(shown.example.notFit?.every((n) => n.why.length > 0));
+});
+
+t.test('the real kgentd on each bpftrace of this host: examples are limited to the dialect it detected', { skip: builtOrReason() ?? false }, async (t) => {
+  for (const probe of probeBinaries()) {
+    if (!probe.ok) {
+      t.skip(`${probe.source}: ${probe.reason}`);
+      continue;
+    }
+    const want = probe.bin.version.split('.').slice(0, 2).join('.');
+    const d = await createDaemon({ config: { bpftracePath: probe.bin.path } });
+    try {
+      await d.start();
+      const list = await d.ctlJson<ExamplesListResult>(['examples', 'list']);
+      t.equal(list.dialect, want, `kgentd on bpftrace ${probe.bin.version} serves dialect ${want}`);
+      const s = await d.ctlJson<ExamplesSearchResult>(['examples', 'search', '-k', '50', ...oldOnly.prompt.split(' ')]);
+      t.equal(s.dialect, want);
+      t.ok(s.hits.every((h) => h.versions.includes(want)), `${want}: every hit fits it`);
+      t.equal(s.hits.some((h) => h.id === oldOnly.id), oldOnly.versions.includes(want), `${want}: ${oldOnly.id} ${oldOnly.versions.includes(want) ? 'offered' : 'not offered'}`);
+      const text = await d.ctl(['examples', 'list']);
+      t.match(text.stdout, new RegExp(`this host's bpftrace dialect: ${want.replace('.', '\\.')}`));
+    } finally {
+      await d.cleanup();
+    }
+  }
 });
