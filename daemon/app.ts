@@ -77,7 +77,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
   registerVerifyMethod(reg, { verifier, service: contracts, probes, release, allowUnsafe: config.allowUnsafe, logger: logger.child({ component: 'verifier' }) });
 
   // Few-shot examples (dataset + learned), synced in the background; the pipeline uses `examples.search`.
-  const examples = await startExampleLibrary(config, llm, logger);
+  const examples = await startExampleLibrary(config, llm, logger, facts.dialect.dialect.version); // the host's dialect: only examples that fit it
   registerExampleMethods(reg, examples, rights);
 
   // The Kgent loop: requests from English to a verified program.
@@ -92,6 +92,7 @@ export async function startDaemon(config: KgentConfig, logger: Logger, givenHost
     host,
     probes,
     bpftraceVersion: bpftraceVersionText(cli),
+    dialect: facts.dialect.dialect,
     release,
     ...(examples ? { examples } : {}),
     logger: logger.child({ component: 'requests' }),

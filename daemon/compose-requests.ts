@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import type { ProgramService } from './programs/program-service.js';
 import type { RequestStore } from './store/request-store.js';
 import type { ProbeContractProvider } from './verifier/contract-seam.js';
+import type { Dialect } from './verifier/dialect/index.js';
 import { assemblePrompt } from './pipeline/assemble.js';
 import { RequestService } from './pipeline/request-service.js';
 import { RequestAborted } from './pipeline/attempt.js';
@@ -38,6 +39,8 @@ export interface PipelineOptions {
   readonly host: KernelHost;
   readonly probes: ProbeSupport;
   readonly bpftraceVersion: string;
+  /** The dialect profile kgentd chose for that bpftrace: the prompts state its facts. */
+  readonly dialect?: Dialect;
   readonly release: string;
   /** The example library; the loop sees the examples whose hooks can attach on this kernel. */
   readonly examples?: ExampleLibrary;
@@ -91,6 +94,7 @@ export function createRequestService(o: PipelineOptions): RequestService {
       },
       host: {
         bpftraceVersion: o.bpftraceVersion,
+        ...(o.dialect ? { dialect: o.dialect } : {}),
         kernelRelease: o.release,
         probeAvailable: (t) => o.probes.isAvailable(t),
         probeReason: (t) => o.probes.reason(t),

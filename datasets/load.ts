@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readVersionsFile, versionsFileFor, versionsOf, type NotFit, type VersionsFile } from './versions.js';
 
 /** The areas (folders) of the dataset. */
 export const AREAS = ['process', 'file', 'network', 'block', 'sched', 'memory', 'syscall', 'signal', 'lock', 'timer', 'misc'] as const;
@@ -36,6 +37,13 @@ export interface Example {
   readonly file: string;
   /** Absolute path of the `.annotated.bt` file. */
   readonly annotatedFile: string;
+  /**
+   * The bpftrace dialect profiles it fits (`0.17`, ... ), from datasets/example-versions.json
+   * (datasets/versions.ts); `0.17` alone when the file has no record of it.
+   */
+  readonly versions: readonly string[];
+  /** The profiles it does not fit, with why. */
+  readonly notFit?: readonly NotFit[];
 }
 
 /** A malformed example; the message names the file. */
@@ -101,7 +109,7 @@ function list(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-function readExample(dir: string, area: Area, slug: string): Example {
+function readExample(dir: string, area: Area, slug: string, recorded: VersionsFile | undefined): Example {
   const file = path.join(dir, area, `${slug}.bt`);
   const annotatedFile = path.join(dir, area, `${slug}${ANNOTATED_SUFFIX}`);
   if (!SLUG.test(slug)) throw new DatasetError(file, `slug "${slug}" must be lower-case words joined by "-"`);
@@ -118,6 +126,7 @@ function readExample(dir: string, area: Area, slug: string): Example {
   }
   const variantOf = plain.header['variant-of'];
   if (variantOf !== undefined && !SLUG.test(variantOf)) throw new DatasetError(file, `variant-of "${variantOf}" is not a slug`);
+  const fit = versionsOf(recorded, `${area}/${slug}`);
   return {
     id: `${area}/${slug}`,
     area,
@@ -130,6 +139,8 @@ function readExample(dir: string, area: Area, slug: string): Example {
     annotated: annotated.body,
     file,
     annotatedFile,
+    versions: fit.versions,
+    ...(fit.notFit ? { notFit: fit.notFit } : {}),
   };
 }
 
@@ -137,10 +148,20 @@ function readExample(dir: string, area: Area, slug: string): Example {
  * Reads every example under `dir` (default: this repository's `datasets/examples`), sorted by id.
  * Throws a {@link DatasetError} naming the file for a malformed example: missing or unknown header
  * keys, a folder that is not an area, a plain file without its annotated twin (or the reverse),
- * a `variant-of` naming no example of the dataset.
+ * a `variant-of` naming no example of the dataset. Each example carries the versions recorded for
+ * it in `opts.versionsFile` (default: datasets/example-versions.json for this repository's
+ * examples, none for another directory).
  */
-export function loadExamples(dir: string = defaultExamplesDir()): Example[] {
+export function loadExamples(dir: string = defaultExamplesDir(), opts: { versionsFile?: string } = {}): Example[] {
   if (!existsSync(dir)) throw new DatasetError(dir, 'examples directory does not exist');
+  // The repository's record sits beside its examples; another directory has none unless named.
+  const versionsFile = opts.versionsFile ?? (path.resolve(dir) === path.resolve(defaultExamplesDir()) ? versionsFileFor(dir) : undefined);
+  let recorded: VersionsFile | undefined;
+  try {
+    recorded = versionsFile ? readVersionsFile(versionsFile) : undefined;
+  } catch (err) {
+    throw new DatasetError(versionsFile as string, (err as Error).message);
+  }
   const examples: Example[] = [];
   for (const entry of readdirSync(dir).sort()) {
     const areaDir = path.join(dir, entry);
@@ -155,7 +176,7 @@ export function loadExamples(dir: string = defaultExamplesDir()): Example[] {
         continue;
       }
       if (!name.endsWith('.bt')) throw new DatasetError(full, 'only .bt files belong in an area folder');
-      examples.push(readExample(dir, entry as Area, name.slice(0, -'.bt'.length)));
+      examples.push(readExample(dir, entry as Area, name.slice(0, -'.bt'.length), recorded));
     }
   }
   const slugs = new Map<string, Example>();

@@ -12,6 +12,7 @@ import {
   ExamplesRemove,
   ExamplesSearch,
   ExamplesShow,
+  versionRanges,
   type ExampleEntry,
   type ExamplesListResult,
   type ExamplesSearchResult,
@@ -31,13 +32,17 @@ export interface ExamplesClient {
 export const EXAMPLES_HELP = `kgentctl examples — the example library the synthesis prompt draws on
 
 Usage:
-  kgentctl examples list [--learned] [--json]     dataset examples and learned entries
-  kgentctl examples search TEXT... [-k N] [--json] the examples a request of yours would be given (top N, default 5)
+  kgentctl examples list [--learned] [--json]     dataset examples and learned entries, with the bpftrace versions each fits
+  kgentctl examples search TEXT... [-k N] [--dialect V] [--json]
+                                                  the examples a request of yours would be given (top N, default 5);
+                                                  only those that fit this host's bpftrace, or version V (e.g. 0.23)
   kgentctl examples show ID [--json]              one entry: prompt, program, annotated program, feedback
   kgentctl examples remove ID [--json]            forget a learned entry of yours (admins: any; dataset entries come back with the dataset)
   kgentctl examples promote ID [--json]           admins: put a learned verified program into every user's prompts
   kgentctl examples demote ID [--json]            admins: take it back out (its owner's prompts only)
 
+VERSIONS: the bpftrace dialects kgent verifies under (0.17 ... 0.27) where the example's program is accepted
+and its annotated version proved; a request's prompt gets only examples that fit the host's (marked *).
 IDs: AREA/SLUG (dataset), learned/HASH (an approved verified program), avoid/HASH (a failed request and its feedback).
 Learned entries are the submitter's: they serve that user's requests only until an admin promotes one.
 A member sees the dataset, promoted entries and their own; admins see all, with the owner.
@@ -54,16 +59,20 @@ export function renderList(r: ExamplesListResult, learnedOnly: boolean): string 
   const head = `${r.counts.dataset} dataset examples, ${r.counts.learnedPositive} learned, ${r.counts.learnedAvoid} avoid notes (that you may see; * promoted); search: ${r.vectors ? 'full-text + vectors (hybrid)' : 'full-text'}\n`;
   if (!r.examples.length) return `${head}${learnedOnly ? 'nothing learned yet\n' : 'no examples\n'}`;
   const owners = r.examples.some((e) => e.owner !== undefined);
-  const rows: string[][] = [['ID', 'KIND', ...(owners ? ['OWNER'] : []), 'PROMPT']];
-  for (const e of r.examples) rows.push([e.id, kindLabel(e), ...(owners ? [e.owner ?? ''] : []), clip(e.prompt, 80)]);
-  return `${head}${table(rows)}\n`;
+  const order = r.profiles ?? [];
+  const fits = (e: ExamplesListResult['examples'][number]): string => (r.dialect !== undefined && (e.versions ?? []).includes(r.dialect) ? '*' : '');
+  const rows: string[][] = [['ID', 'KIND', ...(owners ? ['OWNER'] : []), 'VERSIONS', 'PROMPT']];
+  for (const e of r.examples) rows.push([e.id, kindLabel(e), ...(owners ? [e.owner ?? ''] : []), `${versionRanges(e.versions ?? [], order)}${fits(e)}`, clip(e.prompt, 70)]);
+  const dialect = r.dialect !== undefined ? `this host's bpftrace dialect: ${r.dialect}; * marks the ${r.examples.filter((e) => fits(e)).length} entries its prompts may get\n` : '';
+  return `${head}${dialect}${table(rows)}\n`;
 }
 
 export function renderSearch(r: ExamplesSearchResult): string {
-  if (!r.hits.length) return 'no matching examples\n';
+  const of = r.dialect !== undefined ? ` that fit bpftrace ${r.dialect}` : '';
+  if (!r.hits.length) return `no matching examples${of}\n`;
   const rows: string[][] = [['SCORE', 'ID', 'KIND', 'PROMPT']];
   for (const h of r.hits) rows.push([h.score.toFixed(h.score < 1 ? 4 : 2), h.id, kindLabel(h), clip(h.prompt, 70)]);
-  return `${table(rows)}\n(${r.mode} search; kgentctl examples show ID prints one)\n`;
+  return `${table(rows)}\n(${r.mode} search of the examples${of}; kgentctl examples show ID prints one)\n`;
 }
 
 function indent(text: string): string {
@@ -85,6 +94,8 @@ export function renderShow(e: ExampleEntry): string {
   if (e.requestId) rows.push(['request', `${e.requestId} (kgentctl show ${e.requestId})`]);
   if (e.verdict) rows.push(['verdict', e.verdict]);
   if (e.learnedAt) rows.push(['learned at', e.learnedAt]);
+  if (e.versions) rows.push(['versions', `bpftrace ${e.versions.length ? e.versions.join(', ') : 'none'}${e.kind === 'dataset' ? '' : ' (the dialect its request was verified under)'}`]);
+  for (const n of e.notFit ?? []) rows.push([`not ${n.versions.join(', ')}`, n.why]);
   if (e.owner !== undefined || e.ownerUid !== undefined) rows.push(['owner', `${e.owner ?? '?'}${e.ownerUid !== undefined ? ` (uid ${e.ownerUid})` : ''}`]);
   if (e.kind !== 'dataset') rows.push(['shared', e.promotedBy ? `yes: promoted by ${e.promotedBy}${e.promotedAt ? ` at ${e.promotedAt}` : ''}` : "no: its owner's requests only"]);
   const out = [table(rows)];
@@ -115,6 +126,7 @@ export async function examplesCommand(argv: readonly string[], io: CliIO, connec
     help: { type: 'boolean', short: 'h', default: false },
     learned: { type: 'boolean', default: false },
     k: { type: 'string', short: 'k' },
+    dialect: { type: 'string' },
   } as const, 'examples');
 
   const { values, positionals } = parsed;
@@ -143,7 +155,9 @@ export async function examplesCommand(argv: readonly string[], io: CliIO, connec
         if (!text) throw new CliError(ExitCode.Usage, 'search: missing TEXT');
         const k = values.k === undefined ? 5 : Number(values.k);
         if (!Number.isSafeInteger(k) || k < 1 || k > 50) throw new CliError(ExitCode.Usage, `search: -k wants 1..50, got "${values.k}"`);
-        const r = await (await open()).call(ExamplesSearch, { text, k });
+        const dialect = values.dialect;
+        if (dialect !== undefined && !/^v?\d+\.\d+(\.\d+)?$/.test(dialect)) throw new CliError(ExitCode.Usage, `search: --dialect needs a bpftrace version such as 0.23, got "${dialect}"`);
+        const r = await (await open()).call(ExamplesSearch, { text, k, ...(dialect !== undefined ? { dialect } : {}) });
         if (json) printJson(io, r);
         else io.stdout.write(renderSearch(r));
         return r.hits.length ? ExitCode.Ok : ExitCode.NotFound;

@@ -16,7 +16,7 @@ import type { LlmMessage, LlmStage } from './backend.js';
 export interface SynthesisPromptValues {
   /** e.g. `0.17.0`. */
   readonly bpftraceVersion: string;
-  /** How tracepoint fields are written on this version: {@link argsDialect}. */
+  /** How tracepoint fields are written on this version ({@link argsDialect}), then the facts of its dialect profile. */
   readonly dialect: string;
   /** e.g. `kprobe, kretprobe, tracepoint, uprobe, interval, profile`. */
   readonly probeTypes: string;
@@ -35,6 +35,10 @@ export interface ComprehensionPromptValues {
   readonly request: string;
   /** The candidate, unfenced. */
   readonly program: string;
+  /** e.g. `0.17.0`. */
+  readonly bpftraceVersion: string;
+  /** The language facts of that version, as in {@link SynthesisPromptValues.dialect}. */
+  readonly dialect: string;
   /** Contracts of the hooks and kernel fields the candidate uses; hints marked as not guaranteed. */
   readonly contracts: string;
   /** Annotated examples. */

@@ -8,6 +8,7 @@ import { formatDiagnostic } from '../protocol/diagnostic.js';
 import type { FeedbackMessage } from '../protocol/requests-api.js';
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
 import type { Attempt, AttemptFailed } from './attempt.js';
+import type { HostFacts } from './hook-facts.js';
 import { extractProgram } from './extract-program.js';
 import { askModel, buildPrompt, type ModelDeps } from './model-call.js';
 import { comprehensionParts } from './prompter.js';
@@ -16,6 +17,8 @@ import type { Checker, HookSource, RetrievedExample } from './stages.js';
 export interface ComprehensionDeps extends ModelDeps {
   readonly hooks?: HookSource;
   readonly checker: Pick<Checker, 'members'>;
+  /** The host's bpftrace and dialect, for the facts of its language. */
+  readonly host: HostFacts;
 }
 
 export interface ComprehensionInput {
@@ -35,7 +38,7 @@ export async function comprehend(deps: ComprehensionDeps, attempt: Attempt, inpu
   const { candidate } = input;
   const used = await hooksOf(deps.hooks, candidate);
   const members = await deps.checker.members(candidate).catch(() => []);
-  const prompt = buildPrompt(deps, attempt, 'comprehension', comprehensionParts({ text: input.text, hints: input.hints, candidate, hooks: used, members, examples: input.examples, feedback: input.feedback }));
+  const prompt = buildPrompt(deps, attempt, 'comprehension', comprehensionParts({ text: input.text, hints: input.hints, host: deps.host, candidate, hooks: used, members, examples: input.examples, feedback: input.feedback }));
   rec.comprehensionPrompt = prompt.text;
   rec.trimmed = { ...rec.trimmed, comprehension: prompt.trim };
   const answer = await askModel(deps, attempt, 'comprehension', prompt, input.model);

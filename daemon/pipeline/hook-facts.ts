@@ -7,11 +7,14 @@
 import { isKernelGuarantee, renderCond, type ConditionSource } from '../../kernel-contracts/contracts/expr.js';
 import type { Contract, ValueContract } from '../../kernel-contracts/contracts/model.js';
 import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
+import type { Dialect } from '../verifier/dialect/index.js';
 
 /** The host facts the prompter states. */
 export interface HostFacts {
   /** `0.17.0`. */
   readonly bpftraceVersion: string;
+  /** The dialect profile programs are verified under (kgentd's choice for that bpftrace); default: the profile nearest the version. */
+  readonly dialect?: Dialect;
   readonly probeAvailable: (t: ProbeType) => boolean;
   readonly probeReason: (t: ProbeType) => string;
   readonly kernelRelease: string;

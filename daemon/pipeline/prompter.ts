@@ -8,6 +8,8 @@
 import type { Contract } from '../../kernel-contracts/contracts/model.js';
 import type { FeedbackMessage } from '../protocol/requests-api.js';
 import { argsDialect } from '../llm/templates.js';
+import { DEFAULT_DIALECT, nearestProfile, type Dialect } from '../verifier/dialect/index.js';
+import { dialectFactsText } from './dialect-facts.js';
 import { probeTypesText, renderHook, type HostFacts } from './hook-facts.js';
 import type { RetrievedExample } from './stages.js';
 
@@ -39,6 +41,18 @@ function exampleText(e: RetrievedExample, annotated: boolean): string {
   return `Request: ${e.prompt}\n${annotated ? 'Annotated program' : 'Program'}:\n${fence(annotated && e.annotated ? e.annotated : e.program)}`;
 }
 
+/** The host's dialect: the one kgentd chose, else the profile nearest its bpftrace version. */
+function dialectOf(host: Pick<HostFacts, 'bpftraceVersion' | 'dialect'>): Dialect {
+  if (host.dialect) return host.dialect;
+  const choice = nearestProfile(host.bpftraceVersion);
+  return choice.kind === 'unsupported' ? DEFAULT_DIALECT : choice.dialect;
+}
+
+/** `{{dialect}}`: how tracepoint fields are written, then the facts of the host's dialect profile (dialect-facts.ts). */
+function dialectText(host: Pick<HostFacts, 'bpftraceVersion' | 'dialect'>): string {
+  return `${argsDialect(host.bpftraceVersion)}\n- ${dialectFactsText(dialectOf(host))}`;
+}
+
 /** The synthesis prompt's parts. */
 export function synthesisParts(o: {
   text: string;
@@ -52,7 +66,7 @@ export function synthesisParts(o: {
     fixed: {
       request: requestText(o.text, o.hints),
       bpftraceVersion: o.host.bpftraceVersion,
-      dialect: argsDialect(o.host.bpftraceVersion),
+      dialect: dialectText(o.host),
       probeTypes: probeTypesText(o.host),
       hooks: o.hooks.length ? o.hooks.map((h) => renderHook(h)).join('\n\n') : '(no hook of this kernel matched the request words; choose from the probe types above)',
     },
@@ -65,6 +79,8 @@ export function synthesisParts(o: {
 export function comprehensionParts(o: {
   text: string;
   hints: readonly string[];
+  /** The host's bpftrace (default: 0.17's rules when unknown). */
+  host?: Pick<HostFacts, 'bpftraceVersion' | 'dialect'>;
   candidate: string;
   hooks: readonly Contract[];
   /** Kernel struct members the candidate reads, with their BTF types. */
@@ -78,6 +94,8 @@ export function comprehensionParts(o: {
     fixed: {
       request: requestText(o.text, o.hints),
       program: o.candidate.trim(),
+      bpftraceVersion: o.host?.bpftraceVersion ?? DEFAULT_DIALECT.version,
+      dialect: dialectText(o.host ?? { bpftraceVersion: DEFAULT_DIALECT.version }),
       contracts: members.length ? `${hooks}\n\nKernel fields it reads (BTF of this kernel):\n${members.join('\n')}` : hooks,
     },
     examples: o.examples.filter((e) => e.kind !== 'learned-avoid' && e.annotated).map((e) => ({ id: e.id, text: exampleText(e, true) })),

@@ -3,7 +3,7 @@
  * prompt: the repository's dataset plus what kgentd learned from finished requests).
  *
  * - `examples.list`    {learnedOnly?}  -> ExamplesListResult
- * - `examples.search`  {text, k?}      -> ExamplesSearchResult
+ * - `examples.search`  {text, k?, dialect?} -> ExamplesSearchResult (entries that fit the host's dialect, or `dialect`)
  * - `examples.show`    {id}            -> ExamplesShowResult
  * - `examples.remove`  {id}            -> ExamplesRemoveResult   (learned entries: admin, or their owner)
  * - `examples.promote` {id}            -> ExamplesPromoteResult  (a learned verified program into the shared library; admin)
@@ -41,6 +41,13 @@ export interface ExampleEntry {
   /** Set when an admin promoted the entry into the shared library (everyone's prompts). */
   readonly promotedBy?: string;
   readonly promotedAt?: string;
+  /**
+   * The bpftrace dialect profiles it fits (`0.17` ... `0.27`): dataset examples as computed with
+   * the verifier under each profile, learned entries the dialect their request was verified under.
+   */
+  readonly versions: readonly string[];
+  /** Dataset examples: the profiles they do not fit, and why. */
+  readonly notFit?: readonly { readonly versions: readonly string[]; readonly why: string }[];
 }
 
 /** A listing row: the entry without its programs and feedback. */
@@ -51,11 +58,38 @@ export interface ExamplesListResult {
   readonly counts: { readonly dataset: number; readonly learnedPositive: number; readonly learnedAvoid: number };
   /** Search mode available: full text always; hybrid when the table has vectors. */
   readonly vectors: boolean;
+  /** Every dialect profile kgent models, oldest first (for showing versions as ranges). */
+  readonly profiles?: readonly string[];
+  /** The host's dialect profile: its prompts get only the entries that fit it. */
+  readonly dialect?: string;
 }
 
 export interface ExamplesSearchResult {
   readonly mode: 'full-text' | 'hybrid';
   readonly hits: readonly (ExampleEntry & { readonly score: number })[];
+  /** The dialect profile the hits were limited to (the host's, or the one asked for). */
+  readonly dialect?: string;
+}
+
+/**
+ * Versions for people: consecutive profiles of `order` joined into ranges (`0.17-0.27`,
+ * `0.17, 0.24-0.27`); `none` for none.
+ */
+export function versionRanges(versions: readonly string[], order: readonly string[]): string {
+  if (versions.length === 0) return 'none';
+  const has = new Set(versions);
+  const runs: string[][] = [];
+  let run: string[] = [];
+  for (const v of order) {
+    if (has.has(v)) run.push(v);
+    else if (run.length) {
+      runs.push(run);
+      run = [];
+    }
+  }
+  if (run.length) runs.push(run);
+  const unknown = versions.filter((v) => !order.includes(v));
+  return [...runs.map((r) => (r.length === 1 ? (r[0] as string) : `${r[0]}-${r[r.length - 1]}`)), ...unknown].join(', ');
 }
 
 export interface ExamplesShowResult {
@@ -79,7 +113,10 @@ const exampleId = str({
 });
 
 export const ExamplesList = defineMethod<ExamplesListResult>()('examples.list', obj({ learnedOnly: optional(bool()) }));
-export const ExamplesSearch = defineMethod<ExamplesSearchResult>()('examples.search', obj({ text: str({ min: 1, max: 2000 }), k: optional(int({ min: 1, max: 50 })) }));
+export const ExamplesSearch = defineMethod<ExamplesSearchResult>()(
+  'examples.search',
+  obj({ text: str({ min: 1, max: 2000 }), k: optional(int({ min: 1, max: 50 })), dialect: optional(str({ min: 3, max: 16, pattern: /^v?\d+\.\d+(\.\d+)?$/, shape: 'a bpftrace version such as 0.23' })) }),
+);
 export const ExamplesShow = defineMethod<ExamplesShowResult>()('examples.show', obj({ id: exampleId }));
 export const ExamplesRemove = defineMethod<ExamplesRemoveResult>()('examples.remove', obj({ id: exampleId }));
 export const ExamplesPromote = defineMethod<ExamplesPromoteResult>()('examples.promote', obj({ id: exampleId }));

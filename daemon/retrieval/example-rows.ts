@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Example } from '../../datasets/load.js';
 import { KgentError } from '../errors.js';
+import { acceptedVersions, versionFilter } from './example-versions.js';
 
 /** Where an entry comes from: the repository's dataset, or a request the loop finished. */
 export type ExampleKind = 'dataset' | 'learned-positive' | 'learned-avoid';
@@ -35,6 +36,14 @@ export interface StoredExample {
   /** Learned positive entries an admin promoted into the shared library: who (`carol (uid 1002)`) and when. */
   readonly promotedBy?: string;
   readonly promotedAt?: string;
+  /**
+   * The bpftrace dialect profiles it fits (`0.17`, `0.23` ...): dataset examples as recorded in
+   * datasets/example-versions.json; learned entries the dialect their request was verified under.
+   * Searches for a host offer only entries that fit its dialect.
+   */
+  readonly versions: readonly string[];
+  /** Dataset examples: the profiles they do not fit, and why. */
+  readonly notFit?: readonly { readonly versions: readonly string[]; readonly why: string }[];
 }
 
 /**
@@ -50,7 +59,8 @@ export interface ExampleHit extends StoredExample {
 }
 
 /** The part of a dataset example the table uses (datasets/load.ts's `Example`). */
-export type DatasetExample = Pick<Example, 'id' | 'area' | 'prompt' | 'tags' | 'hooks' | 'program' | 'annotated'> & { readonly variantOf?: string };
+export type DatasetExample = Pick<Example, 'id' | 'area' | 'prompt' | 'tags' | 'hooks' | 'program' | 'annotated'> &
+  Partial<Pick<Example, 'versions' | 'notFit'>> & { readonly variantOf?: string };
 
 /** The outcome of a finished request, as the request service reports it. */
 export interface LearnInput {
@@ -67,13 +77,15 @@ export interface LearnInput {
   /** Hooks the program attaches to, when the caller knows them (otherwise read from the program). */
   readonly hooks?: readonly string[];
   readonly tags?: readonly string[];
+  /** The dialect profile the request was verified under (the host's); default: every profile whose front-end accepts the program. */
+  readonly dialect?: string;
 }
 
 /**
  * Bump when {@link ftsText} or {@link embedText} changes: the table is then rebuilt on the next
  * start, as if the dataset had changed.
  */
-export const TEXT_VERSION = 5;
+export const TEXT_VERSION = 6;
 
 /** A row as stored: the entry's fields flattened to strings, plus the ranked text. */
 export interface ExampleRow {
@@ -96,6 +108,10 @@ export interface ExampleRow {
   /** `''` unless an admin promoted the entry into the shared library. */
   promoted_by: string;
   promoted_at: string;
+  /** JSON array of the dialect profiles the entry fits (`["0.17","0.20"]`), searched with {@link versionFilter}. */
+  versions: string;
+  /** JSON array of `{versions, why}` (dataset examples). */
+  not_fit: string;
   /** What the full-text index ranks first: the request (and for avoid notes, the feedback). */
   text: string;
   /** What it ranks with a lower weight: the hooks and the program's identifiers. */
@@ -103,10 +119,13 @@ export interface ExampleRow {
 }
 
 /** Column names other than `text`, `code` and `vector`: what searches and listings read back. */
-export const ENTRY_COLUMNS = ['id', 'kind', 'prompt', 'program', 'annotated', 'feedback', 'tags', 'hooks', 'area', 'request_id', 'verdict', 'learned_at', 'owner_uid', 'owner', 'promoted_by', 'promoted_at'] as const;
+export const ENTRY_COLUMNS = ['id', 'kind', 'prompt', 'program', 'annotated', 'feedback', 'tags', 'hooks', 'area', 'request_id', 'verdict', 'learned_at', 'owner_uid', 'owner', 'promoted_by', 'promoted_at', 'versions', 'not_fit'] as const;
 
-/** The ownership columns, added in TEXT_VERSION 5: a table without them is migrated at open. */
-export const OWNER_COLUMNS = ['owner_uid', 'owner', 'promoted_by', 'promoted_at'] as const;
+/**
+ * The columns added since the first table: ownership (TEXT_VERSION 5) and versions (6). A table
+ * without one is migrated at open.
+ */
+export const OWNER_COLUMNS = ['owner_uid', 'owner', 'promoted_by', 'promoted_at', 'versions', 'not_fit'] as const;
 
 /** The uid a learned row without an owner (stored before entries had one) is given: root's, never shared. */
 export const UNOWNED_UID = 0;
@@ -172,10 +191,15 @@ export function datasetRow(e: DatasetExample): ExampleRow {
     owner: '',
     promoted_by: '',
     promoted_at: '',
+    versions: JSON.stringify(e.versions ?? [DATASET_WRITTEN_FOR]),
+    not_fit: JSON.stringify(e.notFit ?? []),
     text: ftsText(e),
     code: codeText(e),
   };
 }
+
+/** The version a dataset example without a record fits (datasets/versions.ts's WRITTEN_FOR). */
+const DATASET_WRITTEN_FOR = '0.17';
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -253,6 +277,8 @@ export function learnedRow(o: LearnInput, at: Date): ExampleRow {
     owner: o.owner,
     promoted_by: '',
     promoted_at: '',
+    versions: JSON.stringify(o.dialect !== undefined ? [o.dialect] : acceptedVersions(program)),
+    not_fit: '[]',
     text: ftsText({ prompt: o.prompt, tags, feedback }),
     code: codeText({ hooks, program }),
   };
@@ -262,8 +288,12 @@ export function learnedRow(o: LearnInput, at: Date): ExampleRow {
  * A row of a table stored before entries had an owner: owned by root (`UNOWNED_UID`), never
  * shared, with the id it would have now (rows learned several times for one request collapse).
  */
-export function migratedRow(r: ExampleRow): ExampleRow {
-  if (r.kind === 'dataset') return { ...r, owner_uid: '', owner: '', promoted_by: '', promoted_at: '' };
+export function migratedRow(row: ExampleRow): ExampleRow {
+  if (row.kind === 'dataset') return { ...row, owner_uid: '', owner: '', promoted_by: '', promoted_at: '' };
+  // Learned before versions were kept: the dialect it was verified under is unknown, so it fits
+  // the versions whose front-end and acceptance rules take its program.
+  const r = row.versions ? row : { ...row, versions: JSON.stringify(acceptedVersions(row.program)), not_fit: '[]' };
+  if (r.kind === 'dataset') return r;
   const hasOwner = /^\d+$/.test(r.owner_uid ?? '');
   const ownerUid = hasOwner ? Number(r.owner_uid) : UNOWNED_UID;
   return {
@@ -281,6 +311,8 @@ export function visibleTo(e: Pick<StoredExample, 'kind' | 'ownerUid' | 'promoted
   if (viewer === 'all' || e.kind === 'dataset' || (e.kind === 'learned-positive' && e.promotedBy)) return true;
   return viewer !== 'shared' && e.ownerUid === viewer.uid;
 }
+
+export { versionFilter };
 
 /** The SQL filter of what `viewer` may see; undefined for `all`. */
 export function viewerFilter(viewer: ExampleViewer): string | undefined {
@@ -322,7 +354,22 @@ export function toEntry(r: Record<string, unknown>): StoredExample {
     ...(kind !== 'dataset' && s('owner') ? { owner: s('owner') } : {}),
     ...(s('promoted_by') ? { promotedBy: s('promoted_by') } : {}),
     ...(s('promoted_at') ? { promotedAt: s('promoted_at') } : {}),
+    versions: strings(r['versions']),
+    ...(notFit(r['not_fit']).length ? { notFit: notFit(r['not_fit']) } : {}),
   };
+}
+
+function notFit(json: unknown): { versions: string[]; why: string }[] {
+  try {
+    const v: unknown = JSON.parse(String(json ?? '[]'));
+    if (!Array.isArray(v)) return [];
+    return v.flatMap((x: unknown) => {
+      const o = x as { versions?: unknown; why?: unknown };
+      return o && Array.isArray(o.versions) && typeof o.why === 'string' ? [{ versions: o.versions.map(String), why: o.why }] : [];
+    });
+  } catch {
+    return [];
+  }
 }
 
 /** Content hash of the dataset (and of how rows are built from it): a change reloads the table. */
@@ -330,7 +377,7 @@ export function datasetHash(examples: readonly DatasetExample[]): string {
   const h = createHash('sha256');
   h.update(`text-version ${TEXT_VERSION}\n`);
   for (const e of [...examples].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    h.update(JSON.stringify([e.id, e.area, e.prompt, e.tags, e.hooks, e.variantOf ?? null, e.program, e.annotated]));
+    h.update(JSON.stringify([e.id, e.area, e.prompt, e.tags, e.hooks, e.variantOf ?? null, e.program, e.annotated, e.versions ?? null, e.notFit ?? null]));
     h.update('\n');
   }
   return h.digest('hex');

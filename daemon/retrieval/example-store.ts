@@ -27,6 +27,7 @@ import {
   notFound,
   OWNER_COLUMNS,
   toEntry,
+  versionFilter,
   viewerFilter,
   visibleTo,
   type DatasetExample,
@@ -68,6 +69,8 @@ export interface SearchOptions {
   readonly fullTextOnly?: boolean;
   /** Whose view (default `shared`: the dataset and promoted entries only). A request searches as its submitter. */
   readonly viewer?: ExampleViewer;
+  /** Only entries that fit this dialect profile (`0.23`): the host's, for its prompts. Default: any. */
+  readonly dialect?: string;
 }
 
 export interface SearchResult {
@@ -171,7 +174,7 @@ export class ExampleStore {
     if (!table || !q) return { mode: 'full-text', hits: [] };
     const vector = this.hasVectors && !opts.fullTextOnly ? await this.embedOne(text) : undefined;
     const kinds = opts.kinds ?? [];
-    const where = [kinds.length ? `kind IN (${kinds.map(sql).join(', ')})` : undefined, viewerFilter(opts.viewer ?? 'shared')].filter(Boolean).join(' AND ');
+    const where = [kinds.length ? `kind IN (${kinds.map(sql).join(', ')})` : undefined, viewerFilter(opts.viewer ?? 'shared'), opts.dialect !== undefined ? versionFilter(opts.dialect) : undefined].filter(Boolean).join(' AND ');
     const { mode, rows } = await rankedQuery(table, {
       text: q,
       columns: FTS_COLUMNS,
@@ -229,10 +232,19 @@ export class ExampleStore {
     });
   }
 
-  /** Entries `viewer` may see (default `shared`), sorted by kind (dataset first) then id; `learnedOnly` leaves out the dataset. */
-  async list(opts: { learnedOnly?: boolean; viewer?: ExampleViewer } = {}): Promise<StoredExample[]> {
+  /**
+   * Entries `viewer` may see (default `shared`), sorted by kind (dataset first) then id;
+   * `learnedOnly` leaves out the dataset, `dialect` the entries that do not fit that profile.
+   */
+  async list(opts: { learnedOnly?: boolean; viewer?: ExampleViewer; dialect?: string } = {}): Promise<StoredExample[]> {
     if (!this.table) return [];
-    const where = [opts.learnedOnly ? `kind IN (${LEARNED_KINDS.map(sql).join(', ')})` : undefined, viewerFilter(opts.viewer ?? 'shared')].filter(Boolean).join(' AND ');
+    const where = [
+      opts.learnedOnly ? `kind IN (${LEARNED_KINDS.map(sql).join(', ')})` : undefined,
+      viewerFilter(opts.viewer ?? 'shared'),
+      opts.dialect !== undefined ? versionFilter(opts.dialect) : undefined,
+    ]
+      .filter(Boolean)
+      .join(' AND ');
     const rows = await this.readRows(where || undefined);
     const order: Record<ExampleKind, number> = { dataset: 0, 'learned-positive': 1, 'learned-avoid': 2 };
     return rows.map((r) => entryOf(r.row)).sort((a, b) => order[a.kind] - order[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -342,7 +354,11 @@ export class ExampleStore {
       dims,
     );
     const learned = rows.filter((r) => r.row.kind !== 'dataset').length;
-    this.o.logger?.warn({ rows: old.length, kept: rows.length, learned, added: missing }, 'examples: table from before owners migrated; learned entries are root\'s and not shared until an admin promotes them');
+    if (missing.includes('owner_uid')) {
+      this.o.logger?.warn({ rows: old.length, kept: rows.length, learned, added: missing }, 'examples: table from before owners migrated; learned entries are root\'s and not shared until an admin promotes them');
+    } else {
+      this.o.logger?.info({ rows: old.length, learned, added: missing }, 'examples: table from before versions migrated; each learned entry fits the bpftrace versions that accept its program');
+    }
   }
 
   private async rowsWithoutVector(): Promise<number> {

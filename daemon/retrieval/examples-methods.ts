@@ -10,6 +10,7 @@
  * removing is an admin's, or the owner's for their own learned entries.
  */
 import { KgentError } from '../errors.js';
+import { nearestProfile, PROFILES } from '../verifier/dialect/index.js';
 import type { Rights } from '../policy/rights.js';
 import {
   ExamplesDemote,
@@ -29,6 +30,15 @@ import type { ExampleStoreApi } from './example-store-client.js';
 import type { ExampleLibrary } from './library.js';
 
 const wire = (e: StoredExample): ExampleEntry => e;
+
+/** The profile a user named (`0.23`, `0.23.2`): the nearest at or below it; a usage error when there is none. */
+function dialectProfile(name: string): string {
+  const c = nearestProfile(name);
+  if (c.kind === 'unsupported' || c.kind === 'newer-than-known') {
+    throw new KgentError('bad-request', `no bpftrace dialect "${name}": kgent models ${PROFILES.map((d) => d.version).join(', ')}`);
+  }
+  return c.dialect.version;
+}
 
 function summary(e: ExampleEntry): ExampleSummary {
   const { program: _p, annotated: _a, feedback: _f, ...rest } = e;
@@ -60,12 +70,15 @@ export function registerExampleMethods(server: MethodRegistry, library: ExampleL
     const count = (k: StoredExample['kind']): number => all.filter((e) => e.kind === k).length;
     const counts = { dataset: count('dataset'), learnedPositive: count('learned-positive'), learnedAvoid: count('learned-avoid') };
     const shown = p.learnedOnly ? all.filter((e) => e.kind !== 'dataset') : all;
-    return { examples: shown.map((e) => summary(shownTo(e, viewer))), counts, vectors: store.hasVectors };
+    const host = library?.dialect;
+    return { examples: shown.map((e) => summary(shownTo(e, viewer))), counts, vectors: store.hasVectors, profiles: PROFILES.map((d) => d.version), ...(host !== undefined ? { dialect: host } : {}) };
   });
   server.register(ExamplesSearch, async (p, conn) => {
     const viewer = viewerOf(conn);
-    const r = await (await need()).search(p.text, p.k ?? 5, { viewer });
-    return { mode: r.mode, hits: r.hits.map((h) => ({ ...shownTo(h, viewer), score: h.score })) };
+    // As the prompts see it: only entries that fit the host's dialect, or the one asked for.
+    const dialect = p.dialect !== undefined ? dialectProfile(p.dialect) : library?.dialect;
+    const r = await (await need()).search(p.text, p.k ?? 5, { viewer, ...(dialect !== undefined ? { dialect } : {}) });
+    return { mode: r.mode, hits: r.hits.map((h) => ({ ...shownTo(h, viewer), score: h.score })), ...(dialect !== undefined ? { dialect } : {}) };
   });
   server.register(ExamplesShow, async (p, conn) => {
     const viewer = viewerOf(conn);

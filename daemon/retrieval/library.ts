@@ -39,6 +39,12 @@ export interface ExampleLibraryOptions {
    * module). The store's child is let go after `idleMs` without a use (default 60 s).
    */
   readonly syncInChild?: { readonly datasetDir?: string; readonly script?: string; readonly storeScript?: string; readonly idleMs?: number };
+  /**
+   * The host's bpftrace dialect profile (`0.23`, kgentd's choice for the bpftrace it runs): searches
+   * offer only entries that fit it, and learned entries are recorded as fitting it. Default: none
+   * (every entry; learned entries fit the versions whose front-end accepts their program).
+   */
+  readonly dialect?: string;
   readonly logger: Logger;
 }
 
@@ -96,14 +102,19 @@ export class ExampleLibrary {
     return this.openStore();
   }
 
-  /** The best `k` examples for a request (see {@link ExampleStore.search}). */
-  async search(text: string, k: number, opts?: SearchOptions): Promise<SearchResult> {
-    return (await this.store()).search(text, k, opts);
+  /** The host's dialect profile the library serves, when it was given one. */
+  get dialect(): string | undefined {
+    return this.o.dialect;
   }
 
-  /** Adds a finished request (see {@link ExampleStore.learn}). */
+  /** The best `k` examples for a request that fit the host's dialect (see {@link ExampleStore.search}). */
+  async search(text: string, k: number, opts?: SearchOptions): Promise<SearchResult> {
+    return (await this.store()).search(text, k, { ...(this.o.dialect !== undefined ? { dialect: this.o.dialect } : {}), ...opts });
+  }
+
+  /** Adds a finished request, verified under the host's dialect (see {@link ExampleStore.learn}). */
   async learn(outcome: LearnInput): Promise<StoredExample> {
-    return (await this.store()).learn(outcome);
+    return (await this.store()).learn({ ...(this.o.dialect !== undefined ? { dialect: this.o.dialect } : {}), ...outcome });
   }
 
   /** Stops a running sync child; closes the table (lets its child go) once the first sync has settled. */
@@ -197,13 +208,14 @@ async function runSyncChild(args: readonly string[], logger: Logger, embed: Embe
  * through `llm` (the daemon's one LLM door), a needed sync in a child process and the table in
  * another, let go after `idleReleaseMs` (LanceDB never loads in the daemon).
  */
-export async function startExampleLibrary(config: KgentConfig, llm: LlmBackend, logger: Logger): Promise<ExampleLibrary | undefined> {
+export async function startExampleLibrary(config: KgentConfig, llm: LlmBackend, logger: Logger, dialect?: string): Promise<ExampleLibrary | undefined> {
   const log = logger.child({ component: 'examples' });
   try {
     return await ExampleLibrary.open({
       stateDir: config.stateDir,
       embedding: { model: config.models.embedding, embed: backendEmbedder(llm, config.models.embedding, log) },
       syncInChild: { idleMs: config.idleReleaseMs },
+      ...(dialect !== undefined ? { dialect } : {}),
       logger: log,
     });
   } catch (err) {

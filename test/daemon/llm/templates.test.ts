@@ -13,7 +13,7 @@ const synthesis = {
   examples: '(none)',
   feedback: '(none)',
 };
-const comprehension = { request: 'r', program: 'BEGIN { exit(); }', contracts: 'c', examples: 'e', feedback: 'f' };
+const comprehension = { request: 'r', program: 'BEGIN { exit(); }', bpftraceVersion: '0.17.0', dialect: argsDialect('v0.17.0'), contracts: 'c', examples: 'e', feedback: 'f' };
 
 t.test('each template uses exactly the values its stage declares', async (t) => {
   const files = readdirSync(llmPromptsDir()).sort();

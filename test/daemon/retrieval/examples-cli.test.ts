@@ -56,8 +56,8 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   let b = bufferIo();
   t.equal(await examplesCommand(['list'], b.io, async () => client), 0);
   t.match(b.out(), /^2 dataset examples, 1 learned, 1 avoid notes \(that you may see; \* promoted\); search: full-text\n/);
-  t.match(b.out(), /file\/opens\s+dataset\s+Print each file opened/);
-  t.match(b.out(), new RegExp(`${avoid13}\\s+avoid\\s+root\\s+print udp ports`), 'an admin sees the owner');
+  t.match(b.out(), /file\/opens\s+dataset\s+0\.17\s+Print each file opened/, "each entry shows the versions it fits");
+  t.match(b.out(), new RegExp(`${avoid13}\\s+avoid\\s+root\\s+0\\.17-0\\.27\\s+print udp ports`), 'an admin sees the owner');
 
   b = bufferIo();
   t.equal(await examplesCommand(['list', '--learned', '--json'], b.io, async () => client), 0);
@@ -69,7 +69,7 @@ t.test('examples.* in process and kgentctl examples rendering', async (t) => {
   b = bufferIo();
   t.equal(await examplesCommand(['search', 'which', 'files', 'get', 'opened?', '-k', '2'], b.io, async () => client), 0);
   t.match(b.out(), /^SCORE\s+ID\s+KIND\s+PROMPT\n\S+\s+file\/opens\s+dataset/);
-  t.match(b.out(), /\(full-text search; /);
+  t.match(b.out(), /\(full-text search of the examples; /);
 
   b = bufferIo();
   t.equal(await examplesCommand(['--json', 'search', 'zzzz qqqq'], b.io, async () => client), 4, 'no hits -> not found');
