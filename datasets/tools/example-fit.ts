@@ -18,6 +18,9 @@ import { ALL_PROBES_AVAILABLE } from '../../daemon/verifier/lints/index.js';
 import type { Example } from '../load.js';
 import type { ExampleVersionRecord, VersionsFile } from '../versions.js';
 
+/** Per query: far above what any example needs on an idle machine (under 2 s), so load never decides a fit. */
+const SOLVER_TIMEOUT_MS = 60_000;
+
 /** The outcome of one example under one profile: fits, or the first reason it does not. */
 export type Fit = { readonly fits: true } | { readonly fits: false; readonly why: string };
 
@@ -37,8 +40,12 @@ export async function exampleFit(e: Pick<Example, 'program' | 'annotated' | 'fil
   if (syntax || !parsed.program) return { fits: false, why: syntax ? `${where(syntax, 'program')}${syntax.message}` : 'does not parse' };
   const refused = firstError(checkAcceptance(parsed.program, dialect));
   if (refused) return { fits: false, why: `${where(refused, 'program')}${refused.message}` };
-  const report = await verifyWithContracts(e.annotated, { contracts, probes: ALL_PROBES_AVAILABLE, candidate: e.program, dialect });
+  const report = await verifyWithContracts(e.annotated, { contracts, probes: ALL_PROBES_AVAILABLE, candidate: e.program, dialect, timeoutMs: SOLVER_TIMEOUT_MS });
   if (report.verdict === 'proved') return { fits: true };
+  // A solver that ran out of time says nothing about the version: recording it would make the
+  // record depend on the machine's load. Fail loudly instead (raise the limit or simplify the example).
+  const timedOut = report.assertions.find((a) => a.reason?.includes('timed out')) ?? report.coverage.find((c) => c.reason?.includes('timed out'));
+  if (timedOut) throw new Error(`${e.file}: the solver timed out under bpftrace ${dialect.version}'s rules after ${SOLVER_TIMEOUT_MS} ms (line ${timedOut.line}): no fit is recorded from a timeout`);
   const err = firstError(report.diagnostics);
   const open = report.assertions.find((a) => a.verdict !== 'proved' && a.verdict !== 'trivial');
   const cover = report.coverage.find((c) => c.verdict !== 'proved');
