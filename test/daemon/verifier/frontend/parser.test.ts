@@ -20,7 +20,7 @@ import {
   type Stmt,
 } from '../../../../daemon/verifier/frontend/index.js';
 
-const FIXTURES = join(import.meta.dirname, '../../fixtures/verifier/frontend');
+const FIXTURES = join(import.meta.dirname, '../../../fixtures/verifier/frontend');
 
 function mustParse(src: string): Program {
   const r = parse(src, 'test.bt');

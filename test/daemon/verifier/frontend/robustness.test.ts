@@ -10,7 +10,7 @@ import t from 'tap';
 import { astDiff, parse, printProgram } from '../../../../daemon/verifier/frontend/index.js';
 import { ALL_PROBES_AVAILABLE, runLints } from '../../../../daemon/verifier/lints/index.js';
 
-const FIXTURES = join(import.meta.dirname, '../../fixtures/verifier/frontend');
+const FIXTURES = join(import.meta.dirname, '../../../fixtures/verifier/frontend');
 
 function sources(): { name: string; text: string }[] {
   const out = readdirSync(FIXTURES)

@@ -26,7 +26,7 @@ function shippedTools(): string[] {
 }
 
 const tools = shippedTools();
-const contracts = recordedContractProvider(join(import.meta.dirname, '../../fixtures/verifier/formats'));
+const contracts = recordedContractProvider(join(import.meta.dirname, '../../../fixtures/verifier/formats'));
 const SPAN: Span = { line: 1, column: 1, endLine: 1, endColumn: 1 };
 
 /** Appends `assert(pid == pid + 0 || nsecs > 0);`-style checks: one per probe, over builtins. */

@@ -10,7 +10,7 @@ import type { AssertionVerdict, ProgramVerdict } from '../../../../daemon/verifi
 import { ALL_PROBES_AVAILABLE } from '../../../../daemon/verifier/lints/index.js';
 import { verifyProgram } from '../../../../daemon/verifier/verify.js';
 
-const contracts = recordedContractProvider(join(import.meta.dirname, '../../fixtures/verifier/formats'));
+const contracts = recordedContractProvider(join(import.meta.dirname, '../../../fixtures/verifier/formats'));
 
 interface Case {
   readonly name: string;
