@@ -16,11 +16,6 @@ const PROCESSED = /^processed \d+ insns/;
 /** 0.17 and 0.23 follow a missing tracepoint's error with the format file they could not open. */
 const TRACEPOINT_FORMAT_MISSING = /^No such file or directory: \S*\/events\/\S+\/format$/;
 
-/** A line bpftrace prints about itself (0.17's format when none is named). */
-export function isNoise(line: string, format: BpftraceOutputFormat = outputFormatFor(undefined)): boolean {
-  return isNoiseLine(line, format);
-}
-
 export interface BpftraceOutputContext {
   /** What this bpftrace prints (from its version); 0.17's when absent. */
   readonly format?: BpftraceOutputFormat;
