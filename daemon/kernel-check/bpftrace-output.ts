@@ -5,7 +5,7 @@
  * reduced to a location and a reason, compiler-output.ts), and the kernel eBPF verifier's log (`-v`).
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import { isNoiseLine, locatedLine, outputFormatFor, type BpftraceOutputFormat } from '../runner/bpftrace-formats.js';
+import { isNoiseLine, locatedLine, locatedSpan, outputFormatFor, type BpftraceOutputFormat } from '../runner/bpftrace-formats.js';
 
 /** clang's errors on the C part (`definitions.h`, included headers), printed before bpftrace's summary. */
 const CLANG_ERROR = /^([^:\n]+):(\d+):(\d+): (?:fatal )?error: (.*)$/;
@@ -55,10 +55,9 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
         continue;
       }
       const ofProgram = ctx.programFile === undefined || loc.file === ctx.programFile;
-      const inUserProgram = ofProgram && loc.line <= lineCount;
-      const span = inUserProgram
-        ? { line: loc.line, column: loc.column ?? 1, endLine: loc.line, endColumn: loc.endColumn ?? loc.column ?? 1 }
-        : undefined;
+      const located = locatedSpan(loc, format);
+      const inUserProgram = ofProgram && located.line <= lineCount;
+      const span = inUserProgram ? { ...located, endLine: Math.min(located.endLine, lineCount) } : undefined;
       if (inLibrary && loc.message === 'expanded from') {
         // A library warning is bpftrace's business, never the program's; a library error is
         // reported where the program called the built-in.

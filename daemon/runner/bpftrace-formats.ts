@@ -35,6 +35,14 @@ export interface BpftraceOutputFormat {
    * followed by `PROGRAM:L:C-C: WARNING: expanded from` at the caller. Undefined: the release has none.
    */
   readonly libraryFile?: RegExp;
+  /**
+   * What a line range `FILE:A-B:` locates. `probe-at-end`: 0.17 and 0.23 print it for a probe's
+   * attach points, and A is unreliable (a missing tracepoint on line 4 after `BEGIN` on line 1, a
+   * blank line and a comment reads `1-4`; its attach points on lines 3-4 read `3-4`): the probe is
+   * on B. `span`: 0.27 prints it for any construct over several lines (a `while` on lines 3 to 5
+   * reads `3-5`, a call split over lines 2-3 reads `2-3`): A to B.
+   */
+  readonly lineRange: 'probe-at-end' | 'span';
 }
 
 /** In every release checked: the container refuses RLIMIT_MEMLOCK (0.17 says ERROR, later WARNING). */
@@ -48,6 +56,7 @@ const V0_17: BpftraceOutputFormat = {
   loadRefusedFollowOn: [],
   attachFailed: /^Error attaching probe/,
   probeNotFound: /^tracepoint not found: /,
+  lineRange: 'probe-at-end',
   // `-v`: "INFO: node count: 11", "Attaching BEGIN"; text mode: "Attaching 2 probes..." on stdout.
   noise: [MEMLOCK, /^INFO: /, /^Attaching \d+ probes?\.\.\./, /^Attaching \S+$/],
 };
@@ -61,6 +70,7 @@ const V0_23: BpftraceOutputFormat = {
   // "Could not resolve symbol: /usr/lib/...:name, cannot attach probe." (exit 255, even with --dry-run).
   attachFailed: /^Error attaching probe|cannot attach probe/,
   probeNotFound: /^tracepoint not found: /,
+  lineRange: 'probe-at-end',
   noise: [
     MEMLOCK,
     /^INFO: /,
@@ -92,6 +102,7 @@ const V0_27: BpftraceOutputFormat = {
     /^WARNING: Could not read functions from \S*available_filter_functions/,
   ],
   libraryFile: /^stdlib\//,
+  lineRange: 'span',
 };
 
 /** Oldest first. */
@@ -113,12 +124,15 @@ export function isNoiseLine(line: string, format: BpftraceOutputFormat): boolean
   return format.noise.some((re) => re.test(line));
 }
 
-/** `FILE:L:C-C: ERROR|WARNING: message`, or `FILE:A-B: ...` (0.17 and 0.23 for a probe: lines A to B, B the probe's). */
+/** `FILE:L:C-C: ERROR|WARNING: message`, or `FILE:A-B: ...` (a line range; see {@link BpftraceOutputFormat.lineRange}). */
 const LOCATED = /^(.+?):(\d+)(?::(\d+)-(\d+)|-(\d+)): (ERROR|WARNING): (.*)$/;
 
 export interface LocatedLine {
   readonly file: string;
+  /** The first line (A of a range `A-B`). */
   readonly line: number;
+  /** The last line: `line`, or B of a range. */
+  readonly endLine: number;
   /** Undefined for a line range (`FILE:A-B:`). */
   readonly column?: number;
   readonly endColumn?: number;
@@ -130,11 +144,11 @@ export interface LocatedLine {
 export function locatedLine(text: string): LocatedLine | undefined {
   const m = LOCATED.exec(text);
   if (!m) return undefined;
-  // A range "A-B" names the lines from the previous probe's end to this probe: the probe is on B.
-  const line = Number(m[5] ?? m[2]);
+  const line = Number(m[2]);
   return {
     file: m[1]!,
     line,
+    endLine: Number(m[5] ?? m[2]),
     ...(m[3] !== undefined ? { column: Number(m[3]), endColumn: Number(m[4]) } : {}),
     severity: m[6] === 'ERROR' ? 'error' : 'warning',
     message: m[7]!,
@@ -168,4 +182,11 @@ export function meaningfulStderr(lines: readonly string[], format: BpftraceOutpu
     out.push(line);
   }
   return out;
+}
+
+/** The program lines a located diagnostic names, as this release means them: first and last line, and columns when given. */
+export function locatedSpan(loc: LocatedLine, format: BpftraceOutputFormat): { line: number; endLine: number; column: number; endColumn: number } {
+  if (loc.column !== undefined) return { line: loc.line, endLine: loc.line, column: loc.column, endColumn: loc.endColumn ?? loc.column };
+  const first = format.lineRange === 'probe-at-end' ? loc.endLine : loc.line;
+  return { line: first, endLine: loc.endLine, column: 1, endColumn: 1 };
 }

@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNoiseLine, meaningfulStderr, outputFormatFor } from '../../daemon/runner/bpftrace-formats.js';
+import { isNoiseLine, locatedLine, locatedSpan, meaningfulStderr, outputFormatFor } from '../../daemon/runner/bpftrace-formats.js';
 import { parseBpftraceVersion } from '../../kernel-contracts/kernel-reader/bpftrace.js';
 
 const RECORDED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kernel-check');
@@ -49,4 +49,23 @@ t.test('a library warning does not swallow the error after it', async (t) => {
   const format = outputFormatFor({ major: 0, minor: 27 });
   const lines = ['stdlib/strings.bt:188:3-33: WARNING: Return value discarded.', '  __strerror((int32)errno, &$v);', '  ~~~~', 'p.bt:1:5-9: WARNING: expanded from', 'BEGIN { x }', '    ~~~~', 'ERROR: Error attaching probe: tracepoint:a:b'];
   t.same(meaningfulStderr(lines, format), ['ERROR: Error attaching probe: tracepoint:a:b']);
+});
+
+t.test('a line range means what its release means by it', async (t) => {
+  // Printed by the real binaries (test/dialects/README.md): 0.17/0.23 locate a probe's attach
+  // points from an unreliable start to the probe's line; 0.27 locates a construct from its first line.
+  const rows: [string, string, { line: number; endLine: number; column: number }][] = [
+    ['0.17.0', 'mt3.bt:1-4: ERROR: tracepoint not found: syscalls:sys_enter_nope', { line: 4, endLine: 4, column: 1 }],
+    ['0.23.2', 'mt4.bt:3-4: WARNING: tracepoint not found: syscalls:sys_enter_nope', { line: 4, endLine: 4, column: 1 }],
+    ['0.27.1', 'ml.bt:3-5: WARNING: While loops are deprecated and may be removed in the future.', { line: 3, endLine: 5, column: 1 }],
+    ['0.27.1', 'ml2.bt:2-3: ERROR: Unknown function: \'nosuch\'', { line: 2, endLine: 3, column: 1 }],
+    ['0.27.1', 'mt4.bt:4:1-35: ERROR: No matches for tracepoint syscalls:sys_enter_nope.', { line: 4, endLine: 4, column: 1 }],
+    ['0.23.2', 'ml3.bt:3:10-11: WARNING: comparison of integers of different signs', { line: 3, endLine: 3, column: 10 }],
+  ];
+  for (const [v, text, want] of rows) {
+    const loc = locatedLine(text);
+    t.ok(loc, `${v}: located: ${text}`);
+    if (loc) t.match(locatedSpan(loc, outputFormatFor(parseBpftraceVersion(v))), want, `${v}: ${text}`);
+  }
+  t.equal(locatedLine('ERROR: Error loading BPF program for begin_1.'), undefined, 'no location, no span');
 });
