@@ -39,7 +39,14 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
   let refused = false;
   let probeMissing = false;
   /** The last diagnostic came from bpftrace's own library: its `expanded from` note is not the program's. */
-  let inLibrary: { severity: 'error' | 'warning'; message: string; where: string } | undefined;
+  let inLibrary: { severity: 'error' | 'warning'; message: string; where: string; reported: boolean } | undefined;
+  /** A library error without an `expanded from` at the program is still an error: reported without a line. */
+  const settleLibrary = (): void => {
+    if (inLibrary?.severity === 'error' && !inLibrary.reported) {
+      out.push({ code: 'bpftrace.error', severity: 'error', stage: 'kernel', message: `${inLibrary.message} (in bpftrace's standard library, ${inLibrary.where})` });
+    }
+    inLibrary = undefined;
+  };
   for (const line of lines) {
     if (isNoiseLine(line, format)) continue;
     const clang = CLANG_ERROR.exec(line);
@@ -51,7 +58,8 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
     if (loc) {
       if (format.libraryFile?.test(loc.file)) {
         // 0.27 locates problems of its built-in functions in its standard library: not the program's lines.
-        inLibrary = { severity: loc.severity, message: loc.message, where: `${loc.file}:${loc.line}` };
+        settleLibrary();
+        inLibrary = { severity: loc.severity, message: loc.message, where: `${loc.file}:${loc.line}`, reported: false };
         continue;
       }
       const ofProgram = ctx.programFile === undefined || loc.file === ctx.programFile;
@@ -62,6 +70,7 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
         // A library warning is bpftrace's business, never the program's; a library error is
         // reported where the program called the built-in.
         if (inLibrary.severity === 'error') {
+          inLibrary.reported = true;
           out.push({
             code: 'bpftrace.error',
             severity: 'error',
@@ -72,7 +81,7 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
         }
         continue;
       }
-      inLibrary = undefined;
+      settleLibrary();
       const notFound = loc.severity === 'error' && format.probeNotFound.test(loc.message);
       if (notFound) probeMissing = true;
       out.push({
@@ -92,7 +101,7 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
       continue;
     }
     if (!line.startsWith('ERROR: ')) continue;
-    inLibrary = undefined;
+    settleLibrary();
     const msg = line.slice('ERROR: '.length);
     if (refused && format.loadRefusedFollowOn.some((re) => re.test(msg))) continue;
     if (probeMissing && TRACEPOINT_FORMAT_MISSING.test(msg)) continue;
@@ -114,6 +123,7 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
       out.push({ code: 'bpftrace.error', severity: 'error', stage: 'kernel', message: msg });
     }
   }
+  settleLibrary();
   return dedupe(out);
 }
 

@@ -206,3 +206,13 @@ t.test('the whole kernel check on the real binaries', async (t) => {
     });
   }
 });
+
+t.test('a library error without an "expanded from" is still reported (no line)', async (t) => {
+  const format = outputFormatFor({ major: 0, minor: 27 });
+  for (const tailLines of [[], ['ERROR: something else'], ['stdlib/b.bt:1:1-2: WARNING: w']]) {
+    const stderr = ['stdlib/a.bt:7:1-9: ERROR: library refuses', '  x', '  ~', ...tailLines];
+    const d = loadDiagnostics({ ok: false, stderr, exitCode: 1, signal: undefined, timedOut: false, elapsedMs: 1 }, { fileName: 'p.bt', sourceLines: 10, timeoutMs: 1, memoryBytes: undefined, format, programFile: 'p.bt' });
+    t.match(d[0], { code: 'bpftrace.error', severity: 'error', message: /library refuses \(in bpftrace's standard library, stdlib\/a.bt:7\)/ }, JSON.stringify(tailLines));
+    t.equal(d[0]?.span, undefined);
+  }
+});
