@@ -111,7 +111,7 @@ export async function kernelCheck(
     if (load.cancelled) throw cancelledCheck();
     let stderr = load.stderr.split('\n');
     if (input.hostFilesHidden) {
-      const shown = withholdIncludedFileText(stderr, file);
+      const shown = withholdIncludedFileText(stderr, file, (cli.output ?? outputFormatFor(cli.version)).libraryFile);
       stderr = shown.lines;
       if (shown.withheld.length > 0) opts.onWithheld?.(shown.withheld);
     }
