@@ -92,15 +92,15 @@ t.test('the real binaries: readBpftraceInfo reads each release', async (t) => {
       continue;
     }
     const info = await readBpftraceInfo({ bin: probe.bin.path, timeoutMs: 60_000 });
-    t.equal(info.version.text, probe.bin.version, `${probe.source}: version ${info.version.text}`);
+    t.equal(info.version.text, probe.bin.version, `${probe.bin.source}: version ${info.version.text}`);
     const c = CASES.find((x) => x.version === probe.bin.version);
     if (!c) {
-      t.comment(`${probe.source}: bpftrace ${probe.bin.version} has no recorded --info; only its shape is checked`);
+      t.comment(`${probe.bin.source}: bpftrace ${probe.bin.version} has no recorded --info; only its shape is checked`);
       t.ok(info.features && Object.keys(info.features).length > 5, 'features read');
       continue;
     }
-    t.same(info.features, parseBpftraceInfo(recorded(c.version)), `${probe.source}: live --info reads as the recorded text (same kernel)`);
+    t.same(info.features, parseBpftraceInfo(recorded(c.version)), `${probe.bin.source}: live --info reads as the recorded text (same kernel)`);
     const ps = await detectProbeSupport(realHost(), { bpftrace: { version: info.version, ...(info.features ? { features: info.features } : {}) } });
-    t.equal(ps.isAvailable('iter'), false, `${probe.source}: iter ${ps.reason('iter')}`);
+    t.equal(ps.isAvailable('iter'), false, `${probe.bin.source}: iter ${ps.reason('iter')}`);
   }
 });
