@@ -173,7 +173,7 @@ export async function showCommand(ctx: CommandContext, id: number): Promise<numb
  */
 export function verificationLines(v: ProgramVerification | undefined, accepting: string): string[] {
   if (!v) return [];
-  const lines = [`  verified:     ${v.verdict} (request R${v.requestId})`];
+  const lines = [`  verified:     ${v.verdict} (request R${v.requestId}${v.dialect ? `, bpftrace ${v.dialect} rules` : ''})`];
   if (v.hints.length > 0) {
     lines.push(`  hints:        ${accepting} (not kernel guarantees):`);
     for (const h of v.hints) lines.push(`    - ${h.hint} [assume at line ${h.usedBy}]; source: ${h.source}`);

@@ -63,7 +63,7 @@ function printResult(io: CliIO, r: RequestResult): void {
     // The verdicts' line numbers are those of the annotated program (the program with the
     // assume/assert/cover the verifier proves): it is shown, numbered, right above them.
     const numbered = r.annotated !== undefined && (r.report.assertions.length > 0 || (r.report.coverage ?? []).length > 0);
-    io.stdout.write(`\nverification: ${r.report.verdict}${numbered ? ', of the annotated program (line numbers below are its own):' : ''}\n`);
+    io.stdout.write(`\nverification: ${r.report.verdict}${r.report.dialect ? ` under bpftrace ${r.report.dialect}'s rules` : ''}${numbered ? ', of the annotated program (line numbers below are its own):' : ''}\n`);
     if (numbered) io.stdout.write(`${numberLines(r.annotated!)}\n`);
     for (const h of r.report.hints ?? []) io.stdout.write(`  hint (assume at line ${h.usedBy}): ${h.hint}; source: ${h.source}\n`);
     for (const a of r.report.assertions) {
@@ -305,7 +305,7 @@ export async function showRequestCommand(ctx: CommandContext, id: number, verbos
       ...(q.hints.length ? [`  hints:     ${q.hints.join(' | ')}`] : []),
     ];
     for (const a of d.attempts) {
-      out.push('', `attempt ${a.n}: ${a.outcome}${a.verdict ? ` (verifier: ${a.verdict})` : ''}  [${a.timings.map((t) => `${t.stage} ${ms(t.ms)}`).join(', ')}]`);
+      out.push('', `attempt ${a.n}: ${a.outcome}${a.verdict ? ` (verifier: ${a.verdict}${a.report?.dialect ? `, bpftrace ${a.report.dialect} rules` : ''})` : ''}  [${a.timings.map((t) => `${t.stage} ${ms(t.ms)}`).join(', ')}]`);
       const trims = [a.trimmed?.synthesis, a.trimmed?.comprehension].filter((t) => t && (t.droppedExamples.length || t.shortenedFeedback));
       for (const t of trims) out.push(`  prompt trimmed to ${t!.tokens}/${t!.budget} tokens: dropped ${t!.droppedExamples.join(', ') || 'no example'}, shortened ${t!.shortenedFeedback} feedback`);
       if (a.candidate) out.push('  candidate:', ...a.candidate.trimEnd().split('\n').map((l) => `    ${l}`));

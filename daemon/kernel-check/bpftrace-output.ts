@@ -5,57 +5,109 @@
  * reduced to a location and a reason, compiler-output.ts), and the kernel eBPF verifier's log (`-v`).
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
+import { isNoiseLine, locatedLine, locatedSpan, outputFormatFor, type BpftraceOutputFormat } from '../runner/bpftrace-formats.js';
 
-const BPFTRACE_DIAG = /^(.+?):(\d+):(\d+)-(\d+): (ERROR|WARNING): (.*)$/;
 /** clang's errors on the C part (`definitions.h`, included headers), printed before bpftrace's summary. */
 const CLANG_ERROR = /^([^:\n]+):(\d+):(\d+): (?:fatal )?error: (.*)$/;
 /** clang can print an error per line of a header; the first few say enough. */
 const MAX_CLANG_ERRORS = 5;
 const INSN_LINE = /^\d+: /;
 const PROCESSED = /^processed \d+ insns/;
-/** Lines bpftrace prints that say nothing about the program. */
-const NOISE = [/couldn't set RLIMIT_MEMLOCK/, /^INFO: /, /^Attaching \d+ probes?\.\.\./];
+/** 0.17 and 0.23 follow a missing tracepoint's error with the format file they could not open. */
+const TRACEPOINT_FORMAT_MISSING = /^No such file or directory: \S*\/events\/\S+\/format$/;
 
-export function isNoise(line: string): boolean {
-  return NOISE.some((re) => re.test(line));
+export interface BpftraceOutputContext {
+  /** What this bpftrace prints (from its version); 0.17's when absent. */
+  readonly format?: BpftraceOutputFormat;
+  /**
+   * The path bpftrace loaded the program from: only diagnostics located in it are the caller's
+   * lines. Absent: every location outside bpftrace's own library is taken as the program's.
+   */
+  readonly programFile?: string;
 }
 
 /**
  * @param fileName how the user knows the program (diagnostics name it, not our temp file)
  * @param lineCount lines of the user's program: diagnostics past it point into kgent's check probe
  */
-export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCount: number): Diagnostic[] {
+export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCount: number, ctx: BpftraceOutputContext = {}): Diagnostic[] {
+  const format = ctx.format ?? outputFormatFor(undefined);
   const lines = stderr.split('\n');
   const out: Diagnostic[] = [];
-  const verifierLog = extractVerifierLog(lines);
+  const verifierLog = extractVerifierLog(lines, format);
   let clangErrors = 0;
+  let refused = false;
+  let probeMissing = false;
+  /** The last diagnostic came from bpftrace's own library: its `expanded from` note is not the program's. */
+  let inLibrary: { severity: 'error' | 'warning'; message: string; where: string; reported: boolean } | undefined;
+  /** A library error without an `expanded from` at the program is still an error: reported without a line. */
+  const settleLibrary = (): void => {
+    if (inLibrary?.severity === 'error' && !inLibrary.reported) {
+      out.push({ code: 'bpftrace.error', severity: 'error', stage: 'kernel', message: `${inLibrary.message} (in bpftrace's standard library, ${inLibrary.where})` });
+    }
+    inLibrary = undefined;
+  };
   for (const line of lines) {
+    if (isNoiseLine(line, format)) continue;
     const clang = CLANG_ERROR.exec(line);
     if (clang) {
       if (clangErrors++ < MAX_CLANG_ERRORS) out.push({ code: 'clang.error', severity: 'error', stage: 'kernel', message: line });
       continue;
     }
-    const m = BPFTRACE_DIAG.exec(line);
-    if (m) {
-      const lineNo = Number(m[2]);
-      const inUserProgram = lineNo <= lineCount;
+    const loc = locatedLine(line);
+    if (loc) {
+      if (format.libraryFile?.test(loc.file)) {
+        // 0.27 locates problems of its built-in functions in its standard library: not the program's lines.
+        settleLibrary();
+        inLibrary = { severity: loc.severity, message: loc.message, where: `${loc.file}:${loc.line}`, reported: false };
+        continue;
+      }
+      const ofProgram = ctx.programFile === undefined || loc.file === ctx.programFile;
+      const located = locatedSpan(loc, format);
+      const inUserProgram = ofProgram && located.line <= lineCount;
+      const span = inUserProgram ? { ...located, endLine: Math.min(located.endLine, lineCount) } : undefined;
+      if (inLibrary && loc.message === 'expanded from') {
+        // A library warning is bpftrace's business, never the program's; a library error is
+        // reported where the program called the built-in.
+        if (inLibrary.severity === 'error') {
+          inLibrary.reported = true;
+          out.push({
+            code: 'bpftrace.error',
+            severity: 'error',
+            stage: 'kernel',
+            message: `${inLibrary.message} (in bpftrace's standard library, ${inLibrary.where}, called here)`,
+            ...(span ? { span } : {}),
+          });
+        }
+        continue;
+      }
+      settleLibrary();
+      const notFound = loc.severity === 'error' && format.probeNotFound.test(loc.message);
+      if (notFound) probeMissing = true;
       out.push({
-        code: 'bpftrace.error',
-        severity: m[5] === 'ERROR' ? 'error' : 'warning',
+        code: notFound ? 'kernel.probe-not-found' : 'bpftrace.error',
+        severity: loc.severity,
         stage: 'kernel',
-        message: m[6]!,
-        ...(inUserProgram
-          ? { span: { line: lineNo, column: Number(m[3]), endLine: lineNo, endColumn: Number(m[4]) } }
-          : {}),
-        ...(inUserProgram ? {} : { detail: `reported in ${fileName}'s check probe: ${line}` }),
+        message: loc.message,
+        ...(span ? { span } : {}),
+        ...(span ? {} : { detail: ofProgram ? `reported in ${fileName}'s check probe: ${line}` : `reported in ${loc.file}, not in ${fileName}: ${line}` }),
       });
       continue;
     }
-    if (!line.startsWith('ERROR: ') || isNoise(line)) continue;
+    if (line.startsWith('HINT: ')) {
+      // 0.27 follows a warning with a hint; a library warning's hint goes with it.
+      const last = out.at(-1);
+      if (!inLibrary && last) out[out.length - 1] = { ...last, hints: [...(last.hints ?? []), line.slice('HINT: '.length)] };
+      continue;
+    }
+    if (!line.startsWith('ERROR: ')) continue;
+    settleLibrary();
     const msg = line.slice('ERROR: '.length);
-    const loadFailure = /Error loading program|Failed to load program|verif/i.test(msg);
-    if (loadFailure) {
-      const probe = /Error loading program: (\S+)/.exec(msg)?.[1];
+    if (refused && format.loadRefusedFollowOn.some((re) => re.test(msg))) continue;
+    if (probeMissing && TRACEPOINT_FORMAT_MISSING.test(msg)) continue;
+    if (format.loadRefused.test(msg)) {
+      refused = true;
+      const probe = format.loadRefused.exec(msg)?.[1];
       const reason = verifierLog ? summariseVerifierLog(verifierLog) : undefined;
       out.push({
         code: 'kernel.verifier-rejected',
@@ -65,16 +117,19 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
         hints: hintsFor(reason ?? msg),
         detail: verifierLog ? tail(verifierLog, 200) : msg,
       });
+    } else if (format.attachFailed.test(msg)) {
+      out.push({ code: 'kernel.attach-failed', severity: 'error', stage: 'kernel', message: msg, hints: ['the program loaded, but the kernel refused to attach a probe: check that the probe exists and can be traced on this kernel'] });
     } else {
       out.push({ code: 'bpftrace.error', severity: 'error', stage: 'kernel', message: msg });
     }
   }
+  settleLibrary();
   return dedupe(out);
 }
 
-/** The verifier's own log: from `Error log:`/`The verifier log:` to the `processed N insns` line. */
-function extractVerifierLog(lines: string[]): string[] | undefined {
-  const start = lines.findIndex((l) => /^(Error log|The verifier log):/.test(l));
+/** The verifier's own log: from its opening line (`Error log:` in 0.17, `Kernel error log:` from 0.23) to the `processed N insns` line. */
+function extractVerifierLog(lines: string[], format: BpftraceOutputFormat): string[] | undefined {
+  const start = lines.findIndex((l) => format.verifierLogStart.test(l));
   if (start === -1) return undefined;
   let end = lines.length;
   for (let i = start + 1; i < lines.length; i++) {

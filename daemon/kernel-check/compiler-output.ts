@@ -10,8 +10,8 @@
 /** clang: `FILE:LINE:COL: error: message`; `In file included from FILE:LINE:`. */
 const CLANG_DIAG = /^([^:\n]+):(\d+):(\d+): (error|warning|note|remark|fatal error): (.*)$/;
 const INCLUDED_FROM = /^(?:In file included from|\s*from) ([^:\n]+):(\d+)[:,]/;
-/** bpftrace's own diagnostic about the loaded file. */
-const BPFTRACE_DIAG = /^([^:\n]+):(\d+):(\d+)-(\d+): (ERROR|WARNING): /;
+/** bpftrace's own diagnostic about the loaded file: `F:L:C-C:`, or a line range `F:A-B:`. */
+const BPFTRACE_DIAG = /^([^:\n]+):(\d+)(?::(\d+)-\d+|-\d+): (ERROR|WARNING): /;
 /** Lines known to come from bpftrace itself, which end a run of withheld lines. */
 const BPFTRACE_LINE = /^(ERROR|WARNING|INFO): |^Attaching \d+ probe/;
 
@@ -27,8 +27,10 @@ export interface ShownOutput {
 /**
  * @param lines bpftrace's stderr, line by line
  * @param programFile the file bpftrace loaded (its diagnostics are about the caller's own text)
+ * @param libraryFile files of bpftrace's own standard library (0.27 `stdlib/strings.bt`): built into
+ *   bpftrace, not host files, so kept as printed (the classifier keeps them off the program's lines)
  */
-export function withholdIncludedFileText(lines: readonly string[], programFile: string): ShownOutput {
+export function withholdIncludedFileText(lines: readonly string[], programFile: string, libraryFile?: RegExp): ShownOutput {
   const shown: string[] = [];
   const withheld: string[] = [];
   let inWithheldRun = false;
@@ -36,10 +38,11 @@ export function withholdIncludedFileText(lines: readonly string[], programFile: 
     const bp = BPFTRACE_DIAG.exec(line);
     if (bp) {
       inWithheldRun = false;
-      if (bp[1] === programFile) shown.push(line);
+      if (bp[1] === programFile || libraryFile?.test(bp[1]!)) shown.push(line);
       else {
+        inWithheldRun = true;
         withheld.push(line);
-        shown.push(`${bp[1]}:${bp[2]}:${bp[3]}: ${bp[5]}: (in an included file; details in kgentd's log)`);
+        shown.push(`${bp[1]}:${bp[2]}:${bp[3] ?? 1}: ${bp[4]}: (in an included file; details in kgentd's log)`);
       }
       continue;
     }

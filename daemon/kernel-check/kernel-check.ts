@@ -8,7 +8,11 @@
  *   check's own stdout (`system`, `cat`) is renamed `printf`, which compiles to the same BPF, and
  *   `#include` may not name a device or a file outside the include path (check-copy.ts says why
  *   killing bpftrace in time cannot be relied on for this).
- * - bpftrace with `--dry-run` (newer releases) loads without attaching: used when `--help` lists it.
+ * - bpftrace with `--dry-run` (0.23 and 0.27 checked) loads every program into the kernel and exits
+ *   without running BEGIN: used when `--help` lists it; exit 0 is a load. 0.23's dry run also
+ *   attaches (a kprobe or uprobe that cannot be attached fails it, exit 255); 0.27 finds a missing
+ *   kprobe/uprobe/tracepoint at compile time (exit 1). Either way bpftrace has exited, so nothing
+ *   stays attached.
  * - bpftrace 0.17 (Debian 12) has no dry run. It loads and attaches every probe, BEGIN last to fire:
  *   BEGIN is triggered only after all other probes are attached, and is never triggered when any
  *   load fails. So the copy prints a random marker first thing in BEGIN. Seeing the marker on stdout
@@ -34,6 +38,7 @@ import { loadedCopy } from './check-copy.js';
 import { withholdIncludedFileText } from './compiler-output.js';
 import { loadWithBpftrace } from './bpftrace-load.js';
 import { loadDiagnostics } from './load-outcome.js';
+import { outputFormatFor } from '../runner/bpftrace-formats.js';
 import { KgentError } from '../errors.js';
 import {
   CHECK_DIR_PREFIX,
@@ -106,7 +111,7 @@ export async function kernelCheck(
     if (load.cancelled) throw cancelledCheck();
     let stderr = load.stderr.split('\n');
     if (input.hostFilesHidden) {
-      const shown = withholdIncludedFileText(stderr, file);
+      const shown = withholdIncludedFileText(stderr, file, (cli.output ?? outputFormatFor(cli.version)).libraryFile);
       stderr = shown.lines;
       if (shown.withheld.length > 0) opts.onWithheld?.(shown.withheld);
     }
@@ -115,7 +120,14 @@ export async function kernelCheck(
     const ok = useDryRun ? load.exitCode === 0 : load.ready;
     const diagnostics = loadDiagnostics(
       { ok, stderr, exitCode: load.exitCode, signal: load.signal, timedOut: load.timedOut, elapsedMs: load.elapsedMs },
-      { fileName: input.fileName, sourceLines: lineCount(input.source), timeoutMs: opts.timeoutMs, memoryBytes: memory.length > 0 ? limits.memoryBytes : undefined },
+      {
+        fileName: input.fileName,
+        sourceLines: lineCount(input.source),
+        timeoutMs: opts.timeoutMs,
+        memoryBytes: memory.length > 0 ? limits.memoryBytes : undefined,
+        format: cli.output ?? outputFormatFor(cli.version),
+        programFile: file,
+      },
     );
     return { ok, diagnostics, durationMs, method };
   } finally {

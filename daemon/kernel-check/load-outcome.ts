@@ -5,7 +5,8 @@
  * bpftrace-load.ts's business, and each recorded output can be classified alone.
  */
 import type { Diagnostic } from '../protocol/diagnostic.js';
-import { diagnosticsFromBpftrace, isNoise } from './bpftrace-output.js';
+import { diagnosticsFromBpftrace } from './bpftrace-output.js';
+import { meaningfulStderr, outputFormatFor, type BpftraceOutputFormat } from '../runner/bpftrace-formats.js';
 
 /** What bpftrace did, as far as the classification needs it. */
 export interface LoadOutcome {
@@ -28,6 +29,10 @@ export interface LoadContext {
   readonly timeoutMs: number;
   /** The address-space limit bpftrace ran under; undefined when none was set. */
   readonly memoryBytes: number | undefined;
+  /** What this bpftrace prints (runner/bpftrace-formats.ts, from its version); 0.17's when absent. */
+  readonly format?: BpftraceOutputFormat;
+  /** The path bpftrace loaded: only its locations are the caller's lines (0.27 also locates in its stdlib). */
+  readonly programFile?: string;
 }
 
 // bpftrace 0.17 out of address space: usually "ERROR: Failed to compi" cut short (formatting the
@@ -37,7 +42,8 @@ const OUT_OF_MEMORY = /out of memory|bad_alloc|Cannot allocate memory|length_err
 /** The warnings of a loaded program, or the errors that say why it did not load (never empty then). */
 export function loadDiagnostics(outcome: LoadOutcome, ctx: LoadContext): Diagnostic[] {
   const text = outcome.stderr.join('\n');
-  if (outcome.ok) return diagnosticsFromBpftrace(text, ctx.fileName, ctx.sourceLines).filter((d) => d.severity !== 'error');
+  const output = { ...(ctx.format ? { format: ctx.format } : {}), ...(ctx.programFile !== undefined ? { programFile: ctx.programFile } : {}) };
+  if (outcome.ok) return diagnosticsFromBpftrace(text, ctx.fileName, ctx.sourceLines, output).filter((d) => d.severity !== 'error');
   if (outcome.timedOut) {
     return [
       {
@@ -60,10 +66,11 @@ export function loadDiagnostics(outcome: LoadOutcome, ctx: LoadContext): Diagnos
       },
     ];
   }
-  const diagnostics = diagnosticsFromBpftrace(text, ctx.fileName, ctx.sourceLines);
-  if (diagnostics.length > 0) return diagnostics;
-  const tailLines = outcome.stderr.filter((l) => l.trim() !== '' && !isNoise(l)).slice(-5);
+  const diagnostics = diagnosticsFromBpftrace(text, ctx.fileName, ctx.sourceLines, output);
+  if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;
+  const tailLines = meaningfulStderr(outcome.stderr, ctx.format ?? outputFormatFor(undefined)).filter((l) => l.trim() !== '').slice(-5);
   return [
+    ...diagnostics,
     {
       code: 'kernel.load-failed',
       severity: 'error',

@@ -69,6 +69,8 @@ export interface ProgramVerification {
   readonly requestId: number;
   readonly verdict: 'proved' | 'proved-under-hints';
   readonly hints: readonly { readonly hint: string; readonly source: string; readonly usedBy: number }[];
+  /** The bpftrace dialect it was verified under (`0.23`); absent in reports stored before it was recorded. */
+  readonly dialect?: string;
 }
 
 export interface CheckResult {

@@ -90,6 +90,8 @@ export interface VerifyReport {
   /** The hints the proof rests on (verdict `proved-under-hints`); absent or [] when none. */
   readonly hints?: readonly HintUse[];
   readonly timings: VerifyTimings;
+  /** The bpftrace dialect whose rules the program was verified under (a profile's version, `0.23`). */
+  readonly dialect?: string;
 }
 
 /** Which kernel knowledge a verification used. */

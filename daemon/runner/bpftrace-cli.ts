@@ -12,6 +12,7 @@ import {
   type BpftraceVersion,
 } from '../../kernel-contracts/kernel-reader/bpftrace.js';
 import { KgentError } from '../errors.js';
+import { outputFormatFor, type BpftraceOutputFormat } from './bpftrace-formats.js';
 
 export type { BpftraceVersion };
 
@@ -26,6 +27,8 @@ export interface BpftraceCli {
   readonly hasJsonOutput: boolean;
   /** `--unsafe` is how system()/signal()/override() are allowed. */
   readonly hasUnsafe: boolean;
+  /** What this release prints (from its version); 0.17's when absent. */
+  readonly output?: BpftraceOutputFormat;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function detectBpftrace(name: string): Promise<BpftraceCli> {
     hasDryRun: /--dry-run/.test(text),
     hasJsonOutput: /-f\s+FORMAT|json/.test(text),
     hasUnsafe: /--unsafe/.test(text),
+    output: outputFormatFor(info.version),
   };
 }
 

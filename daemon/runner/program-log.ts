@@ -21,7 +21,8 @@ export function entryFromStdout(line: string, time = new Date()): LogEntry {
       return { time: time.toISOString(), type: parsed.type, data: parsed.data ?? null };
     }
   } catch {
-    // not JSON: bpftrace prints a few plain lines even with -f json (e.g. "Attaching N probes...")
+    // not JSON: a plain line on stdout (not seen with -f json on 0.17, 0.23 or 0.27 beyond empty
+    // lines, which the supervisor drops; kept as text should a release print one)
   }
   return { time: time.toISOString(), type: 'text', data: line };
 }

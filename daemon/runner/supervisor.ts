@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { LogEntry } from '../protocol/methods.js';
 import type { AuditActor, ProgramStore, StoredProgram } from '../store/program-store.js';
 import { runArgs, type BpftraceCli } from './bpftrace-cli.js';
+import { meaningfulStderr, outputFormatFor } from './bpftrace-formats.js';
 import { entryFromStdout, logPath, ProgramLogWriter } from './program-log.js';
 import { OutputRate } from './output-rate.js';
 
@@ -39,9 +40,9 @@ interface Child {
   readonly rate: OutputRate;
 }
 
-/** stderr lines that are noise, not the reason a program failed. */
-const STDERR_NOISE = [/couldn't set RLIMIT_MEMLOCK/];
 const STOP_GRACE_MS = 5000;
+/** stderr lines kept for a failure's reason (noise and bpftrace's own library warnings are taken out at exit). */
+const STDERR_TAIL_LINES = 60;
 
 export class Supervisor {
   private readonly children = new Map<number, Child>();
@@ -177,6 +178,9 @@ export class Supervisor {
         else resolve();
       };
       createInterface({ input: proc.stdout! }).on('line', (line) => {
+        // With -f json every output is a JSON line (a printf of "\n" too); 0.17 and 0.23 print bare
+        // empty lines around the maps at exit (0.27 none): layout, not the program's output.
+        if (line === '' && this.o.cli.hasJsonOutput) return;
         const entry = entryFromStdout(line);
         // Program output beyond the rate limit is dropped and counted; bpftrace's own lines
         // (attached_probes ...) always pass, the daemon depends on them.
@@ -198,15 +202,15 @@ export class Supervisor {
       });
       createInterface({ input: proc.stderr! }).on('line', (line) => {
         this.emitLog(child, { time: new Date().toISOString(), type: 'stderr', data: line });
-        if (!STDERR_NOISE.some((re) => re.test(line))) {
-          child.stderrTail.push(line);
-          if (child.stderrTail.length > 20) child.stderrTail.shift();
-        }
+        // Kept raw: which lines are noise or bpftrace's library warnings depends on the lines around them.
+        child.stderrTail.push(line);
+        if (child.stderrTail.length > STDERR_TAIL_LINES) child.stderrTail.shift();
       });
       void proc.then((result) => {
         const exitCode = result.exitCode;
         const signal = result.signal;
-        const lastError = child.stderrTail.join('\n').trim() || undefined;
+        const format = this.o.cli.output ?? outputFormatFor(this.o.cli.version);
+        const lastError = meaningfulStderr(child.stderrTail, format).slice(-20).join('\n').trim() || undefined;
         this.onExit(child, p, exitCode, signal, lastError);
         settle(
           new KgentError(

@@ -302,7 +302,7 @@ export class RequestStore {
     const verified = this.attempts(row.id).filter((a) => a.report && (a.report.verdict === 'proved' || a.report.verdict === 'proved-under-hints'));
     const report = verified.at(-1)?.report;
     if (!report || (report.verdict !== 'proved' && report.verdict !== 'proved-under-hints')) return undefined;
-    return { requestId: row.id, verdict: report.verdict, hints: report.hints ?? [] };
+    return { requestId: row.id, verdict: report.verdict, hints: report.hints ?? [], ...(report.dialect ? { dialect: report.dialect } : {}) };
   }
 
   /** Every feedback message of the request so far, in order (the prompter sends them all). */

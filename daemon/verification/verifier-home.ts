@@ -89,17 +89,18 @@ export class VerifierHome {
         this.armIdle();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      const dialect = options.dialect ?? this.o.dialect;
       this.pending.set(id, {
         resolve: (r) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve(r);
+          // The report names the rules it was made under, so a request's result and `show` say it.
+          resolve({ ...r, dialect: dialect ?? DEFAULT_DIALECT.version });
         },
         reject: (e) => {
           signal?.removeEventListener('abort', onAbort);
           reject(e);
         },
       });
-      const dialect = options.dialect ?? this.o.dialect;
       const msg: ToVerifier = { t: 'verify', id, source, options: { ...options, ...(dialect !== undefined ? { dialect } : {}) }, probes: this.probeTable, allowUnsafe: this.o.allowUnsafe };
       child.send(msg, (err) => {
         if (err) this.settle(id, (p) => p.reject(new KgentError('internal', `cannot reach the verifier process: ${err.message}`)));

@@ -56,16 +56,50 @@ export function parseBpftraceVersion(text: string): BpftraceVersion | undefined 
 }
 
 /**
- * Parses `bpftrace --info`: every `  name: yes|no` line, keyed by name. Sections are flattened
- * (names do not collide across sections in any released bpftrace).
+ * Parses `bpftrace --info`: every `name: yes|no` entry, keyed by name as printed. Sections are
+ * flattened (names do not collide across sections in any released bpftrace). Layouts differ by
+ * release (checked on the real binaries, recorded in test/kernel-contracts/reader/fixtures):
+ * 0.17 prints one entry per line; 0.23 and 0.27 print the helper, feature, map and probe sections
+ * in two columns (`  probe_read: yes                  probe_read_str: yes`), the columns padded
+ * with runs of spaces, and a section title may carry trailing spaces. A name may itself hold a
+ * colon and single spaces (0.17: `uprobe refcount (depends on Build:bcc bpf_attach_uprobe
+ * refcount): yes`), so an entry is a column split on two or more spaces, its name everything
+ * before its last `: `. Entries whose value is not yes/no (`Instruction limit: 1000000`,
+ * `version: v0.27.1`) are not features. Names also change between releases (`kfunc` in 0.17 is
+ * `fentry` from 0.23, `iter:task` became `iter`): {@link bpftraceFeature} reads either.
  */
 export function parseBpftraceInfo(text: string): BpftraceFeatures {
   const out: Record<string, boolean> = {};
   for (const line of text.split('\n')) {
-    const m = /^\s+(.+?):\s+(yes|no)\b/.exec(line);
-    if (m && m[1] !== undefined) out[m[1].trim()] = m[2] === 'yes';
+    if (!/^\s/.test(line)) continue; // section titles start at column 0
+    for (const column of line.trim().split(/\s{2,}/)) {
+      const m = /^(.+):\s+(yes|no)$/.exec(column);
+      if (m && m[1] !== undefined) out[m[1].trim()] = m[2] === 'yes';
+    }
   }
   return out;
+}
+
+/**
+ * The names one feature has had in `--info` across releases, first the current one. Checked on
+ * 0.17.0, 0.23.2 and 0.27.1: fentry/fexit support is `kfunc` in 0.17 and `fentry` from 0.23; BPF
+ * iterators are `iter:task` and `iter:task_file` in 0.17 and one `iter` from 0.23.
+ */
+const FEATURE_NAMES: Readonly<Record<string, readonly string[]>> = {
+  fentry: ['fentry', 'kfunc'],
+  iter: ['iter', 'iter:task', 'iter:task_file'],
+};
+
+/**
+ * A feature as this bpftrace reports it, under any of its release names (`fentry` finds 0.17's
+ * `kfunc`): true when any name reads yes, false when all read no, undefined when this release does
+ * not report it (0.27's `--info` no longer lists kprobe or tracepoint, for one).
+ */
+export function bpftraceFeature(features: BpftraceFeatures | undefined, name: string): boolean | undefined {
+  if (!features) return undefined;
+  const seen = (FEATURE_NAMES[name] ?? [name]).map((n) => features[n]).filter((v): v is boolean => v !== undefined);
+  if (seen.length === 0) return undefined;
+  return seen.some((v) => v);
 }
 
 /** Finds an executable on PATH (or checks an explicit path); undefined when absent. */

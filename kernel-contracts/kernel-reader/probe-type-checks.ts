@@ -4,7 +4,7 @@
  * each type can attach, with the reason in words. Each returns the types it decides.
  */
 import type { ProbeType } from '../probe-types.js';
-import type { BpftraceFeatures, BpftraceVersion } from './bpftrace.js';
+import { bpftraceFeature, type BpftraceFeatures, type BpftraceVersion } from './bpftrace.js';
 import type { KernelHost } from './host.js';
 import type { KernelConfig } from './kernel-config.js';
 import { configEnabled } from './kernel-config.js';
@@ -184,11 +184,13 @@ export function kfuncSupport(e: ProbeEvidence): ProbeTypeFindings {
     if (cfg(e, c) === false) missing.push(cfgLine(e, c));
   }
   if (e.ftraceRefused) missing.push(`the kernel refuses ftrace function tracing (${e.ftraceRefused}); BPF trampolines attach through it`);
-  const bt = e.bpftrace?.features?.['kfunc'];
-  if (bt === false) missing.push('bpftrace --info reports kfunc: no (its test fentry program failed)');
+  const bt = bpftraceFeature(e.bpftrace?.features, 'fentry');
+  // Named as this release prints it: `kfunc` in 0.17, `fentry` from 0.23.
+  const btName = e.bpftrace?.features?.['fentry'] !== undefined ? 'fentry' : 'kfunc';
+  if (bt === false) missing.push(`bpftrace --info reports ${btName}: no (its test fentry program failed)`);
   const ok = missing.length === 0;
   const why = ok
-    ? `kernel BTF present${e.config ? `, ${cfgLine(e, 'CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS')}` : ''}${bt === true ? ', bpftrace --info reports kfunc: yes' : ''}`
+    ? `kernel BTF present${e.config ? `, ${cfgLine(e, 'CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS')}` : ''}${bt === true ? `, bpftrace --info reports ${btName}: yes` : ''}`
     : missing.join('; ');
   return { kfunc: { available: ok, reason: why }, kretfunc: { available: ok, reason: why } };
 }
@@ -199,8 +201,9 @@ export function iterSupport(e: ProbeEvidence): ProbeTypeFindings {
   if (!e.btfVmlinux) missing.push('/sys/kernel/btf/vmlinux absent (no kernel BTF)');
   if (cfg(e, 'CONFIG_BPF_SYSCALL') === false) missing.push(cfgLine(e, 'CONFIG_BPF_SYSCALL'));
   const feats = e.bpftrace?.features;
-  const iterFeats = feats ? Object.entries(feats).filter(([k]) => k.startsWith('iter:')) : [];
-  if (iterFeats.length > 0 && iterFeats.every(([, v]) => v === false)) {
+  // `iter:task`, `iter:task_file` in 0.17; one `iter` from 0.23.
+  const iterFeats = feats ? Object.entries(feats).filter(([k]) => k === 'iter' || k.startsWith('iter:')) : [];
+  if (bpftraceFeature(feats, 'iter') === false) {
     missing.push(`bpftrace --info reports ${iterFeats.map(([k]) => `${k}: no`).join(', ')}`);
   }
   return { iter: { available: missing.length === 0, reason: missing.length === 0 ? 'kernel BTF present; BPF iterators available' : missing.join('; ') } };
