@@ -264,6 +264,11 @@ export async function verifyCommand(argv: string[], io: CliIO, opts: VerifyComma
     // The verifier reports problems in the program as diagnostics; reaching here is an operational
     // failure (solver could not start, kgentd failed ...). Nothing was decided, so the status is "unknown".
     const msg = err instanceof Error ? err.message : String(err);
+    if ((err as { code?: unknown } | null)?.code === 'bad-request') {
+      // A request kgent refuses as asked (an unknown --dialect): the user's to fix, not a bug.
+      io.stderr.write(`kgentctl verify: ${msg}\n`);
+      return EXIT_USAGE;
+    }
     io.stderr.write(`kgentctl verify: verification of ${file} failed: ${msg}; nothing was verified (report this with the file)\n`);
     return VERIFY_EXIT.unknown;
   }

@@ -11,6 +11,7 @@ import { hasModel, probeOllama } from '../llm/ollama-client.js';
 import type { DoctorCheck } from '../protocol/methods.js';
 import { PROBE_TYPES, type ProbeType } from '../../kernel-contracts/probe-types.js';
 import type { BpftraceCli } from '../runner/bpftrace-cli.js';
+import type { DialectChoice } from '../runner/dialect-choice.js';
 import type { AttachableProbes } from '../programs/program-analysis.js';
 import { probeTypeFix } from './probe-type-fix.js';
 import { UserDb } from '../server/peer-identity.js';
@@ -191,4 +192,12 @@ async function stateDirCheck(dir: string): Promise<DoctorCheck> {
       fix: `check the disk and permissions of ${dir} (systemd: StateDirectory=kgent)`,
     };
   }
+}
+
+/** The `doctor` line about the bpftrace dialect: a version kgent does not model is a warning. */
+export function dialectCheck(c: DialectChoice): DoctorCheck {
+  if (c.warning) {
+    return { name: 'bpftrace dialect', status: 'warn', detail: c.warning, fix: `set bpftracePath in /etc/kgent/config.json to a bpftrace kgent models, or upgrade kgent` };
+  }
+  return { name: 'bpftrace dialect', status: 'ok', detail: `bpftrace ${c.forVersion}: programs are verified and written under bpftrace ${c.dialect.version}'s rules` };
 }

@@ -12,7 +12,7 @@ import type { BpftraceCli } from '../runner/bpftrace-cli.js';
 import type { DialectChoice } from '../runner/dialect-choice.js';
 import type { MethodRegistry } from '../server/control-server.js';
 import { storageHealth } from '../store/storage-health.js';
-import { runDoctor, type DoctorInputs } from './doctor.js';
+import { dialectCheck, runDoctor, type DoctorInputs } from './doctor.js';
 
 export interface HealthMethodsDeps extends DoctorInputs {
   readonly config: KgentConfig;
@@ -52,13 +52,6 @@ export function registerHealthMethods(reg: MethodRegistry, d: HealthMethodsDeps)
   reg.register(Doctor, async () => ({ checks: [...(await runDoctor(doctorInputs)), dialectCheck(d.dialect), storageCheck()] }));
 }
 
-/** The `doctor` line about the bpftrace dialect: a version kgent does not model is a warning. */
-function dialectCheck(c: DialectChoice): DoctorCheck {
-  if (c.warning) {
-    return { name: 'bpftrace dialect', status: 'warn', detail: c.warning, fix: `set bpftracePath in /etc/kgent/config.json to a bpftrace kgent models, or upgrade kgent` };
-  }
-  return { name: 'bpftrace dialect', status: 'ok', detail: `bpftrace ${c.forVersion}: programs are verified and written under bpftrace ${c.dialect.version}'s rules` };
-}
 
 /** The `doctor` line about the disk under the state dir (full disk: logs dropped, daemon still up). */
 function storageCheck(): DoctorCheck {

@@ -5,7 +5,8 @@
  * to the caller, which reports the daemon itself.
  */
 import { DEFAULTS, loadConfig, normaliseOllamaHost, type KgentConfig } from '../config.js';
-import { runDoctor } from '../health/doctor.js';
+import { dialectCheck, runDoctor } from '../health/doctor.js';
+import { dialectForBpftrace } from '../runner/dialect-choice.js';
 import type { DoctorCheck } from '../protocol/methods.js';
 import { detectBpftrace, type BpftraceCli } from '../runner/bpftrace-cli.js';
 import { findDeathSignalWrapper } from '../runner/supervisor.js';
@@ -34,5 +35,7 @@ export async function hostDoctor(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]>
   const probes = await detectProbeSupport(host, cli instanceof Error ? {} : { bpftrace: { version: cli.version, ...(cli.features ? { features: cli.features } : {}) } });
   const wrapper = findDeathSignalWrapper();
   const checks = await runDoctor({ config, cli, host, probes, ...(wrapper ? { deathSignalWrapper: wrapper } : {}) });
-  return [...notes, ...checks.filter((c) => !DAEMON_ONLY.has(c.name))];
+  // The language kgentd would verify and prompt in, with this bpftrace (as kgentd's own doctor says).
+  const dialect = cli instanceof Error ? [] : [dialectCheck(dialectForBpftrace(cli.version.text))];
+  return [...notes, ...checks.filter((c) => !DAEMON_ONLY.has(c.name)), ...dialect];
 }

@@ -23,6 +23,11 @@ t.test('kgentctl usage and exit statuses', async (t) => {
     { argv: ['--socket', '/nonexistent/kgentd.sock', 'status'], code: 3, stderr: /^kgentctl status: kgentd is not running \(no socket at \/nonexistent\/kgentd\.sock\)/ },
     { argv: ['--socket', '/nonexistent/kgentd.sock', 'doctor'], code: 1, stdout: /^fail  kgentd/ },
     { argv: ['verify'], code: 2 },
+    // The host checks name the language kgentd would work in with this host's bpftrace.
+    { argv: ['--socket', '/nonexistent/kgentd.sock', 'doctor'], code: 1, stdout: /\nok +bpftrace dialect +bpftrace 0\.17\.\d+: programs are verified and written under bpftrace 0\.17's rules/ },
+    // A version kgent does not model is the user's to fix: a usage error, one line, no "report this".
+    { argv: ['verify', '--local', '--dialect', '0.9', 'test/golden/verifier/proved/assume-excludes-ignored-inputs.bt'], code: 2, stderr: /^kgentctl verify: unknown bpftrace dialect "0\.9": bpftrace 0\.9 is older than 0\.17[^\n]*\n$/ },
+    { argv: ['verify', '--local', '--dialect', '9.1', 'test/golden/verifier/proved/assume-excludes-ignored-inputs.bt'], code: 2, stderr: /^kgentctl verify: unknown bpftrace dialect "9\.1": newer than the newest kgent models/ },
   ];
   for (const c of cases) {
     const { io: cio, out } = io();
