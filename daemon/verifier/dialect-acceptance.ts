@@ -66,6 +66,9 @@ function reads(e: Expr, out: Extract<Expr, { kind: 'Variable' }>[] = []): Extrac
 }
 
 /** The refusals of `d`'s compiler for `probe` beyond 0.17's. */
+/** Where a statement is: outside any loop, directly in a loop's body, or nested in an `if` inside one. */
+type LoopPlace = 'none' | 'body' | 'nested';
+
 export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): void {
   if (!d.forMap && !d.blockScoping && !d.strictVariableAssignment && !d.exitInLoopRefused) return;
   let forDepth = 0;
@@ -84,7 +87,7 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
     }
   };
   const assign = (name: string, span: Span, value: Expr, op: string): void => checkAssignment(name, span, value, op, types, d, refuse);
-  const block = (b: Block, loop: boolean, bound?: string): void => {
+  const block = (b: Block, loop: LoopPlace, bound?: string): void => {
     const own = d.blockScoping || bound !== undefined || scopes.length === 0;
     if (own) scopes.push(new Map(bound ? [[bound, 'declared']] : []));
     for (const s of b.statements) stmt(s, loop);
@@ -92,15 +95,15 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
     if (own) for (const name of (scopes.pop() as Map<string, unknown>).keys()) types.delete(name);
   };
   const here = (): Map<string, 'declared' | 'assigned'> => scopes[scopes.length - 1] as Map<string, 'declared' | 'assigned'>;
-  const stmt = (s: Stmt, loop: boolean): void => {
+  const stmt = (s: Stmt, loop: LoopPlace): void => {
     switch (s.kind) {
       case 'Block':
         block(s, loop);
         return;
       case 'ExprStmt':
         checkReads(s.expr);
-        if (d.exitInLoopRefused && loop && s.expr.kind === 'Call' && s.expr.callee === 'exit') {
-          refuse(s.span, `exit() inside a loop is refused from bpftrace 0.25 ("exit() is no longer allowed inside loops")`);
+        if (d.exitInLoopRefused && loop !== 'none' && s.expr.kind === 'Call' && s.expr.callee === 'exit' && !(d.exitInIfInWhileAllowed && forDepth === 0 && loop === 'nested')) {
+          refuse(s.span, forDepth > 0 ? `exit() inside a for loop is refused from bpftrace 0.25 ("'return' statement is not allowed in a for-loop")` : `exit() inside a loop is refused from bpftrace 0.25 ("exit() is no longer allowed inside loops")`);
         }
         return;
       case 'AssignStmt':
@@ -140,23 +143,23 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
       }
       case 'IfStmt':
         checkReads(s.condition);
-        block(s.then, loop);
+        block(s.then, loop === 'none' ? 'none' : 'nested');
         if (s.else) {
-          if (s.else.kind === 'Block') block(s.else, loop);
-          else stmt(s.else, loop);
+          if (s.else.kind === 'Block') block(s.else, loop === 'none' ? 'none' : 'nested');
+          else stmt(s.else, loop === 'none' ? 'none' : 'nested');
         }
         return;
       case 'WhileStmt':
         checkReads(s.condition);
-        block(s.body, true);
+        block(s.body, 'body');
         return;
       case 'UnrollStmt':
-        block(s.body, true);
+        block(s.body, 'body');
         return;
       case 'ForStmt':
         checkReads(s.iterable);
         forDepth++;
-        block(s.body, true, s.variable.name);
+        block(s.body, 'body', s.variable.name);
         forDepth--;
         return;
       case 'BreakStmt':
@@ -173,7 +176,7 @@ export function checkDialectRules(probe: Probe, d: Dialect, refuse: Refuse): voi
         return;
     }
   };
-  block(probe.body, false);
+  block(probe.body, 'none');
 }
 
 /** An assignment's type rules: the first fixes a variable's type, later ones must fit it where the dialect is strict about it. */

@@ -101,6 +101,12 @@ export interface Dialect {
    * ("'break' statement is not allowed in a for-loop"; run here on 0.23.2; 0.27.1 accepts both).
    */
   readonly loopControlInForRefused: boolean;
+  /**
+   * With {@link exitInLoopRefused}: `exit()` inside an `if` in a `while` body (no `for` around it)
+   * is accepted (run here on 0.27.1; a for body refuses it anywhere, and a direct `exit()` in a
+   * while body crashes 0.27.1's compiler, so it stays refused).
+   */
+  readonly exitInIfInWhileAllowed: boolean;
   /** Builtin variables this version knows beyond 0.17's (and ones it no longer knows). */
   readonly addedBuiltins: ReadonlySet<string>;
   readonly removedBuiltins: ReadonlySet<string>;
@@ -137,6 +143,7 @@ const V0_17: Dialect = {
   strLimit: 'chars',
   exitInLoopRefused: false,
   loopControlInForRefused: false,
+  exitInIfInWhileAllowed: false,
   addedBuiltins: none,
   removedBuiltins: none,
   addedFunctions: none,
@@ -220,7 +227,7 @@ const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, sm
 // 0.27.1 (Debian unstable, chroot): every acceptance fact of the syntax, scoping, builtins and
 // assignment tables; its integer semantics (variables that widen to what is assigned, literals of
 // the smallest type) are not modelled, so operations on narrow integers and literals are unknown.
-const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'] });
+const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'], exitInIfInWhileAllowed: true });
 
 /** Every profile, oldest first. */
 export const PROFILES: readonly Dialect[] = [V0_17, V0_20, V0_21, V0_22, V0_23, V0_24, V0_25, V0_26, V0_27];

@@ -67,5 +67,7 @@ export const DIALECT_CASES: readonly DialectCase[] = [
   { name: 'has_key', src: 'BEGIN { @m[1] = 1; printf("%d\\n", has_key(@m, 1)); exit(); }', accepts: from(22) },
   { name: 'len of a map', src: 'BEGIN { @m[1] = 1; printf("%d\\n", len(@m)); exit(); }', accepts: from(20), note: 'len() needs available_filter_functions, unreadable on this kernel' },
   // Loops.
+  { name: 'exit() inside an if in a while', src: 'BEGIN { $i = 0; while ($i < 3) { $i++; if ($i == 2) { exit(); } } }', accepts: (v) => v < 25 || v >= 27 },
+  { name: 'exit() inside an if in a for over a map', src: 'BEGIN { @m[1] = 2; for ($kv : @m) { if ($kv.1 == 2) { exit(); } } }', accepts: (v) => v >= 21 && v < 25 },
   { name: 'exit() in a loop', src: 'BEGIN { $i = 0; while ($i < 2) { $i++; exit(); } }', accepts: before(25) },
 ];
