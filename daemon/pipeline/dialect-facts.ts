@@ -49,6 +49,7 @@ function refused(s: DialectSnippet, code: string): DialectSnippet {
 const IF_SCOPE_CODE = 'if (pid > 0) { $y = 1; } printf("%d\\n", $y);';
 const NARROWING_CODE = '$x = (uint8)1; $x = 300;';
 const TYPED_LET_LITERAL = 'let $b: uint8 = 7;';
+const FOR_BREAK_CODE = 'for ($kv : @m) { break; }';
 
 /** The syntax this version has beyond 0.17's, each with its code. */
 function syntaxLine(d: Dialect): DialectLine | undefined {
@@ -110,7 +111,11 @@ function refusedLine(d: Dialect): DialectLine | undefined {
     parts.push(`assigning a variable a wider integer${sign} than its first value (\`${NARROWING_CODE}\`): make the first value the widest, \`${WIDE_FIRST.code}\``);
     snippets.push({ code: NARROWING_CODE, program: inBegin(NARROWING_CODE), accepted: false }, WIDE_FIRST);
   }
-  if (d.exitInLoopRefused) parts.push('`exit()` inside a loop body');
+  if (d.exitInLoopRefused) parts.push(d.exitInIfInWhileAllowed ? '`exit()` inside a `for` body, or directly in a `while` body' : '`exit()` inside a loop body');
+  if (d.loopControlInForRefused) {
+    parts.push(`\`break\`/\`continue\` anywhere inside a \`for\` body (\`${FOR_BREAK_CODE}\`)`);
+    snippets.push({ code: FOR_BREAK_CODE, program: inBegin(`@m[1] = 2; ${FOR_BREAK_CODE}`), accepted: false });
+  }
   if (parts.length === 0) return undefined;
   return { text: `bpftrace ${d.version} refuses: ${parts.join('; ')}.`, snippets };
 }

@@ -52,7 +52,9 @@ const FLAG_TEXT: readonly { flag: keyof Dialect; yes: string | RegExp; no: strin
   { flag: 'blockScoping', yes: 'reading a variable after the `if`/loop block', no: /^(?![\s\S]*reading a variable after)/ },
   { flag: 'strictVariableAssignment', yes: 'assigning a variable a wider integer', no: /^(?![\s\S]*assigning a variable a wider integer)/ },
   { flag: 'typedLetLiteralRefused', yes: '`let $b: uint8 = 7;` (cast the literal', no: /^(?![\s\S]*let \$b: uint8 = 7;)/ },
-  { flag: 'exitInLoopRefused', yes: '`exit()` inside a loop body', no: /^(?![\s\S]*exit\(\)` inside a loop)/ },
+  { flag: 'exitInLoopRefused', yes: /`exit\(\)` inside a (loop|`for`) body/, no: /^(?![\s\S]*exit\(\)` inside a)/ },
+  { flag: 'exitInIfInWhileAllowed', yes: 'or directly in a `while` body', no: /^(?![\s\S]*directly in a `while` body)/ },
+  { flag: 'loopControlInForRefused', yes: '`break`/`continue` anywhere inside a `for` body', no: /^(?![\s\S]*`break`\/`continue` anywhere)/ },
   { flag: 'smallLiterals', yes: 'literal takes the smallest type', no: /^(?![\s\S]*smallest type)/ },
   { flag: 'subtractionSigned', yes: '`a - b` is int64', no: /^(?![\s\S]*`a - b` is int64)/ },
 ];
