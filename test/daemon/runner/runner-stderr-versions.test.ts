@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { isNoiseLine, locatedLine, locatedSpan, meaningfulStderr, outputFormatFor } from '../../../daemon/runner/bpftrace-formats.js';
 import { parseBpftraceVersion } from '../../../kernel-contracts/kernel-reader/bpftrace.js';
 
-const RECORDED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kernel-check');
+const RECORDED = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'kernel-check');
 
 const CASES: { version: string; dir: string; name: string; keeps: RegExp[]; drops: RegExp[] }[] = [
   { version: '0.17.0', dir: 'bpftrace-0.17', name: 'kprobe-attach', keeps: [/ERROR: Error attaching probe/, /not traceable/], drops: [/RLIMIT_MEMLOCK/] },
