@@ -107,7 +107,8 @@ export function diagnosticsFromBpftrace(stderr: string, fileName: string, lineCo
     if (probeMissing && TRACEPOINT_FORMAT_MISSING.test(msg)) continue;
     if (format.loadRefused.test(msg)) {
       refused = true;
-      const probe = format.loadRefused.exec(msg)?.[1];
+      // The probe's name: the pattern's first group that matched (a format read with two releases' patterns has one per release).
+      const probe = format.loadRefused.exec(msg)?.slice(1).find((g) => g !== undefined);
       const reason = verifierLog ? summariseVerifierLog(verifierLog) : undefined;
       out.push({
         code: 'kernel.verifier-rejected',

@@ -108,15 +108,40 @@ const V0_27: BpftraceOutputFormat = {
 /** Oldest first. */
 const FORMATS: readonly BpftraceOutputFormat[] = [V0_17, V0_23, V0_27];
 
-/** The format of the bpftrace that reports `version`; 0.17's for an older or unknown one. */
+/**
+ * The format of the bpftrace that reports `version`: a checked release's own; 0.17's for an older
+ * or unknown one; the newest checked one's for a newer one. A release between two checked ones
+ * (0.18-0.22, 0.24-0.26: Ubuntu 24.04's 0.20, Fedora's 0.24) may print either neighbour's lines,
+ * so it is read with both: each pattern accepts what either prints (the two styles never mean
+ * different things), lines are located as the older one locates them.
+ */
 export function outputFormatFor(version: { readonly major: number; readonly minor: number } | undefined): BpftraceOutputFormat {
   if (!version) return V0_17;
-  let chosen = V0_17;
-  for (const f of FORMATS) {
+  const atOrBelow = (f: BpftraceOutputFormat): boolean => {
     const [major, minor] = f.since.split('.').map(Number) as [number, number];
-    if (version.major > major || (version.major === major && version.minor >= minor)) chosen = f;
-  }
-  return chosen;
+    return version.major > major || (version.major === major && version.minor >= minor);
+  };
+  const older = [...FORMATS].reverse().find(atOrBelow) ?? V0_17;
+  const newer = FORMATS.find((f) => !atOrBelow(f));
+  if (!newer || `${version.major}.${version.minor}` === older.since) return older;
+  return between(older, newer);
+}
+
+/** A format that reads what either of two neighbouring releases prints. */
+function between(older: BpftraceOutputFormat, newer: BpftraceOutputFormat): BpftraceOutputFormat {
+  const either = (a: RegExp, b: RegExp): RegExp => new RegExp(`(?:${a.source})|(?:${b.source})`, a.flags.includes('i') || b.flags.includes('i') ? 'i' : '');
+  const library = older.libraryFile ?? newer.libraryFile;
+  return {
+    since: older.since,
+    verifierLogStart: either(older.verifierLogStart, newer.verifierLogStart),
+    loadRefused: either(older.loadRefused, newer.loadRefused),
+    loadRefusedFollowOn: [...older.loadRefusedFollowOn, ...newer.loadRefusedFollowOn],
+    attachFailed: either(older.attachFailed, newer.attachFailed),
+    probeNotFound: either(older.probeNotFound, newer.probeNotFound),
+    noise: [...older.noise, ...newer.noise],
+    ...(library ? { libraryFile: library } : {}),
+    lineRange: older.lineRange,
+  };
 }
 
 /** A line bpftrace prints about itself, not about the program (see {@link BpftraceOutputFormat.noise}). */
