@@ -109,9 +109,11 @@ export async function kernelCheck(
       onCancel: release,
     });
     if (load.cancelled) throw cancelledCheck();
+    // What this release prints, read once for both the withholding and the classification.
+    const format = cli.output ?? outputFormatFor(cli.version);
     let stderr = load.stderr.split('\n');
     if (input.hostFilesHidden) {
-      const shown = withholdIncludedFileText(stderr, file, (cli.output ?? outputFormatFor(cli.version)).libraryFile);
+      const shown = withholdIncludedFileText(stderr, file, format.libraryFile);
       stderr = shown.lines;
       if (shown.withheld.length > 0) opts.onWithheld?.(shown.withheld);
     }
@@ -125,7 +127,7 @@ export async function kernelCheck(
         sourceLines: lineCount(input.source),
         timeoutMs: opts.timeoutMs,
         memoryBytes: memory.length > 0 ? limits.memoryBytes : undefined,
-        format: cli.output ?? outputFormatFor(cli.version),
+        format,
         programFile: file,
       },
     );
