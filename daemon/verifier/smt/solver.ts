@@ -5,7 +5,9 @@
  * Debugging: {@link setSolverTrace} receives each query in SMT-LIB 2 (feed it to `z3 FILE`) and each
  * check's wall time. The module does no I/O of its own.
  */
-import { init } from 'z3-solver';
+import z3Built from 'z3-solver/build/z3-built.js';
+import z3LowLevel from 'z3-solver/build/low-level/index.js';
+import z3HighLevel from 'z3-solver/build/high-level/index.js';
 import type { Term, Sort } from './term.js';
 
 // z3-solver's types are heavily generic; this module keeps them at arm's length.
@@ -43,9 +45,61 @@ interface Shared {
 let shared: Promise<Shared> | undefined;
 let initPaid = false;
 
+/**
+ * z3-solver's own `init()`, with one change: Z3's reference-count releases are held back while a
+ * check runs.
+ *
+ * Why: z3-solver releases a Z3 object from a FinalizationRegistry callback, i.e. whenever V8's GC
+ * decides, on the main thread, while `check()` runs Z3 on a worker thread over the same context.
+ * Z3's context is single-threaded, so a release during a check corrupts its memory: seen as
+ * "Maximum call stack size exceeded" or "memory access out of bounds" deep inside Z3 after some
+ * hundreds of verifications in one process (never from deep formulas: the crashing queries were
+ * 19 terms deep). Releases that come while any asynchronous Z3 call is in flight wait in a list
+ * and are run as soon as the last one settles.
+ */
+async function initZ3(): Promise<any> {
+  const lowLevel = await z3LowLevel.init(z3Built);
+  const Z3 = guardReleases(lowLevel.Z3 as unknown as Record<string, unknown>) as unknown as typeof lowLevel.Z3;
+  return { ...lowLevel, Z3, ...z3HighLevel.createApi(Z3, lowLevel.em) };
+}
+
+/** Wraps Z3's low-level functions: releases wait while an asynchronous call is in flight. */
+function guardReleases(raw: Record<string, unknown>): Record<string, unknown> {
+  type Fn = (...args: unknown[]) => unknown;
+  let inFlight = 0;
+  const held: (() => void)[] = [];
+  const settle = (): void => {
+    inFlight--;
+    if (inFlight > 0) return;
+    for (const release of held.splice(0)) release();
+  };
+  const guarded: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    if (typeof fn !== 'function') {
+      guarded[name] = fn;
+      continue;
+    }
+    const isRelease = name === 'dec_ref' || name.endsWith('_dec_ref') || name === 'del_context' || name === 'rcf_del';
+    const call = fn as Fn;
+    guarded[name] = (...args: unknown[]): unknown => {
+      if (isRelease && inFlight > 0) {
+        held.push(() => call(...args));
+        return undefined;
+      }
+      const result = call(...args);
+      if (result instanceof Promise) {
+        inFlight++;
+        return result.finally(settle);
+      }
+      return result;
+    };
+  }
+  return guarded;
+}
+
 async function create(): Promise<Shared> {
   const t0 = performance.now();
-  const api = await init();
+  const api = await initZ3();
   const ctx = api.Context('kgent');
   const solver = new ctx.Solver();
   // The first checks spin up Z3's worker thread and make V8 compile the WebAssembly paths of the

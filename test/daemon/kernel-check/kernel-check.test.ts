@@ -1,5 +1,9 @@
 import t from 'tap';
 import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { configureKernelChecks, kernelCheckLimits } from '../../../daemon/kernel-check/check-limits.js';
 import { kernelCheck, withReadyMarker } from '../../../daemon/kernel-check/kernel-check.js';
 import { detectBpftrace, type BpftraceCli } from '../../../daemon/runner/bpftrace-cli.js';
 import { summariseVerifierLog } from '../../../daemon/kernel-check/bpftrace-output.js';
@@ -28,10 +32,15 @@ async function bpftraceOrSkip(t: Tap.Test): Promise<BpftraceCli | undefined> {
   }
 }
 
-async function loadedProgramIds(): Promise<Set<number>> {
+/**
+ * Ids of loaded BPF programs named `name`. Other test files load programs at the same time, so
+ * the leftover check looks only at programs of a probe no other test uses (bpftrace names a
+ * program after its probe, cut to the kernel's 15 characters).
+ */
+async function loadedProgramIds(name: string): Promise<Set<number>> {
   const r = await execa('bpftool', ['prog', 'list', '-j'], { reject: false });
   if (r.exitCode !== 0) return new Set();
-  return new Set((JSON.parse(r.stdout) as { id: number }[]).map((p) => p.id));
+  return new Set((JSON.parse(r.stdout) as { id: number; name?: string }[]).filter((p) => p.name === name).map((p) => p.id));
 }
 
 const opts = { timeoutMs: 60_000 };
@@ -42,10 +51,19 @@ t.test('kernel check against the real kernel', async (t) => {
   if (!cli) return;
 
   await t.test('an accepted tracepoint program leaves nothing attached', async (t) => {
-    const before = await loadedProgramIds();
+    // Its own work directory: the process check below must not see other files' checks.
+    const workDir = await mkdtemp(path.join(tmpdir(), 'kgent-kc-test-'));
+    const previous = kernelCheckLimits().workDir;
+    configureKernelChecks({ workDir });
+    t.teardown(async () => {
+      configureKernelChecks({ workDir: previous });
+      await rm(workDir, { recursive: true, force: true });
+    });
+    const programName = 'sys_enter_setdo';
+    const before = await loadedProgramIds(programName);
     const res = await kernelCheck(
       cli,
-      { source: 'tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); }\n', fileName: 'opens.bt', unsafe: false },
+      { source: 'tracepoint:syscalls:sys_enter_setdomainname { @calls[comm] = count(); }\n', fileName: 'setdomainname.bt', unsafe: false },
       opts,
     );
     t.equal(res.ok, true, JSON.stringify(res.diagnostics));
@@ -53,13 +71,13 @@ t.test('kernel check against the real kernel', async (t) => {
     // The kernel frees programs asynchronously after their fds close.
     let leftover: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const after = await loadedProgramIds();
+      const after = await loadedProgramIds(programName);
       leftover = [...after].filter((id) => !before.has(id));
       if (leftover.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     t.same(leftover, [], 'no new BPF program remains loaded');
-    const ps = await execa('sh', ['-c', 'sleep 0.2; pgrep -af kgent-check- | grep -v pgrep || true'], { reject: false });
+    const ps = await execa('sh', ['-c', `sleep 0.2; pgrep -af '${workDir}/kgent-check-' | grep -v pgrep || true`], { reject: false });
     t.equal(ps.stdout.trim(), '', 'no bpftrace check process remains');
   });
 

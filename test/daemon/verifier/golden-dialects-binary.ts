@@ -10,10 +10,9 @@
 import t from 'tap';
 import { parse } from '../../../daemon/verifier/frontend/index.js';
 import { profile } from '../../../daemon/verifier/dialect/index.js';
-import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import { probeBinaries, type BpftraceBinary } from '../../dialects/binaries.js';
 import type { Outcome } from '../../dialects/fact-run.js';
-import { goldenContracts, goldenVerifyOptions, loadDialectGoldenCases, type GoldenCase } from '../../support/golden.js';
+import { goldenContracts, goldenVerifyOptions, loadDialectGoldenCases, verifyGolden, type GoldenCase } from '../../support/golden.js';
 import { checkClaims, majorMinor, printedClaims, programForBpftrace, refusedToRun, runProgram, statedVerdicts, type StatedAssertion } from '../../support/golden-dialects.js';
 
 export function checkCorpusOnBinary(source: string): void {
@@ -81,7 +80,7 @@ async function assertionsFor(c: GoldenCase, version: string): Promise<readonly S
   if (e?.todo && version === c.version) return (e.assertions ?? []).map((a) => ({ line: a.line, verdict: a.verdict }));
   const dialect = profile(version);
   if (!dialect) throw new Error(`${c.id}: no profile ${version}`);
-  const report = await verifyProgram(c.source, goldenVerifyOptions(c, goldenContracts(), { timeoutMs: 10_000, dialect }));
+  const report = await verifyGolden(c.source, goldenVerifyOptions(c, goldenContracts(), { dialect }));
   return report.assertions;
 }
 

@@ -8,7 +8,6 @@
 import t from 'tap';
 import { astEqual, parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
 import { profile } from '../../../daemon/verifier/dialect/index.js';
-import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { VerifyReport } from '../../../daemon/verifier/report.js';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import {
   goldenVerifyOptions,
   loadDialectGoldenCases,
   updatedExpectation,
+  verifyGolden,
   writeExpectation,
   type GoldenCase,
 } from '../../support/golden.js';
@@ -33,7 +33,7 @@ const staleTodos: string[] = [];
 function verifyUnder(c: GoldenCase, version: string): Promise<VerifyReport> {
   const dialect = profile(version);
   if (!dialect) throw new Error(`${c.id}: no profile ${version}`);
-  return verifyProgram(c.source, goldenVerifyOptions(c, contracts, { timeoutMs: 10_000, dialect }));
+  return verifyGolden(c.source, goldenVerifyOptions(c, contracts, { dialect }));
 }
 
 t.test('corpus layout', async (t) => {

@@ -1,6 +1,5 @@
 import t from 'tap';
 import { astEqual, parse, printProgram } from '../../../daemon/verifier/frontend/index.js';
-import { verifyProgram } from '../../../daemon/verifier/verify.js';
 import type { VerifyReport } from '../../../daemon/verifier/report.js';
 import {
   GOLDEN_CATEGORIES,
@@ -11,6 +10,7 @@ import {
   updatedExpectation,
   goldenVerifyOptions,
   loadGoldenCases,
+  verifyGolden,
   writeExpectation,
 } from '../../support/golden.js';
 
@@ -88,7 +88,7 @@ for (const c of cases) {
       t.ok(again.program && astEqual(parsed.program, again.program), 'print/parse round-trips to an equal AST');
     }
 
-    const report = await verifyProgram(c.source, goldenVerifyOptions(c, contracts, { timeoutMs: 10_000 }));
+    const report = await verifyGolden(c.source, goldenVerifyOptions(c, contracts));
     if (update) {
       writeExpectation(c.expectedFile, updatedExpectation(report, c.expected));
       t.pass(`${c.expected?.todo ? 'kept (todo)' : 'updated'} ${c.name}.expected.json (${report.verdict})`);

@@ -6,8 +6,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { verifyProgram } from '../../../daemon/verifier/verify.js';
-import { goldenContracts, goldenLintContext } from '../../support/golden.js';
+import { goldenContracts, goldenLintContext, verifyGolden } from '../../support/golden.js';
 import { repoRoot } from '../../../daemon/util/repo-root.js';
 
 const dir = path.join(repoRoot(), 'test', 'golden', 'natural');
@@ -33,7 +32,7 @@ for (const f of files) {
     const expect = /^\/\/ expect: (proved|proved-under-hints)$/m.exec(source)?.[1];
     const pending = /^\/\/ pending: (.+)$/m.exec(source)?.[1];
     t.ok(expect, 'has an // expect: line');
-    const report = await verifyProgram(source, { fileName: f, contracts, lintContext: goldenLintContext(contracts), timeoutMs: 10_000 });
+    const report = await verifyGolden(source, { fileName: f, contracts, lintContext: goldenLintContext(contracts) });
     outcomes.push({ name: f, expect: expect ?? '?', got: report.verdict, ...(pending ? { pending } : {}) });
     const wrong = report.verdict === 'refuted' || ((report.verdict === 'proved' || report.verdict === 'proved-under-hints') && report.verdict !== expect);
     const why = report.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ');
