@@ -8,7 +8,8 @@
  * start; the first daemon has `rebuildOnStart: false`, as all tests): its RSS once the build is
  * done, and after its first example and hook searches (LanceDB loads in children, not in kgentd).
  *
- * A third daemon is used, then left alone (`inUseThenIdle`): RSS fresh, after a verification, a
+ * A third daemon is used, then left alone (`inUseThenIdle`): RSS 5 s after its contracts build (a
+ * figure: the parsed BTF is still cached) and fresh (75 s after the build), after a verification, a
  * hook search, an example search and a request through the Ollama stand-in, then 30, 60 and 120 s
  * after, under the default `idleReleaseMs`; each figure with what holds the memory (anonymous vs
  * file-backed, the native modules mapped). `KGENT_BENCH_SECTION=idle` runs only that part.
@@ -29,6 +30,8 @@ const BUILD_TIMEOUT_MS = 300_000;
 /** A daemon in use must give its memory back within two minutes of idle. */
 const TARGET_RSS_AFTER_IDLE_MB = 150;
 const IDLE_FIGURES_S = [30, 60, 120] as const;
+/** When the fresh figure is taken: past the BTF cache's release (idleReleaseMs, 60 s by default). */
+const FRESH_AFTER_BUILD_S = 75;
 
 /** One JSON-RPC call on its own connection. */
 function call(socket: string, method: string, params: object): Promise<unknown> {
@@ -180,7 +183,13 @@ async function inUseThenIdle(): Promise<void> {
     await d.start();
     const pid = d.proc.pid!;
     await eventually(async () => (await d.ctlJson<{ state: string }>(['contracts', 'status'])).state === 'ready', BUILD_TIMEOUT_MS, 'the kernel contracts built');
+    // Just after the build the parsed BTF is still cached (released after idleReleaseMs, 60 s by
+    // default): a figure. A fresh daemon is the one past that: the target.
+    const builtAt = Date.now();
     await new Promise((r) => setTimeout(r, 5000));
+    const justBuilt = rssMb(pid);
+    const justBuiltWhat = memoryBreakdown(pid);
+    await new Promise((r) => setTimeout(r, Math.max(0, builtAt + FRESH_AFTER_BUILD_S * 1000 - Date.now())));
     const fresh = rssMb(pid);
     const freshWhat = memoryBreakdown(pid);
     let requestStatus = '';
@@ -213,7 +222,9 @@ async function inUseThenIdle(): Promise<void> {
       idle.push([s, rssMb(pid), `${memoryBreakdown(pid)}; ${k.n} children, ${k.mb.toFixed(0)} MB`]);
     }
     process.stdout.write(`\nthird kgentd pid ${pid}: in use, then idle (idleReleaseMs default 60 s)\n`);
-    row('RSS fresh (contracts built)', `${fresh.toFixed(0)} MB`, `< ${TARGET_RSS_IDLE_MB} MB`, fresh < TARGET_RSS_IDLE_MB);
+    row('RSS 5 s after the contracts build (BTF still cached)', `${justBuilt.toFixed(0)} MB`, '(figure)', true);
+    process.stdout.write(`  ${justBuiltWhat}\n`);
+    row(`RSS fresh (${FRESH_AFTER_BUILD_S} s after the build, nothing used)`, `${fresh.toFixed(0)} MB`, `< ${TARGET_RSS_IDLE_MB} MB`, fresh < TARGET_RSS_IDLE_MB);
     process.stdout.write(`  ${freshWhat}\n`);
     for (const [name, mb] of after) row(`RSS after ${name}`, `${mb.toFixed(0)} MB`, '(figure)', true);
     const used = after.at(-1)![1];

@@ -60,7 +60,9 @@ t.test('64 KB of pathological input takes milliseconds in every stage', async (t
       const started = performance.now();
       t.doesNotThrow(fn, `${name}: ${stage} does not throw`);
       const ms = performance.now() - started;
-      t.ok(ms < 500, `${name}: ${stage} took ${ms.toFixed(0)} ms`);
+      // Linear work is milliseconds; a quadratic stage on 64 KB takes many seconds. The bound
+      // leaves room for a collection pause on a loaded CI machine.
+      t.ok(ms < 1500, `${name}: ${stage} took ${ms.toFixed(0)} ms`);
     }
   }
 });
