@@ -235,6 +235,25 @@ export const PROFILES: readonly Dialect[] = [V0_17, V0_20, V0_21, V0_22, V0_23, 
 /** The default dialect: bpftrace 0.17, the version the verifier was first built for. */
 export const DEFAULT_DIALECT: Dialect = V0_17;
 
+const annotationProfiles = new WeakMap<Dialect, Dialect>();
+
+/**
+ * The integer rules of annotations (`assume`, `assert`, a cover's condition) under `d`: 0.17's,
+ * whatever the version. Annotations are kgent's language, never compiled by bpftrace: a narrow
+ * value is extended to 64 bits by its own signedness, literals are 64-bit, and operations are done
+ * in 64 bits (unsigned when either operand is), so `assert(mapkey(@bytes, 0) == pid)` means the
+ * same on every host. What the program computes keeps the version's rules.
+ */
+export function annotationRules(d: Dialect): Dialect {
+  if (d.integerModel === 'widen-to-64' && !d.smallLiterals && !d.subtractionSigned) return d;
+  let rules = annotationProfiles.get(d);
+  if (!rules) {
+    rules = { ...d, integerModel: 'widen-to-64', smallLiterals: false, subtractionSigned: false };
+    annotationProfiles.set(d, rules);
+  }
+  return rules;
+}
+
 /** The profile of exactly `major.minor`, if there is one. */
 export function profile(version: string): Dialect | undefined {
   return PROFILES.find((p) => p.version === version);

@@ -5,7 +5,7 @@
  * `statements.ts`, `expressions.ts`, `operators.ts`, `calls.ts`, `maps.ts`, `fields.ts`.
  * `executor.ts` ties them together.
  */
-import { DEFAULT_DIALECT, type Dialect } from '../dialect/index.js';
+import { DEFAULT_DIALECT, annotationRules, type Dialect } from '../dialect/index.js';
 import type { Diagnostic, Span } from '../../protocol/diagnostic.js';
 import type { FieldContract } from '../contract-seam.js';
 import type { AssertStmt, AttachPoint, Expr, Probe } from '../frontend/ast.js';
@@ -138,6 +138,11 @@ export interface EvalCtx {
   readonly reads?: Map<Expr, Val>;
   /** Set when evaluating an `assume`: map reads of maps written this invocation are reported. */
   readonly assume?: { readonly span: Span };
+  /**
+   * Set for an annotation's own expression (`assume`, `assert`, a cover's condition): its integer
+   * operations follow {@link annotationRules}, not the dialect's.
+   */
+  readonly annotation?: true;
 }
 
 export interface ProbeCtx {
@@ -183,8 +188,11 @@ export class ExecCore {
   hints: readonly HintTerm[] = [];
   /** Key limit of hash maps (BPFTRACE_MAP_KEYS_MAX). */
   readonly maxMapKeys: number;
-  /** The bpftrace version whose semantics are followed. */
-  readonly dialect: Dialect;
+  /**
+   * The bpftrace version whose semantics are followed: the profile's, or its
+   * {@link annotationRules} while an annotation's own expression is evaluated.
+   */
+  dialect: Dialect;
   /** What the probes other than BEGIN/END store in each map (see `map-state.ts`). */
   mapWrites = new Map<string, WriteSummary>();
   /** Which kind of probe runs: `begin` starts from empty maps (and what earlier BEGINs left). */
@@ -219,7 +227,14 @@ export class ExecCore {
 
   /** Evaluates `e` on path `s` (throws {@link Unsupported} for what is not modelled). */
   evalExpr(e: Expr, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val {
-    return this.evaluator(this, e, s, pc, ctx);
+    if (!ctx.annotation) return this.evaluator(this, e, s, pc, ctx);
+    const profileRules = this.dialect;
+    this.dialect = annotationRules(profileRules);
+    try {
+      return this.evaluator(this, e, s, pc, ctx);
+    } finally {
+      this.dialect = profileRules;
+    }
   }
 
   /**

@@ -11,7 +11,7 @@ import { builtin, call } from './calls.js';
 import { type EvalCtx, type ExecCore, NotBpftrace, type PathState, type ProbeCtx, Unsupported } from './core.js';
 import { field } from './fields.js';
 import { readMap, update } from './maps.js';
-import { checkNarrowLogical } from './integer-model.js';
+import { checkNarrowLogical, literalArithmetic } from './integer-model.js';
 import { asBool, asInt, binary, cast, constInt, isSigned, iteVal, poisonOf, withPoison } from './operators.js';
 import { intTy, S64, stringLiteralTerm, type Ty, U64, type Val } from './values.js';
 
@@ -167,11 +167,21 @@ function evalBinary(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: PathS
     return withPoison(ex, { ty, t: e.op === '&&' ? b.and(l, r) : b.or(l, r) }, p, `\`${e.op}\` of an undefined operand`);
   }
   if (ex.dialect.smallLiterals && (isLiteral(e.left) || isLiteral(e.right))) {
-    const compared = literalComparison(ex, e, s, pc, ctx);
+    const compared = literalComparison(ex, e, s, pc, ctx) ?? withLiteral(ex, e, s, pc, ctx);
     if (compared) return compared;
     throw new Unsupported(`\`${e.op}\` with an integer literal operand: bpftrace ${ex.dialect.version} types literals by their size (0.26), which is not modelled`);
   }
   return binary(ex, e.op, ex.evalExpr(e.left, s, pc, ctx), ex.evalExpr(e.right, s, pc, ctx));
+}
+
+/** Arithmetic of a 64-bit integer with a non-negative literal under 0.26's literal types (integer-model.ts). */
+function withLiteral(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: PathState, pc: ProbeCtx, ctx: EvalCtx): Val | undefined {
+  const right = literalValue(e.right);
+  const left = literalValue(e.left);
+  if ((right === undefined) === (left === undefined) || COMPARISONS.has(e.op)) return undefined;
+  const literalOnRight = right !== undefined;
+  const x = ex.evalExpr(literalOnRight ? e.left : e.right, s, pc, ctx);
+  return literalArithmetic(ex, e.op, x, (right ?? left) as bigint, literalOnRight);
 }
 
 /** `c ? x : y`: only one branch runs. */

@@ -130,7 +130,7 @@ export function execStmt(ex: ExecCore, stmt: Stmt, s: PathState, pc: ProbeCtx, p
         s.flow = 'continue';
         return [s];
       case 'AssumeStmt': {
-        const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span }, reads: new Map() };
+        const ctx: EvalCtx = { mode: 'real', havoc: new Map(), assume: { span: stmt.span }, reads: new Map(), annotation: true };
         if (ex.opts.excluding) return excludeAssume(ex, stmt, s, pc, ctx);
         const a = asBool(ex, ex.evalExpr(stmt.expr, s, pc, ctx));
         s.assumptions.push(a);
@@ -275,8 +275,8 @@ export function collectAssert(ex: ExecCore, stmt: AssertStmt, s: PathState, pc: 
   let goal: Term;
   let havocGoal: Term;
   try {
-    goal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'real', havoc: new Map(), reads }));
-    havocGoal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'havoc', havoc: new Map(), reads }));
+    goal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'real', havoc: new Map(), reads, annotation: true }));
+    havocGoal = asBool(ex, ex.evalExpr(stmt.expr, s, pc, { mode: 'havoc', havoc: new Map(), reads, annotation: true }));
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
     if (!ex.unknowns.has(stmt)) ex.unknowns.set(stmt, err.message);
@@ -284,7 +284,7 @@ export function collectAssert(ex: ExecCore, stmt: AssertStmt, s: PathState, pc: 
   }
   const computed: Shown[] = [];
   const seen = new Set<string>();
-  const real: EvalCtx = { mode: 'real', havoc: new Map(), reads };
+  const real: EvalCtx = { mode: 'real', havoc: new Map(), reads, annotation: true };
   const visit = (e: Expr): void => {
     if (e.kind === 'Variable' || (e.kind === 'Call' && ['printed', 'mapkey', 'mapval'].includes(e.callee))) {
       const name = printExpr(e);

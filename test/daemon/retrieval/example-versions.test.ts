@@ -28,8 +28,9 @@ import { rightsFor } from '../../support/temp-rights.js';
 
 const ALL = PROFILES.map((p) => p.version);
 const dataset = loadExamples();
-/** An example that does not fit the newer versions, and one that fits every profile. */
-const oldOnly = dataset.find((e) => !e.versions.includes('0.22')) as Example;
+/** The newest profile, an example that does not fit it, and one that fits every profile. */
+const NEWEST = ALL[ALL.length - 1] as string;
+const oldOnly = dataset.find((e) => !e.versions.includes(NEWEST)) as Example;
 const everywhere = dataset.find((e) => e.versions.length === ALL.length) as Example;
 const quiet = pino({ level: 'silent' });
 
@@ -40,7 +41,7 @@ function bufferIo() {
 }
 
 t.test('the dataset has examples on both sides of a version line (else the tests below prove nothing)', async (t) => {
-  t.ok(oldOnly, `an example that does not fit 0.22: ${oldOnly?.id}`);
+  t.ok(oldOnly, `an example that does not fit ${NEWEST}: ${oldOnly?.id}`);
   t.ok(everywhere, `an example that fits every profile: ${everywhere?.id}`);
 });
 
@@ -88,21 +89,21 @@ t.test('a library serves its host dialect: searches filter, learning records it,
     await lib.ready;
     return lib;
   };
-  const on23 = await open('0.23');
-  const hits = (await on23.search(oldOnly.prompt, 50)).hits;
-  t.notOk(hits.some((h) => h.id === oldOnly.id), `${oldOnly.id} is not offered on 0.23`);
-  t.ok(hits.every((h) => h.versions.includes('0.23')), 'every hit fits 0.23');
+  const onNew = await open(NEWEST);
+  const hits = (await onNew.search(oldOnly.prompt, 50)).hits;
+  t.notOk(hits.some((h) => h.id === oldOnly.id), `${oldOnly.id} is not offered on ${NEWEST}`);
+  t.ok(hits.every((h) => h.versions.includes(NEWEST)), `every hit fits ${NEWEST}`);
   const prompt = 'count reads per process zqxversions';
-  const learned = await on23.learn({ ownerUid: 0, owner: 'root', requestId: 'R1', prompt, program: 'tracepoint:syscalls:sys_enter_read { @[comm] = count(); }', verdict: 'verified' });
-  t.same(learned.versions, ['0.23'], 'learned under the host dialect');
+  const learned = await onNew.learn({ ownerUid: 0, owner: 'root', requestId: 'R1', prompt, program: 'tracepoint:syscalls:sys_enter_read { @[comm] = count(); }', verdict: 'verified' });
+  t.same(learned.versions, [NEWEST], 'learned under the host dialect');
   // The pipeline's adapter goes through the library: the same filter.
-  const src = exampleSource(on23, () => true);
-  t.ok((await src.search(prompt, 4, 0)).some((e) => e.id === learned.id), 'the prompt of a 0.23 host gets it');
-  on23.close();
-  await on23.ready;
+  const src = exampleSource(onNew, () => true);
+  t.ok((await src.search(prompt, 4, 0)).some((e) => e.id === learned.id), `the prompt of a ${NEWEST} host gets it`);
+  onNew.close();
+  await onNew.ready;
 
   const on17 = await open('0.17');
-  t.notOk((await on17.search(prompt, 50, { viewer: { uid: 0 } })).hits.some((h) => h.id === learned.id), 'a 0.17 host does not get an entry verified under 0.23');
+  t.notOk((await on17.search(prompt, 50, { viewer: { uid: 0 } })).hits.some((h) => h.id === learned.id), `a 0.17 host does not get an entry verified under ${NEWEST}`);
   t.ok((await on17.search(oldOnly.prompt, 50)).hits.some((h) => h.id === oldOnly.id), `${oldOnly.id} is offered on 0.17`);
   on17.close();
   await on17.ready;
@@ -135,7 +136,7 @@ t.test('a table from before versions: learned entries fit the versions whose fro
 
 t.test('examples.* and kgentctl examples show each entry\'s versions and the host dialect', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kgent-examples-cli-versions-'));
-  const lib = await ExampleLibrary.open({ stateDir: dir, loadDataset: () => dataset, dialect: '0.23', logger: quiet });
+  const lib = await ExampleLibrary.open({ stateDir: dir, loadDataset: () => dataset, dialect: NEWEST, logger: quiet });
   t.teardown(() => {
     lib.close();
     return lib.ready.then(() => rmSync(dir, { recursive: true, force: true }));
@@ -147,12 +148,12 @@ t.test('examples.* and kgentctl examples show each entry\'s versions and the hos
   const client = server.client();
 
   const list = await client.call(ExamplesList, {});
-  t.equal(list.dialect, '0.23');
+  t.equal(list.dialect, NEWEST);
   t.same(list.profiles, ALL);
   t.same(list.examples.find((e) => e.id === oldOnly.id)?.versions, oldOnly.versions);
 
   const search = await client.call(ExamplesSearch, { text: oldOnly.prompt, k: 50 });
-  t.equal(search.dialect, '0.23', 'search is limited to the host dialect');
+  t.equal(search.dialect, NEWEST, 'search is limited to the host dialect');
   t.notOk(search.hits.some((h) => h.id === oldOnly.id));
   const asked = await client.call(ExamplesSearch, { text: oldOnly.prompt, k: 50, dialect: '0.17.0' });
   t.equal(asked.dialect, '0.17', 'a named version gets its profile');
@@ -162,7 +163,7 @@ t.test('examples.* and kgentctl examples show each entry\'s versions and the hos
 
   let b = bufferIo();
   t.equal(await examplesCommand(['list'], b.io, async () => client), 0);
-  t.match(b.out(), /this host's bpftrace dialect: 0\.23; \* marks the \d+ entries its prompts may get/);
+  t.match(b.out(), new RegExp(`this host's bpftrace dialect: ${NEWEST.replace('.', '\\.')}; \\* marks the \\d+ entries its prompts may get`));
   t.match(b.out(), /ID\s+KIND\s+VERSIONS\s+PROMPT/);
   t.match(b.out(), new RegExp(`${oldOnly.id}\\s+dataset\\s+${versionRanges(oldOnly.versions, ALL).replace(/\./g, '\\.')}\\s`), `${oldOnly.id} shows its range, unmarked`);
   t.match(b.out(), new RegExp(`${everywhere.id}\\s+dataset\\s+0\\.17-0\\.27\\*`), `${everywhere.id} fits every profile, marked`);

@@ -54,7 +54,14 @@ const CASES: readonly Case[] = [
   { name: 'narrow arithmetic, 0.23: signed >> is a logical shift at the narrow width', dialect: '0.23', src: 'BEGIN { $a = (int8)-128; $b = $a >> (int8)1; assert($b == 64); exit(); }', verdict: 'proved' },
   { name: 'narrow arithmetic, 0.17: 64-bit', dialect: '0.17', src: 'BEGIN { $a = (uint8)200; $b = $a + (uint8)100; assert($b == 300); exit(); }', verdict: 'proved' },
   { name: 'narrow arithmetic, 0.25: not modelled, never guessed', dialect: '0.25', src: 'BEGIN { $a = (uint8)200; $b = $a + (uint8)100; assert($b == 44); exit(); }', verdict: 'unknown' },
-  { name: 'narrow comparison of two signednesses, 0.23: not modelled', dialect: '0.23', src: 'BEGIN { $a = (int16)-1; $b = (uint16)65535; assert($a != $b); exit(); }', verdict: 'unknown' },
+  { name: 'narrow comparison of two signednesses, 0.23: not modelled', dialect: '0.23', src: 'BEGIN { $a = (int16)-1; $b = (uint16)65535; $c = $a != $b; assert($c == 1); exit(); }', verdict: 'unknown' },
+  // Annotations are kgent's language: their integers follow 0.17's rules (64-bit values, C's
+  // unsigned-wins mixing) under every version; only what the program computes follows the
+  // version's rules.
+  { name: 'an annotation compares two signednesses as values, 0.23', dialect: '0.23', src: 'BEGIN { $a = (int16)-1; $b = (uint16)65535; assert($a != $b); exit(); }', verdict: 'proved' },
+  { name: 'an annotation adds narrow integers in 64 bits, 0.25', dialect: '0.25', src: 'BEGIN { $a = (uint8)200; assert($a + (uint8)100 == 300); exit(); }', verdict: 'proved' },
+  { name: 'an annotation adds a literal in 64 bits, 0.27', dialect: '0.27', src: 'BEGIN { @v = 200; $u = (uint8)@v; assert($u + 100 == 300); exit(); }', verdict: 'proved' },
+  { name: 'an annotation compares a uint32 key with pid, 0.27', dialect: '0.27', src: 'tracepoint:syscalls:sys_enter_read { @bytes[pid] = count(); assert(mapkey(@bytes, 0) == pid); }', verdict: 'proved' },
   // pid is uint32 from 0.22: real 0.17 drops it from a uint32 variable ($x == pid prints 0),
   // real 0.23.2 stores it (prints 1).
   { name: 'pid into uint32, 0.17: dropped', dialect: '0.17', src: 'BEGIN { $x = (uint32)0; $x = pid; assert($x == 0); exit(); }', verdict: 'proved' },
@@ -70,8 +77,20 @@ const CASES: readonly Case[] = [
   { name: 'subtraction, 0.17: uint64', dialect: '0.17', src: 'BEGIN { $a = (uint64)1; $b = (uint64)2; $d = $a - $b; assert($d > (uint64)1); exit(); }', verdict: 'proved' },
   { name: 'subtraction, 0.26: int64', dialect: '0.26', src: 'BEGIN { $a = (uint64)1; $b = (uint64)2; $d = $a - $b; assert($d < (int64)0); exit(); }', verdict: 'proved' },
   // Literals take the smallest type from 0.26: an operation with one is not modelled.
-  { name: 'literal operand, 0.26: not modelled', dialect: '0.26', src: 'BEGIN { $a = (uint64)5; assert($a + 1 == 6); exit(); }', verdict: 'unknown' },
-  { name: 'literal operand, 0.24: modelled', dialect: '0.24', src: 'BEGIN { $a = (uint64)5; assert($a + 1 == 6); exit(); }', verdict: 'proved' },
+  { name: 'literal operand of a uint64, 0.26: modelled', dialect: '0.26', src: 'BEGIN { $a = (uint64)5; $b = $a + 1; assert($b == 6); exit(); }', verdict: 'proved' },
+  { name: 'literal operand of a narrow integer, 0.26: not modelled', dialect: '0.26', src: 'BEGIN { $a = (uint8)5; $b = $a + 1; assert($b == 6); exit(); }', verdict: 'unknown' },
+  // A non-negative literal beside a 64-bit integer from 0.26: run on 0.27.1 (integer-model.ts,
+  // literalArithmetic), with 2^40, 2^64-1 and a negative dividend.
+  { name: 'an unsigned 64-bit value divided by a literal, 0.27', dialect: '0.27', src: 'BEGIN { @v = 1099511627776; $p = (uint64)@v; $d = $p / 1000; $m = $p % 1000; assert($d == 1099511627); assert($m == 776); exit(); }', verdict: 'proved' },
+  { name: 'unsigned 64-bit arithmetic with literals, 0.27', dialect: '0.27', src: 'BEGIN { $m = (uint64)0xffffffffffffffff; $a = $m / 2; $b = $m >> 60; $c = $m + 1; $d = 1000 * (uint64)7; $e = $m & 0xff; assert($a == 9223372036854775807); assert($b == 15); assert($c == 0); assert($d == 7000); assert($e == 255); exit(); }', verdict: 'proved' },
+  { name: 'a negative dividend by a literal, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 10; $a = (int64)0 - @v; $d = $a / 3; assert($d == -3); exit(); }', verdict: 'unknown' },
+  { name: 'a signed value shifted by a literal, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 10; $a = (int64)0 - @v; $d = $a >> 1; assert($d == -5); exit(); }', verdict: 'unknown' },
+  { name: 'a signed 64-bit value divided by a literal, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 1099511627776; $n = nsecs; $p = ($n + @v) - $n; $d = $p / 1000; assert($d == 1099511627); exit(); }', verdict: 'unknown' },
+  { name: 'signed 64-bit arithmetic with literals, 0.27', dialect: '0.27', src: 'BEGIN { @v = 1099511627776; $n = nsecs; $p = ($n + @v) - $n; $a = $p * 1000; $b = $p + 1000; $c = (int64)0 - @v; $e = $c & 0xff; $f = 5 - (uint64)@v; assert($a == 1099511627776000); assert($b == 1099511628776); assert($e == 0); assert($f == -1099511627771); exit(); }', verdict: 'proved' },
+  // 0.27.1 prints 1 for `100 / $x` and `100 % $x` of a zero x: a literal divided by a value is not modelled.
+  { name: 'a literal divided by a uint64, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 7; $x = (uint64)@v; $d = 100 / $x; $e = 100 % $x; assert($d == 14); assert($e == 2); exit(); }', verdict: 'unknown' },
+  { name: 'a literal divided by a uint64, 0.17: the zero divisor is caught', dialect: '0.17', src: 'BEGIN { @v = 7; $x = (uint64)@v; $d = 100 / $x; assert($d == 14); exit(); }', verdict: 'proved' },
+  { name: 'literal operand, 0.24: modelled', dialect: '0.24', src: 'BEGIN { $a = (uint64)5; $b = $a + 1; assert($b == 6); exit(); }', verdict: 'proved' },
   // Widening casts: 0.17 extends by the target's signedness, 0.27.1 by the source's (run here:
   // `(uint32)(int8)x` for x = 255 is 255 on 0.17, 4294967295 on 0.27.1); unmodelled from 0.25.
   { name: 'widening cast to another signedness, 0.17', dialect: '0.17', src: 'BEGIN { @v = 255; $x = (uint32)(int8)@v; assert($x == 255); exit(); }', verdict: 'proved' },
