@@ -180,8 +180,36 @@ function withLiteral(ex: ExecCore, e: Extract<Expr, { kind: 'Binary' }>, s: Path
   const left = literalValue(e.left);
   if ((right === undefined) === (left === undefined) || COMPARISONS.has(e.op)) return undefined;
   const literalOnRight = right !== undefined;
-  const x = ex.evalExpr(literalOnRight ? e.left : e.right, s, pc, ctx);
+  const other = literalOnRight ? e.left : e.right;
+  if (foldable(other)) return undefined;
+  const x = ex.evalExpr(other, s, pc, ctx);
   return literalArithmetic(ex, e.op, x, (right ?? left) as bigint, literalOnRight);
+}
+
+/**
+ * Whether `e` holds no run-time value (no variable, map, builtin, call, field or index), so that
+ * bpftrace may fold it at compile time, with rules of its own (0.27.1 folds `-10 >> 1` to -5 but
+ * shifts a run-time -10 logically): such an operand is not modelled.
+ */
+function foldable(e: Expr): boolean {
+  switch (e.kind) {
+    case 'Variable':
+    case 'Map':
+    case 'Builtin':
+    case 'Call':
+    case 'Field':
+    case 'Index':
+      return false;
+    case 'Unary':
+    case 'Cast':
+      return foldable(e.operand);
+    case 'Binary':
+      return foldable(e.left) && foldable(e.right);
+    case 'Ternary':
+      return foldable(e.condition) && foldable(e.then) && foldable(e.else);
+    default:
+      return true;
+  }
 }
 
 /** `c ? x : y`: only one branch runs. */

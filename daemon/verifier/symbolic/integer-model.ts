@@ -4,6 +4,7 @@
  * bits. What is not modelled is {@link Unsupported}: its value is unknown, never 0.17's guessed.
  */
 import type { Term } from '../smt/term.js';
+import { divmod } from './constant-division.js';
 import { type ExecCore, Unsupported } from './core.js';
 import { intTy, type Val } from './values.js';
 
@@ -83,28 +84,25 @@ function isSigned(v: Val): boolean {
 }
 
 /**
- * `x op k` or `k op x` where k is a non-negative integer literal and x a 64-bit integer, once
- * literals take the smallest type (0.26 on); undefined for what is not modelled. Run here on
- * 0.27.1 with 64-bit operands up to 2^56 and with 2^64-1: `+ - * & | ^ / %` and `<<`/`>>` of an
- * unsigned x give the 64-bit result of 0.17's rules (`$u * 1000`, `1000 * $u`, `$m / 2` of
- * 2^64-1, `$m >> 60`, `$m + 1` wraps to 0); a signed x gives it too while x is not negative
- * (`$p / 1000`, `$p % 1000`, `($p + 6) / 7` of 2^40), but a negative one does not (`(int64)-10 /
- * 3` is 1431655762, a 32-bit quotient) and `>>` of a negative one is arithmetic (-10 >> 1 is -5):
- * `/`, `%` and shifts of a signed x are not modelled (`(nsecs - @start[tid]) / 1000` among them:
- * the difference is an int64 from 0.26), nor are a divisor or shift count that is not the literal
- * (0.27.1: `100 / $x` and `100 % $x` of a zero x print 1, where 0.17 leaves it undefined).
- * The result has x's type (int64 for `-`, 0.26's "subtraction produces an int64").
+ * `x op k` or `k op x` where k is a non-negative integer literal and x a 64-bit integer computed
+ * at run time, once literals take the smallest type (0.26 on); undefined for what is not modelled.
+ * Run here on 0.27.1 with values read from maps (0, 2^32-1, 2^32, 2^40, 2^62+12345, 2^63-1,
+ * 2^64-1, -10): `+ - * & | ^` by a literal, `/` and `%` by a non-zero literal and `<<`/`>>` by a
+ * literal below 64 give the 64-bit result of 0.17's rules whatever x's signedness (`$u * 1000`,
+ * `$m + 1` of 2^64-1 wraps to 0; `$n / 3` of -10 is 6148914691236517202: BPF division is
+ * unsigned, and `$n >> 1` of -10 is 9223372036854775803: a logical shift). Not modelled: x that
+ * bpftrace can fold at compile time (`-10 >> 1` is -5 there: the caller passes only run-time x), a
+ * literal divided or shifted by x (0.27.1: `100 / $x` and `100 % $x` of a zero x print 1, where
+ * 0.17 leaves it undefined). The result has x's type (int64 for `-`, 0.26's "subtraction produces
+ * an int64").
  */
 export function literalArithmetic(ex: ExecCore, op: string, x: Val, k: bigint, literalOnRight: boolean): Val | undefined {
   if (!ARITHMETIC.has(op) || x.ty.k !== 'int' || x.ty.size !== 8 || k < 0n || k >= 1n << 63n) return undefined;
-  const signed = x.ty.signed;
   const b = ex.b;
   const lit = b.bv(k, 64);
   const [l, r] = literalOnRight ? [x.t, lit] : [lit, x.t];
-  const shift = op === '<<' || op === '>>';
-  if (shift && (!literalOnRight || k >= 64n || signed)) return undefined;
-  // A literal divided by x: 0.27.1 prints 1 for `100 / $x` and `100 % $x` of a zero x.
-  if ((op === '/' || op === '%') && (signed || !literalOnRight || k === 0n)) return undefined;
+  if ((op === '<<' || op === '>>') && (!literalOnRight || k >= 64n)) return undefined;
+  if ((op === '/' || op === '%') && (!literalOnRight || k === 0n)) return undefined;
   let t: Term;
   switch (op) {
     case '+': t = b.add(l, r); break;
@@ -115,8 +113,9 @@ export function literalArithmetic(ex: ExecCore, op: string, x: Val, k: bigint, l
     case '^': t = b.bvxor(l, r); break;
     case '<<': t = b.shl(l, r); break;
     case '>>': t = b.lshr(l, r); break;
-    case '/': t = b.udiv(l, r); break;
-    default: t = b.urem(l, r); break;
+    // By a constant: the quotient and remainder Z3 decides quickly (as 0.17's operators do).
+    case '/': t = divmod(ex, l, r)?.q ?? b.udiv(l, r); break;
+    default: t = divmod(ex, l, r)?.r ?? b.urem(l, r); break;
   }
   const ty = op === '-' && ex.dialect.subtractionSigned ? intTy(8, true) : x.ty;
   return { ty, t, ...(x.poison ? { poison: x.poison } : {}) };

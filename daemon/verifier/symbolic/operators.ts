@@ -3,8 +3,9 @@
  * bpftrace 0.17's widths and signedness, the ternary's merge, casts, and constant evaluation.
  */
 import type { Expr } from '../frontend/ast.js';
-import { bvSort, type Term } from '../smt/term.js';
+import type { Term } from '../smt/term.js';
 import { type ExecCore, type PathState, type ProbeCtx, Unsupported } from './core.js';
+import { divmod } from './constant-division.js';
 import { dialectBinary } from './integer-model.js';
 import { CAST_TYPES, intTy, S64, type Ty, U64, type Val } from './values.js';
 
@@ -159,35 +160,6 @@ function binaryExact(ex: ExecCore, op: string, l: Val, r: Val): Val {
     default:
       throw new Unsupported(`operator ${op}`);
   }
-}
-
-/**
- * Unsigned division by a non-zero constant without a divider circuit: a power of two is a shift
- * and a mask; otherwise quotient and remainder are fresh symbols defined by x = q*c + r, r < c. Z3 bit-blasts constant multiplication cheaply but times out
- * on 64-bit division circuits (e.g. `elapsed / 1000000000` next to `q * 1000000000`).
- */
-export function divmod(ex: ExecCore, x: Term, d: Term): { q: Term; r: Term } | undefined {
-  const b = ex.b;
-  if (d.op !== 'bv' || d.value === 0n || x.op === 'bv') return undefined;
-  const c = d.value as bigint;
-  if ((c & (c - 1n)) === 0n) {
-    const k = c.toString(2).length - 1;
-    return { q: b.lshr(x, b.bv(k, 64)), r: b.bvand(x, b.bv(c - 1n, 64)) };
-  }
-  const q = b.variable(`div!${x.id}!${c}`, bvSort(64));
-  const r = b.variable(`mod!${x.id}!${c}`, bvSort(64));
-  if (!ex.axioms.has(q.id)) {
-    // q <= max/c keeps q*c from wrapping; q*c <= x and x - q*c = r < c then make x = q*c + r
-    // exact in 64 bits. Writing it with the same terms a program uses (`x - q*c`, `q*c <= x`)
-    // lets hash-consing share them with the assertion.
-    const qc = b.mul(q, d);
-    const def = b.and(b.ule(q, b.bv(0xffffffffffffffffn / c, 64)), b.ule(qc, x), b.eq(b.sub(x, qc), r), b.ult(r, d));
-    ex.axioms.set(q.id, def);
-    ex.axioms.set(r.id, def);
-    ex.definitions.set(q.name as string, b.udiv(x, d));
-    ex.definitions.set(r.name as string, b.urem(x, d));
-  }
-  return { q, r };
 }
 
 export function iteVal(ex: ExecCore, c: Term, x: Val, y: Val): Val {

@@ -2,11 +2,11 @@
  * The differential run: generate cases, run them in bpftrace and in the executor's concrete mode,
  * compare every printed value. Shared by the `npm run difftest` script and the CI test.
  */
-import { bpftraceTarget } from './target.js';
+import { bpftraceTarget, newerDialect, useBpftrace } from './target.js';
 import { EMPTY_CONTRACTS } from '../../../../daemon/verifier/contract-seam.js';
 import { parse } from '../../../../daemon/verifier/frontend/index.js';
 import { runConcrete, type ConcreteValue, type InputAssignment, type SiteOutcome } from './concrete-run.js';
-import { DEFAULT_BPFTRACE, bpftraceVersion, runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
+import { DEFAULT_BPFTRACE, runInBpftrace, runEnv, type BpfOutcome } from './bpftrace-run.js';
 import { compareAccept } from './gen-accept.js';
 import { builtinContracts, compareBuiltins } from './gen-builtins.js';
 import { compareEvents } from './gen-events.js';
@@ -181,7 +181,7 @@ export async function compareCase(c: Case, bpf: BpfOutcome, env: RunEnv): Promis
     const line = bpf.prints.get(k);
     const printed = line?.[j];
     // Under a newer dialect, a value its profile leaves unmodelled is not claimed either.
-    if (site.status === 'error' && (UNDEFINED.test(site.reason) || (bpftraceTarget().root !== undefined && /not modelled|not fully explored/.test(site.reason)))) {
+    if (site.status === 'error' && (UNDEFINED.test(site.reason) || (newerDialect() && /not modelled|not fully explored/.test(site.reason)))) {
       anyValue.push({ k, j, expr: arg.expr, ...(printed !== undefined ? { bpftrace: printed } : {}) });
       return;
     }
@@ -227,9 +227,12 @@ export interface RunOptions {
 /** Generates, runs and compares; never throws for a disagreement. */
 export async function runDifferential(o: RunOptions): Promise<Report> {
   const t0 = performance.now();
-  const env = runEnv();
   const bin = o.bpftrace ?? DEFAULT_BPFTRACE;
-  const version = bpftraceVersion(bin) ?? 'unknown (--version failed)';
+  useBpftrace(bin);
+  const env = runEnv();
+  const target = bpftraceTarget();
+  const version = `bpftrace v${target.version}, dialect ${target.dialect.version}`;
+  const path = target.root ? `${target.root} (chroot)` : bin;
   let cases = generateCases(o.seed, o.cases, o.from ?? 0, o.classes);
   if (o.ids && o.ids.length > 0) cases = cases.filter((c) => o.ids?.includes(c.id));
   const { outcomes, stats } = await runInBpftrace(cases, env, { bpftrace: bin, ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.log ? { log: o.log } : {}) });
@@ -240,7 +243,7 @@ export async function runDifferential(o: RunOptions): Promise<Report> {
     results.push(await compareCase(c, bpf, env));
   }
   const executorMs = performance.now() - e0;
-  return { results, processes: stats.processes, bpftraceMs: stats.ms, executorMs, wallMs: performance.now() - t0, env, bpftrace: { path: bin, version } };
+  return { results, processes: stats.processes, bpftraceMs: stats.ms, executorMs, wallMs: performance.now() - t0, env, bpftrace: { path, version } };
 }
 
 /** A readable summary: per-class counts, then each disagreement with its minimal program. */

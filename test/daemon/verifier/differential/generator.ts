@@ -84,6 +84,9 @@ export function literal(v: bigint): string {
 /** Constants for expressions: the edges of all widths. */
 const CONSTANTS: readonly bigint[] = [0n, 1n, 2n, 3n, 7n, 8n, 10n, 31n, 32n, 63n, 64n, 65n, 127n, 128n, 255n, 256n, 65535n, 65536n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, (1n << 63n) - 1n, -1n, -2n, -3n, -128n, -129n, -32768n, -0x80000000n, -(1n << 63n)];
 
+/** Literals of the `literal-64` class: the non-negative edges of every width, below 2^63. */
+const NON_NEGATIVE_LITERALS: readonly bigint[] = [0n, 1n, 2n, 3n, 7n, 8n, 10n, 31n, 32n, 63n, 64n, 65n, 100n, 127n, 128n, 255n, 256n, 1000n, 65535n, 65536n, 1000000n, 1000000000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 1n << 62n, (1n << 63n) - 1n];
+
 export interface Ctx {
   readonly r: Rng;
   readonly id: number;
@@ -416,6 +419,28 @@ const BASE_CLASSES: Record<string, GenClass> = {
       const m = `@c${c.id}_v`;
       const shifts = v >= 0n && v < 64n ? [`(1 << ${m})`, `(${r.pick(['255', '-1', '3'])} >> ${m})`] : [`(${m} + 1)`];
       return [stmt(`${m} = ${literal(v)};`), print(c, [...shifts, `(7 % (${m} - ${literal(w)}))`, `(${m} / (${m} - ${literal(w)}))`])];
+    },
+  },
+  // Opt-in (`--class literal-64`): 64-bit run-time values of both signednesses beside
+  // non-negative literals on either side, the arithmetic that literals typed by their size (0.26
+  // on) make version-specific (daemon/verifier/symbolic/integer-model.ts, literalArithmetic).
+  'literal-64': {
+    weight: 4,
+    optIn: true,
+    gen: (c) => {
+      const r = c.r;
+      const width = (): IntTy => (r.chance(0.5) ? 'int64' : 'uint64');
+      const a = newInput(c, width());
+      const b = newInput(c, width());
+      // A shift count mostly below 64 (a count >= 64 is undefined: such a case proves nothing).
+      const k = (op: string): string => literal(r.pick(op === '<<' || op === '>>' ? [0n, 1n, 2n, 3n, 7n, 8n, 31n, 32n, 33n, 63n, 64n] : NON_NEGATIVE_LITERALS));
+      const x = (): string => r.pick([a, b, `(${a} - ${b})`, `(${a} + ${b})`, '$v']);
+      const one = (): string => {
+        const op = r.pick(ARITH);
+        return r.chance(0.8) ? `(${x()} ${op} ${k(op)})` : `(${k(op)} ${op} ${x()})`;
+      };
+      const outer = r.pick(ARITH);
+      return [stmt(`$v = ${a};`), print(c, [one(), one(), `(${one()} ${outer} ${k(outer)})`])];
     },
   },
   'printf-d': {
