@@ -8,7 +8,7 @@
 import t from 'tap';
 import type { ExamplesListResult } from '../../../daemon/protocol/examples-api.js';
 import { dialectFactsText } from '../../../daemon/pipeline/dialect-facts.js';
-import { nearestProfile, type Dialect } from '../../../daemon/verifier/dialect/index.js';
+import { nearestProfile, PROFILES, type Dialect } from '../../../daemon/verifier/dialect/index.js';
 import { loadExamples } from '../../../datasets/load.js';
 import { probeBinaries } from '../../dialects/binaries.js';
 import { builtOrReason, createDaemon } from '../../support/daemon-harness.js';
@@ -19,10 +19,12 @@ const COMPREHENSION = 'Return the candidate with assume/assert/cover inserted.';
 const PROGRAM = 'tracepoint:syscalls:sys_enter_openat { printf("%s %s\\n", comm, str(args->filename)); }';
 const dataset = loadExamples();
 // The request is an example's own prompt, so full-text search ranks that example first where it may.
-const oldOnly = dataset.find((e) => !e.versions.includes('0.22') && e.hooks.every((h) => h.startsWith('tracepoint:')));
+// It does not fit the newest profile, so the newest binary here shows the filter at work.
+const NEWEST = (PROFILES[PROFILES.length - 1] as Dialect).version;
+const oldOnly = dataset.find((e) => !e.versions.includes(NEWEST) && e.hooks.every((h) => h.startsWith('tracepoint:')));
 
 t.test('kgentd states the detected dialect in both prompts and offers only examples that fit it', { skip: builtOrReason() ?? (process.getuid?.() !== 0 ? 'needs root' : false), timeout: 600_000 }, async (t) => {
-  t.ok(oldOnly, `a tracepoint example that does not fit 0.22: ${oldOnly?.id}`);
+  t.ok(oldOnly, `a tracepoint example that does not fit ${NEWEST}: ${oldOnly?.id}`);
   if (!oldOnly) return;
   for (const probe of probeBinaries()) {
     if (!probe.ok) {
