@@ -71,8 +71,9 @@ export function checkAcceptance(program: Program, dialect: Dialect = DEFAULT_DIA
     });
   };
   for (const probe of program.probes) checkDialectRules(probe, dialect, refuse);
-  undefinedMaps(program, refuse);
-  neverTypedMaps(program, refuse);
+  undefinedMaps(program, dialect, refuse);
+  // From 0.27 a map that never gets a type reads 0 (`@a = @a` compiles): Dialect.unassignedMapReads.
+  if (!dialect.unassignedMapReads) neverTypedMaps(program, refuse);
   // Map value kinds: the first assignment in source order fixes one ("Type mismatch for @m:
   // trying to assign value of type 'string[2]' when map already contains a value of type
   // 'int64'"), and reads anywhere take it, also reads before it (the analyser runs until types settle).
@@ -92,12 +93,15 @@ export function checkAcceptance(program: Program, dialect: Dialect = DEFAULT_DIA
   for (let i = 0; i < 2; i++) program.probes.forEach(firstPass);
   const assigned = new Map<string, Kind>();
   const order = new SourceOrderTypes();
+  // From 0.27 a map read before any assignment in the text is an int64 (reads 0), never 'none':
+  // run here on 0.27.1, `@a = 1; @a = @b;`, `(int64)@b`, `@a = @b[1]` with @b assigned in END compile.
+  const orderRefuse = dialect.unassignedMapReads ? (): void => {} : refuse;
   for (const probe of program.probes) {
     const vars = new Map<string, Kind>();
     order.enterProbe();
     const kinds = probe.attachPoints.map((ap: AttachPoint) => ap.provider as string);
     const expr = (e: Expr): Kind => {
-      order.checkCasts(e, refuse);
+      order.checkCasts(e, orderRefuse);
       const k = checkExpr(e, { refuse, mapKinds, mapKeys, vars, kinds, dialect });
       order.noteUpdates(e);
       return k;
@@ -113,7 +117,7 @@ export function checkAcceptance(program: Program, dialect: Dialect = DEFAULT_DIA
           return;
         case 'AssignStmt': {
           const k = expr(s.value);
-          order.assign(s, refuse);
+          order.assign(s, orderRefuse);
           if (s.target.kind === 'Map') {
             for (const key of s.target.keys) expr(key);
             keysOf(s.target.name, s.target.keys, { refuse, mapKinds, mapKeys, vars, kinds, dialect }, s.target.span);
@@ -238,17 +242,28 @@ class SourceOrderTypes {
  * `clear`, `zero` alike). Any write anywhere defines it, in any probe and in any order (a read in
  * BEGIN of a map END assigns is accepted); `=`, `+=` and friends and `++`/`--` all write.
  * Annotations are stripped before bpftrace sees the program, so a map only they name counts for
- * nothing either way.
+ * nothing either way. With Dialect.unassignedMapReads (0.27) a map read as a value anywhere is
+ * defined (it reads 0); one only passed to a whole-map function, `delete` or a `for` is refused.
  */
-function undefinedMaps(program: Program, refuse: (span: Span, message: string) => void): void {
+function undefinedMaps(program: Program, dialect: Dialect, refuse: (span: Span, message: string) => void): void {
   const plain = stripAnnotations(program);
   const written = new Set<string>();
   for (const a of collect(plain, 'AssignStmt')) if (a.target.kind === 'Map') written.add(a.target.name);
   for (const u of collect(plain, 'Update')) if (u.operand.kind === 'Map') written.add(u.operand.name);
-  for (const m of collect(plain, 'Map')) {
-    if (!written.has(m.name)) refuse(m.span, `${m.name} is used but never assigned ("Undefined map: ${m.name}")`);
+  const needsMap = new Set<Expr>();
+  for (const c of collect(plain, 'Call')) if (MAP_ARGUMENT_FUNCTIONS.has(c.callee) && c.args[0]?.kind === 'Map') needsMap.add(c.args[0]);
+  for (const f of collect(plain, 'ForStmt')) needsMap.add(f.iterable);
+  const maps = collect(plain, 'Map');
+  // 0.27: a value read anywhere gives the map its type, and then every use compiles.
+  const readAsValue = new Set(maps.filter((m) => !needsMap.has(m)).map((m) => m.name));
+  for (const m of maps) {
+    if (written.has(m.name) || (dialect.unassignedMapReads && readAsValue.has(m.name))) continue;
+    refuse(m.span, `${m.name} is used but never assigned ("Undefined map: ${m.name}")`);
   }
 }
+
+/** Functions whose first argument is the map itself, not a value read from it. */
+const MAP_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set(['print', 'clear', 'zero', 'len', 'has_key', 'delete']);
 
 /**
  * A map written only by assignments of values that never get a type — its own value (`@a = @a`),

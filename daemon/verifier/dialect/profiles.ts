@@ -107,6 +107,21 @@ export interface Dialect {
    * while body crashes 0.27.1's compiler, so it stays refused).
    */
   readonly exitInIfInWhileAllowed: boolean;
+  /**
+   * A map the program reads but never assigns is accepted and reads 0 (before: "Undefined map").
+   * Run here on 0.27.1: `printf("%d", @u[1])`, `$x = @u[1] + 1`, `@a = @a` compile and print 0,
+   * and with such a read anywhere `print(@u)`, `clear`, `zero`, `len`, `has_key`, `delete` and a
+   * `for` over it compile too; without one they are refused ("Undefined map"). 0.23.2 refuses
+   * every form; 0.24 to 0.26 are not run here and keep refusing (a sound program refused costs a
+   * trial; a refused program proved would ship).
+   */
+  readonly unassignedMapReads: boolean;
+  /**
+   * printf's precision on `%s`: 'applied' shows the first N characters of `%.Ns` (run here on
+   * 0.17.0 and 0.23.2: `%.2s` of "abcd" is "ab"); 'ignored' shows the whole string (run here on
+   * 0.27.1: "abcd"); 'unmodelled' for the versions between, not run here.
+   */
+  readonly stringPrecision: 'applied' | 'ignored' | 'unmodelled';
   /** Builtin variables this version knows beyond 0.17's (and ones it no longer knows). */
   readonly addedBuiltins: ReadonlySet<string>;
   readonly removedBuiltins: ReadonlySet<string>;
@@ -144,6 +159,8 @@ const V0_17: Dialect = {
   exitInLoopRefused: false,
   loopControlInForRefused: false,
   exitInIfInWhileAllowed: false,
+  unassignedMapReads: false,
+  stringPrecision: 'applied',
   addedBuiltins: none,
   removedBuiltins: none,
   addedFunctions: none,
@@ -199,6 +216,7 @@ const V0_23 = extend(V0_22, '0.23', 'run-here', { typedLetLiteralRefused: true, 
 const V0_24 = extend(V0_23, '0.24', 'from-source', {
   typedLetLiteralRefused: false,
   strLimit: 'unmodelled',
+  stringPrecision: 'unmodelled',
   loopControlInForRefused: false,
   forRange: true,
   boolType: true,
@@ -227,7 +245,7 @@ const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, sm
 // 0.27.1 (Debian unstable, chroot): every acceptance fact of the syntax, scoping, builtins and
 // assignment tables; its integer semantics (variables that widen to what is assigned, literals of
 // the smallest type) are not modelled, so operations on narrow integers and literals are unknown.
-const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'], exitInIfInWhileAllowed: true });
+const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'], exitInIfInWhileAllowed: true, unassignedMapReads: true, stringPrecision: 'ignored' });
 
 /** Every profile, oldest first. */
 export const PROFILES: readonly Dialect[] = [V0_17, V0_20, V0_21, V0_22, V0_23, V0_24, V0_25, V0_26, V0_27];

@@ -109,6 +109,12 @@ export function asPrinted(ex: ExecCore, v: Val, c: Conversion | undefined): Val 
   }
   if (v.ty.k === 'str') {
     if (c.conv !== 's' || c.precision === undefined || c.precision >= v.ty.size) return v;
+    if (ex.dialect.stringPrecision === 'ignored') return v;
+    if (ex.dialect.stringPrecision === 'unmodelled') {
+      const t = b.fresh('opaque', v.t.sort);
+      ex.opaque.set(t.name as string, `\`%.${c.precision}s\` in bpftrace ${ex.dialect.version} is not modelled (0.23 cuts the string, 0.27 prints it whole)`);
+      return { ty: v.ty, t };
+    }
     // `%.Ns` shows the first N characters: bytes from N on read as NUL.
     const size = v.ty.size;
     const t = c.precision <= 0 ? b.bv(0, size * 8) : b.resize(b.extract(8 * c.precision - 1, 0, v.t), size * 8);

@@ -96,6 +96,14 @@ const CASES: readonly Case[] = [
   { name: 'a literal divided by a uint64, 0.27: not modelled', dialect: '0.27', src: 'BEGIN { @v = 7; $x = (uint64)@v; $d = 100 / $x; $e = 100 % $x; assert($d == 14); assert($e == 2); exit(); }', verdict: 'unknown' },
   { name: 'a literal divided by a uint64, 0.17: the zero divisor is caught', dialect: '0.17', src: 'BEGIN { @v = 7; $x = (uint64)@v; $d = 100 / $x; assert($d == 14); exit(); }', verdict: 'proved' },
   { name: 'literal operand, 0.24: modelled', dialect: '0.24', src: 'BEGIN { $a = (uint64)5; $b = $a + 1; assert($b == 6); exit(); }', verdict: 'proved' },
+  // printf's `%.Ns`: 0.17.0 and 0.23.2 print "ab" for `%.2s` of "abcd", 0.27.1 prints "abcd".
+  { name: 'string precision, 0.23: cut', dialect: '0.23', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "ab"); exit(); }', verdict: 'proved' },
+  { name: 'string precision, 0.27: ignored', dialect: '0.27', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "abcd"); exit(); }', verdict: 'proved' },
+  { name: 'string precision, 0.27: never cut', dialect: '0.27', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "ab"); exit(); }', verdict: 'refuted' },
+  { name: 'string precision, 0.25: not modelled', dialect: '0.25', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "ab"); exit(); }', verdict: 'unknown' },
+  // A map never assigned reads 0 on 0.27.1 (0.23.2 refuses the program).
+  { name: 'a never-assigned map reads 0, 0.27', dialect: '0.27', src: 'BEGIN { $x = @u[1] + 1; printf("%d\\n", $x); assert(printed(0) == 1); exit(); }', verdict: 'proved' },
+  { name: 'a never-assigned map is refused, 0.23', dialect: '0.23', src: 'BEGIN { $x = @u[1] + 1; printf("%d\\n", $x); assert(printed(0) == 1); exit(); }', verdict: 'invalid' },
   // Widening casts: 0.17 extends by the target's signedness, 0.27.1 by the source's (run here:
   // `(uint32)(int8)x` for x = 255 is 255 on 0.17, 4294967295 on 0.27.1); unmodelled from 0.25.
   { name: 'widening cast to another signedness, 0.17', dialect: '0.17', src: 'BEGIN { @v = 255; $x = (uint32)(int8)@v; assert($x == 255); exit(); }', verdict: 'proved' },
