@@ -9,7 +9,7 @@
 import type { Diagnostic, Span } from '../protocol/diagnostic.js';
 import { AGGREGATIONS, collect, printExpr, type AttachPoint, type Expr, type Probe, type Program, type Stmt } from './frontend/index.js';
 import { stripAnnotations } from './frontend/walk.js';
-import { conversions } from './symbolic/printf.js';
+import { dialectConversions } from './symbolic/printf.js';
 import { DEFAULT_DIALECT, hasBuiltin, hasFunction, type Dialect } from './dialect/index.js';
 import { checkDialectRules } from './dialect-acceptance.js';
 
@@ -126,6 +126,9 @@ export function checkAcceptance(program: Program, dialect: Dialect = DEFAULT_DIA
               if (mk?.startsWith('agg:') || k.startsWith('agg:')) refuse(s.span, `\`${s.op}\` on an aggregation (${(mk ?? k).slice(4)}) value`);
               else if (mk === 'str' || k === 'str') refuse(s.span, `\`${s.op}\` on a string`);
               return;
+            }
+            if (dialect.aggregationCopyRefused && s.value.kind === 'Map' && k.startsWith('agg:')) {
+              refuse(s.span, `${s.target.name} is assigned the ${k.slice(4)}() aggregation of ${s.value.name} ("Map value '${k.slice(4)}_t' cannot be assigned from one map to another"): call ${k.slice(4)}() on ${s.target.name} directly`);
             }
             const first = assigned.get(s.target.name);
             if (first === undefined) {
@@ -477,7 +480,11 @@ function checkCall(e: Extract<Expr, { kind: 'Call' }>, env: Env, own: Kind): Kin
 function checkPrintf(e: Extract<Expr, { kind: 'Call' }>, kinds: readonly Kind[], env: Env): void {
   const fmt = e.args[0];
   if (fmt?.kind !== 'String') return;
-  const convs = conversions(fmt.value);
+  const convs = dialectConversions(fmt.value, env.dialect);
+  if (!convs) {
+    env.refuse(e.span, `printf's "${fmt.value.replace(/\n/g, '\\n')}" has \`%%\` next to a conversion, which bpftrace 0.17 and 0.23 read as text and 0.27 as a percent sign; how bpftrace ${env.dialect.version} reads it is not known here: write the format without \`%%\``);
+    return;
+  }
   const n = e.args.length - 1;
   if (n !== convs.length) {
     env.refuse(e.span, `printf has ${n} argument(s) for ${convs.length} conversion(s) in "${fmt.value.replace(/\n/g, '\\n')}" (bpftrace 0.17 knows the conversions s, c, r, rx and [hh|h|l|ll|j|z|t] d u o x X p, with - flag, width and precision only; "%i", "%+d", "%#x" are none)`);

@@ -122,6 +122,15 @@ export interface Dialect {
    * 0.27.1: "abcd"); 'unmodelled' for the versions between, not run here.
    */
   readonly stringPrecision: 'applied' | 'ignored' | 'unmodelled';
+  /**
+   * `@h = @g` where @g holds an aggregation (count, sum, min, max, avg, stats, hist, lhist) is
+   * refused ("Map value 'stats_t' cannot be assigned from one map to another"): run here on
+   * 0.23.2 and 0.27.1 (0.17.0 accepts it); taken from 0.20 on, a refusal being the safe side for
+   * the versions not run here.
+   */
+  readonly aggregationCopyRefused: boolean;
+  /** Whether printf reads `%%` as a percent sign (see `symbolic/printf.ts`, dialectConversions). */
+  readonly percentEscape: 'no' | 'yes' | 'unmodelled';
   /** Builtin variables this version knows beyond 0.17's (and ones it no longer knows). */
   readonly addedBuiltins: ReadonlySet<string>;
   readonly removedBuiltins: ReadonlySet<string>;
@@ -161,6 +170,8 @@ const V0_17: Dialect = {
   exitInIfInWhileAllowed: false,
   unassignedMapReads: false,
   stringPrecision: 'applied',
+  aggregationCopyRefused: false,
+  percentEscape: 'no',
   addedBuiltins: none,
   removedBuiltins: none,
   addedFunctions: none,
@@ -183,7 +194,7 @@ function extend(base: Dialect, version: string, checked: Dialect['checked'], cha
 // Source: CHANGELOG 0.18 "Add new function, offsetof"; 0.19 "nsecs(monotonic)"; 0.20 "New config
 // block syntax" (CONFIG in the 0.20 grammar), "Add a jiffies builtin", "New builtin for getting the
 // number of map elements" (len).
-const V0_20 = extend(V0_17, '0.20', 'from-source', { strLimit: 'unmodelled', configBlock: true, builtins: ['jiffies'], functions: ['offsetof', 'nsecs', 'len'] });
+const V0_20 = extend(V0_17, '0.20', 'from-source', { strLimit: 'unmodelled', configBlock: true, aggregationCopyRefused: true, builtins: ['jiffies'], functions: ['offsetof', 'nsecs', 'len'] });
 // Source: CHANGELOG 0.21 "Add for-each loops for iterating over map elements" (the 0.21 grammar's
 // `FOR "(" var ":" expr ")" block`).
 // A for body is a callback of its own (bpf_for_each_map_elem), where break and continue have no
@@ -217,6 +228,7 @@ const V0_24 = extend(V0_23, '0.24', 'from-source', {
   typedLetLiteralRefused: false,
   strLimit: 'unmodelled',
   stringPrecision: 'unmodelled',
+  percentEscape: 'unmodelled',
   loopControlInForRefused: false,
   forRange: true,
   boolType: true,
@@ -245,7 +257,7 @@ const V0_26 = extend(V0_25, '0.26', 'from-source', { subtractionSigned: true, sm
 // 0.27.1 (Debian unstable, chroot): every acceptance fact of the syntax, scoping, builtins and
 // assignment tables; its integer semantics (variables that widen to what is assigned, literals of
 // the smallest type) are not modelled, so operations on narrow integers and literals are unknown.
-const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'], exitInIfInWhileAllowed: true, unassignedMapReads: true, stringPrecision: 'ignored' });
+const V0_27 = extend(V0_26, '0.27', 'run-here', { functions: ['str_concat', 'container_of'], exitInIfInWhileAllowed: true, unassignedMapReads: true, stringPrecision: 'ignored', percentEscape: 'yes' });
 
 /** Every profile, oldest first. */
 export const PROFILES: readonly Dialect[] = [V0_17, V0_20, V0_21, V0_22, V0_23, V0_24, V0_25, V0_26, V0_27];

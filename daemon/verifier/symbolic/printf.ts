@@ -26,6 +26,7 @@
  * `%s` the string, cut to the precision when one is given (`%.3s` of "hello" is "hel"). Widths and
  * the `-` flag only pad: they do not change the value.
  */
+import type { Dialect } from '../dialect/index.js';
 import type { ExecCore } from './core.js';
 import { asInt } from './operators.js';
 import { intTy, type Val } from './values.js';
@@ -59,8 +60,27 @@ const INT_CONVS = ['d', 'u', 'o', 'x', 'X', 'p'];
 const TOKENS = ['s', 'rx', 'r', 'c', ...LENGTHS.flatMap((l) => INT_CONVS.map((c) => l + c))];
 const SPEC = new RegExp(`%(-?)([0-9]*)(\\.[0-9]+)?(${TOKENS.join('|')})`, 'g');
 
-/** The conversions of a printf format, in order, as bpftrace 0.17 finds them. */
-export function conversions(fmt: string): Conversion[] {
+/**
+ * The conversions of a printf format as `d`'s bpftrace reads it, or undefined when that is not
+ * known: `%%` is text in 0.17.0 and 0.23.2 (`%%d` takes an argument) and a percent sign on 0.27.1
+ * (`printf("%%d\n", 1)` is refused there: "too many arguments"), run here; unmodelled on 0.24 to
+ * 0.26, where a format both readings agree on is still known.
+ */
+export function dialectConversions(fmt: string, d: Dialect): Conversion[] | undefined {
+  if (d.percentEscape === 'no') return conversions(fmt);
+  if (d.percentEscape === 'yes') return conversions(fmt, true);
+  const plain = conversions(fmt);
+  const escaped = conversions(fmt, true);
+  return plain.length === escaped.length ? escaped : undefined;
+}
+
+/**
+ * The conversions of a printf format, in order, as bpftrace 0.17 finds them; with `percentEscape`
+ * a `%%` is a percent sign first (bpftrace 0.27), never part of a conversion.
+ */
+export function conversions(fmt: string, percentEscape = false): Conversion[] {
+  // Two blanks keep every offset.
+  if (percentEscape) fmt = fmt.replace(/%%/g, '  ');
   const out: Conversion[] = [];
   let last = 0;
   for (const m of fmt.matchAll(SPEC)) {

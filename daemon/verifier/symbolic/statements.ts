@@ -12,7 +12,7 @@ import { execForMap } from './for-map.js';
 import { assignMap, keyTerm, mapInfo, update } from './maps.js';
 import { asBool, binary, cast, constInt } from './operators.js';
 import type { Obligation, Shown } from './results.js';
-import { asPrinted, conversions } from './printf.js';
+import { asPrinted, conversions, dialectConversions } from './printf.js';
 import { assignVar } from './variables.js';
 import { isLiteral } from './expressions.js';
 import { CAST_TYPES, intTy, S64, type Val } from './values.js';
@@ -347,7 +347,7 @@ export function execExprStmt(ex: ExecCore, e: Expr, s: PathState, pc: ProbeCtx, 
       case 'printf': {
         const args = e.args.slice(1);
         const fmt = e.args[0]?.kind === 'String' ? e.args[0].value : undefined;
-        const specs = fmt === undefined ? [] : conversions(fmt);
+        const specs = fmt === undefined ? [] : (dialectConversions(fmt, ex.dialect) ?? conversions(fmt));
         const vals = args.map((a, i) => {
           const v = ex.evalLoose(a, s, pc, ctx);
           return asPrinted(ex, v.asStored ?? v, specs[i]);

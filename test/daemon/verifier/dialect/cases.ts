@@ -79,5 +79,9 @@ export const DIALECT_CASES: readonly DialectCase[] = [
   { name: 'delete of a never-assigned map, no read', src: 'BEGIN { delete(@u[1]); exit(); }', accepts: none },
   { name: 'print of a never-assigned map, no read', src: 'BEGIN { print(@u); exit(); }', accepts: none },
   { name: 'a map assigned from one typed later in the text', src: 'BEGIN { @a = 1; @a = @b; printf("%d\\n", @a); exit(); } END { @b = 2; }', accepts: from(27) },
+  { name: 'an aggregation copied to another map', src: 'BEGIN { @g = stats(5); @h = @g; exit(); }', accepts: before(20) },
+  { name: 'a sum copied to another map', src: 'BEGIN { @g = sum(5); @h = @g; exit(); }', accepts: before(20) },
+  { name: 'printf %%d with an argument (0.27 reads %% as a percent sign)', src: 'BEGIN { printf("%%d\\n", 1); exit(); }', accepts: before(24) },
+  { name: 'printf %% then a conversion', src: 'BEGIN { printf("%% %d\\n", 1); exit(); }', accepts: all },
   { name: 'a cast of a map typed later in the text', src: 'BEGIN { printf("%d\\n", (int64)@b); exit(); } END { @b = 1; }', accepts: from(27) },
 ];

@@ -101,6 +101,11 @@ const CASES: readonly Case[] = [
   { name: 'string precision, 0.27: ignored', dialect: '0.27', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "abcd"); exit(); }', verdict: 'proved' },
   { name: 'string precision, 0.27: never cut', dialect: '0.27', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "ab"); exit(); }', verdict: 'refuted' },
   { name: 'string precision, 0.25: not modelled', dialect: '0.25', src: 'BEGIN { printf("%.2s\\n", "abcd"); assert(printed(0) == "ab"); exit(); }', verdict: 'unknown' },
+  // printf's `%%`: text on 0.17 (`%%d` takes the argument, whose printed value is undefined), a
+  // percent sign on 0.27.1 (run here: `printf("%% %d", 5)` prints `% 5`).
+  { name: 'printf %% then a conversion, 0.27: the argument is printed', dialect: '0.27', src: 'BEGIN { printf("%% %d\\n", 5); assert(printed(0) == 5); exit(); }', verdict: 'proved' },
+  { name: 'printf %%d, 0.27: refused (too many arguments)', dialect: '0.27', src: 'BEGIN { printf("%%d\\n", 5); assert(printed(0) == 5); exit(); }', verdict: 'invalid' },
+  { name: 'printf %%d, 0.25: not known, refused', dialect: '0.25', src: 'BEGIN { printf("%%d\\n", 5); assert(printed(0) == 5); exit(); }', verdict: 'invalid' },
   // A map never assigned reads 0 on 0.27.1 (0.23.2 refuses the program).
   { name: 'a never-assigned map reads 0, 0.27', dialect: '0.27', src: 'BEGIN { $x = @u[1] + 1; printf("%d\\n", $x); assert(printed(0) == 1); exit(); }', verdict: 'proved' },
   { name: 'a never-assigned map is refused, 0.23', dialect: '0.23', src: 'BEGIN { $x = @u[1] + 1; printf("%d\\n", $x); assert(printed(0) == 1); exit(); }', verdict: 'invalid' },

@@ -131,6 +131,6 @@ export async function compareAccept(c: CaseResult['c'], bpf: BpfOutcome, env: Ru
   const bpftraceRefuses = bpf.status === 'rejected';
   if (kgentRefuses && bpftraceRefuses) return { c, verdict: 'refused-both', mismatches: [], detail: `bpftrace: ${bpf.error}; kgent: ${refusal.message}` };
   if (!kgentRefuses && !bpftraceRefuses) return { c, verdict: 'agree', mismatches: [] };
-  const detail = bpftraceRefuses ? `bpftrace refuses it (${bpf.error}) but kgent's verifier says ${report.verdict}` : `kgent refuses it (${refusal?.message ?? report.verdict}) but bpftrace 0.17 runs it`;
+  const detail = bpftraceRefuses ? `bpftrace refuses it (${bpf.error}) but kgent's verifier says ${report.verdict}` : `kgent refuses it (${refusal?.message ?? report.verdict}) but bpftrace ${bpftraceTarget().version} runs it`;
   return { c, verdict: 'disagree', mismatches: [], detail, minimal: executorProgram(c, env) };
 }
